@@ -1,0 +1,223 @@
+"""The ``kumo`` command line: argument handling and rendering only; the work happens in the library."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kumo.errors import ConfigError, KumoError
+
+app = typer.Typer(
+    name="kumo",
+    help="kumo: a fast, trace-driven cloud operating-system lab (IaaS data-center simulator).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+trace_app = typer.Typer(help="Inspect and convert workload traces.", no_args_is_help=True)
+app.add_typer(trace_app, name="trace")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Preset(str, Enum):
+    first_fit = "first-fit"
+    best_fit = "best-fit"
+    worst_fit = "worst-fit"
+
+
+class Resource(str, Enum):
+    cpu = "cpu"
+    ram = "ram"
+    binding = "binding"
+
+
+class OutFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+class Printed(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _fail(e: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {e}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4f}" if abs(v) < 1e6 else f"{v:,.1f}"
+    return str(v)
+
+
+def _summary_table(summary: dict[str, Any], title: str) -> Table:
+    from kumo.results import SCHEMA
+
+    t = Table(title=title, show_header=True, header_style="bold")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column("unit")
+    for k, v in summary.items():
+        unit = SCHEMA["summary"].get(k, ("", "", ""))[1]
+        t.add_row(k, _fmt(v), "" if unit == "-" else unit)
+    return t
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario TOML file; default: the built-in scenario "
+                                                         "for the trace.")] = None,
+    trace: Annotated[str | None, typer.Option("--trace", "-t", help="Trace: embedded name (bitbrains-rnd, "
+                                              "planetlab-20110303), a folder or a file. Overrides the scenario.")] = None,
+    placement: Annotated[Preset | None, typer.Option(help="Placement preset; overrides the scenario.")] = None,
+    resource: Annotated[Resource | None, typer.Option(help="Resource the preset weighs: cpu, ram or binding "
+                                                          "(the scarcer of the two).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed; overrides the scenario.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Simulate only the first N steps.")] = None,
+    max_vms: Annotated[int | None, typer.Option(help="Use only the first N VMs of the trace.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write all result tables, schema and manifest "
+                                                                  "to this folder.")] = None,
+    out_format: Annotated[OutFormat, typer.Option("--out-format", help="Table format for --out.")] = OutFormat.parquet,
+    fmt: Annotated[Printed, typer.Option("--format", help="How to print the summary.")] = Printed.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Simulate a data center on a trace and print the run summary.
+
+    Without arguments: the embedded Bitbrains Rnd month (500 VMs, 30 days at 300 s) on 40 hosts with
+    worst-fit placement.
+    """
+    from kumo import config, engine
+    from kumo.traces import load
+
+    try:
+        if scenario is not None:
+            sc = config.load(scenario)
+        else:
+            sc = config.default_scenario(trace or "bitbrains-rnd")
+        data = sc.model_dump()
+        if trace is not None:
+            data["trace"]["source"] = trace
+        if placement is not None:
+            data["placement"]["preset"] = placement.value
+        if resource is not None:
+            data["placement"]["resource"] = resource.value
+        if seed is not None:
+            data["seed"] = seed
+        if max_steps is not None:
+            data["trace"]["max_steps"] = max_steps
+        if max_vms is not None:
+            data["trace"]["max_vms"] = max_vms
+        sc = config.parse(data, str(scenario) if scenario else "command line")
+        tr = load(sc.trace.source, format=sc.trace.format)
+        if quiet or fmt != Printed.table:
+            result = engine.run(sc, tr)
+        else:
+            with Progress(TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("steps"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                task = bar.add_task("run", total=tr.n_steps)
+                result = engine.run(sc, tr, progress=lambda done, total: bar.update(task, completed=done))
+    except (KumoError, OSError) as e:
+        _fail(e)
+        return
+    summary = result.summary
+    if fmt == Printed.json:
+        console.print_json(json.dumps(summary, default=float))
+    elif fmt == Printed.csv:
+        typer.echo(result.tables["summary"].to_csv(index=False).rstrip())
+    else:
+        console.print(_summary_table(summary, f"kumo run: {sc.name} on {tr.name}"))
+        console.print(f"[dim]{tr.n_steps} steps in {result.manifest['wall_s']:.2f} s[/]")
+    if out is not None:
+        path = result.write(out, out_format.value)
+        err_console.print(f"results written to {path}")
+
+
+@trace_app.command("info")
+def trace_info(
+    path: Annotated[str, typer.Argument(help="Embedded name, folder or file.")],
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Force a reader: bitbrains, materna, "
+                                                                      "planetlab, generic, kumo.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Print a trace's VMs, steps, time span, booked and used totals, and the quirks repaired on reading."""
+    from kumo.traces import load, trace_info as info_of
+
+    try:
+        tr = load(path, format=format)
+    except (KumoError, OSError) as e:
+        _fail(e)
+        return
+    info = info_of(tr)
+    if as_json:
+        console.print_json(json.dumps(info, default=float))
+        return
+    t = Table(title=f"trace {tr.name}", show_header=False)
+    t.add_column("key")
+    t.add_column("value", justify="right")
+    quirks = info.pop("quirks", {}) or {}
+    for k, v in info.items():
+        if isinstance(v, dict):
+            for k2, v2 in v.items():
+                t.add_row(f"{k}.{k2}", _fmt(v2))
+        else:
+            t.add_row(k, _fmt(v))
+    console.print(t)
+    if quirks:
+        q = Table(title="quirks repaired on reading", show_header=True, header_style="bold")
+        q.add_column("rule")
+        q.add_column("count", justify="right")
+        for k, v in quirks.items():
+            q.add_row(k, _fmt(v))
+        console.print(q)
+
+
+@trace_app.command("convert")
+def trace_convert(
+    path: Annotated[str, typer.Argument(help="Embedded name, folder or file to read.")],
+    out: Annotated[Path, typer.Argument(help="Output file (kumo compact format, .kumo).")],
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Force a reader.")] = None,
+) -> None:
+    """Convert a trace to kumo's compact single-file format."""
+    from kumo.traces import load
+    from kumo.traces.compact import save
+
+    try:
+        tr = load(path, format=format)
+        save(tr, out)
+    except (KumoError, OSError) as e:
+        _fail(e)
+        return
+    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps")
+
+
+@app.command("check")
+def check(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")]) -> None:
+    """Validate a scenario file and list every problem with its path."""
+    from kumo import config
+
+    try:
+        config.load(scenario)
+    except ConfigError as e:
+        _fail(e)
+        return
+    console.print(f"[green]ok[/] {scenario}")
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""Scenario specification: what to simulate, validated all at once with paths to every problem.
+
+A scenario is plain data (TOML or a dict). :func:`load` reads TOML, :func:`validate` returns every problem
+as ``path: message`` and :func:`parse` raises one :class:`~kumo.errors.ConfigError` listing them all.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kumo.errors import ConfigError
+from kumo.models.power import SPECPOWER_TABLES
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PowerSpec(_Strict):
+    """Power model of a host type: ``linear`` (idle_w, max_w), ``table`` (watts at 0..100 %) or ``spec``
+    (a named SPECpower table, see :data:`kumo.models.power.SPECPOWER_TABLES`)."""
+
+    kind: Literal["linear", "table", "spec"] = "linear"
+    idle_w: float = Field(100.0, ge=0)
+    max_w: float = Field(250.0, ge=0)
+    watts: list[float] | None = None
+    model: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PowerSpec:
+        if self.kind == "linear" and self.max_w < self.idle_w:
+            raise ValueError(f"max_w ({self.max_w}) must be >= idle_w ({self.idle_w})")
+        if self.kind == "table":
+            if not self.watts or len(self.watts) < 2:
+                raise ValueError("kind 'table' needs watts: at least 2 values (0 % .. 100 %)")
+            if any((not math.isfinite(w)) or w < 0 for w in self.watts):
+                raise ValueError(f"watts: must be finite and >= 0, got {self.watts}")
+            if any(b < a for a, b in zip(self.watts, self.watts[1:], strict=False)):
+                raise ValueError(f"watts: must not decrease with load, got {self.watts}")
+        if self.kind == "spec" and self.model not in SPECPOWER_TABLES:
+            raise ValueError(f"model: unknown SPECpower model {self.model!r}; valid: {sorted(SPECPOWER_TABLES)}")
+        return self
+
+
+class HostType(_Strict):
+    """A group of identical hosts."""
+
+    name: str = "host"
+    count: int = Field(..., ge=1)
+    cores: int = Field(..., ge=1)
+    core_mhz: float = Field(..., gt=0)
+    ram_mb: float = Field(..., gt=0)
+    nic_mbps: float = Field(1000.0, gt=0)
+    power: PowerSpec = PowerSpec()
+    cpu_overcommit: float = Field(1.0, ge=1.0, description="max booked CPU / physical CPU")
+    ram_overcommit: float = Field(1.0, ge=1.0, description="max booked RAM / physical RAM")
+    initially_on: bool = True
+
+
+class VmType(_Strict):
+    """A VM size, for traces that carry none (PlanetLab)."""
+
+    name: str = "vm"
+    cores: int = Field(1, ge=1)
+    cpu_mhz: float = Field(..., gt=0, description="booked CPU of the whole VM")
+    ram_mb: float = Field(..., gt=0)
+
+
+class TraceSpec(_Strict):
+    """Which trace, and which part of it."""
+
+    source: str = "bitbrains-rnd"
+    format: str | None = None
+    max_vms: int | None = Field(None, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+    vm_types: list[VmType] = []
+    vm_type_assignment: Literal["blocks", "round-robin", "trace"] = "trace"
+    cap_demand_at_booking: bool = True
+
+
+class WeigherSpec(_Strict):
+    name: str
+    multiplier: float = 1.0
+
+    @field_validator("multiplier")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(f"must be finite, got {v}")
+        return v
+
+
+class PlacementSpec(_Strict):
+    """Initial placement: a preset (first-fit, best-fit, worst-fit) or explicit filters and weighers."""
+
+    preset: str | None = "worst-fit"
+    resource: Literal["cpu", "ram", "binding"] = "binding"
+    filters: list[str] | None = None
+    weighers: list[WeigherSpec] | None = None
+    order: Literal["trace", "ram-desc", "cpu-desc"] = "trace"
+    tie_break: Literal["first", "random"] = "first"
+    on_no_host: Literal["reject", "queue"] = "reject"
+
+
+class MigrationSpec(_Strict):
+    model: str = "cloudsim"
+    params: dict[str, Any] = {}
+
+
+class PowerManagementSpec(_Strict):
+    """Switching hosts off and on."""
+
+    switch_off_idle: bool = False
+    boot_s: float = Field(0.0, ge=0)
+    boot_power: Literal["max", "idle"] = "max"
+
+
+class EnergySpec(_Strict):
+    """How energy is accounted. ``pue`` multiplies IT energy into facility energy."""
+
+    pue: float = Field(1.0, ge=1.0)
+    price_per_kwh: float = Field(0.10, ge=0)
+
+
+class ControllerSpec(_Strict):
+    """The periodic cloud-OS controller (consolidation, load balancing); ``none`` keeps placement static."""
+
+    name: str = "none"
+    params: dict[str, Any] = {}
+    interval_steps: int = Field(1, ge=1)
+
+
+class Scenario(_Strict):
+    """Everything one run needs besides the trace data."""
+
+    name: str = "scenario"
+    seed: int = Field(0, ge=0)
+    trace: TraceSpec = TraceSpec()
+    hosts: list[HostType] = Field(..., min_length=1)
+    placement: PlacementSpec = PlacementSpec()
+    migration: MigrationSpec = MigrationSpec()
+    power_management: PowerManagementSpec = PowerManagementSpec()
+    energy: EnergySpec = EnergySpec()
+    controller: ControllerSpec = ControllerSpec()
+    host_layout: Literal["grouped", "interleaved"] = "grouped"
+    record_host_steps: bool = False
+
+    @property
+    def n_hosts(self) -> int:
+        return sum(h.count for h in self.hosts)
+
+
+# ---------------------------------------------------------------------------------------------- validation
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _semantic_issues(s: Scenario) -> list[str]:
+    """Checks that need the registries or more than one field."""
+    from kumo.models.migration import MIGRATION_MODELS
+    from kumo.policies import registry
+
+    issues: list[str] = []
+    p = s.placement
+    if p.preset is None and not p.weighers:
+        issues.append("placement: give a preset or at least one weigher")
+    if p.preset is not None:
+        from kumo.policies.placement import PRESETS
+
+        if p.preset not in PRESETS:
+            issues.append(f"placement.preset: unknown preset {p.preset!r}; valid: {', '.join(sorted(PRESETS))}")
+    for i, f in enumerate(p.filters or []):
+        if f not in registry.names("filter"):
+            issues.append(f"placement.filters[{i}]: unknown filter {f!r}; valid: {', '.join(registry.names('filter'))}")
+    for i, w in enumerate(p.weighers or []):
+        if w.name not in registry.names("weigher"):
+            issues.append(
+                f"placement.weighers[{i}].name: unknown weigher {w.name!r}; valid: {', '.join(registry.names('weigher'))}"
+            )
+    if s.migration.model not in MIGRATION_MODELS:
+        issues.append(f"migration.model: unknown model {s.migration.model!r}; valid: {', '.join(sorted(MIGRATION_MODELS))}")
+    else:
+        try:
+            m = MIGRATION_MODELS[s.migration.model](**s.migration.params)
+            issues += [f"migration.params.{x}" for x in m.validate()]
+        except TypeError as e:
+            issues.append(f"migration.params: {e}")
+    if s.controller.name != "none":
+        try:
+            ctl = registry.make("controller", s.controller.name, s.controller.params)
+            issues += [f"controller.params.{x}" for x in getattr(ctl, "validate", lambda: [])()]
+        except (KeyError, ValueError, TypeError) as e:
+            issues.append(f"controller: {e}")
+    t = s.trace
+    if t.vm_type_assignment != "trace" and not t.vm_types:
+        issues.append(f"trace.vm_types: vm_type_assignment {t.vm_type_assignment!r} needs at least one VM type")
+    return issues
+
+
+def validate(data: dict[str, Any] | Scenario) -> list[str]:
+    """Every problem in ``data`` as ``path: message``; an empty list means valid."""
+    if isinstance(data, Scenario):
+        return _semantic_issues(data)
+    try:
+        s = Scenario.model_validate(data)
+    except ValidationError as e:
+        out = []
+        for err in e.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
+                msg += f", got {got!r}"
+            out.append(f"{_loc(err['loc'])}: {msg}")
+        return out
+    return _semantic_issues(s)
+
+
+def parse(data: dict[str, Any], source: str | None = None) -> Scenario:
+    """A validated :class:`Scenario`, or a ConfigError listing every problem."""
+    issues = validate(data)
+    if issues:
+        raise ConfigError(issues, source)
+    return Scenario.model_validate(data)
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {p}"], str(p)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
+    return parse(data, str(p))
+
+
+def default_scenario(trace: str = "bitbrains-rnd") -> Scenario:
+    """The scenario ``kumo run`` uses without a file: a park sized for the trace.
+
+    Bitbrains: 40 hosts of 2 x 8 cores at 2.6 GHz, 32 GB, 1 Gbit/s, linear 100..250 W, CPU overcommit 4
+    and RAM overcommit 3.5 (kohne-sla-scheduling.md sec. 6.3's starting proposal), worst-fit placement.
+    PlanetLab: CloudSim's 800 hosts (G4/G5 alternating) and four VM types.
+    """
+    if trace.startswith("planetlab"):
+        return parse(planetlab_cloudsim_dict(trace))
+    return parse(
+        {
+            "name": "default",
+            "trace": {"source": trace},
+            "hosts": [
+                {
+                    "name": "std-16c-32g",
+                    "count": 40,
+                    "cores": 16,
+                    "core_mhz": 2600,
+                    "ram_mb": 32768,
+                    "nic_mbps": 1000,
+                    "power": {"kind": "linear", "idle_w": 100, "max_w": 250},
+                    "cpu_overcommit": 4.0,
+                    "ram_overcommit": 3.5,
+                }
+            ],
+            "placement": {"preset": "worst-fit", "resource": "binding"},
+        }
+    )
+
+
+def planetlab_cloudsim_dict(trace: str = "planetlab-20110303") -> dict[str, Any]:
+    """CloudSim's PlanetLab set-up (cloudsim-planetlab.md sec. 3) as scenario data."""
+    return {
+        "name": "planetlab-cloudsim",
+        "trace": {
+            "source": trace,
+            "vm_types": [
+                {"name": "high-cpu-medium", "cores": 1, "cpu_mhz": 2500, "ram_mb": 870},
+                {"name": "extra-large", "cores": 1, "cpu_mhz": 2000, "ram_mb": 1740},
+                {"name": "small", "cores": 1, "cpu_mhz": 1000, "ram_mb": 1740},
+                {"name": "micro", "cores": 1, "cpu_mhz": 500, "ram_mb": 613},
+            ],
+            "vm_type_assignment": "blocks",
+        },
+        "hosts": [
+            {"name": "hp-ml110-g4", "count": 400, "cores": 2, "core_mhz": 1860, "ram_mb": 4096,
+             "nic_mbps": 1000, "power": {"kind": "spec", "model": "hp-ml110-g4"}},
+            {"name": "hp-ml110-g5", "count": 400, "cores": 2, "core_mhz": 2660, "ram_mb": 4096,
+             "nic_mbps": 1000, "power": {"kind": "spec", "model": "hp-ml110-g5"}},
+        ],
+        "host_layout": "interleaved",
+        "placement": {"preset": "first-fit", "resource": "cpu"},
+    }

@@ -1,0 +1,497 @@
+"""The time-step loop: the only code that mutates simulation state.
+
+Time model. Step k covers [k*dt, (k+1)*dt). The trace sample of step k is the VM's demand for that whole
+step (piecewise constant). At the start of step k, in this order: VMs whose lifetime ended leave, arriving
+(and queued) VMs are placed, the demand of step k is observed, the controller (if any) decides, and
+migrations start at t = k*dt. Migrations and host boots end at exact times inside a step; their effects
+are integrated exactly per segment (:mod:`kumo.integrate`), so a 14 s migration in a 300 s step costs 14 s,
+not a step. With ``power_management.switch_off_idle``, hosts that are empty after the decisions are
+switched off for the whole step.
+
+Energy. Between events every host's load is constant, so energy = sum of P(u) x duration over segments is
+exact (no trapezoid error). Hosts that are off draw 0 W; hosts that are on but empty draw idle power;
+booting hosts draw the boot power.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kumo.config import Scenario
+from kumo.errors import ConfigError
+from kumo.integrate import Pulses, integrate_step
+from kumo.models.migration import MIGRATION_MODELS
+from kumo.models.power import PowerTable, SPECPOWER_TABLES, host_power_w, linear_table
+from kumo.policies import registry
+from kumo.policies.placement import Placer
+from kumo.results import RunResult, build_result
+from kumo.state import (
+    HOST_BOOTING,
+    HOST_OFF,
+    HOST_ON,
+    VM_DEPARTED,
+    VM_MIGRATING,
+    VM_PENDING,
+    VM_QUEUED,
+    VM_REJECTED,
+    VM_RUNNING,
+    ClusterState,
+    ClusterView,
+    HostArrays,
+    VmArrays,
+)
+from kumo.traces.base import Trace
+
+Progress = Callable[[int, int], None]
+
+_EV_MIGRATION = 0
+_EV_BOOT = 1
+
+
+@dataclass
+class Decision:
+    """What a controller asks for at one step: migrations (vm, target host) and hosts to switch off."""
+
+    migrations: list[tuple[int, int]] = field(default_factory=list)
+    switch_off: list[int] = field(default_factory=list)
+    reason: str = ""
+
+
+# ------------------------------------------------------------------------------------------------ set-up
+def _power_table(spec: object) -> PowerTable:
+    kind = spec.kind  # type: ignore[attr-defined]
+    if kind == "linear":
+        return linear_table(spec.idle_w, spec.max_w)  # type: ignore[attr-defined]
+    if kind == "table":
+        return PowerTable(tuple(spec.watts))  # type: ignore[attr-defined]
+    return PowerTable(SPECPOWER_TABLES[spec.model])  # type: ignore[attr-defined]
+
+
+def build_hosts(scenario: Scenario) -> tuple[HostArrays, np.ndarray]:
+    """Host arrays in scenario order (``grouped``) or round-robin over types (``interleaved``)."""
+    types = np.concatenate([np.full(h.count, i, np.int32) for i, h in enumerate(scenario.hosts)])
+    if scenario.host_layout == "interleaved":
+        # host i takes the next type in turn among types with hosts left (CloudSim: type = i mod n)
+        left = [h.count for h in scenario.hosts]
+        order: list[int] = []
+        while any(left):
+            for i in range(len(left)):
+                if left[i]:
+                    order.append(i)
+                    left[i] -= 1
+        types = np.asarray(order, np.int32)
+    ht = scenario.hosts
+    cores = np.array([ht[i].cores for i in types], np.int32)
+    core_mhz = np.array([ht[i].core_mhz for i in types], np.float64)
+    hosts = HostArrays(
+        type_index=types,
+        cores=cores,
+        core_mhz=core_mhz,
+        cpu_mhz=cores * core_mhz,
+        ram_mb=np.array([ht[i].ram_mb for i in types], np.float64),
+        nic_mbps=np.array([ht[i].nic_mbps for i in types], np.float64),
+        cpu_overcommit=np.array([ht[i].cpu_overcommit for i in types], np.float64),
+        ram_overcommit=np.array([ht[i].ram_overcommit for i in types], np.float64),
+        power_tables=[_power_table(h.power) for h in ht],
+    )
+    initially_on = np.array([ht[i].initially_on for i in types], bool)
+    return hosts, initially_on
+
+
+def prepare_trace(scenario: Scenario, trace: Trace) -> Trace:
+    """Apply the scenario's VM subset, step limit and VM types to a trace."""
+    ts = scenario.trace
+    if ts.max_vms is not None or ts.max_steps is not None:
+        trace = trace.select(
+            vms=None if ts.max_vms is None else slice(0, ts.max_vms),
+            steps=None if ts.max_steps is None else slice(0, ts.max_steps),
+        )
+    if ts.vm_type_assignment != "trace":
+        n, k = trace.n_vms, len(ts.vm_types)
+        if ts.vm_type_assignment == "blocks":
+            idx = np.arange(n) // int(np.ceil(n / k))
+        else:
+            idx = np.arange(n) % k
+        vt = ts.vm_types
+        trace = trace.with_vm_sizes(
+            cores=np.array([vt[i].cores for i in idx]),
+            cpu_mhz=np.array([vt[i].cpu_mhz for i in idx]),
+            ram_mb=np.array([vt[i].ram_mb for i in idx]),
+        )
+    problems = []
+    if trace.cpu_unit != "mhz":
+        problems.append("trace.vm_types: this trace gives CPU as a fraction of the VM size; set vm_types and "
+                        "vm_type_assignment ('blocks' or 'round-robin')")
+    else:
+        bad = ~np.isfinite(trace.cpu_booked_mhz) | ~np.isfinite(trace.ram_booked_mb)
+        if bad.any():
+            problems.append(f"trace: {int(bad.sum())} VM(s) have no booked size (first: {trace.vm_ids[bad][0]}); "
+                            "give trace.vm_types")
+    if trace.n_vms == 0:
+        problems.append("trace: has no VMs")
+    if problems:
+        raise ConfigError(problems, scenario.name)
+    return trace
+
+
+# ------------------------------------------------------------------------------------------------ engine
+class Engine:
+    """One simulation run. Use :func:`run` unless you need to step by hand."""
+
+    def __init__(self, scenario: Scenario, trace: Trace, progress: Progress | None = None):
+        self.scenario = scenario
+        self.trace = prepare_trace(scenario, trace)
+        tr = self.trace
+        hosts, initially_on = build_hosts(scenario)
+        vms = VmArrays(
+            ids=tr.vm_ids,
+            cores=tr.cores.astype(np.int32),
+            cpu_booked_mhz=tr.cpu_booked_mhz.astype(np.float64),
+            ram_booked_mb=tr.ram_booked_mb.astype(np.float64),
+            arrive_step=tr.arrive_step.astype(np.int32),
+            depart_step=tr.depart_step.astype(np.int32),
+        )
+        self.state = ClusterState.empty(hosts, vms, initially_on)
+        self.view = ClusterView(self.state)
+        self.rng = np.random.default_rng(np.random.SeedSequence(scenario.seed))
+        self.placer = Placer.from_spec(scenario.placement)
+        self.migration = MIGRATION_MODELS[scenario.migration.model](**scenario.migration.params)
+        self.controller = (
+            None if scenario.controller.name == "none"
+            else registry.make("controller", scenario.controller.name, scenario.controller.params)
+        )
+        self.progress = progress
+        self.dt = float(tr.step_s)
+        pm = scenario.power_management
+        self._boot_w = np.array(
+            [hosts.power_tables[i].max_w if pm.boot_power == "max" else hosts.power_tables[i].idle_w
+             for i in hosts.type_index])
+        self._events: list[tuple[float, int, int, int]] = []  # (time, kind, seq, payload)
+        self._seq = 0
+        # migration records
+        self._mig: dict[str, list] = {k: [] for k in ("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status")}
+        self._mig_open: dict[int, int] = {}  # vm -> record index
+        self._rej: dict[str, list] = {k: [] for k in ("vm", "step", "t_s", "reason")}
+        n, nh, nv = tr.n_steps, hosts.n, vms.n
+        self._arrivals = _bucket(vms.arrive_step, n)
+        self._departures = _bucket(vms.depart_step, n + 1)
+        # accumulators
+        self.step_rec = {k: np.zeros(n) for k in (
+            "active_hosts", "energy_j", "cpu_demand_mhz", "cpu_delivered_mhz", "ram_demand_mb",
+            "ram_shortfall_mb", "running_vms", "migrations_started", "migrations_in_flight", "overloaded_hosts")}
+        self.host_acc = {k: np.zeros(nh) for k in (
+            "energy_j", "on_s", "cpu_load_mhz_s", "overload_s", "ram_shortfall_mb_s", "vm_steps",
+            "switch_ons", "switch_offs", "migrations_out", "migrations_in")}
+        self.vm_acc = {k: np.zeros(nv) for k in (
+            "cpu_demand_mhz_s", "cpu_delivered_mhz_s", "ram_demand_mb_s", "ram_shortfall_mb_s",
+            "cpu_short_steps", "ram_short_steps", "migrations", "downtime_s", "steps_run")}
+        self.vm_first_step = np.full(nv, -1, np.int32)
+        self.host_steps = (
+            {"cpu_util": np.zeros((n, nh), np.float32), "power_w": np.zeros((n, nh), np.float32),
+             "state": np.zeros((n, nh), np.int8)} if scenario.record_host_steps else None)
+        self.wall_s = 0.0
+
+    # -------------------------------------------------------------------------------------- mutations
+    def _book(self, vm: int, host: int, sign: float) -> None:
+        s = self.state
+        s.host_cpu_booked[host] += sign * s.vms.cpu_booked_mhz[vm]
+        s.host_ram_booked[host] += sign * s.vms.ram_booked_mb[vm]
+        s.host_n_vms[host] += int(sign)
+
+    def _power_on(self, host: int, t: float) -> None:
+        s = self.state
+        if s.host_state[host] != HOST_OFF:
+            return
+        self.host_acc["switch_ons"][host] += 1
+        boot = self.scenario.power_management.boot_s
+        if boot > 0:
+            s.host_state[host] = HOST_BOOTING
+            s.host_ready_s[host] = t + boot
+            self._push(t + boot, _EV_BOOT, host)
+        else:
+            s.host_state[host] = HOST_ON
+
+    def _push(self, t: float, kind: int, payload: int) -> None:
+        heapq.heappush(self._events, (t, kind, self._seq, payload))
+        self._seq += 1
+
+    def _place(self, vm: int, step: int, t: float) -> bool:
+        s = self.state
+        ok, emptied = self.placer.feasible(self.view, vm)
+        host = self.placer.rank(self.view, vm, ok, self.rng)
+        if host < 0:
+            # no running host fits: consider switched-off hosts and power the chosen one on
+            off = s.host_state == HOST_OFF
+            if off.any():
+                ok2, _ = self.placer.feasible(self.view, vm, skip=("powered",), within=off)
+                host = self.placer.rank(self.view, vm, ok2, self.rng)
+                if host >= 0:
+                    self._power_on(host, t)
+        if host < 0:
+            if s.vm_state[vm] != VM_QUEUED:
+                self._rej["vm"].append(vm)
+                self._rej["step"].append(step)
+                self._rej["t_s"].append(t)
+                self._rej["reason"].append(f"no host passes filter '{emptied}'")
+            return False
+        s.vm_host[vm] = host
+        s.vm_state[vm] = VM_RUNNING
+        self._book(vm, host, +1)
+        if self.vm_first_step[vm] < 0:
+            self.vm_first_step[vm] = step
+        return True
+
+    def start_migration(self, vm: int, target: int, t: float) -> None:
+        """Begin moving ``vm`` to ``target`` at time ``t`` (controllers call this through decisions)."""
+        s = self.state
+        if s.vm_state[vm] != VM_RUNNING:
+            raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} in state {s.vm_state[vm]}")
+        src = int(s.vm_host[vm])
+        if target == src or not 0 <= target < s.hosts.n:
+            raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} from host {src} to host {target}")
+        self._power_on(target, t)
+        s.vm_state[vm] = VM_MIGRATING
+        s.vm_target[vm] = target
+        self._book(vm, target, +1)
+        ram = s.vms.ram_booked_mb[vm]
+        nic = min(s.hosts.nic_mbps[src], s.hosts.nic_mbps[target])
+        dur = float(self.migration.duration_s(np.array([ram]), np.array([nic]))[0])
+        down = float(self.migration.downtime_s(np.array([ram]), np.array([nic]))[0])
+        m = self._mig
+        self._mig_open[vm] = len(m["vm"])
+        for k, v in zip(("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status"),
+                        (vm, src, target, t, t + dur, ram, "in-flight"), strict=True):
+            m[k].append(v)
+        self.vm_acc["migrations"][vm] += 1
+        self.vm_acc["downtime_s"][vm] += down
+        self.host_acc["migrations_out"][src] += 1
+        self.host_acc["migrations_in"][target] += 1
+        self.step_rec["migrations_started"][s.step] += 1
+        self._push(t + dur, _EV_MIGRATION, vm)
+
+    def _finish_migration(self, vm: int) -> None:
+        s = self.state
+        if s.vm_state[vm] != VM_MIGRATING:
+            return  # cancelled (the VM departed)
+        src = int(s.vm_host[vm])
+        self._book(vm, src, -1)
+        s.vm_host[vm] = s.vm_target[vm]
+        s.vm_target[vm] = -1
+        s.vm_state[vm] = VM_RUNNING
+        self._mig["status"][self._mig_open.pop(vm)] = "done"
+
+    def _depart(self, vm: int, t: float) -> None:
+        s = self.state
+        st = s.vm_state[vm]
+        if st == VM_MIGRATING:
+            tgt = int(s.vm_target[vm])
+            self._book(vm, tgt, -1)
+            s.vm_target[vm] = -1
+            rec = self._mig_open.pop(vm)
+            self._mig["status"][rec] = "aborted"
+            self._mig["end_s"][rec] = t
+        if st in (VM_RUNNING, VM_MIGRATING):
+            self._book(vm, int(s.vm_host[vm]), -1)
+            s.vm_host[vm] = -1
+        if st in (VM_RUNNING, VM_MIGRATING, VM_QUEUED, VM_PENDING):
+            s.vm_state[vm] = VM_DEPARTED
+
+    def _apply(self, d: Decision, t: float) -> None:
+        for vm, target in d.migrations:
+            self.start_migration(int(vm), int(target), t)
+        s = self.state
+        for h in d.switch_off:
+            if s.host_n_vms[h] > 0:
+                raise RuntimeError(f"controller asked to switch off host {h}, which holds {s.host_n_vms[h]} VM(s)")
+            if s.host_state[h] != HOST_OFF:
+                s.host_state[h] = HOST_OFF
+                self.host_acc["switch_offs"][h] += 1
+
+    # -------------------------------------------------------------------------------------- the loop
+    def run(self) -> RunResult:
+        t_wall = _time.perf_counter()
+        n = self.trace.n_steps
+        every = max(1, n // 100)
+        for k in range(n):
+            self.step(k)
+            if self.progress is not None and (k % every == 0 or k == n - 1):
+                self.progress(k + 1, n)
+        self._close(n * self.dt)
+        self.wall_s = _time.perf_counter() - t_wall
+        return build_result(self)
+
+    def _close(self, t_end: float) -> None:
+        # migrations still in flight at the end keep their planned end time in the record
+        for rec in self._mig_open.values():
+            self._mig["status"][rec] = "unfinished"
+
+    def step(self, k: int) -> None:
+        s, tr, dt = self.state, self.trace, self.dt
+        t0, t1 = k * dt, (k + 1) * dt
+        s.step, s.t_s = k, t0
+        self._run_events_until(t0)
+        for vm in self._departures[k]:
+            self._depart(int(vm), t0)
+        if self.scenario.placement.on_no_host == "queue":
+            for vm in np.flatnonzero(s.vm_state == VM_QUEUED):
+                self._place(int(vm), k, t0)
+        arrivals = self._arrivals[k]
+        if len(arrivals):
+            order = self.scenario.placement.order
+            if order == "ram-desc":
+                arrivals = arrivals[np.argsort(-s.vms.ram_booked_mb[arrivals], kind="stable")]
+            elif order == "cpu-desc":
+                arrivals = arrivals[np.argsort(-s.vms.cpu_booked_mhz[arrivals], kind="stable")]
+            queue = self.scenario.placement.on_no_host == "queue"
+            for vm in arrivals:
+                if not self._place(int(vm), k, t0):
+                    s.vm_state[vm] = VM_QUEUED if queue else VM_REJECTED
+        # observe demand
+        placed = (s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING)
+        cpu = tr.cpu[k].astype(np.float64)
+        if self.scenario.trace.cap_demand_at_booking:
+            cpu = np.minimum(cpu, s.vms.cpu_booked_mhz)
+        ram = s.vms.ram_booked_mb.copy() if tr.ram_mb is None else tr.ram_mb[k].astype(np.float64)
+        if self.scenario.trace.cap_demand_at_booking:
+            ram = np.minimum(ram, s.vms.ram_booked_mb)
+        cpu = np.where(placed, cpu, 0.0)
+        ram = np.where(placed, ram, 0.0)
+        nh = s.hosts.n
+        idx = np.flatnonzero(placed)
+        hosts_of = s.vm_host[idx]
+        s.vm_cpu_demand[:] = cpu
+        s.vm_ram_demand[:] = ram
+        s.host_cpu_demand[:] = np.bincount(hosts_of, cpu[idx], nh)
+        s.host_ram_demand[:] = np.bincount(hosts_of, ram[idx], nh)
+        mig = np.flatnonzero(s.vm_state == VM_MIGRATING)
+        if len(mig):
+            np.add.at(s.host_cpu_demand, s.vm_target[mig], cpu[mig])
+            np.add.at(s.host_ram_demand, s.vm_target[mig], ram[mig])
+        # decide
+        if self.controller is not None and k % self.scenario.controller.interval_steps == 0:
+            decision = self.controller.decide(self.view, self.rng)
+            if decision is not None:
+                self._apply(decision, t0)
+        if self.scenario.power_management.switch_off_idle:
+            # hosts left empty by departures or finished migrations go off for the whole step
+            idle = np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0))
+            if len(idle):
+                s.host_state[idle] = HOST_OFF
+                self.host_acc["switch_offs"][idle] += 1
+        self._account(k, t0, t1, cpu, ram)
+        self._run_events_until(t1, inclusive=False)
+
+    def _run_events_until(self, t: float, inclusive: bool = True) -> None:
+        ev = self._events
+        while ev and (ev[0][0] <= t if inclusive else ev[0][0] < t):
+            _, kind, _, payload = heapq.heappop(ev)
+            if kind == _EV_MIGRATION:
+                self._finish_migration(payload)
+            elif kind == _EV_BOOT and self.state.host_state[payload] == HOST_BOOTING:
+                self.state.host_state[payload] = HOST_ON
+
+    def _account(self, k: int, t0: float, t1: float, cpu: np.ndarray, ram: np.ndarray) -> None:
+        s, dt = self.state, self.dt
+        nh = s.hosts.n
+        placed = np.flatnonzero((s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING))
+        src = s.vm_host[placed]
+        cpu_load = np.bincount(src, cpu[placed], nh)
+        ram_load = np.bincount(src, ram[placed], nh)
+        rows: list[tuple[int, float, float, float, float, float]] = []
+        mig = np.flatnonzero(s.vm_state == VM_MIGRATING)
+        mig_end = np.zeros(len(mig))
+        for j, vm in enumerate(mig):
+            rec = self._mig_open[int(vm)]
+            start, end = self._mig["start_s"][rec], self._mig["end_s"][rec]
+            mig_end[j] = end
+            a, b = max(start, t0), min(end, t1)
+            tgt, sh = int(s.vm_target[vm]), int(s.vm_host[vm])
+            rows.append((tgt, a, b, self.migration.target_cpu_reserve * cpu[vm], ram[vm], 0.0))
+            if end < t1:  # completes inside the step: the VM runs on the target afterwards
+                rows.append((tgt, end, t1, cpu[vm], ram[vm], 0.0))
+                rows.append((sh, end, t1, -cpu[vm], -ram[vm], 0.0))
+        booting = np.flatnonzero((s.host_state == HOST_BOOTING) & (s.host_ready_s > t0))
+        for h in booting:
+            rows.append((int(h), t0, min(float(s.host_ready_s[h]), t1), 0.0, 0.0, 1.0))
+        pulses = Pulses.build(rows) if rows else None
+        on = s.host_state != HOST_OFF
+        tables, tindex = s.hosts.power_tables, s.hosts.type_index
+
+        def power_w(u: np.ndarray, hidx: np.ndarray) -> np.ndarray:
+            return host_power_w(u, tindex[hidx], tables)
+
+        integ = integrate_step(t0, t1, cpu_load, ram_load, s.hosts.cpu_mhz, s.hosts.ram_mb, on, power_w,
+                               self._boot_w, pulses)
+        base_share = integ.share_s / dt
+        # delivered CPU per VM: demand x time-integral of its host's share
+        delivered = np.zeros_like(cpu)
+        if pulses is None:
+            delivered[placed] = cpu[placed] * integ.share_s[src]
+        else:
+            delivered[placed] = cpu[placed] * integ.share_integral(src, np.full(len(placed), t0),
+                                                                    np.full(len(placed), t1), base_share)
+            if len(mig):
+                sh, tg = s.vm_host[mig], s.vm_target[mig]
+                starts = np.array([self._mig["start_s"][self._mig_open[int(v)]] for v in mig])
+                a = np.maximum(starts, t0)
+                b = np.minimum(mig_end, t1)
+                on_src = integ.share_integral(sh, np.full(len(mig), t0), b, base_share)
+                lost = self.migration.source_cpu_loss * integ.share_integral(sh, a, b, base_share)
+                on_tgt = np.where(mig_end < t1, integ.share_integral(tg, b, np.full(len(mig), t1), base_share), 0.0)
+                delivered[mig] = cpu[mig] * (on_src - lost + on_tgt)
+        demand_s = cpu * dt
+        # RAM shortfall per VM: its host's shortfall split in proportion to RAM demand
+        host_ram_s = integ.ram_load_mb_s
+        frac = np.divide(integ.ram_short_mb_s, host_ram_s, out=np.zeros(nh), where=host_ram_s > 0)
+        vm_ram_short = np.zeros_like(ram)
+        vm_ram_short[placed] = ram[placed] * dt * frac[src]
+        va = self.vm_acc
+        va["cpu_demand_mhz_s"] += demand_s
+        va["cpu_delivered_mhz_s"] += delivered
+        va["ram_demand_mb_s"] += ram * dt
+        va["ram_shortfall_mb_s"] += vm_ram_short
+        va["cpu_short_steps"][placed] += delivered[placed] < demand_s[placed] * (1 - 1e-9)
+        va["ram_short_steps"][placed] += vm_ram_short[placed] > 1e-9
+        va["steps_run"][placed] += 1
+        ha = self.host_acc
+        ha["energy_j"] += integ.energy_j
+        ha["on_s"] += np.where(on, dt, 0.0)
+        ha["cpu_load_mhz_s"] += integ.load_mhz_s
+        ha["overload_s"] += integ.overload_s
+        ha["ram_shortfall_mb_s"] += integ.ram_short_mb_s
+        ha["vm_steps"] += s.host_n_vms
+        sr = self.step_rec
+        sr["active_hosts"][k] = np.count_nonzero(on)
+        sr["energy_j"][k] = integ.energy_j.sum()
+        sr["cpu_demand_mhz"][k] = cpu.sum()
+        sr["cpu_delivered_mhz"][k] = delivered.sum() / dt
+        sr["ram_demand_mb"][k] = ram.sum()
+        sr["ram_shortfall_mb"][k] = integ.ram_short_mb_s.sum() / dt
+        sr["running_vms"][k] = len(placed)
+        sr["migrations_in_flight"][k] = len(mig)
+        sr["overloaded_hosts"][k] = np.count_nonzero(integ.overload_s > 0)
+        if self.host_steps is not None:
+            self.host_steps["cpu_util"][k] = integ.load_mhz_s / (s.hosts.cpu_mhz * dt)
+            self.host_steps["power_w"][k] = integ.energy_j / dt
+            self.host_steps["state"][k] = s.host_state
+
+
+def _bucket(step_of: np.ndarray, n: int) -> list[np.ndarray]:
+    """VM indices grouped by step (ascending VM index within a step); steps >= n are dropped."""
+    order = np.argsort(step_of, kind="stable")
+    cut = np.searchsorted(step_of[order], np.arange(n + 1))
+    return [order[cut[i]:cut[i + 1]] for i in range(n)]
+
+
+def run(scenario: Scenario, trace: Trace | None = None, progress: Progress | None = None) -> RunResult:
+    """Simulate ``scenario`` on ``trace`` (default: the scenario's trace source) and return the results."""
+    if trace is None:
+        from kumo.traces import load
+
+        trace = load(scenario.trace.source, format=scenario.trace.format)
+    return Engine(scenario, trace, progress).run()

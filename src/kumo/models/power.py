@@ -1,0 +1,83 @@
+"""Server power models: watts as a function of CPU utilization, vectorized over hosts.
+
+Sources: linear model, Fan, Weber & Barroso (ISCA 2007); SPECpower tables as used by CloudSim's
+``PowerModelSpecPower`` (Beloglazov & Buyya, CCPE 2012). The tables of CloudSim's example servers are
+given in :data:`SPECPOWER_TABLES` (watts at 0 %, 10 %, ..., 100 % load, from SPECpower_ssj2008 results).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SPECPOWER_TABLES: dict[str, tuple[float, ...]] = {
+    "hp-ml110-g3": (105, 112, 118, 125, 131, 137, 147, 153, 157, 164, 169),
+    "hp-ml110-g4": (86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117),
+    "hp-ml110-g5": (93.7, 97, 101, 105, 110, 116, 121, 125, 129, 133, 135),
+    "ibm-x3250-x3470": (41.6, 46.7, 52.3, 57.9, 65.4, 73, 80.7, 89.5, 99.6, 105, 113),
+    "ibm-x3250-x3480": (42.3, 46.7, 49.7, 55.4, 61.8, 69.3, 76.1, 87, 96.1, 106, 113),
+    "ibm-x3550-x5670": (66, 107, 120, 131, 143, 156, 173, 191, 211, 229, 247),
+    "ibm-x3550-x5675": (58.4, 98, 109, 118, 128, 140, 153, 170, 189, 205, 222),
+}
+
+
+@dataclass(frozen=True)
+class PowerTable:
+    """Watts at evenly spaced loads 0..100 %, linearly interpolated (SPECpower style).
+
+    ``power_w(u)`` with u in [0, 1] (values outside are clipped) returns
+    ``P[a] + (P[a+1] - P[a]) * (u*(n-1) - a)`` with ``a = floor(u*(n-1))``.
+    """
+
+    watts: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.watts) < 2:
+            raise ValueError("PowerTable.watts: needs at least 2 points (0 % and 100 %)")
+        w = np.asarray(self.watts, dtype=float)
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(f"PowerTable.watts: must be finite and >= 0, got {self.watts}")
+        if np.any(np.diff(w) < 0):
+            raise ValueError(f"PowerTable.watts: must not decrease with load, got {self.watts}")
+
+    @property
+    def idle_w(self) -> float:
+        return float(self.watts[0])
+
+    @property
+    def max_w(self) -> float:
+        return float(self.watts[-1])
+
+    def power_w(self, util: np.ndarray | float) -> np.ndarray:
+        w = np.asarray(self.watts, dtype=np.float64)
+        x = np.clip(np.asarray(util, dtype=np.float64), 0.0, 1.0) * (len(w) - 1)
+        return np.interp(x, np.arange(len(w), dtype=np.float64), w)
+
+
+def linear_table(idle_w: float, max_w: float) -> PowerTable:
+    """The linear model P(u) = idle + (max - idle) u, as a 2-point table."""
+    return PowerTable((float(idle_w), float(max_w)))
+
+
+def host_power_w(util: np.ndarray, table_index: np.ndarray, tables: list[PowerTable]) -> np.ndarray:
+    """Power of many hosts of possibly different types.
+
+    Parameters
+    ----------
+    util : (n,) utilization in [0, 1] (clipped).
+    table_index : (n,) int index into ``tables`` per host.
+    tables : one :class:`PowerTable` per host type.
+
+    Returns
+    -------
+    (n,) float64 watts. Whether a host is on is the caller's business (off hosts draw 0 W).
+    """
+    if len(tables) == 1:
+        return tables[0].power_w(util)
+    out = np.empty(np.shape(util), dtype=np.float64)
+    for i, t in enumerate(tables):
+        m = table_index == i
+        if m.any():
+            out[m] = t.power_w(util[m])
+    return out

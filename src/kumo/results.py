@@ -1,0 +1,261 @@
+"""Run results: tables with a schema of (column, dtype, unit), written as Parquet or CSV plus a manifest.
+
+Tables: ``summary`` (one row), ``steps`` (one row per step), ``hosts``, ``vms``, ``migrations``,
+``rejections``. The summary holds no wall-clock time, so the same scenario and seed give byte-identical
+summary files; timings go to the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from kumo.engine import Engine
+
+#: table -> column -> (dtype, unit, description)
+SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
+    "summary": {
+        "scenario": ("string", "-", "scenario name"),
+        "seed": ("int64", "-", "random seed"),
+        "hosts": ("int64", "count", "hosts in the park"),
+        "vms": ("int64", "count", "VMs in the trace"),
+        "steps": ("int64", "count", "simulated steps"),
+        "step_s": ("float64", "s", "step length"),
+        "duration_h": ("float64", "h", "simulated time"),
+        "energy_kwh": ("float64", "kWh", "IT energy of all hosts"),
+        "facility_energy_kwh": ("float64", "kWh", "IT energy x PUE"),
+        "energy_cost": ("float64", "currency", "facility energy x price per kWh"),
+        "migrations": ("int64", "count", "migrations started"),
+        "migrations_aborted": ("int64", "count", "migrations cut short by the VM leaving"),
+        "rejections": ("int64", "count", "VMs no host could take"),
+        "vms_placed": ("int64", "count", "VMs that ran at least one step"),
+        "cpu_demand_ghz_h": ("float64", "GHz*h", "CPU demanded by placed VMs"),
+        "cpu_delivered_ghz_h": ("float64", "GHz*h", "CPU delivered to placed VMs"),
+        "cpu_unmet_fraction": ("float64", "1", "1 - delivered / demanded"),
+        "ram_shortfall_gb_h": ("float64", "GB*h", "RAM demand above physical RAM"),
+        "vm_steps_cpu_short": ("int64", "count", "VM-steps with delivered CPU below demand"),
+        "vm_steps_ram_short": ("int64", "count", "VM-steps with a RAM shortfall"),
+        "host_overload_h": ("float64", "h", "host-hours with CPU demand above capacity"),
+        "active_hosts_mean": ("float64", "count", "hosts on, mean over steps"),
+        "active_hosts_max": ("int64", "count", "hosts on, max over steps"),
+        "host_switch_ons": ("int64", "count", "off->on transitions"),
+        "host_switch_offs": ("int64", "count", "on->off transitions"),
+    },
+    "steps": {
+        "step": ("int64", "-", "step index"),
+        "t_s": ("float64", "s", "step start"),
+        "active_hosts": ("int64", "count", "hosts on or booting"),
+        "energy_kwh": ("float64", "kWh", "IT energy in the step"),
+        "cpu_demand_mhz": ("float64", "MHz", "total CPU demand"),
+        "cpu_delivered_mhz": ("float64", "MHz", "total CPU delivered (time mean)"),
+        "ram_demand_mb": ("float64", "MB", "total RAM demand"),
+        "ram_shortfall_mb": ("float64", "MB", "RAM demand above capacity (time mean)"),
+        "running_vms": ("int64", "count", "VMs placed"),
+        "migrations_started": ("int64", "count", "migrations started at this step"),
+        "migrations_in_flight": ("int64", "count", "migrations in flight during the step"),
+        "overloaded_hosts": ("int64", "count", "hosts with CPU demand above capacity"),
+    },
+    "hosts": {
+        "host": ("int64", "-", "host index"),
+        "type": ("string", "-", "host type name"),
+        "cpu_mhz": ("float64", "MHz", "physical CPU"),
+        "ram_mb": ("float64", "MB", "physical RAM"),
+        "energy_kwh": ("float64", "kWh", "IT energy"),
+        "on_h": ("float64", "h", "time on"),
+        "cpu_util_mean": ("float64", "1", "mean CPU utilization while on"),
+        "overload_h": ("float64", "h", "time with CPU demand above capacity"),
+        "ram_shortfall_gb_h": ("float64", "GB*h", "RAM demand above capacity"),
+        "vm_steps": ("int64", "count", "VM-steps hosted"),
+        "switch_ons": ("int64", "count", "off->on"),
+        "switch_offs": ("int64", "count", "on->off"),
+        "migrations_out": ("int64", "count", "migrations from this host"),
+        "migrations_in": ("int64", "count", "migrations to this host"),
+    },
+    "vms": {
+        "vm": ("int64", "-", "VM index"),
+        "vm_id": ("string", "-", "VM identifier from the trace"),
+        "cores": ("int64", "count", "booked cores"),
+        "cpu_booked_mhz": ("float64", "MHz", "booked CPU"),
+        "ram_booked_mb": ("float64", "MB", "booked RAM"),
+        "arrive_step": ("int64", "-", "first step of the lifetime"),
+        "depart_step": ("int64", "-", "one past the last step"),
+        "first_placed_step": ("int64", "-", "step it was first placed, -1 if never"),
+        "final_state": ("string", "-", "pending/running/migrating/departed/rejected/queued"),
+        "final_host": ("int64", "-", "host at the end, -1 if none"),
+        "steps_run": ("int64", "count", "steps placed"),
+        "cpu_demand_mhz_s": ("float64", "MHz*s", "CPU demanded"),
+        "cpu_delivered_mhz_s": ("float64", "MHz*s", "CPU delivered"),
+        "ram_demand_mb_s": ("float64", "MB*s", "RAM demanded"),
+        "ram_shortfall_mb_s": ("float64", "MB*s", "share of its host's RAM shortfall"),
+        "cpu_short_steps": ("int64", "count", "steps with delivered CPU below demand"),
+        "ram_short_steps": ("int64", "count", "steps with a RAM shortfall"),
+        "migrations": ("int64", "count", "migrations of this VM"),
+        "downtime_s": ("float64", "s", "migration downtime"),
+    },
+    "migrations": {
+        "vm": ("int64", "-", "VM index"),
+        "src": ("int64", "-", "source host"),
+        "dst": ("int64", "-", "target host"),
+        "start_s": ("float64", "s", "start time"),
+        "end_s": ("float64", "s", "end time (planned end if unfinished)"),
+        "duration_s": ("float64", "s", "end - start"),
+        "ram_mb": ("float64", "MB", "RAM moved"),
+        "status": ("string", "-", "done/aborted/unfinished"),
+    },
+    "rejections": {
+        "vm": ("int64", "-", "VM index"),
+        "step": ("int64", "-", "step of the attempt"),
+        "t_s": ("float64", "s", "time of the attempt"),
+        "reason": ("string", "-", "the filter that left no host"),
+    },
+}
+
+_STATE_NAMES = np.array(["pending", "running", "migrating", "departed", "rejected", "queued"])
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced. ``tables`` follow :data:`SCHEMA`; ``arrays`` hold optional matrices
+    (``host_cpu_util``, ``host_power_w``, ``host_state`` as (n_steps, n_hosts) when recorded)."""
+
+    tables: dict[str, pd.DataFrame]
+    manifest: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.tables["summary"].iloc[0].to_dict()
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def write(self, out_dir: str | Path, fmt: str = "parquet") -> Path:
+        """Write every table (``parquet`` or ``csv``), ``schema.json`` and ``manifest.json`` to ``out_dir``."""
+        if fmt not in ("parquet", "csv"):
+            raise ValueError(f"fmt: must be 'parquet' or 'csv', got {fmt!r}")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, df in self.tables.items():
+            if fmt == "parquet":
+                df.to_parquet(out / f"{name}.parquet", index=False)
+            else:
+                df.to_csv(out / f"{name}.csv", index=False, float_format="%.10g")
+        (out / "schema.json").write_text(json.dumps(
+            {t: {c: {"dtype": d, "unit": u, "description": x} for c, (d, u, x) in cols.items()}
+             for t, cols in SCHEMA.items() if t in self.tables}, indent=2))
+        (out / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
+        return out
+
+
+def _frame(name: str, data: dict[str, Any]) -> pd.DataFrame:
+    cols = SCHEMA[name]
+    df = pd.DataFrame({c: data[c] for c in cols})
+    return df.astype({c: d for c, (d, _, _) in cols.items()})
+
+
+def build_result(eng: Engine) -> RunResult:
+    """Assemble tables from an engine that has finished its loop."""
+    from kumo import __version__
+
+    sc, s, tr = eng.scenario, eng.state, eng.trace
+    dt, n = eng.dt, tr.n_steps
+    sr, ha, va = eng.step_rec, eng.host_acc, eng.vm_acc
+    mig = eng._mig
+    rej = eng._rej
+    names = [h.name for h in sc.hosts]
+    hosts = _frame("hosts", {
+        "host": np.arange(s.hosts.n),
+        "type": [names[i] for i in s.hosts.type_index],
+        "cpu_mhz": s.hosts.cpu_mhz,
+        "ram_mb": s.hosts.ram_mb,
+        "energy_kwh": ha["energy_j"] / 3.6e6,
+        "on_h": ha["on_s"] / 3600,
+        "cpu_util_mean": np.divide(ha["cpu_load_mhz_s"], s.hosts.cpu_mhz * ha["on_s"],
+                                   out=np.zeros(s.hosts.n), where=ha["on_s"] > 0),
+        "overload_h": ha["overload_s"] / 3600,
+        "ram_shortfall_gb_h": ha["ram_shortfall_mb_s"] / 1024 / 3600,
+        "vm_steps": ha["vm_steps"],
+        "switch_ons": ha["switch_ons"],
+        "switch_offs": ha["switch_offs"],
+        "migrations_out": ha["migrations_out"],
+        "migrations_in": ha["migrations_in"],
+    })
+    vms = _frame("vms", {
+        "vm": np.arange(s.vms.n),
+        "vm_id": s.vms.ids.astype(str),
+        "cores": s.vms.cores,
+        "cpu_booked_mhz": s.vms.cpu_booked_mhz,
+        "ram_booked_mb": s.vms.ram_booked_mb,
+        "arrive_step": s.vms.arrive_step,
+        "depart_step": s.vms.depart_step,
+        "first_placed_step": eng.vm_first_step,
+        "final_state": _STATE_NAMES[s.vm_state],
+        "final_host": s.vm_host,
+        **{k: va[k] for k in ("steps_run", "cpu_demand_mhz_s", "cpu_delivered_mhz_s", "ram_demand_mb_s",
+                              "ram_shortfall_mb_s", "cpu_short_steps", "ram_short_steps", "migrations",
+                              "downtime_s")},
+    })
+    migrations = _frame("migrations", {
+        **{k: mig[k] for k in ("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status")},
+        "duration_s": np.asarray(mig["end_s"], float) - np.asarray(mig["start_s"], float),
+    })
+    rejections = _frame("rejections", rej)
+    steps = _frame("steps", {
+        "step": np.arange(n), "t_s": np.arange(n) * dt,
+        "energy_kwh": sr["energy_j"] / 3.6e6,
+        **{k: sr[k] for k in ("active_hosts", "cpu_demand_mhz", "cpu_delivered_mhz", "ram_demand_mb",
+                              "ram_shortfall_mb", "running_vms", "migrations_started", "migrations_in_flight",
+                              "overloaded_hosts")},
+    })
+    energy_kwh = float(ha["energy_j"].sum() / 3.6e6)
+    demand = float(va["cpu_demand_mhz_s"].sum())
+    delivered = float(va["cpu_delivered_mhz_s"].sum())
+    status = np.asarray(mig["status"], dtype=object)
+    summary = _frame("summary", {
+        "scenario": [sc.name], "seed": [sc.seed], "hosts": [s.hosts.n], "vms": [s.vms.n], "steps": [n],
+        "step_s": [dt], "duration_h": [n * dt / 3600],
+        "energy_kwh": [energy_kwh],
+        "facility_energy_kwh": [energy_kwh * sc.energy.pue],
+        "energy_cost": [energy_kwh * sc.energy.pue * sc.energy.price_per_kwh],
+        "migrations": [len(status)],
+        "migrations_aborted": [int(np.count_nonzero(status == "aborted"))],
+        "rejections": [int(np.count_nonzero(s.vm_state == 4))],
+        "vms_placed": [int(np.count_nonzero(eng.vm_first_step >= 0))],
+        "cpu_demand_ghz_h": [demand / 1000 / 3600],
+        "cpu_delivered_ghz_h": [delivered / 1000 / 3600],
+        "cpu_unmet_fraction": [1 - delivered / demand if demand > 0 else 0.0],
+        "ram_shortfall_gb_h": [float(ha["ram_shortfall_mb_s"].sum()) / 1024 / 3600],
+        "vm_steps_cpu_short": [int(va["cpu_short_steps"].sum())],
+        "vm_steps_ram_short": [int(va["ram_short_steps"].sum())],
+        "host_overload_h": [float(ha["overload_s"].sum()) / 3600],
+        "active_hosts_mean": [float(sr["active_hosts"].mean()) if n else 0.0],
+        "active_hosts_max": [int(sr["active_hosts"].max()) if n else 0],
+        "host_switch_ons": [int(ha["switch_ons"].sum())],
+        "host_switch_offs": [int(ha["switch_offs"].sum())],
+    })
+    manifest = {
+        "kumo_version": __version__,
+        "scenario": sc.model_dump(mode="json"),
+        "seed": sc.seed,
+        "trace": {"name": tr.name, "hash": tr.content_hash(), "vms": tr.n_vms, "steps": tr.n_steps,
+                  "step_s": tr.step_s, "provenance": dict(tr.provenance)},
+        "wall_s": round(eng.wall_s, 4),
+    }
+    arrays = {}
+    if eng.host_steps is not None:
+        arrays = {f"host_{k}": v for k, v in eng.host_steps.items()}
+    return RunResult(
+        tables={"summary": summary, "steps": steps, "hosts": hosts, "vms": vms, "migrations": migrations,
+                "rejections": rejections},
+        manifest=manifest,
+        arrays=arrays,
+    )

@@ -1,0 +1,179 @@
+"""Cluster state as a structure of arrays (engine-private) and the read-only view policies receive.
+
+Only :mod:`kumo.engine` mutates :class:`ClusterState`. Policies get a :class:`ClusterView`, whose arrays
+are read-only numpy views: a policy that tries to write raises ``ValueError: assignment destination is
+read-only``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kumo.models.power import PowerTable
+
+# VM life cycle; a VM is in exactly one of these at any time.
+VM_PENDING = 0  # not arrived yet
+VM_RUNNING = 1  # on vm_host
+VM_MIGRATING = 2  # on vm_host (source) and in flight to vm_target
+VM_DEPARTED = 3  # left at the end of its trace lifetime
+VM_REJECTED = 4  # no host could take it
+VM_QUEUED = 5  # arrived, waiting for a host (placement.on_no_host = "queue")
+
+# Host power states
+HOST_OFF = 0
+HOST_ON = 1
+HOST_BOOTING = 2
+
+
+@dataclass
+class HostArrays:
+    """Static host facts, one entry per host, shape (n_hosts,)."""
+
+    type_index: np.ndarray  # int32, index into the scenario's host types
+    cores: np.ndarray  # int32
+    core_mhz: np.ndarray  # float64
+    cpu_mhz: np.ndarray  # float64, cores x core_mhz
+    ram_mb: np.ndarray  # float64
+    nic_mbps: np.ndarray  # float64
+    cpu_overcommit: np.ndarray  # float64
+    ram_overcommit: np.ndarray  # float64
+    power_tables: list[PowerTable]  # one per host type
+
+    @property
+    def n(self) -> int:
+        return int(self.cpu_mhz.shape[0])
+
+
+@dataclass
+class VmArrays:
+    """Static VM facts, shape (n_vms,)."""
+
+    ids: np.ndarray  # str
+    cores: np.ndarray  # int32
+    cpu_booked_mhz: np.ndarray  # float64
+    ram_booked_mb: np.ndarray  # float64
+    arrive_step: np.ndarray  # int32
+    depart_step: np.ndarray  # int32
+
+    @property
+    def n(self) -> int:
+        return int(self.cpu_booked_mhz.shape[0])
+
+
+@dataclass
+class ClusterState:
+    """Mutable state; only the engine writes it.
+
+    Invariants (checked by :meth:`check`): a VM that is RUNNING or MIGRATING has ``vm_host >= 0``;
+    MIGRATING ones also ``vm_target >= 0`` and ``vm_target != vm_host``; every other VM has both -1;
+    the booked totals per host equal the sums over its VMs (a migrating VM is booked on both hosts).
+    """
+
+    hosts: HostArrays
+    vms: VmArrays
+    vm_state: np.ndarray  # int8 (n_vms,)
+    vm_host: np.ndarray  # int32 (n_vms,), -1 if none
+    vm_target: np.ndarray  # int32 (n_vms,), -1 unless migrating
+    host_state: np.ndarray  # int8 (n_hosts,)
+    host_ready_s: np.ndarray  # float64 (n_hosts,), time a booting host becomes ON
+    host_cpu_booked: np.ndarray  # float64 (n_hosts,) MHz booked (incl. migrating-in)
+    host_ram_booked: np.ndarray  # float64 (n_hosts,) MB booked (incl. migrating-in)
+    host_n_vms: np.ndarray  # int32 (n_hosts,) VMs placed (incl. migrating-in)
+    # last observed demand, for policies (updated every step by the engine)
+    vm_cpu_demand: np.ndarray  # float64 (n_vms,) MHz
+    vm_ram_demand: np.ndarray  # float64 (n_vms,) MB
+    host_cpu_demand: np.ndarray  # float64 (n_hosts,) MHz (VMs on the host, incl. migrating-in at full demand)
+    host_ram_demand: np.ndarray  # float64 (n_hosts,) MB
+    t_s: float = 0.0
+    step: int = 0
+
+    @classmethod
+    def empty(cls, hosts: HostArrays, vms: VmArrays, initially_on: np.ndarray) -> ClusterState:
+        nh, nv = hosts.n, vms.n
+        return cls(
+            hosts=hosts,
+            vms=vms,
+            vm_state=np.zeros(nv, np.int8),
+            vm_host=np.full(nv, -1, np.int32),
+            vm_target=np.full(nv, -1, np.int32),
+            host_state=np.where(initially_on, HOST_ON, HOST_OFF).astype(np.int8),
+            host_ready_s=np.zeros(nh),
+            host_cpu_booked=np.zeros(nh),
+            host_ram_booked=np.zeros(nh),
+            host_n_vms=np.zeros(nh, np.int32),
+            vm_cpu_demand=np.zeros(nv),
+            vm_ram_demand=np.zeros(nv),
+            host_cpu_demand=np.zeros(nh),
+            host_ram_demand=np.zeros(nh),
+        )
+
+    def check(self) -> list[str]:
+        """Invariant violations as messages (empty when consistent). Used by tests and debug runs."""
+        bad: list[str] = []
+        placed = (self.vm_state == VM_RUNNING) | (self.vm_state == VM_MIGRATING)
+        if np.any(self.vm_host[placed] < 0):
+            bad.append("a running VM has no host")
+        if np.any(self.vm_host[~placed] >= 0):
+            bad.append("a VM that is not running holds a host")
+        mig = self.vm_state == VM_MIGRATING
+        if np.any(self.vm_target[mig] < 0) or np.any(self.vm_target[mig] == self.vm_host[mig]):
+            bad.append("a migrating VM has no distinct target")
+        if np.any(self.vm_target[~mig] >= 0):
+            bad.append("a VM that is not migrating has a target")
+        nh = self.hosts.n
+        idx = np.concatenate([self.vm_host[placed], self.vm_target[mig]])
+        w_cpu = np.concatenate([self.vms.cpu_booked_mhz[placed], self.vms.cpu_booked_mhz[mig]])
+        w_ram = np.concatenate([self.vms.ram_booked_mb[placed], self.vms.ram_booked_mb[mig]])
+        if not np.allclose(np.bincount(idx, w_cpu, nh), self.host_cpu_booked, rtol=1e-9, atol=1e-6):
+            bad.append("host CPU booking does not equal the sum over its VMs")
+        if not np.allclose(np.bincount(idx, w_ram, nh), self.host_ram_booked, rtol=1e-9, atol=1e-6):
+            bad.append("host RAM booking does not equal the sum over its VMs")
+        if not np.array_equal(np.bincount(idx, minlength=nh), self.host_n_vms):
+            bad.append("host VM count does not equal the VMs placed on it")
+        if np.any(self.host_n_vms[self.host_state == HOST_OFF] > 0):
+            bad.append("a switched-off host holds VMs")
+        return bad
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+class ClusterView:
+    """Read-only window on the state for policies: same array names, no writes."""
+
+    __slots__ = ("_s",)
+
+    def __init__(self, state: ClusterState):
+        self._s = state
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(self._s, name)
+        if isinstance(value, np.ndarray):
+            return _ro(value)
+        return value
+
+    @property
+    def hosts(self) -> HostArrays:
+        return self._s.hosts
+
+    @property
+    def vms(self) -> VmArrays:
+        return self._s.vms
+
+    def host_vms(self, host: int) -> np.ndarray:
+        """VM indices on ``host`` as source or running (not the ones migrating in), ascending."""
+        s = self._s
+        return np.flatnonzero((s.vm_host == host) & ((s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING)))
+
+    def cpu_util(self) -> np.ndarray:
+        """(n_hosts,) CPU demand / capacity (may exceed 1)."""
+        return self._s.host_cpu_demand / self._s.hosts.cpu_mhz
+
+    def ram_util(self) -> np.ndarray:
+        """(n_hosts,) RAM demand / capacity (may exceed 1)."""
+        return self._s.host_ram_demand / self._s.hosts.ram_mb

@@ -1,0 +1,74 @@
+"""Small text-file helpers shared by the readers: gzip-aware opening, folder listing, number checks."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from kumo.errors import TraceFormatError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+#: a plain decimal number as the C parser accepts it (no nan/inf, no digit separators)
+NUMBER_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def is_gzip(path: Path) -> bool:
+    """True when ``path`` starts with the gzip magic bytes (the suffix is not trusted)."""
+    with open(path, "rb") as f:
+        return f.read(2) == _GZIP_MAGIC
+
+
+def open_text(path: Path) -> TextIO:
+    """Open a text file, transparently decompressing gzip; undecodable bytes become U+FFFD."""
+    if is_gzip(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="")
+    return open(path, encoding="utf-8", errors="replace", newline="")
+
+
+def head_lines(path: Path, n: int = 2) -> list[str]:
+    """The first ``n`` lines of a (possibly gzipped) text file, without line endings."""
+    out: list[str] = []
+    try:
+        with open_text(path) as f:
+            for line in f:
+                out.append(line.rstrip("\r\n"))
+                if len(out) >= n:
+                    break
+    except (OSError, EOFError) as exc:
+        raise TraceFormatError(path, f"cannot read the file: {exc}") from exc
+    return out
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its ending) for every line of the file."""
+    with open_text(path) as f:
+        for lineno, line in enumerate(f, 1):
+            yield lineno, line.rstrip("\r\n")
+
+
+def data_line_number(path: Path, row: int, header_lines: int = 1) -> int:
+    """1-based file line of data row ``row`` (0-based), skipping blank lines as the CSV parser does."""
+    seen = -1
+    last = header_lines
+    for lineno, line in numbered_lines(path):
+        if lineno <= header_lines or not line.strip():
+            continue
+        seen += 1
+        last = lineno
+        if seen == row:
+            return lineno
+    return last
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Regular, non-hidden files of ``folder`` in plain lexicographic order of their names."""
+    if not folder.is_dir():
+        raise TraceFormatError(folder, "not a folder")
+    names = sorted(n for n in os.listdir(folder) if not n.startswith("."))
+    return [folder / n for n in names if (folder / n).is_file()]

@@ -1,0 +1,152 @@
+"""The one in-memory trace form every reader produces and the engine consumes.
+
+Arrays are time-major, shape ``(n_steps, n_vms)``, so that one step of all VMs is one contiguous row:
+the engine reads a row per step. Units are in the names (s, MHz, MB, KB/s). MB here is the trace's
+megabyte: Bitbrains reports KB and kumo divides by 1024 (so "MB" of RAM are MiB, as memory sizes
+are conventionally counted); state the unit when you export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+CpuUnit = Literal["mhz", "fraction"]
+
+#: optional per-step columns a format may carry, each (n_steps, n_vms) float32
+EXTRA_COLUMNS = (
+    "disk_read_kbps",
+    "disk_write_kbps",
+    "net_rx_kbps",
+    "net_tx_kbps",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """VM demand on a fixed step grid.
+
+    Attributes
+    ----------
+    name : short label (``bitbrains-rnd-2013-7``, a folder name, ...).
+    step_s : grid step in seconds (300 for Bitbrains, PlanetLab).
+    start_epoch_s : Unix time of step 0, or 0.0 when the format has no absolute time.
+    vm_ids : (n_vms,) str, the VM identifiers in the order used everywhere else (row order of the VM table).
+    cpu : (n_steps, n_vms) float32 CPU demand, in MHz if ``cpu_unit == "mhz"``, as a fraction of the VM's
+        booked CPU if ``cpu_unit == "fraction"`` (PlanetLab; sizes come from the scenario, see
+        :meth:`with_vm_sizes`). 0 outside the VM's lifetime.
+    ram_mb : (n_steps, n_vms) float32 RAM demand in MB, or None when the format has no RAM series.
+    cores : (n_vms,) int32 booked cores (0 when unknown).
+    cpu_booked_mhz : (n_vms,) float32 booked CPU (all cores) in MHz; NaN when unknown.
+    ram_booked_mb : (n_vms,) float32 booked RAM in MB; NaN when unknown.
+    arrive_step : (n_vms,) int32 first step the VM exists.
+    depart_step : (n_vms,) int32 one past the last step the VM exists (exclusive).
+    extra : optional per-step columns named as in :data:`EXTRA_COLUMNS`.
+    quirks : counts of every irregularity the reader repaired, by rule name (see the reader's docstring).
+    provenance : free-form facts on where the data came from (source path, format, licence...).
+    """
+
+    name: str
+    step_s: float
+    start_epoch_s: float
+    vm_ids: np.ndarray
+    cpu: np.ndarray
+    ram_mb: np.ndarray | None
+    cores: np.ndarray
+    cpu_booked_mhz: np.ndarray
+    ram_booked_mb: np.ndarray
+    arrive_step: np.ndarray
+    depart_step: np.ndarray
+    cpu_unit: CpuUnit = "mhz"
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    quirks: dict[str, int] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n_steps, n_vms = self.cpu.shape
+        for name in ("vm_ids", "cores", "cpu_booked_mhz", "ram_booked_mb", "arrive_step", "depart_step"):
+            arr = getattr(self, name)
+            if arr.shape != (n_vms,):
+                raise ValueError(f"Trace.{name}: shape {arr.shape}, expected ({n_vms},)")
+        if self.ram_mb is not None and self.ram_mb.shape != (n_steps, n_vms):
+            raise ValueError(f"Trace.ram_mb: shape {self.ram_mb.shape}, expected {(n_steps, n_vms)}")
+        for k, v in self.extra.items():
+            if v.shape != (n_steps, n_vms):
+                raise ValueError(f"Trace.extra[{k!r}]: shape {v.shape}, expected {(n_steps, n_vms)}")
+        if self.step_s <= 0:
+            raise ValueError(f"Trace.step_s: must be > 0, got {self.step_s}")
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_steps(self) -> int:
+        return int(self.cpu.shape[0])
+
+    @property
+    def n_vms(self) -> int:
+        return int(self.cpu.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_steps * self.step_s
+
+    def alive(self) -> np.ndarray:
+        """(n_steps, n_vms) bool: True where the VM exists."""
+        steps = np.arange(self.n_steps)[:, None]
+        return (steps >= self.arrive_step[None, :]) & (steps < self.depart_step[None, :])
+
+    # ------------------------------------------------------------------ transforms
+    def with_vm_sizes(self, cores: np.ndarray, cpu_mhz: np.ndarray, ram_mb: np.ndarray) -> Trace:
+        """Give every VM a booked size and express CPU demand in MHz.
+
+        For a ``fraction`` trace, demand = fraction x booked MHz. For an ``mhz`` trace only the bookings
+        change. RAM demand, when the trace has none, stays None (the engine then uses the booking).
+        """
+        cores = np.asarray(cores, dtype=np.int32)
+        cpu_mhz = np.asarray(cpu_mhz, dtype=np.float32)
+        ram_mb = np.asarray(ram_mb, dtype=np.float32)
+        cpu = self.cpu * cpu_mhz[None, :] if self.cpu_unit == "fraction" else self.cpu
+        return replace(
+            self,
+            cpu=cpu.astype(np.float32, copy=False),
+            cpu_unit="mhz",
+            cores=cores,
+            cpu_booked_mhz=cpu_mhz,
+            ram_booked_mb=ram_mb,
+        )
+
+    def select(self, vms: slice | np.ndarray | None = None, steps: slice | None = None) -> Trace:
+        """A sub-trace: some VMs (index array, boolean mask or slice) and/or a contiguous step range."""
+        vsel = slice(None) if vms is None else vms
+        ssel = slice(None) if steps is None else steps
+        start, stop, _ = ssel.indices(self.n_steps)
+        arrive = np.clip(self.arrive_step[vsel] - start, 0, stop - start).astype(np.int32)
+        depart = np.clip(self.depart_step[vsel] - start, 0, stop - start).astype(np.int32)
+        return replace(
+            self,
+            vm_ids=self.vm_ids[vsel],
+            cpu=np.ascontiguousarray(self.cpu[ssel][:, vsel]),
+            ram_mb=None if self.ram_mb is None else np.ascontiguousarray(self.ram_mb[ssel][:, vsel]),
+            cores=self.cores[vsel],
+            cpu_booked_mhz=self.cpu_booked_mhz[vsel],
+            ram_booked_mb=self.ram_booked_mb[vsel],
+            arrive_step=arrive,
+            depart_step=depart,
+            start_epoch_s=self.start_epoch_s + start * self.step_s,
+            extra={k: np.ascontiguousarray(v[ssel][:, vsel]) for k, v in self.extra.items()},
+        )
+
+    def content_hash(self) -> str:
+        """sha256 over every array and the grid: the identity recorded in result manifests."""
+        h = hashlib.sha256()
+        h.update(f"{self.step_s}|{self.start_epoch_s}|{self.cpu_unit}".encode())
+        h.update("\x00".join(map(str, self.vm_ids.tolist())).encode())
+        arrays = [self.cpu, self.cores, self.cpu_booked_mhz, self.ram_booked_mb, self.arrive_step, self.depart_step]
+        if self.ram_mb is not None:
+            arrays.append(self.ram_mb)
+        arrays += [self.extra[k] for k in sorted(self.extra)]
+        for a in arrays:
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
