@@ -149,6 +149,7 @@ class Scenario(_Strict):
     controller: ControllerSpec = ControllerSpec()
     host_layout: Literal["grouped", "interleaved"] = "grouped"
     record_host_steps: bool = False
+    record_vm_steps: bool = False
 
     @property
     def n_hosts(self) -> int:

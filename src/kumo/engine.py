@@ -194,6 +194,11 @@ class Engine:
         self.host_steps = (
             {"cpu_util": np.zeros((n, nh), np.float32), "power_w": np.zeros((n, nh), np.float32),
              "state": np.zeros((n, nh), np.int8)} if scenario.record_host_steps else None)
+        self.vm_steps = (
+            {"cpu_demand_mhz": np.zeros((n, nv), np.float32), "cpu_delivered_mhz": np.zeros((n, nv), np.float32),
+             "ram_demand_mb": np.zeros((n, nv), np.float32), "ram_shortfall_mb": np.zeros((n, nv), np.float32),
+             "downtime_s": np.zeros((n, nv), np.float32), "host": np.full((n, nv), -1, np.int32)}
+            if scenario.record_vm_steps else None)
         self.wall_s = 0.0
 
     # -------------------------------------------------------------------------------------- mutations
@@ -258,7 +263,8 @@ class Engine:
         s.vm_state[vm] = VM_MIGRATING
         s.vm_target[vm] = target
         self._book(vm, target, +1)
-        ram = s.vms.ram_booked_mb[vm]
+        # what the copy moves: the booking (CloudSim) or the RAM in use now (kohne-sla-scheduling.md §3.6)
+        ram = s.vm_ram_demand[vm] if getattr(self.migration, "ram", "booked") == "used" else s.vms.ram_booked_mb[vm]
         nic = min(s.hosts.nic_mbps[src], s.hosts.nic_mbps[target])
         dur = float(self.migration.duration_s(np.array([ram]), np.array([nic]))[0])
         down = float(self.migration.downtime_s(np.array([ram]), np.array([nic]))[0])
@@ -269,6 +275,8 @@ class Engine:
             m[k].append(v)
         self.vm_acc["migrations"][vm] += 1
         self.vm_acc["downtime_s"][vm] += down
+        if self.vm_steps is not None:
+            self.vm_steps["downtime_s"][s.step, vm] += down
         self.host_acc["migrations_out"][src] += 1
         self.host_acc["migrations_in"][target] += 1
         self.step_rec["migrations_started"][s.step] += 1
@@ -475,6 +483,13 @@ class Engine:
         sr["running_vms"][k] = len(placed)
         sr["migrations_in_flight"][k] = len(mig)
         sr["overloaded_hosts"][k] = np.count_nonzero(integ.overload_s > 0)
+        if self.vm_steps is not None:
+            vs = self.vm_steps
+            vs["cpu_demand_mhz"][k] = cpu
+            vs["cpu_delivered_mhz"][k] = delivered / dt
+            vs["ram_demand_mb"][k] = ram
+            vs["ram_shortfall_mb"][k] = vm_ram_short / dt
+            vs["host"][k] = s.vm_host
         if self.host_steps is not None:
             self.host_steps["cpu_util"][k] = integ.load_mhz_s / (s.hosts.cpu_mhz * dt)
             self.host_steps["power_w"][k] = integ.energy_j / dt

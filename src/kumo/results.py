@@ -121,8 +121,12 @@ _STATE_NAMES = np.array(["pending", "running", "migrating", "departed", "rejecte
 
 @dataclass
 class RunResult:
-    """Everything a run produced. ``tables`` follow :data:`SCHEMA`; ``arrays`` hold optional matrices
-    (``host_cpu_util``, ``host_power_w``, ``host_state`` as (n_steps, n_hosts) when recorded)."""
+    """Everything a run produced. ``tables`` follow :data:`SCHEMA`; ``arrays`` hold optional matrices:
+    with ``record_host_steps``, ``host_cpu_util``, ``host_power_w``, ``host_state`` (n_steps, n_hosts);
+    with ``record_vm_steps``, ``vm_cpu_demand_mhz``, ``vm_cpu_delivered_mhz`` (time mean over the step),
+    ``vm_ram_demand_mb``, ``vm_ram_shortfall_mb`` (time mean), ``vm_downtime_s`` (migration downtime
+    started in the step), ``vm_host`` (host at the step start after placement, -1 if none), all
+    (n_steps, n_vms)."""
 
     tables: dict[str, pd.DataFrame]
     manifest: dict[str, Any]
@@ -250,9 +254,11 @@ def build_result(eng: Engine) -> RunResult:
                   "step_s": tr.step_s, "provenance": dict(tr.provenance)},
         "wall_s": round(eng.wall_s, 4),
     }
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     if eng.host_steps is not None:
-        arrays = {f"host_{k}": v for k, v in eng.host_steps.items()}
+        arrays.update({f"host_{k}": v for k, v in eng.host_steps.items()})
+    if eng.vm_steps is not None:
+        arrays.update({f"vm_{k}": v for k, v in eng.vm_steps.items()})
     return RunResult(
         tables={"summary": summary, "steps": steps, "hosts": hosts, "vms": vms, "migrations": migrations,
                 "rejections": rejections},

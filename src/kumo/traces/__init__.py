@@ -1,0 +1,163 @@
+"""Trace readers: every supported format in, one :class:`~kumo.traces.base.Trace` out.
+
+``load(path_or_name)`` reads an embedded trace by name (``bitbrains-rnd-2013-7``, ``planetlab-20110303``
+and their aliases, see :func:`embedded_names`) or a file or folder, detecting its format:
+
+=========================================================  ==============
+what                                                       format
+=========================================================  ==============
+a ``.kumo`` file                                           ``compact``
+a ``.csv`` / ``.csv.gz`` / ``.parquet`` file               ``generic``
+a folder of ``*.csv(.gz)``, header ``Timestamp...;\\t...``   ``bitbrains``
+the same with ``DD.MM.YYYY HH:MM:SS`` timestamps            ``materna``
+a folder of header-less files of whole numbers             ``planetlab``
+=========================================================  ==============
+
+Embedded names take precedence over same-named entries of the working directory; write ``./planetlab`` to
+read a local folder of that name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kumo.errors import TraceFormatError
+from kumo.traces._gwa import vm_files
+from kumo.traces._textio import head_lines, list_files
+from kumo.traces.base import EXTRA_COLUMNS, Trace
+from kumo.traces.bitbrains import read_bitbrains
+from kumo.traces.compact import load_compact, save
+from kumo.traces.generic import read_generic
+from kumo.traces.info import trace_info
+from kumo.traces.materna import read_materna
+from kumo.traces.planetlab import read_planetlab
+
+__all__ = [
+    "EXTRA_COLUMNS",
+    "FORMATS",
+    "Trace",
+    "detect_format",
+    "embedded_names",
+    "load",
+    "load_compact",
+    "read_bitbrains",
+    "read_generic",
+    "read_materna",
+    "read_planetlab",
+    "save",
+    "trace_info",
+]
+
+#: embedded trace name -> file in the ``kumo.data`` package
+EMBEDDED = {
+    "bitbrains-rnd-2013-7": "bitbrains-rnd-2013-7.kumo",
+    "planetlab-20110303": "planetlab-20110303.kumo",
+}
+ALIASES = {
+    "bitbrains": "bitbrains-rnd-2013-7",
+    "bitbrains-rnd": "bitbrains-rnd-2013-7",
+    "planetlab": "planetlab-20110303",
+}
+READERS: dict[str, Callable[..., Trace]] = {
+    "compact": load_compact,
+    "kumo": load_compact,
+    "bitbrains": read_bitbrains,
+    "materna": read_materna,
+    "planetlab": read_planetlab,
+    "generic": read_generic,
+}
+#: format names accepted by ``load(..., format=)``; ``kumo`` is an alias of ``compact``
+FORMATS = tuple(READERS)
+_GERMAN_TIME = re.compile(r"^\s*\d{1,2}\.\d{1,2}\.\d{4}")
+_GENERIC_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+def embedded_names(*, aliases: bool = False) -> list[str]:
+    """Names of the traces shipped with kumo (with their aliases when ``aliases`` is True)."""
+    return sorted([*EMBEDDED, *ALIASES]) if aliases else sorted(EMBEDDED)
+
+
+def _load_embedded(name: str) -> Trace:
+    canonical = ALIASES.get(name, name)
+    ref = resources.files("kumo.data").joinpath(EMBEDDED[canonical])
+    with resources.as_file(ref) as path:
+        if not path.is_file():
+            raise TraceFormatError(path, f"embedded trace {canonical!r} is missing from this installation")
+        return load_compact(path)
+
+
+def _detect_folder(folder: Path) -> str:
+    files = list_files(folder)
+    if not files:
+        raise TraceFormatError(folder, "empty folder: no trace files")
+    if any(f.name.lower().endswith((".csv", ".csv.gz")) for f in files):
+        _, first = vm_files(folder)[0]
+        lines = head_lines(first, 2)
+        if not lines or not lines[0].lower().lstrip().startswith("timestamp"):
+            raise TraceFormatError(
+                first, "a folder of CSV files but no 'Timestamp' header (Bitbrains/Materna)", 1
+            )
+        if ";\t" not in lines[0] and len(lines) > 1 and _GERMAN_TIME.match(lines[1]):
+            return "materna"
+        return "bitbrains"
+    first_line = (head_lines(files[0], 1) or [""])[0].strip()
+    if first_line.isdigit():
+        return "planetlab"
+    raise TraceFormatError(
+        folder,
+        f"cannot tell the trace format from {files[0].name!r}; pass format= one of {', '.join(FORMATS)}",
+    )
+
+
+def detect_format(path: str | Path) -> str:
+    """The format name (a key of :data:`FORMATS`) of a trace file or folder, from its names and first lines."""
+    path = Path(path)
+    if path.is_dir():
+        return _detect_folder(path)
+    if not path.exists():
+        raise TraceFormatError(path, "no such file or folder")
+    low = path.name.lower()
+    if low.endswith(".kumo"):
+        return "compact"
+    if low.endswith(_GENERIC_SUFFIXES):
+        return "generic"
+    raise TraceFormatError(path, f"unknown trace file type; pass format= one of {', '.join(FORMATS)}")
+
+
+def _looks_like_path(s: str) -> bool:
+    return "/" in s or "\\" in s or s.startswith(".") or s.startswith("~")
+
+
+def load(path_or_name: str | Path, format: str | None = None, **options: Any) -> Trace:
+    """Read a trace: an embedded name, or a file or folder in any supported format.
+
+    Parameters
+    ----------
+    path_or_name : embedded name or alias (see :func:`embedded_names`), or a path.
+    format : one of :data:`FORMATS` to skip detection.
+    **options : passed to the reader (``name``, ``step_s``, ``hold_steps``... see each ``read_*``).
+
+    Returns
+    -------
+    Trace
+    """
+    if format is not None and format not in READERS:
+        raise TraceFormatError(
+            str(path_or_name), f"unknown format {format!r}; valid: {', '.join(FORMATS)}", field="format"
+        )
+    text = str(path_or_name)
+    if isinstance(path_or_name, str) and not _looks_like_path(text) and (text in EMBEDDED or text in ALIASES):
+        if options:
+            raise TraceFormatError(text, f"embedded traces take no reader options, got {', '.join(options)}")
+        return _load_embedded(text)
+    path = Path(path_or_name).expanduser()
+    if not path.exists():
+        raise TraceFormatError(
+            path,
+            f"no such file or folder, and not an embedded trace (valid names: {', '.join(embedded_names(aliases=True))})",
+        )
+    return READERS[format or detect_format(path)](path, **options)

@@ -36,6 +36,16 @@ VALUE_COLUMNS = (
 CORES, CPU_BOOKED, CPU_USED, CPU_PCT, RAM_BOOKED, RAM_USED = range(6)
 #: value-column index of each demand series in the Trace, in the order cpu, ram, then EXTRA_COLUMNS
 DEMAND_COLUMNS = (CPU_USED, RAM_USED, 6, 7, 8, 9)
+#: every quirk the pipeline counts; all are reported, zero when the rule never fired
+QUIRKS = (
+    "rows_read", "cpu_usage_above_booked", "ram_usage_above_booked", "unprovisioned_rows",
+    "vms_with_unprovisioned_rows", "unprovisioned_rows_with_usage", "duplicate_timestamp_rows",
+    "off_step_intervals", "sample_gaps_over_2_steps", "vms_with_sample_gap_over_2_steps", "longest_sample_gap_s",
+    "same_slot_rows_dropped", "vms_first_row_after_24h", "vms_never_provisioned", "unprovisioned_inside_slots",
+    "unprovisioned_edge_slots", "booking_changes", "vms_booking_changed", "vms_cores_changed",
+    "vms_cpu_booked_changed", "vms_ram_booked_changed", "gaps", "gap_slots_held", "gap_slots_zeroed",
+    "vms_arrive_late", "vms_arrive_after_24h", "vms_depart_early",
+)  # fmt: skip
 KB_PER_MB = 1024.0
 DAY_S = 86400.0
 #: bookings closer than this (relative) are the same booking: provisioned MHz carries ~1e-7 noise
@@ -52,14 +62,18 @@ def check_header(path: Path, cells: list[str]) -> None:
     got = [normalize_header(c) for c in cells]
     want = [normalize_header(c) for c in VALUE_COLUMNS]
     if not got or not got[0].startswith("timestamp"):
-        raise TraceFormatError(path, f"first column must be a timestamp, found {cells[0] if cells else ''!r}", 1)
+        raise TraceFormatError(
+            path, f"first column must be a timestamp, found {cells[0] if cells else ''!r}", 1
+        )
     missing = [c for c, w in zip(VALUE_COLUMNS, want, strict=True) if w not in got[1:]]
     extra = [c for c, g in zip(cells[1:], got[1:], strict=False) if g not in want]
     if missing or extra:
         parts = ([f"missing column(s) {', '.join(map(repr, missing))}"] if missing else []) + (
             [f"unexpected column(s) {', '.join(repr(c.strip()) for c in extra)}"] if extra else []
         )
-        raise TraceFormatError(path, "; ".join(parts), line=1, field=(missing or [c.strip() for c in extra])[0])
+        raise TraceFormatError(
+            path, "; ".join(parts), line=1, field=(missing or [c.strip() for c in extra])[0]
+        )
     if got[1:] != want:
         raise TraceFormatError(path, f"columns out of order; expected {', '.join(VALUE_COLUMNS)}", line=1)
 
@@ -73,7 +87,13 @@ def vm_files(folder: Path) -> list[tuple[str, Path]]:
     found: dict[str, Path] = {}
     for path in list_files(folder):
         low = path.name.lower()
-        stem = path.name[: -len(".csv.gz")] if low.endswith(".csv.gz") else path.name[:-4] if low.endswith(".csv") else None
+        stem = (
+            path.name[: -len(".csv.gz")]
+            if low.endswith(".csv.gz")
+            else path.name[:-4]
+            if low.endswith(".csv")
+            else None
+        )
         if stem is None:
             continue
         if stem in found:
@@ -162,7 +182,10 @@ def prepare_vm(vm_id: str, path: Path, t_s: np.ndarray, values: np.ndarray, step
     if frac.size:
         row = int(frac[0])
         raise TraceFormatError(
-            path, f"cores must be a whole number, got {values[row, CORES]}", data_line_number(path, row), VALUE_COLUMNS[CORES]
+            path,
+            f"cores must be a whole number, got {values[row, CORES]}",
+            data_line_number(path, row),
+            VALUE_COLUMNS[CORES],
         )
     counts: Counter[str] = Counter()
     counts["rows_read"] = len(t_s)
@@ -172,7 +195,9 @@ def prepare_vm(vm_id: str, path: Path, t_s: np.ndarray, values: np.ndarray, step
     unprov = ~_provisioned(values)
     counts["unprovisioned_rows"] = int(np.count_nonzero(unprov))
     counts["vms_with_unprovisioned_rows"] = int(unprov.any())
-    counts["unprovisioned_rows_with_usage"] = int(np.count_nonzero(unprov & (values[:, RAM_USED:].sum(axis=1) > 0)))
+    counts["unprovisioned_rows_with_usage"] = int(
+        np.count_nonzero(unprov & (values[:, RAM_USED:].sum(axis=1) > 0))
+    )
     last_of_run = np.ones(len(t_s), dtype=bool)
     last_of_run[:-1] = t_s[1:] != t_s[:-1]
     counts["duplicate_timestamp_rows"] = int(len(t_s) - np.count_nonzero(last_of_run))
@@ -239,7 +264,8 @@ def assemble(
     """Snap every VM onto the common grid, apply the lifetime, gap and booking rules, build the Trace."""
     if not vms:
         raise TraceFormatError(folder, "no VM files found")
-    counts: Counter[str] = Counter() if quirks is None else Counter(quirks)
+    counts: Counter[str] = Counter(dict.fromkeys(QUIRKS, 0))
+    counts.update(quirks or {})
     for vm in vms:
         counts.update(vm.counts)
     t0 = min(float(vm.t_s[0]) for vm in vms)

@@ -60,7 +60,15 @@ import numpy as np
 import pandas as pd
 
 from kumo.errors import TraceFormatError
-from kumo.traces._gwa import VALUE_COLUMNS, VmRows, assemble, check_header, find_bad_line, prepare_vm, vm_files
+from kumo.traces._gwa import (
+    VALUE_COLUMNS,
+    VmRows,
+    assemble,
+    check_header,
+    find_bad_line,
+    prepare_vm,
+    vm_files,
+)
 from kumo.traces._textio import NUMBER_RE, data_line_number, head_lines, is_gzip
 from kumo.traces.base import Trace
 
@@ -106,7 +114,12 @@ def read_table(path: Path) -> np.ndarray:
         err = find_bad_line(path, lambda s: s.split(";"), _parse_number)
         if err is None:
             row, col = map(int, np.argwhere(bad)[0])
-            err = TraceFormatError(path, "missing, NaN or negative value", data_line_number(path, row), ("Timestamp", *VALUE_COLUMNS)[col])
+            err = TraceFormatError(
+                path,
+                "missing, NaN or negative value",
+                data_line_number(path, row),
+                ("Timestamp", *VALUE_COLUMNS)[col],
+            )
         raise err
     return table
 
@@ -120,7 +133,10 @@ def to_seconds(path: Path, t: np.ndarray, counts: Counter[str]) -> np.ndarray:
     if is_ms.any():
         row = int(np.flatnonzero(is_ms != is_ms[0])[0])
         raise TraceFormatError(
-            path, "timestamps mix seconds and milliseconds", line=data_line_number(path, row), field="Timestamp"
+            path,
+            "timestamps mix seconds and milliseconds",
+            line=data_line_number(path, row),
+            field="Timestamp",
         )
     counts["timestamps_seconds_under_ms_header"] += 1
     return t
@@ -145,7 +161,7 @@ def read_bitbrains(
         the counts of every repair rule of this module in ``quirks``.
     """
     folder = Path(path)
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(timestamps_ms_converted=0, timestamps_seconds_under_ms_header=0)
     vms: list[VmRows] = []
     for vm_id, file in vm_files(folder):
         table = read_table(file)

@@ -1,0 +1,89 @@
+"""Convert the raw traces in ../shared/data into the compact files embedded in src/kumo/data.
+
+Usage (from the repository root)::
+
+    python scripts/convert_embedded.py [--shared ../shared] [--level 19]
+
+Reads ``<shared>/data/bitbrains-rnd/2013-7`` and ``<shared>/data/planetlab/20110303`` with kumo's own
+readers and writes ``src/kumo/data/bitbrains-rnd-2013-7.kumo`` and ``src/kumo/data/planetlab-20110303.kumo``
+(quantization as documented in :mod:`kumo.traces.compact`). Prints size, sha256 and quirk counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from kumo.traces import read_bitbrains, read_planetlab, save  # noqa: E402
+from kumo.traces.compact import load_compact  # noqa: E402
+
+PROVENANCE = {
+    "bitbrains-rnd-2013-7": {
+        "source": "../shared/data/bitbrains-rnd/2013-7 (500 per-VM .csv.gz files)",
+        "dataset": "GWA-T-12 Bitbrains, Rnd subset, month 2013-7",
+        "origin": "Grid Workloads Archive, TU Delft, http://gwa.ewi.tudelft.nl/datasets/gwa-t-12-bitbrains",
+        "cite": "Shen, van Beek, Iosup: Statistical Characterization of Business-Critical Workloads Hosted in "
+        "Cloud Datacenters, CCGrid 2015; and the Grid Workloads Archive",
+        "licence": "shared by the Grid Workloads Archive for research use, with citation; see PROVENANCE.md",
+    },
+    "planetlab-20110303": {
+        "source": "../shared/data/planetlab/20110303 (1052 files, as in CloudSim's workload/planetlab/20110303)",
+        "dataset": "PlanetLab VM CPU utilization, 2011-03-03, the workload shipped with CloudSim's examples",
+        "origin": "CoMon monitoring of PlanetLab, selected by Beloglazov & Buyya",
+        "cite": "Park & Pai: CoMon: a mostly-scalable monitoring system for PlanetLab (ACM SIGOPS OSR 2006); "
+        "Beloglazov & Buyya, CCPE 2012",
+        "licence": "measurement data distributed with CloudSim (whose code is GPLv3); no separate data licence "
+        "is stated; see PROVENANCE.md",
+    },
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared folder")
+    parser.add_argument("--out", type=Path, default=REPO / "src" / "kumo" / "data", help="output folder")
+    parser.add_argument("--level", type=int, default=19, help="zstd level (1..22)")
+    args = parser.parse_args(argv)
+    data = args.shared / "data"
+    jobs = [
+        (
+            "bitbrains-rnd-2013-7",
+            lambda: read_bitbrains(data / "bitbrains-rnd" / "2013-7", name="bitbrains-rnd-2013-7"),
+        ),
+        (
+            "planetlab-20110303",
+            lambda: read_planetlab(data / "planetlab" / "20110303", name="planetlab-20110303"),
+        ),
+    ]
+    command = f"python scripts/convert_embedded.py --level {args.level}"
+    for name, read in jobs:
+        t = time.perf_counter()
+        trace = read()
+        trace = replace(trace, provenance={**trace.provenance, **PROVENANCE[name], "converted_by": command})
+        t_read = time.perf_counter() - t
+        t = time.perf_counter()
+        path = save(trace, args.out / f"{name}.kumo", level=args.level)
+        t_save = time.perf_counter() - t
+        t = time.perf_counter()
+        load_compact(path)
+        t_load = time.perf_counter() - t
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        print(
+            f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path}: {path.stat().st_size:,} bytes, "
+            f"{trace.n_vms} VMs x {trace.n_steps} steps; read {t_read:.1f} s, save {t_save:.1f} s, "
+            f"load {t_load:.2f} s; sha256 {digest}"
+        )
+        print("  quirks:", json.dumps(trace.quirks, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,282 @@
+"""Host memory under overcommit: page sharing (KSM/TPS), ballooning with an idle tax, compression, swapping.
+
+Vectorized over VMs and hosts (virtualization-models.md sec. 2). Per VM i on host h, with configured RAM
+M_i, used (active) RAM U_i from the trace, VMM overhead O_i and the guest's idle memory still resident
+(guests rarely hand memory back; ``idle_resident_fraction`` r, default 1)::
+
+    resident_i = U_i + r (M_i - U_i) + O_i                (pinned VMs: M_i + O_i, never reclaimed)
+    free_h     = P_h - sum_i resident_i
+    minFree_h  = 899 MB + 1 % of P_h above 28 GiB         (ESXi 6+, sizes in MiB)
+    state      = high | clear (< minFree) | soft (< 64 %) | hard (< 32 %) | low (< 16 %)
+
+Reclamation ladder (ESXi; each step only if the previous left free memory below the threshold):
+
+1. **sharing** - content-based page sharing per (host, image) group (Waldspurger, OSDI 2002; KSM)::
+
+       saved_h = sum_i (z + s_self) R_i + sum_groups s_x (sum_g R_i - max_g R_i)
+       saved(t) = saved_inf (1 - exp(-t / tau)),  tau = mergeable pages / scan rate (5000 pages/s)
+
+   where R_i is the VM's resident guest memory and t its time on the host (omit for steady state).
+2. **ballooning** (soft) - reclaim ``need = minFree - free`` from VMs in proportion to the idle-tax weight
+   ``1 / rho_i``, ``rho_i = S_i / (A_i (f_i + k (1 - f_i)))``, ``k = 1 / (1 - tax)``, capped at
+   ``balloon_max_fraction`` (65 %) of M_i. Balloon pages beyond the guest's free memory make the guest
+   page its own memory (guest swap).
+3. **compression** (hard) - up to ``compression_cache_fraction`` (10 %) of M_i saved per VM at 2:1.
+4. **swap** - whatever still does not fit is swapped by the hypervisor, spread over VMs in proportion to
+   their resident memory (it cannot see which guest pages are hot).
+
+Penalties: a swapped page of the active set faults once per ``retouch_s`` (the working set is re-walked at
+that period), stalling the vCPU for the device latency::
+
+    stall_i   = (swapped_active_pages x lat_swap + compressed_active_pages x lat_decompress
+                 + guest_swapped_pages x p_touch x lat_swap) / retouch_s
+    cpu_penalty_i = min(1, stall_i + balloon_tax x B_i / M_i)
+    ram_short_i   = swapped_i x U_i / R_i + guest_swapped_i x p_touch     (MB of demanded memory not in RAM)
+
+``balloon_tax`` (0.088 per unit of M ballooned) is calibrated so that ballooning 12.5-50 % of a VM costs
+1.1-4.4 % (MEM-01: 1.4-4.4 %, R). Swap latencies per device are typical values (sec. 2.1 table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kumo.models.timing import PAGE_MB
+
+STATES = ("high", "clear", "soft", "hard", "low")
+#: free-memory thresholds as fractions of minFree: clear, soft, hard, low (ESXi 6+, D)
+STATE_THRESHOLDS = (1.0, 0.64, 0.32, 0.16)
+#: seconds per 4 KiB page fault (sec. 2.1, typical orders of magnitude)
+SWAP_LATENCY_S = {"hdd": 7.5e-3, "ssd": 1e-4, "nvme": 5e-5, "memory": 2e-5}
+
+
+def min_free_mb(host_ram_mb: np.ndarray | float) -> np.ndarray:
+    """ESXi minFree: 899 MB for the first 28 GB plus 1 % of the rest (GB = 1024 MB, as in the source)."""
+    p = np.asarray(host_ram_mb, dtype=np.float64)
+    return 899.0 + 0.01 * np.maximum(p - 28 * 1024.0, 0.0)
+
+
+def memory_state(free_mb: np.ndarray, min_free: np.ndarray) -> np.ndarray:
+    """int8 index into :data:`STATES` from free memory and minFree."""
+    f = np.asarray(free_mb, np.float64) / np.asarray(min_free, np.float64)
+    return np.sum(f[..., None] < np.asarray(STATE_THRESHOLDS), axis=-1).astype(np.int8)
+
+
+def idle_tax_rho(shares: np.ndarray, alloc_mb: np.ndarray, active_fraction: np.ndarray, tax: float) -> np.ndarray:
+    """Waldspurger's shares-per-page ratio; the VM with the lowest rho is reclaimed first."""
+    k = 1.0 / (1.0 - tax)
+    f = np.clip(active_fraction, 0.0, 1.0)
+    return np.asarray(shares, np.float64) / (np.asarray(alloc_mb, np.float64) * (f + k * (1.0 - f)))
+
+
+def ksm_pages_per_s(pages_to_scan: int = 100, sleep_ms: float = 20.0) -> float:
+    """KSM scan rate from ``pages_to_scan`` and ``sleep_millisecs`` (linux ``mm/ksm.c`` defaults: 5000/s)."""
+    return pages_to_scan / (sleep_ms / 1000.0)
+
+
+def sharing_saved_mb(
+    resident_mb: np.ndarray,
+    host: np.ndarray,
+    image: np.ndarray,
+    n_hosts: int,
+    zero: np.ndarray,
+    self_share: np.ndarray,
+    cross_share: np.ndarray,
+    age_s: np.ndarray | None = None,
+    scan_pages_per_s: float = 5000.0,
+) -> np.ndarray:
+    """(n_hosts,) MB saved by content-based sharing (module docstring, step 1).
+
+    ``resident_mb``, ``host``, ``image`` are (n,) over the participating VMs; ``zero``, ``self_share``,
+    ``cross_share`` are (n_images,) fractions per guest image.
+    """
+    r = np.asarray(resident_mb, np.float64)
+    host = np.asarray(host, np.int64)
+    image = np.asarray(image, np.int64)
+    n_img = len(cross_share)
+    if r.size == 0:
+        return np.zeros(n_hosts)
+    if age_s is None:
+        fill = np.ones_like(r)
+    else:
+        tau = np.bincount(host, r, n_hosts) / PAGE_MB / scan_pages_per_s
+        fill = -np.expm1(-np.asarray(age_s, np.float64) / np.maximum(tau[host], 1e-9))
+    intra = (np.asarray(zero)[image] + np.asarray(self_share)[image]) * r * fill
+    key = host * n_img + image
+    g_sum = np.bincount(key, r, n_hosts * n_img)
+    g_max = np.zeros(n_hosts * n_img)
+    np.maximum.at(g_max, key, r)
+    g_fill = np.divide(np.bincount(key, r * fill, n_hosts * n_img), g_sum, out=np.zeros_like(g_sum), where=g_sum > 0)
+    cross = np.tile(np.asarray(cross_share, np.float64), n_hosts) * (g_sum - g_max) * g_fill
+    return np.bincount(host, intra, n_hosts) + cross.reshape(n_hosts, n_img).sum(axis=1)
+
+
+def _spread(need_h: np.ndarray, weight: np.ndarray, cap: np.ndarray, host: np.ndarray, nh: int) -> np.ndarray:
+    """Split each host's ``need`` over its VMs in proportion to ``weight``, capped per VM; two passes."""
+    out = np.zeros_like(cap)
+    need = need_h.copy()
+    for _ in range(2):
+        room = cap - out
+        w = np.where(room > 0, weight, 0.0)
+        tot = np.bincount(host, w, nh)
+        give = np.divide(need[host] * w, tot[host], out=np.zeros_like(w), where=tot[host] > 0)
+        give = np.minimum(give, room)
+        out += give
+        need = np.maximum(need - np.bincount(host, give, nh), 0.0)
+    return out
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """Per-host (n_hosts,) and per-VM (n_vms,) outcomes of one step; MB unless noted."""
+
+    host_resident_mb: np.ndarray  # load after sharing, balloon and compression; above capacity = swapped
+    host_swapped_mb: np.ndarray
+    host_shared_mb: np.ndarray
+    host_balloon_mb: np.ndarray
+    host_compressed_mb: np.ndarray  # MB saved by compression
+    host_state: np.ndarray  # int8 index into STATES, before any reclamation
+    vm_balloon_mb: np.ndarray
+    vm_swapped_mb: np.ndarray  # hypervisor swap + guest swap forced by the balloon
+    vm_ram_short_mb: np.ndarray  # demanded (active) memory not in RAM
+    vm_cpu_penalty: np.ndarray  # fraction of the VM's CPU lost to faults and the balloon tax
+
+
+@dataclass(frozen=True)
+class MemoryModel:
+    """ESX-style reclamation ladder with KSM-style sharing (Waldspurger, OSDI 2002; module docstring)."""
+
+    sharing: str = "always"  # always | ladder (only below minFree) | off
+    scan_pages_per_s: float = 5000.0
+    idle_resident_fraction: float = 1.0
+    balloon: bool = True
+    balloon_max_fraction: float = 0.65
+    idle_tax: float = 0.75
+    balloon_tax: float = 0.088
+    compression: bool = True
+    compression_cache_fraction: float = 0.10
+    swap_device: str = "ssd"
+    retouch_s: float = 60.0
+    guest_touch_fraction: float = 0.3
+
+    def validate(self) -> list[str]:
+        out = []
+        if self.sharing not in ("always", "ladder", "off"):
+            out.append(f"sharing: must be one of always, ladder, off, got {self.sharing!r}")
+        if self.swap_device not in SWAP_LATENCY_S:
+            out.append(f"swap_device: unknown device {self.swap_device!r}; valid: {', '.join(SWAP_LATENCY_S)}")
+        for name in ("idle_resident_fraction", "balloon_max_fraction", "compression_cache_fraction",
+                     "guest_touch_fraction", "balloon_tax"):
+            v = getattr(self, name)
+            if not 0 <= v <= 1:
+                out.append(f"{name}: must be in [0, 1], got {v}")
+        if not 0 <= self.idle_tax < 1:
+            out.append(f"idle_tax: must be in [0, 1), got {self.idle_tax}")
+        for name in ("scan_pages_per_s", "retouch_s"):
+            if not getattr(self, name) > 0:
+                out.append(f"{name}: must be > 0, got {getattr(self, name)}")
+        return out
+
+    def evaluate(
+        self,
+        used_mb: np.ndarray,
+        booked_mb: np.ndarray,
+        host: np.ndarray,
+        host_ram_mb: np.ndarray,
+        image: np.ndarray,
+        zero: np.ndarray,
+        self_share: np.ndarray,
+        cross_share: np.ndarray,
+        overhead_mb: np.ndarray | float = 0.0,
+        pinned: np.ndarray | None = None,
+        shares: np.ndarray | None = None,
+        age_s: np.ndarray | None = None,
+    ) -> MemoryResult:
+        """One step of host memory accounting.
+
+        Parameters
+        ----------
+        used_mb, booked_mb : (n_vms,) active and configured RAM, MB.
+        host : (n_vms,) int host index, -1 for VMs not placed (they count nowhere).
+        host_ram_mb : (n_hosts,) physical RAM.
+        image : (n_vms,) int guest image index (-1: shares nothing); ``zero``, ``self_share``,
+            ``cross_share`` : (n_images,) sharing fractions per image.
+        overhead_mb : (n_vms,) or scalar VMM/kernel overhead per instance.
+        pinned : (n_vms,) bool, memory that cannot be shared, ballooned or swapped (device passthrough).
+        shares : (n_vms,) memory shares (default 10 per MB of booked RAM, ESX "normal").
+        age_s : (n_vms,) seconds on the current host, for the KSM fill-up; None = steady state.
+        """
+        nh = len(host_ram_mb)
+        host = np.asarray(host, np.int64)
+        n = host.shape[0]
+        placed = host >= 0
+        hs = np.where(placed, host, 0)
+        booked = np.asarray(booked_mb, np.float64)
+        used = np.minimum(np.asarray(used_mb, np.float64), booked)
+        ovh = np.broadcast_to(np.asarray(overhead_mb, np.float64), (n,))
+        pin = np.zeros(n, bool) if pinned is None else np.asarray(pinned, bool)
+        guest = np.where(pin, booked, used + self.idle_resident_fraction * (booked - used))
+        guest = np.where(placed, guest, 0.0)
+        resident = guest + np.where(placed, ovh, 0.0)
+        cap = np.asarray(host_ram_mb, np.float64)
+        load = np.bincount(hs, resident, nh)
+        minf = min_free_mb(cap)
+        free = cap - load
+        state = memory_state(free, minf)
+        movable = placed & ~pin
+        # 1. sharing
+        shared = np.zeros(nh)
+        img = np.asarray(image, np.int64)
+        part = movable & (img >= 0)
+        if self.sharing != "off" and part.any():
+            shared = sharing_saved_mb(guest[part], hs[part], img[part], nh, zero, self_share, cross_share,
+                                      None if age_s is None else np.asarray(age_s)[part], self.scan_pages_per_s)
+            if self.sharing == "ladder":
+                shared = np.where(free < minf, shared, 0.0)
+        free = free + shared
+        # 2. ballooning, idle memory taxed
+        bal = np.zeros(n)
+        if self.balloon:
+            need = np.where(free < STATE_THRESHOLDS[1] * minf, minf - free, 0.0)
+            if need.any():
+                act = np.divide(used, guest, out=np.ones(n), where=guest > 0)
+                rho = idle_tax_rho(np.ones(n) * 10.0 * booked if shares is None else shares,
+                                   np.maximum(guest, 1e-9), act, self.idle_tax)
+                bcap = np.where(movable, np.minimum(self.balloon_max_fraction * booked, guest), 0.0)
+                bal = _spread(need, np.where(movable, 1.0 / rho, 0.0), bcap, hs, nh)
+        guest_free = self.idle_resident_fraction * (booked - used)
+        guest_swap = np.maximum(bal - guest_free, 0.0)
+        host_bal = np.bincount(hs, bal, nh)
+        free = free + host_bal
+        after_bal = np.maximum(guest - bal, 0.0)
+        # 3. compression at 2:1: storing c MB of compressed pages frees c MB
+        comp = np.zeros(n)
+        if self.compression:
+            need = np.where(free < STATE_THRESHOLDS[2] * minf, minf - free, 0.0)
+            if need.any():
+                ccap = np.where(movable, np.minimum(self.compression_cache_fraction * booked, after_bal / 2), 0.0)
+                comp = _spread(need, after_bal, ccap, hs, nh)
+        host_comp = np.bincount(hs, comp, nh)
+        free = free + host_comp
+        # 4. hypervisor swap: only what physically does not fit
+        over = np.maximum(-free, 0.0)
+        left = np.maximum(after_bal - 2 * comp, 0.0)
+        w = np.where(movable, left, 0.0)
+        has_w = np.bincount(hs, w, nh) > 0
+        w = np.where(has_w[hs], w, np.where(placed, resident, 0.0))  # only pinned VMs left: they take the loss
+        swapped = _spread(over, w, np.where(placed, resident, 0.0), hs, nh)
+        act_frac = np.divide(used, np.maximum(guest, 1e-9), out=np.zeros(n), where=guest > 0)
+        lat = SWAP_LATENCY_S[self.swap_device]
+        stall = (swapped * act_frac / PAGE_MB * lat + 2 * comp * act_frac / PAGE_MB * SWAP_LATENCY_S["memory"]
+                 + guest_swap * self.guest_touch_fraction / PAGE_MB * lat) / self.retouch_s
+        tax = self.balloon_tax * np.divide(bal, booked, out=np.zeros(n), where=booked > 0)
+        penalty = np.where(placed, np.minimum(stall + tax, 1.0), 0.0)
+        short = np.minimum(swapped * act_frac + guest_swap * self.guest_touch_fraction, used)
+        return MemoryResult(
+            host_resident_mb=cap - free, host_swapped_mb=over, host_shared_mb=shared,
+            host_balloon_mb=host_bal, host_compressed_mb=host_comp, host_state=state,
+            vm_balloon_mb=bal, vm_swapped_mb=swapped + guest_swap, vm_ram_short_mb=np.where(placed, short, 0.0),
+            vm_cpu_penalty=penalty,
+        )

@@ -1,0 +1,490 @@
+"""Kohne's SLA-based intra-data-center schedulers (FF, HPGBF, HPGOP, HPGWF, MMBF, MMOP, MMWF, MMWF+LB).
+
+One controller, ``sla``, with the parts as parameters: VM selection on overloaded hosts (``hpg``, ``mm`` from
+:mod:`kumo.policies.selection` with two resources, or ``ff``, the naive placement-order baseline), host
+selection (``bf``, ``wf``, ``ff``, ``op``), the LB extension and the EE extension. The table's schedulers are
+presets (:data:`PRESETS`), also registered as controllers ``kohne-ff``, ``kohne-hpgbf``, ...,
+``kohne-mmwf-lb``. Source: A. Kohne, *Cloud-Föderationen: SLA-basierte VM-Scheduling-Verfahren*, Springer
+Vieweg 2018, Table 10.10; the algorithms are the reconstruction of ``shared/reference/kohne-sla-scheduling.md``
+§3, whose unknowns ([A] there) are the defaults here, alternatives selectable:
+
+* overload (§3.3): a powered-on host whose CPU or RAM use / capacity exceeds ``upper_cpu`` / ``upper_ram``;
+  the load of a VM migrating out no longer counts on its source while planning;
+* target filter (§3.5): on, not the source, bookings within the hosts' overcommit ratios, use after the move
+  <= the upper thresholds on both resources; score ``free = min(free_cpu, free_ram)`` after the move (the
+  binding resource; ``fit`` = "cpu"/"ram" for one resource); ties to the lowest host index;
+* OP (§3.5, not confirmed): ``op="anti-correlation"`` (default) picks the host whose aggregate CPU history
+  over the last ``op_history_steps`` steps correlates least with the VM's; hosts with fewer than
+  ``op_min_history`` samples or no variance fall back to WF. Alternatives ``ram-spread`` (most free RAM)
+  and ``least-overbooked`` (smallest booked / capacity, the binding resource);
+* FF baseline (§3.4): the host's VMs leave in placement order (earliest arrival on the host first) until
+  the host is no longer overloaded; host selection first fit;
+* LB (§3.7.2): if max - min load (load = max over resources of use / capacity) exceeds ``lb_delta``, up to
+  ``lb_moves`` VMs per step, each picked on the most-loaded host by the scheduler's own selection rule
+  against the mid level, go to the least-loaded feasible host if that lowers the spread;
+* EE (§3.7.1): empty powered-on hosts are switched off; hosts below ``lower`` on both resources are emptied
+  least-loaded first, all-or-nothing, onto other hosts by the active host selection (not onto overloaded
+  hosts, hosts being emptied, or the source); a VM that fits nowhere powers on the lowest-index off host.
+
+A VM migrates at most once per decision and a VM in flight is not a candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kumo.policies.registry import make, register
+from kumo.state import HOST_OFF, VM_MIGRATING, VM_RUNNING, ClusterView
+
+__all__ = ["PRESETS", "SlaScheduler", "preset_params"]
+
+_SELECTIONS = ("ff", "hpg", "mm")
+_HOSTS = ("ff", "bf", "wf", "op")
+_OPS = ("anti-correlation", "ram-spread", "least-overbooked")
+_FITS = ("binding", "cpu", "ram")
+
+#: Table 10.10's schedulers as parameters of :class:`SlaScheduler`
+PRESETS: dict[str, dict[str, Any]] = {
+    "FF": {"selection": "ff", "host_selection": "ff", "lb": False},
+    "HPGBF": {"selection": "hpg", "host_selection": "bf", "lb": False},
+    "HPGOP": {"selection": "hpg", "host_selection": "op", "lb": False},
+    "HPGWF": {"selection": "hpg", "host_selection": "wf", "lb": False},
+    "MMBF": {"selection": "mm", "host_selection": "bf", "lb": False},
+    "MMOP": {"selection": "mm", "host_selection": "op", "lb": False},
+    "MMWF": {"selection": "mm", "host_selection": "wf", "lb": False},
+    "MMWF+LB": {"selection": "mm", "host_selection": "wf", "lb": True},
+}
+
+
+def preset_params(label: str, **overrides: Any) -> dict[str, Any]:
+    """Controller parameters of a Table-10.10 scheduler (``"MMWF+LB"`` ...), with ``overrides`` applied."""
+    if label not in PRESETS:
+        raise KeyError(f"unknown Kohne scheduler {label!r}; valid: {', '.join(PRESETS)}")
+    return {**PRESETS[label], **overrides}
+
+
+class _Memory:
+    """Per-run scratch the controller keeps between decisions (history for OP, placement order for FF)."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.selector: Any = None
+        self.placed_at: np.ndarray = np.zeros(0)
+        self.vm_hist: np.ndarray = np.zeros((0, 0), np.float32)
+        self.host_hist: np.ndarray = np.zeros((0, 0), np.float32)
+        self.filled = 0
+        self.pos = 0
+        self.counts = {"overload": 0, "lb": 0, "ee": 0, "power_on": 0}
+
+
+@dataclass
+class _Plan:
+    """Virtual host loads and bookings while one decision is made (copies; the view stays untouched).
+
+    ``spare_*`` are what a target may still take: CPU/RAM use up to the ceiling (the upper thresholds, or
+    ``ee_upper`` while consolidating) and bookings up to the overcommit ratios.
+    """
+
+    cap_c: np.ndarray
+    cap_r: np.ndarray
+    vm_c: np.ndarray  # (n_vms,) CPU demand now, MHz
+    vm_r: np.ndarray  # (n_vms,) RAM demand now, MB
+    vb_c: np.ndarray  # (n_vms,) booked CPU
+    vb_r: np.ndarray  # (n_vms,) booked RAM
+    used_c: np.ndarray
+    used_r: np.ndarray
+    spare_bc: np.ndarray  # bookable CPU left
+    spare_br: np.ndarray  # bookable RAM left
+    on: np.ndarray
+    blocked: np.ndarray  # hosts that may not receive (sources being emptied)
+    touched: np.ndarray  # hosts that received or sent this round (not EE sources)
+    ceiling: tuple[float, float]  # use / capacity a target may reach (CPU, RAM)
+    moves: list[tuple[int, int]] = field(default_factory=list)
+    moved: set[int] = field(default_factory=set)
+
+    def spare(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.ceiling[0] * self.cap_c - self.used_c, self.ceiling[1] * self.cap_r - self.used_r
+
+    def feasible(self, vm: int, src: int, on: np.ndarray) -> np.ndarray:
+        sc, sr = self.spare()
+        ok = on & ~self.blocked & (sc >= self.vm_c[vm]) & (sr >= self.vm_r[vm])
+        ok &= (self.spare_bc >= self.vb_c[vm] * (1 - 1e-12)) & (self.spare_br >= self.vb_r[vm] * (1 - 1e-12))
+        ok[src] = False
+        return ok
+
+    def free_after(self, vm: int, fit: str) -> np.ndarray:
+        fc = (self.cap_c - self.used_c - self.vm_c[vm]) / self.cap_c
+        if fit == "cpu":
+            return fc
+        fr = (self.cap_r - self.used_r - self.vm_r[vm]) / self.cap_r
+        return fr if fit == "ram" else np.minimum(fc, fr)
+
+    def load(self) -> np.ndarray:
+        return np.maximum(self.used_c / self.cap_c, self.used_r / self.cap_r)
+
+    def move(self, vm: int, src: int, dst: int) -> None:
+        vc, vr = self.vm_c[vm], self.vm_r[vm]
+        self.used_c[src] -= vc
+        self.used_r[src] -= vr
+        self.used_c[dst] += vc
+        self.used_r[dst] += vr
+        self.spare_bc[dst] -= self.vb_c[vm]
+        self.spare_br[dst] -= self.vb_r[vm]
+        self.on[dst] = True
+        self.touched[src] = self.touched[dst] = True
+        self.moves.append((vm, dst))
+        self.moved.add(vm)
+
+    def save(self) -> tuple[Any, ...]:
+        return (self.used_c.copy(), self.used_r.copy(), self.spare_bc.copy(), self.spare_br.copy(),
+                self.on.copy(), self.touched.copy(), len(self.moves), set(self.moved))
+
+    def restore(self, saved: tuple[Any, ...]) -> None:
+        self.used_c, self.used_r, self.spare_bc, self.spare_br, self.on, self.touched = saved[:6]
+        del self.moves[saved[6]:]
+        self.moved = saved[7]
+
+
+@register("controller", "sla")
+@dataclass(frozen=True)
+class SlaScheduler:
+    """Kohne's SLA-based intra-DC scheduler: overload handling by VM and host selection, LB and EE extensions (Kohne 2018, Table 10.10; reconstruction in kohne-sla-scheduling.md §3).
+
+    Parameters
+    ----------
+    selection : "mm" | "hpg" | "ff" — VM selection on an overloaded host (``ff`` = placement order).
+    selection_params : extra parameters of the selection policy (e.g. ``{"driver": "cpu_first"}``).
+    resources : "both" | "cpu" | "ram" — resources whose thresholds define an overload.
+    host_selection : "wf" | "bf" | "ff" | "op" — target host choice.
+    fit : "binding" | "cpu" | "ram" — resource(s) of the free-capacity score of BF and WF.
+    op : "anti-correlation" | "ram-spread" | "least-overbooked" — the reading of OP.
+    op_history_steps, op_min_history : OP's correlation window and the minimum samples before it applies.
+    upper_cpu, upper_ram : overload thresholds (fractions of capacity), also the targets' ceiling.
+    lb, lb_delta, lb_moves : the load-balancing extension, its spread trigger and moves per decision.
+    ee, lower : the energy-efficiency extension and its underload threshold.
+    """
+
+    selection: str = "mm"
+    selection_params: dict[str, Any] = field(default_factory=dict)
+    resources: str = "both"
+    host_selection: str = "wf"
+    fit: str = "binding"
+    op: str = "anti-correlation"
+    op_history_steps: int = 288
+    op_min_history: int = 12
+    upper_cpu: float = 0.9
+    upper_ram: float = 0.9
+    lb: bool = False
+    lb_delta: float = 0.3
+    lb_moves: int = 1
+    ee: bool = True
+    lower: float = 0.2
+    ee_targets: str = "non-candidates"
+    ee_upper: float | None = None
+    ee_interval_steps: int = 1
+    _mem: _Memory = field(default_factory=_Memory, init=False, repr=False, compare=False)
+
+    def validate(self) -> list[str]:
+        out = []
+        for name, valid in (("selection", _SELECTIONS), ("host_selection", _HOSTS), ("op", _OPS), ("fit", _FITS),
+                            ("resources", ("cpu", "ram", "both")), ("ee_targets", ("non-candidates", "any"))):
+            if getattr(self, name) not in valid:
+                out.append(f"{name}: must be one of {list(valid)}, got {getattr(self, name)!r}")
+        for name in ("upper_cpu", "upper_ram"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and 0 < v <= 1):
+                out.append(f"{name}: must be in (0, 1], got {v!r}")
+        if not (isinstance(self.lower, int | float) and 0 <= self.lower < min(self.upper_cpu, self.upper_ram)):
+            out.append(f"lower: must be in [0, min(upper_cpu, upper_ram)), got {self.lower!r}")
+        if not (isinstance(self.lb_delta, int | float) and self.lb_delta >= 0):
+            out.append(f"lb_delta: must be >= 0, got {self.lb_delta!r}")
+        for name in ("lb_moves", "op_history_steps", "op_min_history", "ee_interval_steps"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= (2 if name == "op_min_history" else 1)):
+                out.append(f"{name}: must be an integer >= {2 if name == 'op_min_history' else 1}, got {v!r}")
+        if self.selection in ("hpg", "mm") and not out:
+            try:
+                sel = make("selection", self.selection, {"resources": self.resources, **self.selection_params})
+                out += [f"selection_params.{m}" for m in getattr(sel, "validate", lambda: [])()]
+            except (KeyError, ValueError, TypeError) as e:
+                out.append(f"selection_params: {e}")
+        return out
+
+    # -------------------------------------------------------------------------------------- decide
+    def decide(self, view: ClusterView, rng: np.random.Generator) -> Any:
+        """Migrations and switch-offs for this step (a :class:`kumo.engine.Decision`)."""
+        from kumo.engine import Decision  # the engine module imports policies; import late
+
+        mem = self._mem
+        if not mem.ready:
+            self._init_memory(view)
+        if self.host_selection == "op":
+            self._record_history(view)
+        plan = self._plan(view)
+        empty = (view.host_state != HOST_OFF) & (view.host_n_vms == 0)
+        if self.ee:
+            plan.on &= ~empty  # switched off below unless a VM must go there after all
+        running = np.flatnonzero(view.vm_state == VM_RUNNING)
+        run_host = view.vm_host[running]
+        over = plan.on & ((plan.used_c > self.upper_cpu * plan.cap_c) | (plan.used_r > self.upper_ram * plan.cap_r))
+        for h in np.flatnonzero(over).tolist():
+            self._relieve(view, plan, h, running[run_host == h], rng)
+        n0 = len(plan.moves)
+        if self.lb:
+            self._balance(view, plan, running, run_host, rng)
+        n1 = len(plan.moves)
+        off: list[int] = []
+        if self.ee:
+            if view.step % self.ee_interval_steps == 0:
+                self._consolidate(view, plan, running, run_host, over)
+            off = np.flatnonzero(empty & ~plan.touched).tolist()
+        c = mem.counts
+        c["overload"] += n0
+        c["lb"] += n1 - n0
+        c["ee"] += len(plan.moves) - n1
+        for vm, _ in plan.moves:
+            mem.placed_at[vm] = view.step
+        if not plan.moves and not off:
+            return None
+        return Decision(migrations=plan.moves, switch_off=off, reason=self.selection + self.host_selection)
+
+    def _init_memory(self, view: ClusterView) -> None:
+        mem = self._mem
+        mem.placed_at = view.vms.arrive_step.astype(np.int64).copy()
+        if self.selection != "ff":
+            mem.selector = make("selection", self.selection, {"resources": self.resources, **self.selection_params})
+        if self.host_selection == "op":
+            mem.vm_hist = np.zeros((self.op_history_steps, view.vms.n), np.float32)
+            mem.host_hist = np.zeros((self.op_history_steps, view.hosts.n), np.float32)
+        mem.ready = True
+
+    def _record_history(self, view: ClusterView) -> None:
+        mem = self._mem
+        mem.vm_hist[mem.pos] = view.vm_cpu_demand
+        mem.host_hist[mem.pos] = view.host_cpu_demand
+        mem.pos = (mem.pos + 1) % self.op_history_steps
+        mem.filled = min(mem.filled + 1, self.op_history_steps)
+
+    def _plan(self, view: ClusterView) -> _Plan:
+        hosts, vms = view.hosts, view.vms
+        vm_c, vm_r = view.vm_cpu_demand, view.vm_ram_demand
+        used_c = np.array(view.host_cpu_demand, dtype=np.float64)
+        used_r = np.array(view.host_ram_demand, dtype=np.float64)
+        vm_state, vm_host = view.vm_state, view.vm_host
+        mig = np.flatnonzero(vm_state == VM_MIGRATING)
+        nh = hosts.n
+        touched = np.zeros(nh, bool)
+        blocked = np.zeros(nh, bool)
+        if len(mig):  # a VM in flight has left its source as far as planning goes
+            src = vm_host[mig]
+            np.subtract.at(used_c, src, vm_c[mig])
+            np.subtract.at(used_r, src, vm_r[mig])
+            touched[src] = True
+            touched[view.vm_target[mig]] = True
+            # a host all of whose VMs are leaving is being emptied: it receives nothing
+            staying = np.bincount(vm_host[vm_state == VM_RUNNING], minlength=nh)
+            blocked[src] = True
+            blocked &= staying == 0
+        return _Plan(
+            cap_c=hosts.cpu_mhz, cap_r=hosts.ram_mb, vm_c=vm_c, vm_r=vm_r, vb_c=vms.cpu_booked_mhz,
+            vb_r=vms.ram_booked_mb, used_c=used_c, used_r=used_r,
+            spare_bc=hosts.cpu_overcommit * hosts.cpu_mhz - view.host_cpu_booked,
+            spare_br=hosts.ram_overcommit * hosts.ram_mb - view.host_ram_booked,
+            on=view.host_state != HOST_OFF, blocked=blocked, touched=touched,
+            ceiling=(self.upper_cpu, self.upper_ram))
+
+    # -------------------------------------------------------------------------------------- overload
+    def _candidates(self, vms: np.ndarray, plan: _Plan) -> np.ndarray:
+        if plan.moved:
+            vms = vms[[v not in plan.moved for v in vms.tolist()]]
+        return vms[np.lexsort((vms, self._mem.placed_at[vms]))]  # host-list order: earliest arrival first
+
+    def _relieve(self, view: ClusterView, plan: _Plan, h: int, vms: np.ndarray, rng: np.random.Generator) -> None:
+        cand = self._candidates(vms, plan)
+        if not len(cand):
+            return
+        if self.selection == "ff":
+            # placement order until the host is under both thresholds (§3.4)
+            left_c = plan.used_c[h] - np.cumsum(plan.vm_c[cand])
+            left_r = plan.used_r[h] - np.cumsum(plan.vm_r[cand])
+            ok = (left_c <= self.upper_cpu * plan.cap_c[h]) & (left_r <= self.upper_ram * plan.cap_r[h])
+            picks = range(int(np.argmax(ok)) + 1 if ok.any() else len(cand))
+        else:
+            picks = self._mem.selector.pick_set(self._context(view, plan, h, cand), rng, self.upper_cpu,
+                                                self.upper_ram).tolist()
+        for p in picks:
+            self._move(plan, int(cand[p]), h, power_on=self.ee)
+
+    def _context(self, view: ClusterView, plan: _Plan, h: int, cand: np.ndarray,
+                 upper: tuple[float, float] | None = None) -> Any:
+        from kumo.policies.selection import SelectionContext
+
+        up_c, up_r = upper if upper is not None else (self.upper_cpu, self.upper_ram)
+        return SelectionContext(
+            vm_index=cand, ram_mb=plan.vb_r[cand], cpu_demand_mhz=plan.vm_c[cand], cpu_booked_mhz=plan.vb_c[cand],
+            ram_demand_mb=plan.vm_r[cand], ram_booked_mb=plan.vb_r[cand], history=np.zeros((len(cand), 0)),
+            hist_len=np.zeros(len(cand), np.int64), host_cpu_mhz=float(plan.cap_c[h]),
+            host_ram_mb=float(plan.cap_r[h]), host_cpu_used_mhz=float(plan.used_c[h]),
+            host_ram_used_mb=float(plan.used_r[h]), upper_cpu=up_c, upper_ram=up_r)
+
+    def _move(self, plan: _Plan, vm: int, src: int, power_on: bool) -> bool:
+        dst = self._target(plan, vm, src)
+        if dst < 0 and power_on:
+            ok = plan.feasible(vm, src, ~plan.on)  # switch on the lowest-index off host that fits
+            dst = int(np.argmax(ok)) if ok.any() else -1
+            self._mem.counts["power_on"] += dst >= 0
+        if dst < 0:
+            return False
+        plan.move(vm, src, dst)
+        return True
+
+    # -------------------------------------------------------------------------------------- host selection
+    def _target(self, plan: _Plan, vm: int, src: int) -> int:
+        ok = plan.feasible(vm, src, plan.on)
+        if not ok.any():
+            return -1
+        hs = self.host_selection
+        if hs == "ff":
+            return int(np.argmax(ok))
+        if hs == "op":
+            return self._op_target(plan, vm, ok)
+        free = plan.free_after(vm, self.fit)
+        return _arg_best(np.where(ok, free if hs == "wf" else -free, -np.inf))
+
+    def _op_target(self, plan: _Plan, vm: int, ok: np.ndarray) -> int:
+        if self.op == "ram-spread":
+            return _arg_best(np.where(ok, plan.cap_r - plan.used_r, -np.inf))
+        if self.op == "least-overbooked":
+            # most bookable room left on the binding resource = least overbooked
+            room = np.minimum(plan.spare_bc / plan.cap_c, plan.spare_br / plan.cap_r)
+            return _arg_best(np.where(ok, room, -np.inf))
+        wf = _arg_best(np.where(ok, plan.free_after(vm, self.fit), -np.inf))
+        mem = self._mem
+        if mem.filled < self.op_min_history:
+            return wf
+        idx = np.flatnonzero(ok)
+        x = mem.vm_hist[: mem.filled, vm].astype(np.float64)
+        y = mem.host_hist[: mem.filled][:, idx].astype(np.float64)
+        xc = x - x.mean()
+        yc = y - y.mean(axis=0)
+        den = np.sqrt((xc @ xc) * (yc * yc).sum(axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = (xc @ yc) / den
+        valid = np.isfinite(r) & (den > 0)
+        if not valid.any():
+            return wf
+        return int(idx[_arg_best(np.where(valid, -r, -np.inf))])
+
+    # -------------------------------------------------------------------------------------- extensions
+    def _balance(self, view: ClusterView, plan: _Plan, running: np.ndarray, run_host: np.ndarray,
+                 rng: np.random.Generator) -> None:
+        for _ in range(self.lb_moves):
+            load = np.where(plan.on, plan.load(), np.nan)
+            if not np.isfinite(load).any():
+                return
+            hi, lo = int(np.nanargmax(load)), int(np.nanargmin(load))
+            if load[hi] - load[lo] <= self.lb_delta:
+                return
+            cand = self._candidates(running[run_host == hi], plan)
+            if not len(cand):
+                return
+            mid = float(load[hi] + load[lo]) / 2
+            p = 0 if self.selection == "ff" else self._mem.selector.pick(
+                self._context(view, plan, hi, cand, upper=(mid, mid)), rng)
+            if p < 0:
+                return
+            vm = int(cand[p])
+            ok = plan.feasible(vm, hi, plan.on)
+            if not ok.any():
+                return
+            after = np.maximum((plan.used_c + plan.vm_c[vm]) / plan.cap_c, (plan.used_r + plan.vm_r[vm]) / plan.cap_r)
+            dst = _arg_best(np.where(ok, -after, -np.inf))
+            src_after = max((plan.used_c[hi] - plan.vm_c[vm]) / plan.cap_c[hi],
+                            (plan.used_r[hi] - plan.vm_r[vm]) / plan.cap_r[hi])
+            if max(src_after, after[dst]) >= load[hi]:
+                return
+            plan.move(vm, hi, dst)
+
+    def _consolidate(self, view: ClusterView, plan: _Plan, running: np.ndarray, run_host: np.ndarray,
+                     over: np.ndarray) -> None:
+        load = plan.load()
+        n_vms = view.host_n_vms
+        cand = plan.on & ~plan.touched & ~over & (n_vms > 0) & (load < self.lower)
+        if not cand.any():
+            return
+        if self.ee_targets == "non-candidates":
+            plan.blocked |= cand
+        ceiling = plan.ceiling
+        if self.ee_upper is not None:
+            plan.ceiling = (min(self.ee_upper, self.upper_cpu), min(self.ee_upper, self.upper_ram))
+        cand &= self._drainable(plan, running, run_host, n_vms)
+        drained = False
+        for h in np.flatnonzero(cand)[np.argsort(load[cand], kind="stable")].tolist():
+            if plan.touched[h]:
+                continue
+            vms = running[run_host == h]
+            if drained and not self._each_fits_somewhere(plan, vms, h):
+                continue
+            vms = vms[np.argsort(-plan.vm_r[vms], kind="stable")]
+            saved = plan.save()
+            blocked_before = bool(plan.blocked[h])
+            plan.blocked[h] = True
+            if all(self._move(plan, v, h, power_on=False) for v in vms.tolist()):
+                drained = True
+                continue
+            plan.restore(saved)
+            plan.blocked[h] = blocked_before
+        plan.ceiling = ceiling
+
+    @staticmethod
+    def _drainable(plan: _Plan, running: np.ndarray, run_host: np.ndarray, n_vms: np.ndarray) -> np.ndarray:
+        """(n_hosts,) hosts none of whose VMs is in flight and each of whose VMs fits on some other host
+        now: a necessary condition for an all-or-nothing drain, for every host in one matrix test. Spare
+        capacity only shrinks while consolidating, so a host failing it now fails it later in the round."""
+        nh = len(plan.cap_c)
+        sc, sr = plan.spare()
+        avail = plan.on & ~plan.blocked
+        fits = (sc[None, :] >= plan.vm_c[running, None]) & (sr[None, :] >= plan.vm_r[running, None])
+        fits &= plan.spare_bc[None, :] >= plan.vb_c[running, None] * (1 - 1e-12)
+        fits &= plan.spare_br[None, :] >= plan.vb_r[running, None] * (1 - 1e-12)
+        fits &= avail[None, :]
+        fits[np.arange(len(running)), run_host] = False
+        stuck = np.bincount(run_host, ~fits.any(axis=1), nh) > 0
+        return ~stuck & (np.bincount(run_host, minlength=nh) == n_vms)
+
+    @staticmethod
+    def _each_fits_somewhere(plan: _Plan, vms: np.ndarray, src: int) -> bool:
+        # one matrix test before the VM-by-VM plan: a necessary condition, cheap when it fails
+        sc, sr = plan.spare()
+        avail = plan.on & ~plan.blocked
+        avail[src] = False
+        fits = (sc[None, :] >= plan.vm_c[vms, None]) & (sr[None, :] >= plan.vm_r[vms, None])
+        fits &= (plan.spare_bc[None, :] >= plan.vb_c[vms, None] * (1 - 1e-12))
+        fits &= (plan.spare_br[None, :] >= plan.vb_r[vms, None] * (1 - 1e-12))
+        return bool((fits & avail[None, :]).any(axis=1).all())
+
+
+def _arg_best(score: np.ndarray) -> int:
+    """Index of the largest score, the lowest index on ties."""
+    return int(np.argmax(score))
+
+
+# ------------------------------------------------------------------------------------------------ presets
+def _register_presets() -> None:
+    for label, params in PRESETS.items():
+        slug = label.lower().replace("+", "-")
+        cls = dataclasses.make_dataclass(
+            f"Kohne{label.replace('+', '')}",
+            [(k, type(v), field(default=v)) for k, v in params.items()],
+            bases=(SlaScheduler,), frozen=True)
+        cls.__doc__ = (f"Kohne's {label} scheduler: the ``sla`` controller preset {params} "
+                       "(Kohne 2018, Table 10.10; kohne-sla-scheduling.md §2-3).")
+        cls.__module__ = __name__
+        register("controller", f"kohne-{slug}")(cls)
+
+
+_register_presets()

@@ -1,0 +1,214 @@
+"""Generic long-format traces: one row per (VM, time) in a CSV or Parquet file.
+
+Columns (names exact, order free):
+
+==================  ========  ==============================================================
+column              required  meaning
+==================  ========  ==============================================================
+``vm_id``           yes       VM identifier (text); VM order = order of first appearance
+``t_s``             yes       sample time in seconds (Unix time, or any origin)
+``cpu_mhz``         yes       CPU demand, MHz
+``ram_mb``          yes       RAM demand, MB
+``cores``           no        booked cores (whole number); per VM the maximum over its rows
+``cpu_booked_mhz``  no        booked CPU, MHz; per VM the maximum
+``ram_booked_mb``   no        booked RAM, MB; per VM the maximum
+``disk_read_kbps``  no        and the other names of :data:`kumo.traces.base.EXTRA_COLUMNS`
+==================  ========  ==============================================================
+
+Grid: step 0 is the smallest ``t_s`` (it becomes ``start_epoch_s``); the step is ``step_s`` when given,
+else the most common positive difference between the sorted distinct ``t_s``. Every ``t_s`` must lie on
+that grid (within 1e-6 of a step). A VM arrives at its first row and departs one past its last; slots
+inside that span without a row have zero demand [``missing_slots``]. Columns with other names are
+ignored [``ignored_columns``; their names go to the provenance]. Absent booking columns give cores 0 and
+NaN bookings.
+
+Errors (:class:`~kumo.errors.TraceFormatError`): missing required columns (all listed), NaN, empty,
+non-numeric or negative values, fractional cores, a time off the grid and two rows for the same VM and
+slot, each with the CSV line (1-based, header included) or the Parquet row (1-based) and the column.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kumo.errors import TraceFormatError
+from kumo.traces._textio import data_line_number, is_gzip
+from kumo.traces.base import EXTRA_COLUMNS, Trace
+
+REQUIRED = ("vm_id", "t_s", "cpu_mhz", "ram_mb")
+BOOKINGS = ("cores", "cpu_booked_mhz", "ram_booked_mb")
+NUMERIC = ("t_s", "cpu_mhz", "ram_mb", *BOOKINGS, *EXTRA_COLUMNS)
+GRID_TOL = 1e-6
+#: refuse grids above 2**31 cells (8 GiB per float32 array): almost surely a wrong step or a stray t_s
+MAX_CELLS = 2**31
+
+
+class _Rows:
+    """Turns a 0-based data row into the location words of an error (CSV line or Parquet row)."""
+
+    def __init__(self, path: Path, is_csv: bool):
+        self.path, self.is_csv = path, is_csv
+
+    def error(self, row: int, reason: str, column: str | None) -> TraceFormatError:
+        if self.is_csv:
+            return TraceFormatError(self.path, reason, line=data_line_number(self.path, row), field=column)
+        return TraceFormatError(self.path, f"row {row + 1}: {reason}", field=column)
+
+
+def _read_frame(path: Path) -> tuple[pd.DataFrame, bool]:
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet") or name.endswith(".pq"):
+            return pd.read_parquet(path), False
+        frame = pd.read_csv(
+            path,
+            dtype={"vm_id": str},
+            keep_default_na=False,
+            na_values=[""],
+            engine="c",
+            compression="gzip" if is_gzip(path) else None,
+        )
+        return frame, True
+    except pd.errors.EmptyDataError:
+        raise TraceFormatError(path, "empty file, expected a header line", line=1) from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise TraceFormatError(path, f"cannot parse: {exc}") from None
+
+
+def _numeric(frame: pd.DataFrame, col: str, rows: _Rows) -> np.ndarray:
+    """Column ``col`` as float64, finite and >= 0, or the first offending row's error."""
+    raw = frame[col]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        row = int(bad[0])
+        cell = raw.iloc[row]
+        reason = (
+            "missing value"
+            if pd.isna(cell) or str(cell).strip() == ""
+            else (f"negative value {cell}" if np.isfinite(values[row]) else f"not a finite number: {cell!r}")
+        )
+        raise rows.error(row, reason, col)
+    return values
+
+
+def infer_step(t_s: np.ndarray) -> float:
+    """Most common positive difference between sorted distinct times (smallest on a tie); NaN if none."""
+    diffs = np.diff(np.unique(t_s))
+    if diffs.size == 0:
+        return float("nan")
+    values, counts = np.unique(diffs, return_counts=True)
+    return float(values[np.argmax(counts)])
+
+
+def read_generic(path: str | Path, *, step_s: float | None = None, name: str | None = None) -> Trace:
+    """Read a long-format CSV (optionally gzipped) or Parquet trace.
+
+    Parameters
+    ----------
+    path : ``.csv``, ``.csv.gz`` or ``.parquet`` file with the columns in this module's docstring.
+    step_s : grid step in seconds; inferred from ``t_s`` when None.
+    name : trace label; the file name without suffixes by default.
+
+    Returns
+    -------
+    Trace
+        ``cpu`` in MHz and ``ram_mb`` in MB, both (n_steps, n_vms) float32.
+    """
+    path = Path(path)
+    frame, is_csv = _read_frame(path)
+    rows = _Rows(path, is_csv)
+    columns = [str(c).strip() for c in frame.columns]
+    frame.columns = columns
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise TraceFormatError(
+            path,
+            f"missing required column(s): {', '.join(missing)}",
+            line=1 if is_csv else None,
+            field=missing[0],
+        )
+    if len(frame) == 0:
+        raise TraceFormatError(path, "no data rows")
+    ignored = [c for c in columns if c not in REQUIRED and c not in NUMERIC]
+    counts: Counter[str] = Counter(rows_read=len(frame), ignored_columns=len(ignored))
+    ids = frame["vm_id"]
+    empty = np.flatnonzero(ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy())
+    if empty.size:
+        raise rows.error(int(empty[0]), "missing value", "vm_id")
+    codes, uniques = pd.factorize(ids.astype(str), sort=False)
+    num = {c: _numeric(frame, c, rows) for c in NUMERIC if c in columns}
+
+    t = num["t_s"]
+    t0 = float(t.min())
+    step = float(step_s) if step_s is not None else infer_step(t)
+    if not np.isfinite(step) or step <= 0:
+        raise TraceFormatError(path, "cannot infer the step from a single time; pass step_s", field="t_s")
+    pos = (t - t0) / step
+    slot = np.rint(pos).astype(np.int64)
+    off = np.flatnonzero(np.abs(pos - slot) > GRID_TOL)
+    if off.size:
+        row = int(off[0])
+        raise rows.error(row, f"t_s={t[row]:g} is not on the grid t0={t0:g} + k * {step:g} s", "t_s")
+    n_steps, n_vms = int(slot.max()) + 1, len(uniques)
+    if n_steps * n_vms > MAX_CELLS:
+        raise TraceFormatError(
+            path,
+            f"grid of {n_steps} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
+            field="t_s",
+        )
+    key = codes.astype(np.int64) * n_steps + slot
+    dup = np.flatnonzero(pd.Series(key).duplicated().to_numpy())
+    if dup.size:
+        row = int(dup[0])
+        raise rows.error(row, f"second row for VM {uniques[codes[row]]!r} at t_s={t[row]:g}", "t_s")
+
+    arrive = np.full(n_vms, n_steps, dtype=np.int64)
+    depart = np.zeros(n_vms, dtype=np.int64)
+    np.minimum.at(arrive, codes, slot)
+    np.maximum.at(depart, codes, slot + 1)
+    counts["missing_slots"] = int((depart - arrive).sum() - len(frame))
+
+    def grid(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_steps, n_vms), dtype=np.float32)
+        out[slot, codes] = values
+        return out
+
+    def per_vm(col: str) -> np.ndarray:
+        if col not in num:
+            return np.full(n_vms, np.nan)
+        out = np.zeros(n_vms)
+        np.maximum.at(out, codes, num[col])
+        return out
+
+    if "cores" in num:
+        frac = np.flatnonzero(num["cores"] != np.floor(num["cores"]))
+        if frac.size:
+            raise rows.error(
+                int(frac[0]), f"cores must be a whole number, got {num['cores'][frac[0]]:g}", "cores"
+            )
+    cores = np.nan_to_num(per_vm("cores"), nan=0.0)
+    provenance = {"format": "generic", "source": str(path)}
+    if ignored:
+        provenance["ignored_columns"] = ", ".join(ignored)
+    return Trace(
+        name=name or path.name.split(".")[0],
+        step_s=step,
+        start_epoch_s=t0,
+        vm_ids=np.array([str(u) for u in uniques], dtype=str),
+        cpu=grid(num["cpu_mhz"]),
+        ram_mb=grid(num["ram_mb"]),
+        cores=cores.astype(np.int32),
+        cpu_booked_mhz=per_vm("cpu_booked_mhz").astype(np.float32),
+        ram_booked_mb=per_vm("ram_booked_mb").astype(np.float32),
+        arrive_step=arrive.astype(np.int32),
+        depart_step=depart.astype(np.int32),
+        cpu_unit="mhz",
+        extra={c: grid(num[c]) for c in EXTRA_COLUMNS if c in num},
+        quirks={k: int(v) for k, v in sorted(counts.items())},
+        provenance=provenance,
+    )
