@@ -172,3 +172,26 @@ def test_interleaved_hosts_alternate_types():
     h, _ = build_hosts(sc)
     assert h.type_index.tolist() == [0, 1, 0, 1]
     assert np.array_equal(h.cpu_mhz, [1000, 2000, 1000, 2000])
+
+
+def test_managed_arrivals_fits_and_evict():
+    # a broker drives arrivals: nothing arrives by itself; fits() does not place; evict() removes at once
+    tr = make_trace([[100, 100], [100, 100], [100, 100]], booked_cpu=[800, 800])
+    sc = make_scenario(hosts=((1, 1, 1000.0, 4096.0),))
+    e = Engine(sc, tr, managed_arrivals=True)
+    e.begin_step(0)
+    assert e.fits(0) and e.state.vm_host[0] == -1
+    assert e.place_arrivals([0]).tolist() == [True]
+    assert not e.fits(1)
+    e.finish_step(0)
+    e.begin_step(1)
+    e.evict(0)
+    assert e.fits(1) and e.place_arrivals([1]).tolist() == [True]
+    e.finish_step(1)
+    e.step(2)
+    assert e.state.check() == []
+    from kumo.results import build_result
+
+    r = build_result(e)
+    assert r.vms.final_state.tolist() == ["departed", "running"]
+    assert r.vms.steps_run.tolist() == [1, 2]

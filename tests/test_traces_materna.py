@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from kumo.errors import TraceFormatError
+from kumo.traces import detect_format
 from kumo.traces.bitbrains import read_bitbrains
 from kumo.traces.materna import read_materna
 
@@ -127,3 +128,11 @@ def test_missing_field_and_bad_header(tmp_path):
         TraceFormatError, match=r"01\.csv, line 1, field 'Memory capacity provisioned \[KB\]'"
     ):
         read_materna(tmp_path / "b")
+
+
+def test_windows_export_with_bom_and_crlf(tmp_path):
+    path = write_materna(tmp_path, "01", rows_of([(T0, 1.25), (T0 + 300, 2.5)]))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    tr = read_materna(tmp_path)
+    assert tr.cpu[:, 0].tolist() == [1.25, 2.5] and tr.start_epoch_s == T0
+    assert detect_format(tmp_path) == "materna"

@@ -143,7 +143,8 @@ def prepare_trace(scenario: Scenario, trace: Trace) -> Trace:
 class Engine:
     """One simulation run. Use :func:`run` unless you need to step by hand."""
 
-    def __init__(self, scenario: Scenario, trace: Trace, progress: Progress | None = None):
+    def __init__(self, scenario: Scenario, trace: Trace, progress: Progress | None = None,
+                 managed_arrivals: bool = False):
         self.scenario = scenario
         self.trace = prepare_trace(scenario, trace)
         tr = self.trace
@@ -178,7 +179,8 @@ class Engine:
         self._mig_open: dict[int, int] = {}  # vm -> record index
         self._rej: dict[str, list] = {k: [] for k in ("vm", "step", "t_s", "reason")}
         n, nh, nv = tr.n_steps, hosts.n, vms.n
-        self._arrivals = _bucket(vms.arrive_step, n)
+        # with managed_arrivals an outside broker decides which VMs arrive here (see place_arrivals)
+        self._arrivals = [np.zeros(0, np.int64)] * n if managed_arrivals else _bucket(vms.arrive_step, n)
         self._departures = _bucket(vms.depart_step, n + 1)
         # accumulators
         self.step_rec = {k: np.zeros(n) for k in (
@@ -339,8 +341,15 @@ class Engine:
             self._mig["status"][rec] = "unfinished"
 
     def step(self, k: int) -> None:
-        s, tr, dt = self.state, self.trace, self.dt
-        t0, t1 = k * dt, (k + 1) * dt
+        """Simulate step ``k``: :meth:`begin_step`, trace-driven arrivals, :meth:`finish_step`."""
+        self.begin_step(k)
+        self.place_arrivals(self._arrivals[k])
+        self.finish_step(k)
+
+    def begin_step(self, k: int) -> None:
+        """Advance the clock to step ``k``: due events, departures, and queued VMs retried."""
+        s = self.state
+        t0 = k * self.dt
         s.step, s.t_s = k, t0
         self._run_events_until(t0)
         for vm in self._departures[k]:
@@ -348,17 +357,48 @@ class Engine:
         if self.scenario.placement.on_no_host == "queue":
             for vm in np.flatnonzero(s.vm_state == VM_QUEUED):
                 self._place(int(vm), k, t0)
-        arrivals = self._arrivals[k]
-        if len(arrivals):
-            order = self.scenario.placement.order
-            if order == "ram-desc":
-                arrivals = arrivals[np.argsort(-s.vms.ram_booked_mb[arrivals], kind="stable")]
-            elif order == "cpu-desc":
-                arrivals = arrivals[np.argsort(-s.vms.cpu_booked_mhz[arrivals], kind="stable")]
-            queue = self.scenario.placement.on_no_host == "queue"
-            for vm in arrivals:
-                if not self._place(int(vm), k, t0):
-                    s.vm_state[vm] = VM_QUEUED if queue else VM_REJECTED
+
+    def place_arrivals(self, arrivals: np.ndarray) -> np.ndarray:
+        """Place arriving VMs in the scenario's order; returns a bool array: placed or not.
+
+        VMs that fit nowhere are queued or rejected as ``placement.on_no_host`` says. A federation
+        broker calls this (with ``managed_arrivals``) for the VMs it routes to this data center.
+        """
+        s = self.state
+        arrivals = np.asarray(arrivals, dtype=np.int64)
+        ok = np.zeros(len(arrivals), dtype=bool)
+        if not len(arrivals):
+            return ok
+        order = self.scenario.placement.order
+        perm = np.arange(len(arrivals))
+        if order == "ram-desc":
+            perm = np.argsort(-s.vms.ram_booked_mb[arrivals], kind="stable")
+        elif order == "cpu-desc":
+            perm = np.argsort(-s.vms.cpu_booked_mhz[arrivals], kind="stable")
+        queue = self.scenario.placement.on_no_host == "queue"
+        for i in perm:
+            vm = int(arrivals[i])
+            ok[i] = self._place(vm, s.step, s.t_s)
+            if not ok[i]:
+                s.vm_state[vm] = VM_QUEUED if queue else VM_REJECTED
+        return ok
+
+    def fits(self, vm: int) -> bool:
+        """Whether ``vm`` would find a host now (running or switched off), without placing it."""
+        ok, _ = self.placer.feasible(self.view, vm)
+        if ok.any():
+            return True
+        off = self.state.host_state == HOST_OFF
+        return bool(off.any() and self.placer.feasible(self.view, vm, skip=("powered",), within=off)[0].any())
+
+    def evict(self, vm: int) -> None:
+        """Take ``vm`` out of this data center now (it moves elsewhere); recorded as departed."""
+        self._depart(vm, self.state.t_s)
+
+    def finish_step(self, k: int) -> None:
+        """Observe demand, let the controller decide, account the step and run the events inside it."""
+        s, tr, dt = self.state, self.trace, self.dt
+        t0, t1 = k * dt, (k + 1) * dt
         # observe demand
         placed = (s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING)
         cpu = tr.cpu[k].astype(np.float64)

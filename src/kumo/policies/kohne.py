@@ -421,7 +421,8 @@ class SlaScheduler:
         ceiling = plan.ceiling
         if self.ee_upper is not None:
             plan.ceiling = (min(self.ee_upper, self.upper_cpu), min(self.ee_upper, self.upper_ram))
-        cand &= self._drainable(plan, running, run_host, n_vms)
+        on_cand = cand[run_host]
+        cand &= self._drainable(plan, running[on_cand], run_host[on_cand], n_vms)
         drained = False
         for h in np.flatnonzero(cand)[np.argsort(load[cand], kind="stable")].tolist():
             if plan.touched[h]:
@@ -454,7 +455,7 @@ class SlaScheduler:
         fits &= avail[None, :]
         fits[np.arange(len(running)), run_host] = False
         stuck = np.bincount(run_host, ~fits.any(axis=1), nh) > 0
-        return ~stuck & (np.bincount(run_host, minlength=nh) == n_vms)
+        return ~stuck & (np.bincount(run_host, minlength=nh) == n_vms)  # and no VM of theirs in flight
 
     @staticmethod
     def _each_fits_somewhere(plan: _Plan, vms: np.ndarray, src: int) -> bool:

@@ -25,10 +25,14 @@ def is_gzip(path: Path) -> bool:
 
 
 def open_text(path: Path) -> TextIO:
-    """Open a text file, transparently decompressing gzip; undecodable bytes become U+FFFD."""
+    """Open a text file, transparently decompressing gzip and dropping a UTF-8 byte-order mark.
+
+    Undecodable bytes become U+FFFD, so that a stray byte is reported on its line instead of failing the
+    whole file.
+    """
     if is_gzip(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="")
-    return open(path, encoding="utf-8", errors="replace", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", errors="replace", newline="")
+    return open(path, encoding="utf-8-sig", errors="replace", newline="")
 
 
 def head_lines(path: Path, n: int = 2) -> list[str]:

@@ -1,0 +1,170 @@
+"""CloudSim's state histories and the metrics ``Helper.printResults`` derives from them, without storing them.
+
+CloudSim appends a host entry (time, allocated MIPS, requested MIPS, active) and a VM entry (time, allocated,
+requested, in migration) at every host update, an entry at the same time as the last one replacing it
+(``cloudsim-planetlab.md`` §4.3). The metrics walk these histories in pairs (§5). Here each host and VM keeps
+only its *pending* (last) entry; when a later entry arrives, the pending one is final and its pair is
+accounted at once. Sums that CloudSim accumulates per VM are accumulated per VM in time order (exactly its
+order); sums it accumulates over all hosts (SLATAH) or over all VMs' pairs (average SLA violation) are kept
+as chunks and summed sequentially, host- or VM-major, at the end, so every metric has CloudSim's bits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kumo.compat._model import seq_sum
+
+
+def _seq_by(owner: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    if not owner:
+        return np.zeros(0, np.int64), np.zeros(0)
+    o = np.concatenate(owner)
+    v = np.concatenate(values)
+    order = np.argsort(o, kind="stable")  # owner-major, time order within an owner
+    return o[order], v[order]
+
+
+def _mean_std(x: np.ndarray) -> tuple[float, float]:
+    # MathUtil.mean (sequential sum / n) and MathUtil.stDev (sqrt of Welford's sample variance)
+    n = x.size
+    if n == 0:
+        return math.nan, math.nan
+    mean = seq_sum(x) / n
+    m, s = mean, 0.0
+    for i, v in enumerate(x.tolist(), 1):
+        d = v - m
+        m += d / i
+        s += d * (v - m)
+    return mean, math.sqrt(s / (n - 1)) if n > 1 else math.nan
+
+
+class Histories:
+    """Pending host and VM entries plus the running sums of finished pairs."""
+
+    def __init__(self, n_hosts: int, n_vms: int):
+        self.h_t = np.full(n_hosts, -1.0)
+        self.h_alloc = np.zeros(n_hosts)
+        self.h_req = np.zeros(n_hosts)
+        self.h_was_active = np.ones(n_hosts, dtype=bool)  # Helper starts each walk with "previous = active"
+        self.h_on_since = np.zeros(n_hosts)
+        self._act_host: list[np.ndarray] = []
+        self._act_dt: list[np.ndarray] = []
+        self._viol_dt: list[np.ndarray] = []
+        self._down_host: list[np.ndarray] = []
+        self._down_val: list[np.ndarray] = []
+        self.v_t = np.full(n_vms, -1.0)
+        self.v_alloc = np.zeros(n_vms)
+        self.v_req = np.zeros(n_vms)
+        self.v_mig = np.zeros(n_vms, dtype=bool)
+        self.v_was_mig = np.zeros(n_vms, dtype=bool)
+        self.v_mig_since = np.zeros(n_vms)
+        self.v_tot_alloc = np.zeros(n_vms)
+        self.v_tot_req = np.zeros(n_vms)
+        self.v_under_mig = np.zeros(n_vms)
+        self._ratio_vm: list[np.ndarray] = []
+        self._ratio: list[np.ndarray] = []
+        self._migt_vm: list[np.ndarray] = []
+        self._migt_val: list[np.ndarray] = []
+
+    # ------------------------------------------------------------------------------------------- hosts
+    def host_entries(self, hosts: np.ndarray, t: float, alloc: np.ndarray, req: np.ndarray) -> None:
+        """New entries (t, alloc, req, alloc > 0) for ``hosts`` (unique ids); same-time entries replace."""
+        prev_t = self.h_t[hosts]
+        fin = (prev_t >= 0) & (prev_t != t)
+        if fin.any():
+            self._finish_hosts(hosts[fin], t)
+        self.h_t[hosts] = t
+        self.h_alloc[hosts] = alloc
+        self.h_req[hosts] = req
+
+    def _finish_hosts(self, h: np.ndarray, t_next: float | None) -> None:
+        pt = self.h_t[h]
+        a = self.h_alloc[h]
+        active = a > 0
+        if t_next is not None and active.any():
+            ha = h[active]
+            dt = t_next - pt[active]
+            self._act_host.append(ha)
+            self._act_dt.append(dt)
+            self._viol_dt.append(np.where(a[active] < self.h_req[ha], dt, 0.0))
+        was = self.h_was_active[h]
+        down = was & ~active
+        if down.any():
+            self._down_host.append(h[down])
+            self._down_val.append(pt[down] - self.h_on_since[h[down]])
+        up = ~was & active
+        self.h_on_since[h[up]] = pt[up]
+        self.h_was_active[h] = active
+
+    # ------------------------------------------------------------------------------------------- VMs
+    def vm_entries(self, vms: np.ndarray, t: float, alloc: np.ndarray, req: np.ndarray, mig: np.ndarray) -> None:
+        """New entries (t, alloc, req, in migration) for ``vms`` (unique ids)."""
+        prev_t = self.v_t[vms]
+        fin = (prev_t >= 0) & (prev_t != t)
+        if fin.any():
+            self._finish_vms(vms[fin], t)
+        self.v_t[vms] = t
+        self.v_alloc[vms] = alloc
+        self.v_req[vms] = req
+        self.v_mig[vms] = mig
+
+    def _finish_vms(self, v: np.ndarray, t_next: float | None) -> None:
+        a = self.v_alloc[v]
+        r = self.v_req[v]
+        mig = self.v_mig[v]
+        pt = self.v_t[v]
+        if t_next is not None:
+            dt = t_next - pt
+            self.v_tot_alloc[v] += a * dt
+            self.v_tot_req[v] += r * dt
+            short = a < r
+            if short.any():
+                vs = v[short]
+                self._ratio_vm.append(vs)
+                self._ratio.append((r[short] - a[short]) / r[short])
+                sm = short & mig
+                self.v_under_mig[v[sm]] += (r[sm] - a[sm]) * dt[sm]
+        was = self.v_was_mig[v]
+        ended = was & ~mig
+        if ended.any():
+            self._migt_vm.append(v[ended])
+            self._migt_val.append(pt[ended] - self.v_mig_since[v[ended]])
+        began = ~was & mig
+        self.v_mig_since[v[began]] = pt[began]
+        self.v_was_mig[v] = mig
+
+    # ------------------------------------------------------------------------------------------- results
+    def close(self) -> None:
+        """Walk the last entries (they end no pair but count for shutdowns and migration times)."""
+        h = np.flatnonzero(self.h_t >= 0)
+        self._finish_hosts(h, None)
+        v = np.flatnonzero(self.v_t >= 0)
+        self._finish_vms(v, None)
+
+    def metrics(self) -> dict[str, float]:
+        """SLATAH, PDM, overall and average SLA violation, shutdowns and the mean/std times (after close)."""
+        _, act = _seq_by(self._act_host, self._act_dt)
+        _, viol = _seq_by(self._act_host, self._viol_dt)
+        t_active = seq_sum(act)
+        slatah = seq_sum(viol) / t_active if t_active else math.nan
+        tot_req = seq_sum(self.v_tot_req)
+        tot_alloc = seq_sum(self.v_tot_alloc)
+        _, ratios = _seq_by(self._ratio_vm, self._ratio)
+        _, downs = _seq_by(self._down_host, self._down_val)
+        _, migt = _seq_by(self._migt_vm, self._migt_val)
+        sd_mean, sd_std = _mean_std(downs)
+        mg_mean, mg_std = _mean_std(migt)
+        return {
+            "slatah": slatah,
+            "pdm": seq_sum(self.v_under_mig) / tot_req,
+            "sla_overall": (tot_req - tot_alloc) / tot_req,
+            "sla_average": seq_sum(ratios) / ratios.size if ratios.size else 0.0,
+            "host_shutdowns": float(downs.size),
+            "time_before_host_shutdown_mean_s": sd_mean,
+            "time_before_host_shutdown_std_s": sd_std,
+            "time_before_vm_migration_mean_s": mg_mean,
+            "time_before_vm_migration_std_s": mg_std,
+        }
