@@ -26,12 +26,14 @@ PLANETLAB = SHARED / "data" / "planetlab"
 
 pytestmark = [
     pytest.mark.validation,
-    pytest.mark.skipif(not RND.is_dir(), reason=f"real traces not available: {RND} does not exist"),
+    pytest.mark.skipif(not SHARED.is_dir(), reason=f"real traces not available: {SHARED} does not exist"),
 ]
 
 
 @pytest.fixture(scope="module")
 def rnd():
+    if not RND.is_dir():
+        pytest.skip(f"Bitbrains Rnd month not available: {RND} does not exist")
     return read_bitbrains(RND, name="bitbrains-rnd-2013-7")
 
 

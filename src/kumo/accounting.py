@@ -67,12 +67,18 @@ class SlaSpec(_Strict):
 
     Attributes
     ----------
-    cpu_tolerance : a VM-step breaks the CPU objective when delivered CPU < (1 - tolerance) x demand
+    check : when the CPU and RAM objectives are checked. ``mean``: over the whole step — a VM-step
+        breaks when the CPU delivered in the step (time mean, as the engine integrates it) falls short of
+        the demand, or when the VM gets a share of its host's RAM shortfall. ``end``: at the end of each
+        step, once the migrations decided at its start have completed (a scheduler checking its SLAs at
+        its scheduling points; see :func:`end_of_step_loads`) — a VM-step breaks when the VM's host then
+        carries more CPU or RAM demand than it has. Under proportional sharing every VM on such a host
+        falls short by the same fraction.
+    cpu_tolerance : a VM-step breaks the CPU objective when its shortfall exceeds tolerance x its demand
         (demand capped at the booking by the engine). Shortfalls below 1 ppm are float noise and never count.
-    ram_tolerance : a VM-step breaks the RAM objective when its share of its host's RAM shortfall exceeds
-        tolerance x its RAM demand. The engine splits a host's shortfall over its VMs in proportion to their
-        RAM demand, so every VM with RAM demand on a host whose physical RAM is exhausted breaks (the
-        reference's "each VM on that host" reading).
+    ram_tolerance : as ``cpu_tolerance`` for RAM. The engine splits a host's RAM shortfall over its VMs in
+        proportion to their RAM demand, so every VM with RAM demand on a host whose physical RAM is
+        exhausted breaks (the reference's "each VM on that host" reading).
     counting : ``interval`` (one break per VM per step in violation, the default) or ``episode`` (one per
         contiguous run of violating steps of a VM).
     uptime_window_h, uptime_target : the uptime objective: a VM's migration downtime within one calendar
@@ -87,6 +93,7 @@ class SlaSpec(_Strict):
         t_mig = RAM_MB / (mbps x share / 8), CloudSim's rule (16.4 s per GB at 1 Gbit/s and 50 %).
     """
 
+    check: Literal["mean", "end"] = "mean"
     cpu_tolerance: float = Field(0.0, ge=0, lt=1)
     ram_tolerance: float = Field(0.0, ge=0, lt=1)
     counting: Literal["interval", "episode"] = "interval"
@@ -326,16 +333,83 @@ def sla_breaks(result: RunResult, sla: SlaSpec | None = None) -> pd.DataFrame:
     return _breaks(result, sla or SlaSpec())[0]
 
 
+def end_of_step_loads(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where every VM is and what every host carries at the end of each step, after the step's migrations.
+
+    Rebuilt exactly from the recorded placement (``vm_host``: the source while a VM migrates), the demand
+    matrices and the migrations table: a migration that ends within step k (end <= (k+1) x step) has
+    moved its VM to the target by the end of k; one still in flight at the end of a step leaves the VM's
+    demand on its source and adds the target's reservation (the migration model's
+    ``target_cpu_reserve`` x CPU demand, all of its RAM demand), as the engine integrates it.
+
+    Returns
+    -------
+    host_end : (n_steps, n_vms) int, host at the step's end (-1 if none).
+    cpu_end, ram_end : (n_steps, n_hosts) float64 CPU MHz and RAM MB demanded on each host at the step's end.
+    """
+    cpu_d, ram_d, host = _arrays(result, "vm_cpu_demand_mhz", "vm_ram_demand_mb", "vm_host")
+    n_steps, _ = cpu_d.shape
+    nh = len(result.tables["hosts"])
+    dt = _step_s(result)
+    host_end = host.astype(np.int64)  # a copy
+    mig = result.tables["migrations"]
+    mig = mig[mig["status"] != "aborted"]
+    vm = mig["vm"].to_numpy(np.int64)
+    k0 = np.round(mig["start_s"].to_numpy() / dt).astype(np.int64)
+    k1 = np.ceil(mig["end_s"].to_numpy() / dt - 1e-9).astype(np.int64) - 1  # step in which it ends
+    k1 = np.maximum(k1, k0)
+    done = k1 < n_steps
+    host_end[k1[done], vm[done]] = mig["dst"].to_numpy(np.int64)[done]
+    placed = host_end >= 0
+    flat = (np.arange(n_steps)[:, None] * nh + host_end)[placed]
+    cpu_end = np.bincount(flat, cpu_d[placed].astype(np.float64), n_steps * nh)
+    ram_end = np.bincount(flat, ram_d[placed].astype(np.float64), n_steps * nh)
+    spans = np.minimum(k1, n_steps) - k0  # steps at whose end the migration is still in flight
+    if spans.sum() > 0:
+        reserve = float(((result.manifest.get("scenario") or {}).get("migration") or {}).get("params", {})
+                        .get("target_cpu_reserve", 0.1))
+        rep = np.repeat(np.arange(len(vm)), spans)
+        k = k0[rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(spans) - spans, spans))
+        f = k * nh + mig["dst"].to_numpy(np.int64)[rep]
+        cpu_end += np.bincount(f, reserve * cpu_d[k, vm[rep]].astype(np.float64), n_steps * nh)
+        ram_end += np.bincount(f, ram_d[k, vm[rep]].astype(np.float64), n_steps * nh)
+    return host_end, cpu_end.reshape(n_steps, nh), ram_end.reshape(n_steps, nh)
+
+
+def _shortfalls(result: RunResult, sla: SlaSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per VM-step CPU and RAM shortfalls under the check rule, and the violation masks."""
+    cpu_d, ram_d = _arrays(result, "vm_cpu_demand_mhz", "vm_ram_demand_mb")
+    cpu_d = cpu_d.astype(np.float64)
+    ram_d = ram_d.astype(np.float64)
+    if sla.check == "mean":
+        cpu_g, ram_s, host = _arrays(result, "vm_cpu_delivered_mhz", "vm_ram_shortfall_mb", "vm_host")
+        placed = host >= 0
+        cpu_short = cpu_d - cpu_g
+        ram_short = ram_s.astype(np.float64)
+    else:
+        host, cpu_end, ram_end = end_of_step_loads(result)
+        placed = host >= 0
+        hosts = result.tables["hosts"]
+        cap_c = hosts["cpu_mhz"].to_numpy(np.float64)
+        cap_r = hosts["ram_mb"].to_numpy(np.float64)
+        h = np.maximum(host, 0)
+        rows = np.arange(host.shape[0])[:, None]
+        lc, lr = cpu_end[rows, h], ram_end[rows, h]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cpu_short = np.where(lc > cap_c[h], cpu_d * (1.0 - cap_c[h] / lc), 0.0)
+            ram_short = np.where(lr > cap_r[h], ram_d * (1.0 - cap_r[h] / lr), 0.0)
+    cpu_viol = placed & (cpu_short > cpu_d * max(sla.cpu_tolerance, 1e-6))
+    ram_viol = placed & (ram_short > ram_d * sla.ram_tolerance + 1e-6)
+    return cpu_short, ram_short, cpu_viol, ram_viol
+
+
 def _breaks(result: RunResult, sla: SlaSpec) -> tuple[pd.DataFrame, float]:
-    cpu_d, cpu_g, ram_d, ram_s, host = _arrays(
-        result, "vm_cpu_demand_mhz", "vm_cpu_delivered_mhz", "vm_ram_demand_mb", "vm_ram_shortfall_mb", "vm_host")
+    cpu_d = result.arrays.get("vm_cpu_demand_mhz")
+    if cpu_d is None:
+        _arrays(result, "vm_cpu_demand_mhz")
     n_steps, n_vms = cpu_d.shape
     step_s = _step_s(result)
-    placed = host >= 0
-    cpu_d64 = cpu_d.astype(np.float64)
-    cpu_short = cpu_d64 - cpu_g
-    cpu_viol = placed & (cpu_g < cpu_d64 * (1.0 - max(sla.cpu_tolerance, 1e-6)))
-    ram_viol = placed & (ram_s > ram_d.astype(np.float64) * sla.ram_tolerance + 1e-6)
+    cpu_short, ram_s, cpu_viol, ram_viol = _shortfalls(result, sla)
     parts = [
         _resource_breaks(cpu_viol, cpu_short, sla.counting, "cpu", "MHz", step_s),
         _resource_breaks(ram_viol, ram_s, sla.counting, "ram", "MB", step_s),

@@ -79,6 +79,8 @@ class _Memory:
         self.filled = 0
         self.pos = 0
         self.counts = {"overload": 0, "lb": 0, "ee": 0, "power_on": 0}
+        self.on_since: np.ndarray = np.zeros(0, np.int64)
+        self.was_on: np.ndarray = np.zeros(0, bool)
 
 
 @dataclass
@@ -186,6 +188,7 @@ class SlaScheduler:
     ee_targets: str = "non-candidates"
     ee_upper: float | None = None
     ee_interval_steps: int = 1
+    ee_min_on_steps: int = 0
     _mem: _Memory = field(default_factory=_Memory, init=False, repr=False, compare=False)
 
     def validate(self) -> list[str]:
@@ -202,10 +205,11 @@ class SlaScheduler:
             out.append(f"lower: must be in [0, min(upper_cpu, upper_ram)), got {self.lower!r}")
         if not (isinstance(self.lb_delta, int | float) and self.lb_delta >= 0):
             out.append(f"lb_delta: must be >= 0, got {self.lb_delta!r}")
-        for name in ("lb_moves", "op_history_steps", "op_min_history", "ee_interval_steps"):
+        for name, lo in (("lb_moves", 1), ("op_history_steps", 1), ("op_min_history", 2), ("ee_interval_steps", 1),
+                         ("ee_min_on_steps", 0)):
             v = getattr(self, name)
-            if not (isinstance(v, int) and v >= (2 if name == "op_min_history" else 1)):
-                out.append(f"{name}: must be an integer >= {2 if name == 'op_min_history' else 1}, got {v!r}")
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= lo):
+                out.append(f"{name}: must be an integer >= {lo}, got {v!r}")
         if self.selection in ("hpg", "mm") and not out:
             try:
                 sel = make("selection", self.selection, {"resources": self.resources, **self.selection_params})
@@ -225,7 +229,10 @@ class SlaScheduler:
         if self.host_selection == "op":
             self._record_history(view)
         plan = self._plan(view)
-        empty = (view.host_state != HOST_OFF) & (view.host_n_vms == 0)
+        is_on = view.host_state != HOST_OFF
+        mem.on_since[is_on & ~mem.was_on] = view.step
+        mem.was_on = is_on
+        empty = is_on & (view.host_n_vms == 0)
         if self.ee:
             plan.on &= ~empty  # switched off below unless a VM must go there after all
         running = np.flatnonzero(view.vm_state == VM_RUNNING)
@@ -255,6 +262,8 @@ class SlaScheduler:
     def _init_memory(self, view: ClusterView) -> None:
         mem = self._mem
         mem.placed_at = view.vms.arrive_step.astype(np.int64).copy()
+        mem.on_since = np.zeros(view.hosts.n, np.int64)
+        mem.was_on = np.array(view.host_state != HOST_OFF)
         if self.selection != "ff":
             mem.selector = make("selection", self.selection, {"resources": self.resources, **self.selection_params})
         if self.host_selection == "op":
@@ -414,6 +423,8 @@ class SlaScheduler:
         load = plan.load()
         n_vms = view.host_n_vms
         cand = plan.on & ~plan.touched & ~over & (n_vms > 0) & (load < self.lower)
+        if self.ee_min_on_steps:
+            cand &= self._mem.on_since <= view.step - self.ee_min_on_steps
         if not cand.any():
             return
         if self.ee_targets == "non-candidates":

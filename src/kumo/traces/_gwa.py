@@ -36,6 +36,7 @@ VALUE_COLUMNS = (
 CORES, CPU_BOOKED, CPU_USED, CPU_PCT, RAM_BOOKED, RAM_USED = range(6)
 #: value-column index of each demand series in the Trace, in the order cpu, ram, then EXTRA_COLUMNS
 DEMAND_COLUMNS = (CPU_USED, RAM_USED, 6, 7, 8, 9)
+USAGE_COLUMNS = (CPU_USED, CPU_PCT, *DEMAND_COLUMNS[1:])
 #: every quirk the pipeline counts; all are reported, zero when the rule never fired
 QUIRKS = (
     "rows_read", "cpu_usage_above_booked", "ram_usage_above_booked", "unprovisioned_rows",
@@ -195,9 +196,8 @@ def prepare_vm(vm_id: str, path: Path, t_s: np.ndarray, values: np.ndarray, step
     unprov = ~_provisioned(values)
     counts["unprovisioned_rows"] = int(np.count_nonzero(unprov))
     counts["vms_with_unprovisioned_rows"] = int(unprov.any())
-    counts["unprovisioned_rows_with_usage"] = int(
-        np.count_nonzero(unprov & (values[:, RAM_USED:].sum(axis=1) > 0))
-    )
+    used = (values[:, USAGE_COLUMNS] > 0).any(axis=1)
+    counts["unprovisioned_rows_with_usage"] = int(np.count_nonzero(unprov & used))
     last_of_run = np.ones(len(t_s), dtype=bool)
     last_of_run[:-1] = t_s[1:] != t_s[:-1]
     counts["duplicate_timestamp_rows"] = int(len(t_s) - np.count_nonzero(last_of_run))
@@ -218,9 +218,9 @@ def prepare_vm(vm_id: str, path: Path, t_s: np.ndarray, values: np.ndarray, step
     )
 
 
-def _lifetime(vm: VmRows, counts: Counter[str]) -> tuple[int, int] | None:
+def _lifetime(values: np.ndarray, counts: Counter[str]) -> tuple[int, int] | None:
     """Row range [first, last] of provisioned grid rows, counting the others; None if never provisioned."""
-    provisioned = _provisioned(vm.values)
+    provisioned = _provisioned(values)
     rows = np.flatnonzero(provisioned)
     if rows.size == 0:
         counts["vms_never_provisioned"] += 1
@@ -251,6 +251,40 @@ def _bookings(v: np.ndarray, counts: Counter[str]) -> np.ndarray:
     return held.max(axis=0)
 
 
+def _snap(
+    vms: Sequence[VmRows], t0: float, step_s: float, counts: Counter[str]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(slots, values) per VM on the common grid; of rows sharing a slot the last is kept (rule 3)."""
+    out = []
+    for vm in vms:
+        # round half up, so a sample exactly between two slots always goes to the later one
+        slot = np.floor((vm.t_s - t0) / step_s + 0.5).astype(np.int64)
+        keep = np.ones(len(slot), dtype=bool)
+        keep[:-1] = slot[1:] != slot[:-1]
+        counts["same_slot_rows_dropped"] += int(len(slot) - np.count_nonzero(keep))
+        out.append((slot[keep], vm.values[keep]))
+    return out
+
+
+def _fill(
+    out: np.ndarray, slot: np.ndarray, values: np.ndarray, hold_steps: int, counts: Counter[str]
+) -> tuple[int, int]:
+    """Write one VM's lifetime demand into ``out`` (len(DEMAND_COLUMNS), n_steps); return (arrive, depart).
+
+    ``slot``/``values`` are the lifetime rows only. Empty slots hold the previous row for ``hold_steps``
+    slots, then stay zero (rule 5).
+    """
+    arrive, depart = int(slot[0]), int(slot[-1]) + 1
+    steps = np.arange(arrive, depart)
+    src = np.searchsorted(slot, steps, side="right") - 1
+    ok = steps - slot[src] <= hold_steps
+    counts["gaps"] += int(np.count_nonzero(np.diff(slot) > 1))
+    counts["gap_slots_held"] += int(np.count_nonzero(ok)) - len(slot)
+    counts["gap_slots_zeroed"] += int(len(steps) - np.count_nonzero(ok))
+    out[:, steps[ok]] = values[src[ok]][:, DEMAND_COLUMNS].T
+    return arrive, depart
+
+
 def assemble(
     vms: Sequence[VmRows],
     *,
@@ -261,7 +295,14 @@ def assemble(
     provenance: dict[str, str],
     quirks: Counter[str] | None = None,
 ) -> Trace:
-    """Snap every VM onto the common grid, apply the lifetime, gap and booking rules, build the Trace."""
+    """Snap every VM onto the common grid, apply the lifetime, gap and booking rules, build the Trace.
+
+    Parameters
+    ----------
+    vms : the prepared files, in VM order.
+    folder : the trace folder, for error messages.
+    quirks : format-specific counts to report with the pipeline's own.
+    """
     if not vms:
         raise TraceFormatError(folder, "no VM files found")
     counts: Counter[str] = Counter(dict.fromkeys(QUIRKS, 0))
@@ -269,53 +310,32 @@ def assemble(
     for vm in vms:
         counts.update(vm.counts)
     t0 = min(float(vm.t_s[0]) for vm in vms)
-    slots = []
-    for vm in vms:
-        # round half up, so a sample exactly between two slots always goes to the later one
-        slot = np.floor((vm.t_s - t0) / step_s + 0.5).astype(np.int64)
-        keep = np.ones(len(slot), dtype=bool)
-        keep[:-1] = slot[1:] != slot[:-1]
-        counts["same_slot_rows_dropped"] += int(len(slot) - np.count_nonzero(keep))
-        vm.t_s, vm.values = vm.t_s[keep], vm.values[keep]
-        slots.append(slot[keep])
-    n_steps = int(max(s[-1] for s in slots)) + 1
-    late_rows = int(round(DAY_S / step_s))
+    snapped = _snap(vms, t0, step_s, counts)
+    n_steps = int(max(slot[-1] for slot, _ in snapped)) + 1
     counts["vms_first_row_after_24h"] = sum(vm.first_t_s - t0 > DAY_S for vm in vms)
 
-    buf = np.zeros((len(DEMAND_COLUMNS), len(vms), n_steps), dtype=np.float32)
+    buf = np.zeros((len(vms), len(DEMAND_COLUMNS), n_steps), dtype=np.float32)
     kept: list[int] = []
-    booked, arrive, depart = [], [], []
-    for i, (vm, slot) in enumerate(zip(vms, slots, strict=True)):
-        life = _lifetime(vm, counts)
+    booked, life_steps = [], []
+    for i, (slot, values) in enumerate(snapped):
+        life = _lifetime(values, counts)
         if life is None:
             continue
-        first, last = life
-        s_l, v_l = slot[first : last + 1], vm.values[first : last + 1]
-        booked.append(_bookings(v_l, counts))
-        a, d = int(s_l[0]), int(s_l[-1]) + 1
-        steps = np.arange(a, d)
-        src = np.searchsorted(s_l, steps, side="right") - 1
-        age = steps - s_l[src]
-        ok = age <= hold_steps
-        counts["gaps"] += int(np.count_nonzero(np.diff(s_l) > 1))
-        counts["gap_slots_held"] += int(np.count_nonzero(ok)) - len(s_l)
-        counts["gap_slots_zeroed"] += int(len(steps) - np.count_nonzero(ok))
-        for k, col in enumerate(DEMAND_COLUMNS):
-            buf[k, i, steps[ok]] = v_l[src[ok], col]
+        rows = slice(life[0], life[1] + 1)
+        booked.append(_bookings(values[rows], counts))
+        life_steps.append(_fill(buf[i], slot[rows], values[rows], hold_steps, counts))
         kept.append(i)
-        arrive.append(a)
-        depart.append(d)
     if not kept:
         raise TraceFormatError(folder, "no VM is ever provisioned (every row has 0 cores or 0 memory)")
 
-    arrive_a, depart_a = np.array(arrive, dtype=np.int32), np.array(depart, dtype=np.int32)
-    counts["vms_arrive_late"] = int(np.count_nonzero(arrive_a > 0))
-    counts["vms_arrive_after_24h"] = int(np.count_nonzero(arrive_a > late_rows))
-    counts["vms_depart_early"] = int(np.count_nonzero(depart_a < n_steps))
+    arrive, depart = np.array(life_steps, dtype=np.int32).T
+    counts["vms_arrive_late"] = int(np.count_nonzero(arrive > 0))
+    counts["vms_arrive_after_24h"] = int(np.count_nonzero(arrive > round(DAY_S / step_s)))
+    counts["vms_depart_early"] = int(np.count_nonzero(depart < n_steps))
     counts["longest_sample_gap_s"] = int(round(max(vm.longest_gap_s for vm in vms)))
-    book = np.array(booked, dtype=np.float64).reshape(-1, 3)
+    book = np.array(booked, dtype=np.float64)
     sel = slice(None) if len(kept) == len(vms) else np.array(kept)
-    demand = [np.ascontiguousarray(buf[k, sel].T) for k in range(len(DEMAND_COLUMNS))]
+    demand = [np.ascontiguousarray(buf[sel, k].T) for k in range(len(DEMAND_COLUMNS))]
     del buf
     return Trace(
         name=name,
@@ -327,8 +347,8 @@ def assemble(
         cores=book[:, 0].astype(np.int32),
         cpu_booked_mhz=book[:, 1].astype(np.float32),
         ram_booked_mb=(book[:, 2] / KB_PER_MB).astype(np.float32),
-        arrive_step=arrive_a,
-        depart_step=depart_a,
+        arrive_step=np.ascontiguousarray(arrive),
+        depart_step=np.ascontiguousarray(depart),
         cpu_unit="mhz",
         extra=dict(zip(EXTRA_COLUMNS, demand[2:], strict=True)),
         quirks={k: int(v) for k, v in sorted(counts.items())},

@@ -26,7 +26,7 @@ Repair rules. Each is applied in this order and counted in ``trace.quirks`` unde
    [``same_slot_rows_dropped``].
 4. Lifetime. A row is *provisioned* when it has > 0 cores and > 0 provisioned memory
    [``unprovisioned_rows`` as read, in ``vms_with_unprovisioned_rows`` files; ``unprovisioned_rows_with_usage``
-   of them report non-zero memory, disk or network usage]. The VM arrives at the slot of its first
+   of them report non-zero CPU, memory, disk or network usage]. The VM arrives at the slot of its first
    provisioned row and departs one past the slot of its last one [``vms_arrive_late``,
    ``vms_depart_early``, ``vms_arrive_after_24h``; ``vms_first_row_after_24h`` counts files whose first
    row, provisioned or not, is more than 24 h after ``t0``]. Unprovisioned slots before the arrival or

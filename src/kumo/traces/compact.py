@@ -123,11 +123,14 @@ def save(trace: Trace, path: str | Path, *, level: int = DEFAULT_LEVEL) -> Path:
         "meta.json": json.dumps(meta, indent=1, sort_keys=True).encode(),
         **{f"{k}.zst": b for k, b in blobs.items()},
     }
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-        for member, data in members.items():
-            # a fixed date makes the file a pure function of the trace (same bytes, same hash)
-            zf.writestr(zipfile.ZipInfo(member, date_time=_ZIP_DATE), data)
-    tmp.replace(path)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            for member, data in members.items():
+                # a fixed date makes the bytes depend on the trace only (same trace, same file hash)
+                zf.writestr(zipfile.ZipInfo(member, date_time=_ZIP_DATE), data)
+        tmp.replace(path)  # never leave a half-written trace under the final name
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

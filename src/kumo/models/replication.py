@@ -1,0 +1,187 @@
+"""Host failures and VM replication: Remus-style checkpointing, lockstep (FT) and COLO, failover vs restart.
+
+Failures (virtualization-models.md sec. 6): each host alternates up and down periods drawn from MTBF and
+MTTR distributions (exponential, or Weibull with the same mean), or follows a failure trace of
+``(host, fail_s, repair_s)`` rows.
+
+Remus (Cully et al., NSDI 2008), per protected VM with epoch T_e (25 ms = 40 checkpoints/s, REP-01)::
+
+    V_e        = min(D T_e, W)                          MB dirtied per epoch (W: writable working set)
+    t_p        = t_fixed + V_e / copy_rate              pause to copy dirty pages into a local buffer
+    T_e'       = max(T_e, V_e / R)                      backpressure: the link must drain each epoch
+    overhead   = t_p / (T_e' + t_p)                     fraction of time the VM is paused
+    NIC        = 8 V_e / (T_e' + t_p)                   replication traffic, Mbit/s
+    latency    = T_e'/2 + t_p + V_e/R + RTT             mean added output-commit latency (buffered packets)
+    failover   = missed heartbeats x interval + activation  ("seconds of downtime", REP-02)
+
+Unprotected VMs on a failed host restart elsewhere after detection + their kind's boot delay
+(:class:`kumo.models.containers.ContainerModel`). Lockstep record/replay
+(VMware FT, Bressoud & Schneider) costs ``log rate x cycles per logged event`` instead of a dirty-page
+copy; COLO checkpoints on output divergence plus every ``colo_delay_ms`` (20 000 ms, QEMU default, REP-07).
+Constants without a figure (t_fixed, copy rate, heartbeat) are engineering defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FailureEvents:
+    """Sorted by ``fail_s``; all (e,)."""
+
+    host: np.ndarray
+    fail_s: np.ndarray
+    repair_s: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.host.shape[0])
+
+
+@dataclass(frozen=True)
+class FailureModel:
+    """Host failures: ``none``, ``exponential``/``weibull`` alternating renewal, or ``trace`` rows."""
+
+    kind: str = "none"
+    mtbf_h: float = 8760.0
+    mttr_h: float = 4.0
+    weibull_shape: float = 0.7
+    events: tuple[tuple[float, float, float], ...] = ()
+    heartbeat_ms: float = 500.0
+    missed_heartbeats: int = 3
+
+    def validate(self) -> list[str]:
+        out = []
+        if self.kind not in ("none", "exponential", "weibull", "trace"):
+            out.append(f"kind: must be none, exponential, weibull or trace, got {self.kind!r}")
+        if self.missed_heartbeats < 1:
+            out.append(f"missed_heartbeats: must be >= 1, got {self.missed_heartbeats}")
+        for name in ("mtbf_h", "mttr_h", "weibull_shape", "heartbeat_ms"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                out.append(f"{name}: must be finite and > 0, got {getattr(self, name)}")
+        for i, row in enumerate(self.events):
+            if len(row) != 3 or row[0] < 0 or row[0] != int(row[0]) or not 0 <= row[1] <= row[2]:
+                out.append(f"events[{i}]: must be [host >= 0 (int), fail_s >= 0, repair_s >= fail_s], got {list(row)}")
+        if self.kind == "trace" and not self.events:
+            out.append("events: kind 'trace' needs at least one [host, fail_s, repair_s] row")
+        return out
+
+    @property
+    def detection_s(self) -> float:
+        """Seconds until a failure is noticed: missed heartbeats x interval."""
+        return self.missed_heartbeats * self.heartbeat_ms / 1000.0
+
+    def _draw(self, rng: np.random.Generator, mean_s: float, n: int) -> np.ndarray:
+        if self.kind == "weibull":
+            scale = mean_s / math.gamma(1.0 + 1.0 / self.weibull_shape)
+            return scale * rng.weibull(self.weibull_shape, n)
+        return rng.exponential(mean_s, n)
+
+    def timeline(self, rng: np.random.Generator, horizon_s: float, n_hosts: int) -> FailureEvents:
+        """Every failure in [0, horizon_s) for ``n_hosts`` hosts (hosts start up and new)."""
+        if self.kind == "none":
+            e = np.zeros(0)
+            return FailureEvents(e.astype(np.int64), e, e)
+        if self.kind == "trace":
+            a = np.asarray(self.events, np.float64).reshape(-1, 3)
+            a = a[(a[:, 0] < n_hosts) & (a[:, 1] < horizon_s)]
+            o = np.argsort(a[:, 1], kind="stable")
+            return FailureEvents(a[o, 0].astype(np.int64), a[o, 1], a[o, 2])
+        t = np.zeros(n_hosts)
+        hosts, fails, repairs = [], [], []
+        while True:
+            live = np.flatnonzero(t < horizon_s)
+            if live.size == 0:
+                break
+            f = t[live] + self._draw(rng, self.mtbf_h * 3600.0, live.size)
+            r = f + self._draw(rng, self.mttr_h * 3600.0, live.size)
+            ok = f < horizon_s
+            hosts.append(live[ok])
+            fails.append(f[ok])
+            repairs.append(r[ok])
+            t[live] = np.where(ok, r, np.inf)
+        h, f, r = (np.concatenate(x) if x else np.zeros(0) for x in (hosts, fails, repairs))
+        o = np.argsort(f, kind="stable")
+        return FailureEvents(h[o].astype(np.int64), f[o], r[o])
+
+
+def availability(mtbf_h: float, mttr_h: float) -> float:
+    """Steady-state host availability MTBF / (MTBF + MTTR)."""
+    return mtbf_h / (mtbf_h + mttr_h)
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """Per protected VM (k,)."""
+
+    epoch_s: np.ndarray  # effective epoch after backpressure
+    pause_s: np.ndarray
+    cpu_overhead: np.ndarray  # fraction of the VM's time lost (paused or logging)
+    net_mbps: np.ndarray  # replication traffic on the NIC
+    latency_s: np.ndarray  # mean added output latency
+    failover_s: np.ndarray
+
+
+@dataclass(frozen=True)
+class ReplicationModel:
+    """Remus (default), ``lockstep`` (VMware FT) or ``colo`` protection of selected VMs (module docstring)."""
+
+    scheme: str = "remus"
+    epoch_ms: float = 25.0
+    pause_fixed_ms: float = 1.0
+    copy_mb_per_s: float = 2000.0
+    wws_fraction: float = 0.9
+    rtt_ms: float = 0.2
+    network_buffering: bool = True
+    activation_s: float = 0.5
+    log_mbps: float = 8.0
+    log_cycles_per_byte: float = 40.0
+    colo_delay_ms: float = 20_000.0
+    colo_divergence_per_s: float = 0.1
+
+    def validate(self) -> list[str]:
+        out = []
+        if self.scheme not in ("remus", "lockstep", "colo"):
+            out.append(f"scheme: must be remus, lockstep or colo, got {self.scheme!r}")
+        for name in ("epoch_ms", "copy_mb_per_s", "colo_delay_ms"):
+            if not getattr(self, name) > 0:
+                out.append(f"{name}: must be > 0, got {getattr(self, name)}")
+        for name in ("pause_fixed_ms", "rtt_ms", "activation_s", "log_mbps", "log_cycles_per_byte",
+                     "colo_divergence_per_s"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                out.append(f"{name}: must be finite and >= 0, got {getattr(self, name)}")
+        if not 0 < self.wws_fraction <= 1:
+            out.append(f"wws_fraction: must be in (0, 1], got {self.wws_fraction}")
+        return out
+
+    def failover_s(self, detection_s: float) -> float:
+        """Downtime of a protected VM: failure detection + activation of the last committed checkpoint."""
+        return detection_s + self.activation_s
+
+    def evaluate(self, ram_mb: np.ndarray, dirty_mbps: np.ndarray, bandwidth_mbps: np.ndarray,
+                 core_mhz: np.ndarray | float = 2600.0, detection_s: float = 1.5) -> ReplicationResult:
+        """Costs for k protected VMs: RAM (MB), dirty rate and replication link (Mbit/s)."""
+        m, d, bw = (np.atleast_1d(np.asarray(a, np.float64)) for a in np.broadcast_arrays(ram_mb, dirty_mbps,
+                                                                                          bandwidth_mbps))
+        k = m.shape[0]
+        fo = np.full(k, self.failover_s(detection_s))
+        if self.scheme == "lockstep":
+            log = np.full(k, self.log_mbps)
+            over = log * 1e6 / 8.0 * self.log_cycles_per_byte / (np.asarray(core_mhz, np.float64) * 1e6)
+            lat = np.full(k, self.rtt_ms / 1000.0)
+            return ReplicationResult(np.zeros(k), np.zeros(k), over / (1 + over), log, lat, fo)
+        if self.scheme == "colo":
+            interval = 1.0 / (self.colo_divergence_per_s + 1000.0 / self.colo_delay_ms)
+        else:
+            interval = self.epoch_ms / 1000.0
+        r = bw / 8.0
+        v = np.minimum(d / 8.0 * interval, self.wws_fraction * m)
+        pause = self.pause_fixed_ms / 1000.0 + v / self.copy_mb_per_s
+        epoch = np.maximum(interval, v / r)
+        cycle = epoch + pause
+        lat = (epoch / 2 + pause + v / r + self.rtt_ms / 1000.0) if (self.network_buffering and self.scheme == "remus") \
+            else np.full(k, self.rtt_ms / 1000.0)
+        return ReplicationResult(epoch, pause, pause / cycle, v * 8.0 / cycle, lat, fo)
