@@ -157,6 +157,11 @@ class Scenario(_Strict):
 
 
 # ---------------------------------------------------------------------------------------------- validation
+#: sections checked against the registries even when another part of the scenario is invalid
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "placement": PlacementSpec, "migration": MigrationSpec, "controller": ControllerSpec, "trace": TraceSpec}
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -167,13 +172,52 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _semantic_issues(s: Scenario) -> list[str]:
-    """Checks that need the registries or more than one field."""
+def _sections_of(data: dict[str, Any]) -> dict[str, Any]:
+    """Each section of raw scenario data that validates on its own (defaults for absent ones)."""
+    out: dict[str, Any] = {}
+    for name, model in _SECTIONS.items():
+        raw = data.get(name, {}) if isinstance(data, dict) else {}
+        try:
+            out[name] = model.model_validate(raw)
+        except ValidationError:
+            continue
+    return out
+
+
+def _semantic_issues(s: Scenario | dict[str, Any]) -> list[str]:
+    """Checks that need the registries or more than one field; runs on every section that parsed."""
     from kumo.models.migration import MIGRATION_MODELS
     from kumo.policies import registry
 
+    sec = {n: getattr(s, n) for n in _SECTIONS} if isinstance(s, Scenario) else s
     issues: list[str] = []
-    p = s.placement
+    if "placement" in sec:
+        issues += _placement_issues(sec["placement"], registry)
+    if "migration" in sec:
+        mig = sec["migration"]
+        if mig.model not in MIGRATION_MODELS:
+            issues.append(f"migration.model: unknown model {mig.model!r}; valid: {', '.join(sorted(MIGRATION_MODELS))}")
+        else:
+            try:
+                m = MIGRATION_MODELS[mig.model](**mig.params)
+                issues += [f"migration.params.{x}" for x in m.validate()]
+            except TypeError as e:
+                issues.append(f"migration.params: {e}")
+    ctl_spec = sec.get("controller")
+    if ctl_spec is not None and ctl_spec.name != "none":
+        try:
+            ctl = registry.make("controller", ctl_spec.name, ctl_spec.params)
+            issues += [f"controller.params.{x}" for x in getattr(ctl, "validate", lambda: [])()]
+        except (KeyError, ValueError, TypeError) as e:
+            issues.append(f"controller: {e}")
+    t = sec.get("trace")
+    if t is not None and t.vm_type_assignment != "trace" and not t.vm_types:
+        issues.append(f"trace.vm_types: vm_type_assignment {t.vm_type_assignment!r} needs at least one VM type")
+    return issues
+
+
+def _placement_issues(p: PlacementSpec, registry: Any) -> list[str]:
+    issues: list[str] = []
     if p.preset is None and not p.weighers:
         issues.append("placement: give a preset or at least one weigher")
     if p.preset is not None:
@@ -189,23 +233,6 @@ def _semantic_issues(s: Scenario) -> list[str]:
             issues.append(
                 f"placement.weighers[{i}].name: unknown weigher {w.name!r}; valid: {', '.join(registry.names('weigher'))}"
             )
-    if s.migration.model not in MIGRATION_MODELS:
-        issues.append(f"migration.model: unknown model {s.migration.model!r}; valid: {', '.join(sorted(MIGRATION_MODELS))}")
-    else:
-        try:
-            m = MIGRATION_MODELS[s.migration.model](**s.migration.params)
-            issues += [f"migration.params.{x}" for x in m.validate()]
-        except TypeError as e:
-            issues.append(f"migration.params: {e}")
-    if s.controller.name != "none":
-        try:
-            ctl = registry.make("controller", s.controller.name, s.controller.params)
-            issues += [f"controller.params.{x}" for x in getattr(ctl, "validate", lambda: [])()]
-        except (KeyError, ValueError, TypeError) as e:
-            issues.append(f"controller: {e}")
-    t = s.trace
-    if t.vm_type_assignment != "trace" and not t.vm_types:
-        issues.append(f"trace.vm_types: vm_type_assignment {t.vm_type_assignment!r} needs at least one VM type")
     return issues
 
 
@@ -223,7 +250,8 @@ def validate(data: dict[str, Any] | Scenario) -> list[str]:
             if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
                 msg += f", got {got!r}"
             out.append(f"{_loc(err['loc'])}: {msg}")
-        return out
+        # the sections that did parse still get their registry checks, so every problem shows at once
+        return out + _semantic_issues(_sections_of(data))
     return _semantic_issues(s)
 
 

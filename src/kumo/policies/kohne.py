@@ -49,7 +49,7 @@ _FITS = ("binding", "cpu", "ram")
 
 #: Table 10.10's schedulers as parameters of :class:`SlaScheduler`
 PRESETS: dict[str, dict[str, Any]] = {
-    "FF": {"selection": "ff", "host_selection": "ff", "lb": False},
+    "FF": {"selection": "ff", "host_selection": "ff", "lb": False, "fit_ceiling": 1.0},
     "HPGBF": {"selection": "hpg", "host_selection": "bf", "lb": False},
     "HPGOP": {"selection": "hpg", "host_selection": "op", "lb": False},
     "HPGWF": {"selection": "hpg", "host_selection": "wf", "lb": False},
@@ -175,6 +175,7 @@ class SlaScheduler:
     resources: str = "both"
     host_selection: str = "wf"
     fit: str = "binding"
+    fit_ceiling: float | None = None
     op: str = "anti-correlation"
     op_history_steps: int = 288
     op_min_history: int = 12
@@ -201,6 +202,8 @@ class SlaScheduler:
             v = getattr(self, name)
             if not (isinstance(v, int | float) and 0 < v <= 1):
                 out.append(f"{name}: must be in (0, 1], got {v!r}")
+        if self.fit_ceiling is not None and not (isinstance(self.fit_ceiling, int | float) and 0 < self.fit_ceiling <= 1):
+            out.append(f"fit_ceiling: must be in (0, 1] or None, got {self.fit_ceiling!r}")
         if not (isinstance(self.lower, int | float) and 0 <= self.lower < min(self.upper_cpu, self.upper_ram)):
             out.append(f"lower: must be in [0, min(upper_cpu, upper_ram)), got {self.lower!r}")
         if not (isinstance(self.lb_delta, int | float) and self.lb_delta >= 0):
@@ -303,8 +306,12 @@ class SlaScheduler:
             vb_r=vms.ram_booked_mb, used_c=used_c, used_r=used_r,
             spare_bc=hosts.cpu_overcommit * hosts.cpu_mhz - view.host_cpu_booked,
             spare_br=hosts.ram_overcommit * hosts.ram_mb - view.host_ram_booked,
-            on=view.host_state != HOST_OFF, blocked=blocked, touched=touched,
-            ceiling=(self.upper_cpu, self.upper_ram))
+            on=view.host_state != HOST_OFF, blocked=blocked, touched=touched, ceiling=self._ceiling())
+
+    def _ceiling(self) -> tuple[float, float]:
+        if self.fit_ceiling is not None:
+            return float(self.fit_ceiling), float(self.fit_ceiling)
+        return self.upper_cpu, self.upper_ram
 
     # -------------------------------------------------------------------------------------- overload
     def _candidates(self, vms: np.ndarray, plan: _Plan) -> np.ndarray:

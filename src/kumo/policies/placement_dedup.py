@@ -1,0 +1,40 @@
+"""Dedup-aware placement: prefer hosts already running the VM's guest image, so page sharing saves RAM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kumo.policies.registry import register
+from kumo.state import VM_MIGRATING, VM_RUNNING, ClusterView
+
+
+def _vm_image(view: ClusterView) -> np.ndarray | None:
+    try:
+        return np.asarray(view.vm_image)
+    except AttributeError:
+        return None
+
+
+@register("weigher", "dedup")
+@dataclass(frozen=True)
+class DedupWeigher:
+    """Same-image RAM already on each host, capped at the VM's RAM (MB): the content the VM could share
+    there (Waldspurger, OSDI 2002, sec. 4; KSM). Reads ``view.vm_image`` (int per VM, -1 = none); without
+    it, or for a VM without an image, every host scores 0 and the weigher is neutral."""
+
+    def score(self, view: ClusterView, vm: int) -> np.ndarray:
+        nh = view.hosts.n
+        img = _vm_image(view)
+        if img is None or img.shape != (view.vms.n,) or img[vm] < 0:
+            return np.zeros(nh)
+        st = view.vm_state
+        same = (img == img[vm]) & ((st == VM_RUNNING) | (st == VM_MIGRATING))
+        same[vm] = False
+        ram = view.vms.ram_booked_mb
+        on = np.bincount(view.vm_host[same], ram[same], nh)
+        mig = same & (st == VM_MIGRATING)
+        if mig.any():
+            on = on + np.bincount(view.vm_target[mig], ram[mig], nh)
+        return np.minimum(on, ram[vm])
