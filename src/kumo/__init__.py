@@ -13,8 +13,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from kumo.config import Scenario, default_scenario, parse as parse_scenario, validate as validate_scenario
+from kumo.config import Scenario, default_scenario
 from kumo.config import load as load_scenario
+from kumo.config import parse as parse_scenario
+from kumo.config import validate as validate_scenario
 from kumo.engine import Decision, Engine, run
 from kumo.errors import ConfigError, KumoError, TraceFormatError, UnknownPolicyError
 from kumo.results import RunResult

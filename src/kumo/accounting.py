@@ -45,10 +45,13 @@ __all__ = [
     "SlaSpec",
     "account",
     "billed_hours",
+    "downtime_per_window",
+    "end_of_step_loads",
     "ledger",
     "migration_downtime_s",
     "parse_ledger_spec",
     "revenue_per_vm",
+    "shortfalls",
     "sla_breaks",
     "summarize",
 ]
@@ -74,6 +77,9 @@ class SlaSpec(_Strict):
         its scheduling points; see :func:`end_of_step_loads`) — a VM-step breaks when the VM's host then
         carries more CPU or RAM demand than it has. Under proportional sharing every VM on such a host
         falls short by the same fraction.
+    inflight_at : for ``check = "end"``, where a VM still migrating at a step's end counts: ``source``
+        (as the engine runs it; the target holds a reservation) or ``target`` (cold migration: the stopped
+        VM has left its source).
     cpu_tolerance : a VM-step breaks the CPU objective when its shortfall exceeds tolerance x its demand
         (demand capped at the booking by the engine). Shortfalls below 1 ppm are float noise and never count.
     ram_tolerance : as ``cpu_tolerance`` for RAM. The engine splits a host's RAM shortfall over its VMs in
@@ -94,6 +100,7 @@ class SlaSpec(_Strict):
     """
 
     check: Literal["mean", "end"] = "mean"
+    inflight_at: Literal["source", "target"] = "source"
     cpu_tolerance: float = Field(0.0, ge=0, lt=1)
     ram_tolerance: float = Field(0.0, ge=0, lt=1)
     counting: Literal["interval", "episode"] = "interval"
@@ -299,8 +306,12 @@ def _resource_breaks(viol: np.ndarray, measure: np.ndarray, counting: str, resou
             "t_s": step * step_s, "measure": measure[step, vm].astype(np.float64), "unit": np.full(len(vm), unit)}
 
 
-def _uptime_breaks(result: RunResult, sla: SlaSpec, n_steps: int, n_vms: int, step_s: float
-                   ) -> tuple[dict[str, np.ndarray], float]:
+def downtime_per_window(result: RunResult, sla: SlaSpec) -> np.ndarray:
+    """(n_windows, n_vms) migration downtime in seconds per uptime window (calendar windows of
+    ``uptime_window_h`` from the trace start; a migration counts in the window where it starts)."""
+    step_s = _step_s(result)
+    n_steps = int(result.tables["summary"]["steps"].iloc[0])
+    n_vms = len(result.tables["vms"])
     window_s = sla.uptime_window_h * 3600.0
     n_windows = max(1, int(np.ceil(n_steps * step_s / window_s)))
     if sla.downtime == "engine":
@@ -314,12 +325,18 @@ def _uptime_breaks(result: RunResult, sla: SlaSpec, n_steps: int, n_vms: int, st
         t = mig["start_s"].to_numpy(np.float64)
         d = migration_downtime_s(result, sla)
     win = np.minimum((t // window_s).astype(np.int64), n_windows - 1)
-    per = np.bincount(win * n_vms + vm, weights=d, minlength=n_windows * n_vms).reshape(n_windows, n_vms)
+    return np.bincount(win * n_vms + vm, weights=d, minlength=n_windows * n_vms).reshape(n_windows, n_vms)
+
+
+def _uptime_breaks(result: RunResult, sla: SlaSpec, n_steps: int, n_vms: int, step_s: float
+                   ) -> tuple[dict[str, np.ndarray], float]:
+    per = downtime_per_window(result, sla)
+    window_s = sla.uptime_window_h * 3600.0
     allowance = (1.0 - sla.uptime_target) * window_s
     w, v = np.nonzero(per > allowance * (1 + 1e-12) + 1e-9)
     step_of = np.minimum((w * window_s / step_s).astype(np.int64), max(n_steps - 1, 0))
     return ({"vm": v, "resource": np.full(len(v), "uptime"), "step": step_of, "window": w,
-             "t_s": w * window_s, "measure": per[w, v], "unit": np.full(len(v), "s")}, float(d.sum()))
+             "t_s": w * window_s, "measure": per[w, v], "unit": np.full(len(v), "s")}, float(per.sum()))
 
 
 def sla_breaks(result: RunResult, sla: SlaSpec | None = None) -> pd.DataFrame:
@@ -333,14 +350,16 @@ def sla_breaks(result: RunResult, sla: SlaSpec | None = None) -> pd.DataFrame:
     return _breaks(result, sla or SlaSpec())[0]
 
 
-def end_of_step_loads(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def end_of_step_loads(result: RunResult, inflight_at: str = "source") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where every VM is and what every host carries at the end of each step, after the step's migrations.
 
     Rebuilt exactly from the recorded placement (``vm_host``: the source while a VM migrates), the demand
     matrices and the migrations table: a migration that ends within step k (end <= (k+1) x step) has
     moved its VM to the target by the end of k; one still in flight at the end of a step leaves the VM's
     demand on its source and adds the target's reservation (the migration model's
-    ``target_cpu_reserve`` x CPU demand, all of its RAM demand), as the engine integrates it.
+    ``target_cpu_reserve`` x CPU demand, all of its RAM demand), as the engine integrates it
+    (``inflight_at="source"``). With ``inflight_at="target"`` a VM in flight counts on its target only
+    (a cold migration: the VM is stopped and has left its source as far as the SLA check goes).
 
     Returns
     -------
@@ -360,11 +379,16 @@ def end_of_step_loads(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.nda
     k1 = np.maximum(k1, k0)
     done = k1 < n_steps
     host_end[k1[done], vm[done]] = mig["dst"].to_numpy(np.int64)[done]
+    spans = np.minimum(k1, n_steps) - k0  # steps at whose end the migration is still in flight
+    if spans.sum() > 0 and inflight_at == "target":
+        rep = np.repeat(np.arange(len(vm)), spans)
+        k = k0[rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(spans) - spans, spans))
+        host_end[k, vm[rep]] = mig["dst"].to_numpy(np.int64)[rep]
+        spans = np.zeros_like(spans)
     placed = host_end >= 0
     flat = (np.arange(n_steps)[:, None] * nh + host_end)[placed]
     cpu_end = np.bincount(flat, cpu_d[placed].astype(np.float64), n_steps * nh)
     ram_end = np.bincount(flat, ram_d[placed].astype(np.float64), n_steps * nh)
-    spans = np.minimum(k1, n_steps) - k0  # steps at whose end the migration is still in flight
     if spans.sum() > 0:
         reserve = float(((result.manifest.get("scenario") or {}).get("migration") or {}).get("params", {})
                         .get("target_cpu_reserve", 0.1))
@@ -376,8 +400,9 @@ def end_of_step_loads(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.nda
     return host_end, cpu_end.reshape(n_steps, nh), ram_end.reshape(n_steps, nh)
 
 
-def _shortfalls(result: RunResult, sla: SlaSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per VM-step CPU and RAM shortfalls under the check rule, and the violation masks."""
+def shortfalls(result: RunResult, sla: SlaSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per VM-step CPU and RAM shortfalls (MHz, MB) under ``sla.check``, and the break masks under the
+    tolerances; all (n_steps, n_vms)."""
     cpu_d, ram_d = _arrays(result, "vm_cpu_demand_mhz", "vm_ram_demand_mb")
     cpu_d = cpu_d.astype(np.float64)
     ram_d = ram_d.astype(np.float64)
@@ -387,7 +412,7 @@ def _shortfalls(result: RunResult, sla: SlaSpec) -> tuple[np.ndarray, np.ndarray
         cpu_short = cpu_d - cpu_g
         ram_short = ram_s.astype(np.float64)
     else:
-        host, cpu_end, ram_end = end_of_step_loads(result)
+        host, cpu_end, ram_end = end_of_step_loads(result, sla.inflight_at)
         placed = host >= 0
         hosts = result.tables["hosts"]
         cap_c = hosts["cpu_mhz"].to_numpy(np.float64)
@@ -409,7 +434,7 @@ def _breaks(result: RunResult, sla: SlaSpec) -> tuple[pd.DataFrame, float]:
         _arrays(result, "vm_cpu_demand_mhz")
     n_steps, n_vms = cpu_d.shape
     step_s = _step_s(result)
-    cpu_short, ram_s, cpu_viol, ram_viol = _shortfalls(result, sla)
+    cpu_short, ram_s, cpu_viol, ram_viol = shortfalls(result, sla)
     parts = [
         _resource_breaks(cpu_viol, cpu_short, sla.counting, "cpu", "MHz", step_s),
         _resource_breaks(ram_viol, ram_s, sla.counting, "ram", "MB", step_s),

@@ -152,7 +152,8 @@ def trace_info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Print a trace's VMs, steps, time span, booked and used totals, and the quirks repaired on reading."""
-    from kumo.traces import load, trace_info as info_of
+    from kumo.traces import load
+    from kumo.traces import trace_info as info_of
 
     try:
         tr = load(path, format=format)
@@ -213,6 +214,11 @@ def check(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")])
         _fail(e)
         return
     console.print(f"[green]ok[/] {scenario}")
+
+
+from kumo.cli_models import model_app as _model_app; app.add_typer(_model_app, name="model")  # noqa: E402, E702, I001
+
+from kumo import cli_ops as _cli_ops  # noqa: E402,F401
 
 
 def main() -> None:  # console-script entry point

@@ -32,8 +32,8 @@ PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a sweep plot
 
 def _emit(title: str, rows: list[tuple[str, Any, str]], fmt: Fmt) -> None:
     if fmt == Fmt.json:
-        out = {name: {"value": _py(v), "unit": unit} for name, v, unit in rows}
-        typer.echo(json.dumps({"model": title, "results": out}, indent=2))
+        out = [{"quantity": name, "value": _py(v), "unit": unit} for name, v, unit in rows]
+        typer.echo(json.dumps({"model": title, "results": out}, indent=1))
         return
     t = Table(title=title, header_style="bold")
     t.add_column("quantity")

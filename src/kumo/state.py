@@ -144,19 +144,14 @@ def _ro(a: np.ndarray) -> np.ndarray:
 
 
 class ClusterView:
-    """Read-only window on the state for policies: same array names, no writes."""
+    """Read-only window on the state for policies: the same array names, and no writes."""
 
     __slots__ = ("_s",)
 
     def __init__(self, state: ClusterState):
         self._s = state
 
-    def __getattr__(self, name: str) -> object:
-        value = getattr(self._s, name)
-        if isinstance(value, np.ndarray):
-            return _ro(value)
-        return value
-
+    # static facts
     @property
     def hosts(self) -> HostArrays:
         return self._s.hosts
@@ -164,6 +159,64 @@ class ClusterView:
     @property
     def vms(self) -> VmArrays:
         return self._s.vms
+
+    # clock
+    @property
+    def t_s(self) -> float:
+        return self._s.t_s
+
+    @property
+    def step(self) -> int:
+        return self._s.step
+
+    # dynamic arrays, read-only
+    @property
+    def vm_state(self) -> np.ndarray:
+        return _ro(self._s.vm_state)
+
+    @property
+    def vm_host(self) -> np.ndarray:
+        return _ro(self._s.vm_host)
+
+    @property
+    def vm_target(self) -> np.ndarray:
+        return _ro(self._s.vm_target)
+
+    @property
+    def host_state(self) -> np.ndarray:
+        return _ro(self._s.host_state)
+
+    @property
+    def host_ready_s(self) -> np.ndarray:
+        return _ro(self._s.host_ready_s)
+
+    @property
+    def host_cpu_booked(self) -> np.ndarray:
+        return _ro(self._s.host_cpu_booked)
+
+    @property
+    def host_ram_booked(self) -> np.ndarray:
+        return _ro(self._s.host_ram_booked)
+
+    @property
+    def host_n_vms(self) -> np.ndarray:
+        return _ro(self._s.host_n_vms)
+
+    @property
+    def vm_cpu_demand(self) -> np.ndarray:
+        return _ro(self._s.vm_cpu_demand)
+
+    @property
+    def vm_ram_demand(self) -> np.ndarray:
+        return _ro(self._s.vm_ram_demand)
+
+    @property
+    def host_cpu_demand(self) -> np.ndarray:
+        return _ro(self._s.host_cpu_demand)
+
+    @property
+    def host_ram_demand(self) -> np.ndarray:
+        return _ro(self._s.host_ram_demand)
 
     def host_vms(self, host: int) -> np.ndarray:
         """VM indices on ``host`` as source or running (not the ones migrating in), ascending."""

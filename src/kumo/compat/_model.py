@@ -128,3 +128,31 @@ def trace_matrix(percent: np.ndarray) -> np.ndarray:
     """(n_steps, n_vms) integer percent -> (n_steps + 1, n_vms) float64 ``value / 100.0`` plus the repeated row."""
     d = np.asarray(percent, dtype=np.float64) / 100.0
     return np.vstack([d, d[-1:]])
+
+
+# --------------------------------------------------------------------------------------------- Java HashMap order
+
+
+def java_string_hash(s: str) -> int:
+    """``String.hashCode()`` as an unsigned 32-bit value."""
+    h = 0
+    for ch in s:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return h
+
+
+def vm_uid_hashes(n: int, broker_id: int = 2) -> np.ndarray:
+    """``HashMap.hash`` of each VM's uid ``"<broker>-<vm>"`` (``h ^ (h >>> 16)``); the broker is entity 2."""
+    h = np.array([java_string_hash(f"{broker_id}-{i}") for i in range(n)], dtype=np.int64)
+    return h ^ (h >> 16)
+
+
+def hashmap_capacity(peak_size: np.ndarray) -> np.ndarray:
+    """Table size of a ``java.util.HashMap`` that has held ``peak_size`` entries: 16, doubled while the size
+    exceeds 0.75 x the table (it never shrinks)."""
+    cap = np.full(np.shape(peak_size), 16, dtype=np.int64)
+    while True:
+        grow = peak_size > 0.75 * cap
+        if not grow.any():
+            return cap
+        cap = np.where(grow, cap * 2, cap)

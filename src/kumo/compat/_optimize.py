@@ -45,6 +45,8 @@ class HostTable:
         self.hist = hist.copy()  # host utilization history (n_hosts, 30), newest first
         self.power_now = power_now  # host.getPower() at the last update
         self.initial = initial  # t = 0: placed VMs request 0 MIPS, RAM and BW are booked
+        self.nlist = np.array([len(lst) for lst in lists], dtype=np.int64)
+        self.peak = sim.peak  # shared with the simulation: CloudSim's HashMap tables only grow
         r = sim.r
         self.sum_r = np.array([_seq(r, lst) for lst in lists]) if not initial else np.zeros(len(lists))
         if initial:
@@ -57,6 +59,9 @@ class HostTable:
         sim = self.sim
         req = sim.vm_mips[v] if self.initial else sim.r[v]
         self.lists[h].append(v)
+        self.nlist[h] += 1
+        if self.nlist[h] > self.peak[h]:
+            self.peak[h] = self.nlist[h]
         self.sum_c[h] += req
         self.avail[h] -= req
         if self.initial:
@@ -70,6 +75,7 @@ class HostTable:
         """``host.vmDestroy(vm)``: removed; the scheduler re-allocates the rest, sums are rebuilt."""
         lst = self.lists[h]
         lst.remove(v)
+        self.nlist[h] -= 1
         self.rebuild(h)
 
     def rebuild(self, h: int) -> None:
@@ -115,6 +121,7 @@ class HostTable:
     def restore(self, snap: dict[int, tuple]) -> None:
         for h, (lst, sc, av, sr, hi) in snap.items():
             self.lists[h] = lst
+            self.nlist[h] = len(lst)
             self.sum_c[h], self.avail[h], self.sum_r[h] = sc, av, sr
             self.hist[h] = hi
 
@@ -156,6 +163,10 @@ class HostTable:
         idx = np.flatnonzero(ok)
         if idx.size == 0:
             return -1
+        # CloudSim creates the VM tentatively on every suitable non-empty host to test it; that grows the
+        # host scheduler's HashMap, whose iteration order later fixes the over-subscription sums
+        tested = idx[self.sum_c[idx] != 0]
+        np.maximum.at(self.peak, tested, self.nlist[tested] + 1)
         ua = (self.sum_c[idx] + req) / self.cap[idx]
         diff = spec_power(ua, self.table[idx]) - self.power_now[idx]
         for h in idx[np.argsort(diff, kind="stable")].tolist():

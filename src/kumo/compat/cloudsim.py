@@ -162,6 +162,8 @@ class CloudSimRun:
         self.power_ws = 0.0
         self.last_t = 0.0
         self.hist = Histories(self.nh, nv)
+        self.peak = np.zeros(self.nh, np.int64)  # most VMs each host's scheduler map ever held
+        self.vm_hash = M.vm_uid_hashes(nv)
         self.vmh = np.zeros((nv, M.HISTORY))
         self.n_hist = 0
         self.migrations = 0
@@ -253,9 +255,11 @@ class CloudSimRun:
                         bad = True
                         break
                 over[h] = bad
+        counts = np.bincount(s_host, minlength=nh)
+        np.maximum(self.peak, counts, out=self.peak)
         if over.any():
             m = over[s_host]
-            scale = (cap / np.where(totq > 0, totq, 1.0))[s_host[m]]
+            scale = (cap / self._hashmap_totals(over, s_vm, s_host, q))[s_host[m]]
             cm = c[m]
             alloc[m] = np.floor(np.where(is_out[m], cm * scale * 0.9, np.where(is_in[m], cm * 0.1 * scale, cm * scale)))
         allocp = np.where(is_out, alloc / 0.9, alloc)
@@ -282,6 +286,20 @@ class CloudSimRun:
                 self.vm_host[dead] = -1
             self._slots_cache = None
         self._last_slots = (s_vm, s_host, s_role, c, alloc)
+
+    def _hashmap_totals(self, over: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray, q: np.ndarray) -> np.ndarray:
+        # CloudSim sums the over-subscribed host's requests in HashMap iteration order over the VM uids: by
+        # bucket (hash & (table size - 1)), then insertion (= host-list) order; the table size depends on the
+        # most entries the scheduler's map ever held (see HostTable.find_host)
+        tot = np.ones(self.nh)
+        caps = M.hashmap_capacity(self.peak)
+        hosts = np.flatnonzero(over)
+        starts = np.searchsorted(s_host, hosts)
+        ends = np.searchsorted(s_host, hosts, side="right")
+        for h, a, b in zip(hosts.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            order = np.argsort(self.vm_hash[s_vm[a:b]] & (caps[h] - 1), kind="stable")
+            tot[h] = M.seq_sum(q[a:b][order])
+        return tot
 
     # ------------------------------------------------------------------------------------------- placement
     def _initial_placement(self) -> None:
@@ -411,7 +429,7 @@ class CloudSimRun:
         energy = self.power_ws / 3.6e6
         res = {"energy_kwh": energy, "migrations": float(self.migrations), **out}
         res["slav"] = res["slatah"] * res["pdm"]
-        res["esv"] = energy * res["slav"]
+        res["esv"] = energy * res["slatah"] * res["pdm"]  # the reference table's order: (E x SLATAH) x PDM
         self.wall_s = time.perf_counter() - t0
         return res
 

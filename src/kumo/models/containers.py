@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kumo.models._vec import waterfill
+
 KINDS = ("vm", "microvm", "container")
 
 
@@ -30,7 +32,8 @@ class ContainerModel:
     """Per-kind overheads and start-up times (module docstring)."""
 
     vm_overhead_mb: float = 150.0
-    microvm_overhead_mb: float = 35.0
+    microvm_vmm_mb: float = 5.0
+    microvm_kernel_mb: float = 30.0
     container_overhead_mb: float = 2.0
     vm_boot_s: float = 20.0
     microvm_boot_s: float = 0.125
@@ -43,7 +46,7 @@ class ContainerModel:
 
     def validate(self) -> list[str]:
         out = []
-        for name in ("vm_overhead_mb", "microvm_overhead_mb", "container_overhead_mb", "vm_boot_s",
+        for name in ("vm_overhead_mb", "microvm_vmm_mb", "microvm_kernel_mb", "container_overhead_mb", "vm_boot_s",
                      "microvm_boot_s", "container_create_s", "app_init_s"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
@@ -57,7 +60,7 @@ class ContainerModel:
 
     def overhead_mb(self, kind_idx: np.ndarray) -> np.ndarray:
         """(n,) memory overhead per instance, MB."""
-        t = np.array([self.vm_overhead_mb, self.microvm_overhead_mb, self.container_overhead_mb])
+        t = np.array([self.vm_overhead_mb, self.microvm_vmm_mb + self.microvm_kernel_mb, self.container_overhead_mb])
         return t[np.asarray(kind_idx, np.int64)]
 
     def pull_s(self, image_mb: np.ndarray) -> np.ndarray:
@@ -98,32 +101,7 @@ def cgroup_allocation(demand_mhz: np.ndarray, shares: np.ndarray, host: np.ndarr
     if quota_mhz is not None:
         d = np.minimum(d, quota_mhz)
     s = np.maximum(np.asarray(shares, np.float64), 1e-12)
-    h = np.asarray(host, np.int64)
-    cap = np.asarray(capacity_mhz, np.float64)
-    out = np.zeros_like(d)
-    idx = np.flatnonzero(h >= 0)
-    if idx.size == 0:
-        return out
-    hh, dd, ss = h[idx], d[idx], s[idx]
-    order = np.lexsort((dd / ss, hh))
-    hh, dd, ss, idx = hh[order], dd[order], ss[order], idx[order]
-    first = np.ones(len(hh), bool)
-    first[1:] = hh[1:] != hh[:-1]
-    grp = np.cumsum(first) - 1
-    starts = np.flatnonzero(first)
-    cd = np.cumsum(dd)
-    d_before = cd - dd - (cd[starts] - dd[starts])[grp]  # demand of the items ahead in the host
-    cs = np.cumsum(ss[::-1])[::-1]
-    ends = np.append(starts[1:], len(ss))
-    s_from = cs - np.append(cs[ends[:-1]], 0.0)[grp] if len(ends) > 1 else cs
-    lam = (cap[hh] - d_before) / s_from
-    sat = dd / ss <= lam
-    # lambda of a host = lambda at its first unsaturated item (the saturated ones form a prefix)
-    first_unsat = np.where(~sat, np.arange(len(hh)), len(hh))
-    fu = np.minimum.reduceat(first_unsat, starts)
-    lam_h = np.where(fu < len(hh), lam[np.minimum(fu, len(hh) - 1)], np.inf)
-    out[idx] = np.minimum(dd, lam_h[grp] * ss)
-    return out
+    return waterfill(d, s, host, capacity_mhz)
 
 
 def overlay_usage_mb(host: np.ndarray, image: np.ndarray, image_layers: list[list[int]], layer_mb: np.ndarray,
@@ -144,8 +122,8 @@ def overlay_usage_mb(host: np.ndarray, image: np.ndarray, image_layers: list[lis
     hosts_rep = np.repeat(hp, rep)
     layer_idx = np.concatenate([flat[offs[i]:offs[i + 1]] for i in ip]) if ip.size else np.zeros(0, np.int64)
     sizes = np.asarray(layer_mb, np.float64)
-    naive = np.bincount(hosts_rep, sizes[layer_idx], n_hosts)
+    naive = np.bincount(hosts_rep, sizes[layer_idx], n_hosts).astype(np.float64)
     pairs = np.unique(hosts_rep * len(sizes) + layer_idx)
-    shared = np.bincount(pairs // len(sizes), sizes[pairs % len(sizes)], n_hosts)
-    w = np.bincount(hp, np.broadcast_to(np.asarray(writable_mb, np.float64), h.shape)[placed], n_hosts)
+    shared = np.bincount(pairs // len(sizes), sizes[pairs % len(sizes)], n_hosts).astype(np.float64)
+    w = np.bincount(hp, np.broadcast_to(np.asarray(writable_mb, np.float64), h.shape)[placed], n_hosts).astype(np.float64)
     return shared + w, naive + w

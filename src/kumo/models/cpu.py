@@ -143,6 +143,31 @@ class CpuVirtModel:
         shadow = (w["pte_writes_per_s"] + w["cr3_switches_per_s"] + w["hidden_faults_per_s"]) * c / f_hz
         return np.where(np.asarray(paging_idx) == PAGING.index("shadow"), shadow, nested)
 
+    def coefficients(self, mode_idx: np.ndarray, workload: dict[str, np.ndarray], paging_idx: np.ndarray,
+                     page_idx: np.ndarray, alpha: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """(a, b) per VM with ``multiplier = a + b / f_hz``: the clock-free part and the cycles per second.
+
+        Static per VM, so the engine can compute them once and evaluate ``a + b / (core_mhz x 1e6)`` per step.
+        """
+        mode = np.asarray(mode_idx, np.int64)
+        w = workload
+        nested = np.asarray(paging_idx) == PAGING.index("nested")
+        a1 = self.accesses_per_walk(page_idx, nested=False)
+        a2 = self.accesses_per_walk(page_idx, nested=True)
+        walk = w["tlb_mpki"] * self.walk_access_cycles * (a2 - a1) / (1000.0 * w["cpi"])
+        pt_events = w["pte_writes_per_s"] + w["cr3_switches_per_s"] + w["hidden_faults_per_s"]
+        exits = w["exits_per_s"] * (self.exit_cycles + self.exit_handle_cycles)
+        one = np.ones(mode.shape)
+        a = np.stack([one, 1 + self.base_overhead + np.where(nested, walk, 0.0),
+                      1 + self.base_overhead + w["kernel_fraction"] * (self.bt_kernel_slowdown - 1),
+                      (1 + self.base_overhead) * one, np.broadcast_to(np.asarray(alpha, np.float64), mode.shape)])
+        b = np.stack([0 * one, exits + np.where(nested, 0.0, pt_events * self.shadow_sync_cycles),
+                      pt_events * self.bt_sync_cycles,
+                      (w["hypercalls_per_s"] + w["pte_writes_per_s"] / self.pv_batch + w["cr3_switches_per_s"])
+                      * self.hypercall_cycles, 0 * one])
+        pick = mode[None, :]
+        return np.take_along_axis(a, pick, axis=0)[0], np.take_along_axis(b, pick, axis=0)[0]
+
     def multiplier(
         self,
         mode_idx: np.ndarray,
@@ -162,20 +187,10 @@ class CpuVirtModel:
         core_mhz : (n,) clock of the host core the VM runs on, MHz.
         alpha : (n,) or scalar emulation factor for mode ``emulation``.
         """
-        f_hz = np.asarray(core_mhz, np.float64) * 1e6
-        mode = np.asarray(mode_idx, np.int64)
-        w = workload
-        hw = (1 + self.base_overhead + w["exits_per_s"] * (self.exit_cycles + self.exit_handle_cycles) / f_hz
-              + self.paging_overhead(w, paging_idx, page_idx, core_mhz))
-        shadow_idx = np.full(mode.shape, PAGING.index("shadow"))
-        bt = (1 + self.base_overhead + w["kernel_fraction"] * (self.bt_kernel_slowdown - 1)
-              + self.paging_overhead(w, shadow_idx, page_idx, core_mhz, self.bt_sync_cycles))
-        pv = 1 + self.base_overhead + (w["hypercalls_per_s"] + w["pte_writes_per_s"] / self.pv_batch
-                                       + w["cr3_switches_per_s"]) * self.hypercall_cycles / f_hz
-        table = np.stack([np.ones_like(hw), hw, bt, pv, np.broadcast_to(np.asarray(alpha, np.float64), hw.shape)])
-        return np.take_along_axis(table, mode[None, :], axis=0)[0]
+        a, b = self.coefficients(mode_idx, workload, paging_idx, page_idx, alpha)
+        return a + b / (np.asarray(core_mhz, np.float64) * 1e6)
 
-    def exit_overhead(self, exits_per_s: np.ndarray, core_mhz: np.ndarray) -> np.ndarray:
+    def exit_overhead(self, exits_per_s: np.ndarray | float, core_mhz: np.ndarray | float) -> np.ndarray:
         """Fraction of a busy vCPU spent in exits: rate x (c_exit + c_handle) / f (linear in both)."""
         return np.asarray(exits_per_s, np.float64) * (self.exit_cycles + self.exit_handle_cycles) / (
             np.asarray(core_mhz, np.float64) * 1e6)

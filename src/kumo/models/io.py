@@ -45,23 +45,31 @@ class IoPath:
     pinned: bool = False
 
 
+POSTED_EXIT_FACTOR = 0.01  # exitless delivery: 100x fewer exits per interrupt (DID, IO-06)
+SYSCALL_CYCLES = 1500.0  # one system call round trip (engineering value)
+#: vhost removes up to 4 system calls per packet (IO-09): the user-space backend pays them back
+VHOST_SAVED_SYSCALLS = 4
+_VHOST_NET_REQ = 9_466.0
+_VHOST_DISK_REQ = 14_000.0
+
 #: (mode, device) -> path; see the module docstring for the figures each constant was fitted to
 IO_PATHS: dict[tuple[str, str], IoPath] = {
     ("native", "net"): IoPath(),
     ("native", "disk"): IoPath(),
     ("emulated", "net"): IoPath(2.5, 60_000.0, True, 0.0, 0.0, 200e-6),
     ("emulated", "disk"): IoPath(2.0, 80_000.0, True, 0.0, 0.0, 300e-6),
-    ("virtio", "net"): IoPath(0.5, 9_466.0, True, 0.0, 0.0, 30e-6),
-    ("virtio", "disk"): IoPath(0.6, 14_000.0, True, 0.0, 0.0, 30e-6),
-    ("virtio-user", "net"): IoPath(0.5, 15_466.0, True, 0.0, 0.0, 60e-6),
-    ("virtio-user", "disk"): IoPath(0.6, 20_000.0, True, 0.0, 0.0, 60e-6),
+    ("virtio", "net"): IoPath(0.5, _VHOST_NET_REQ, True, 0.0, 0.0, 30e-6),
+    ("virtio", "disk"): IoPath(0.6, _VHOST_DISK_REQ, True, 0.0, 0.0, 30e-6),
+    ("virtio-user", "net"): IoPath(0.5, _VHOST_NET_REQ + VHOST_SAVED_SYSCALLS * SYSCALL_CYCLES, True, 0.0, 0.0, 60e-6),
+    ("virtio-user", "disk"): IoPath(0.6, _VHOST_DISK_REQ + VHOST_SAVED_SYSCALLS * SYSCALL_CYCLES, True, 0.0, 0.0,
+                                    60e-6),
     ("passthrough", "net"): IoPath(0.0, 0.0, False, 2.0, 1.0, 0.0, False, True),
     ("passthrough", "disk"): IoPath(0.0, 0.0, False, 2.0, 1.0, 0.0, False, True),
     ("sriov", "net"): IoPath(0.0, 0.0, False, 2.0, 1.0, 0.0, False, True),
     ("sriov", "disk"): IoPath(0.0, 0.0, False, 2.0, 1.0, 0.0, False, True),
 }
 
-POSTED_EXIT_FACTOR = 0.01  # exitless delivery: 100x fewer exits per interrupt (DID, IO-06)
+
 
 
 def migratable(mode_idx: np.ndarray) -> np.ndarray:
@@ -135,7 +143,8 @@ class IoModel:
         ok = has & (cpb > 0)
         return np.divide(budget, cpb * 1e6, out=np.full(np.shape(cpb), np.inf), where=ok)
 
-    def assignment_efficiency(self, mode_idx: np.ndarray, irq_per_s: np.ndarray, core_mhz: np.ndarray) -> np.ndarray:
+    def assignment_efficiency(self, mode_idx: np.ndarray, irq_per_s: np.ndarray | float,
+                              core_mhz: np.ndarray | float) -> np.ndarray:
         """Throughput fraction of bare metal for interrupt-heavy work: 1 / (1 + irq x exits x c / f)."""
         over = np.asarray(irq_per_s, np.float64) * self.exits_per_irq(mode_idx) * self.exit_cycles / (
             np.asarray(core_mhz, np.float64) * 1e6)
@@ -153,35 +162,48 @@ class IoModel:
                  + self._col("disk", "cycles_per_byte")[mode] * request_kib * 1024.0)
         return self.native_disk_cycles_per_request / (self.native_disk_cycles_per_request + extra)
 
+    def coefficients(self, mode_idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Static per-VM constants of :meth:`evaluate` (compute once, pass as ``coef``)."""
+        mode = np.asarray(mode_idx, np.int64)
+        irq = self.exits_per_irq(mode) * self.exit_cycles
+        out: dict[str, np.ndarray] = {}
+        for dev, req_kib in (("net", self.net_request_kib), ("disk", self.disk_request_kib)):
+            req_b = req_kib * 1024.0
+            cpb = self._col(dev, "cycles_per_byte")[mode]
+            cpr = self._col(dev, "cycles_per_request")[mode]
+            out[f"{dev}_cpu_per_mbps"] = (cpb + (cpr + self._col(dev, "irqs_per_request")[mode] * irq) / req_b) / 8.0
+            backend_bits = (cpb + cpr / req_b) / 8.0  # cycles per bit carried by the backend thread
+            out[f"{dev}_cap_per_mhz"] = np.divide(self.backend_cores, backend_bits, out=np.full(mode.shape, np.inf),
+                                                  where=(self._col(dev, "backend")[mode] > 0) & (backend_bits > 0))
+        out["lat_s"] = self._col("net", "latency_s")[mode]
+        out["irq_cycles"] = irq
+        return out
+
     def evaluate(self, mode_idx: np.ndarray, net_mbps: np.ndarray, disk_mbps: np.ndarray, core_mhz: np.ndarray,
-                 host: np.ndarray | None = None, host_nic_mbps: np.ndarray | None = None) -> IoResult:
+                 host: np.ndarray | None = None, host_nic_mbps: np.ndarray | None = None,
+                 coef: dict[str, np.ndarray] | None = None) -> IoResult:
         """One step: I/O demand (Mbit/s) per VM -> extra host CPU, delivered fractions, added latency.
 
         ``host`` (n,) and ``host_nic_mbps`` (n_hosts,) enable the line-rate share: every VM on a host shares
-        its NIC in proportion to demand (SR-IOV VFs included). VMs with host -1 are ignored.
+        its NIC in proportion to demand (SR-IOV VFs included). VMs with host -1 are ignored. ``coef`` is
+        :meth:`coefficients` of ``mode_idx``, precomputed.
         """
-        mode = np.asarray(mode_idx, np.int64)
+        c = self.coefficients(mode_idx) if coef is None else coef
+        f = np.asarray(core_mhz, np.float64)
         net = np.maximum(np.asarray(net_mbps, np.float64), 0.0)
         disk = np.maximum(np.asarray(disk_mbps, np.float64), 0.0)
-        f = np.asarray(core_mhz, np.float64)
-        fractions = []
-        cpu = np.zeros(mode.shape)
-        for dev, demand, req_kib in (("net", net, self.net_request_kib), ("disk", disk, self.disk_request_kib)):
-            cap = self.backend_cap_mbps(mode, dev, f)
-            if dev == "disk":
-                cap = np.minimum(cap, self.disk_device_mbps)
-            got = np.minimum(demand, cap)
-            if dev == "net" and host is not None and host_nic_mbps is not None:
-                h = np.asarray(host, np.int64)
-                placed = h >= 0
-                tot = np.bincount(h[placed], got[placed], len(host_nic_mbps))
-                share = np.minimum(1.0, np.divide(host_nic_mbps, tot, out=np.ones_like(tot), where=tot > 0))
-                got = np.where(placed, got * share[np.where(placed, h, 0)], got)
-            fractions.append(np.divide(got, demand, out=np.ones_like(demand), where=demand > 0))
-            bytes_s = got * 1e6 / 8.0
-            req_s = bytes_s / (req_kib * 1024.0)
-            irq_cycles = self._col(dev, "irqs_per_request")[mode] * self.exits_per_irq(mode) * self.exit_cycles
-            cpu += (bytes_s * self._col(dev, "cycles_per_byte")[mode]
-                    + req_s * (self._col(dev, "cycles_per_request")[mode] + irq_cycles)) / 1e6
-        lat = self._col("net", "latency_s")[mode] + self.irq_latency_s(mode, f) - self.native_irq_latency_s
-        return IoResult(host_cpu_mhz=cpu, net_fraction=fractions[0], disk_fraction=fractions[1], latency_s=lat)
+        got_net = np.minimum(net, c["net_cap_per_mhz"] * f)
+        if host is not None and host_nic_mbps is not None:
+            h = np.asarray(host, np.int64)
+            placed = h >= 0
+            hs = np.where(placed, h, 0)
+            tot = np.bincount(hs, np.where(placed, got_net, 0.0), len(host_nic_mbps)).astype(np.float64)
+            share = np.minimum(1.0, np.divide(host_nic_mbps, tot, out=np.ones_like(tot), where=tot > 0))
+            got_net = np.where(placed, got_net * share[hs], got_net)
+        got_disk = np.minimum(np.minimum(disk, c["disk_cap_per_mhz"] * f), self.disk_device_mbps)
+        cpu = got_net * c["net_cpu_per_mbps"] + got_disk * c["disk_cpu_per_mbps"]
+        lat = c["lat_s"] + c["irq_cycles"] / (f * 1e6)
+        return IoResult(host_cpu_mhz=cpu,
+                        net_fraction=np.divide(got_net, net, out=np.ones_like(net), where=net > 0),
+                        disk_fraction=np.divide(got_disk, disk, out=np.ones_like(disk), where=disk > 0),
+                        latency_s=lat)

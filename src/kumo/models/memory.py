@@ -13,7 +13,7 @@ Reclamation ladder (ESXi; each step only if the previous left free memory below 
 
 1. **sharing** - content-based page sharing per (host, image) group (Waldspurger, OSDI 2002; KSM)::
 
-       saved_h = sum_i (z + s_self) R_i + sum_groups s_x (sum_g R_i - max_g R_i)
+       saved_h = sum_i (z + s_self) R_i + sum_groups s_x (n_g - 1) mean_g(R_i)
        saved(t) = saved_inf (1 - exp(-t / tau)),  tau = mergeable pages / scan rate (5000 pages/s)
 
    where R_i is the VM's resident guest memory and t its time on the host (omit for steady state).
@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kumo.models._vec import sum_by as _sum_by
+from kumo.models._vec import waterfill
 from kumo.models.timing import PAGE_MB
 
 STATES = ("high", "clear", "soft", "hard", "low")
@@ -87,7 +89,24 @@ def sharing_saved_mb(
     age_s: np.ndarray | None = None,
     scan_pages_per_s: float = 5000.0,
 ) -> np.ndarray:
-    """(n_hosts,) MB saved by content-based sharing (module docstring, step 1).
+    """(n_hosts,) MB saved by content-based sharing (module docstring, step 1)."""
+    saved = sharing_saved_per_vm(resident_mb, host, image, n_hosts, zero, self_share, cross_share, age_s,
+                                 scan_pages_per_s)
+    return _sum_by(np.asarray(host, np.int64), saved, n_hosts)
+
+
+def sharing_saved_per_vm(
+    resident_mb: np.ndarray,
+    host: np.ndarray,
+    image: np.ndarray,
+    n_hosts: int,
+    zero: np.ndarray,
+    self_share: np.ndarray,
+    cross_share: np.ndarray,
+    age_s: np.ndarray | None = None,
+    scan_pages_per_s: float = 5000.0,
+) -> np.ndarray:
+    """(n,) MB of each VM's memory backed by shared frames (the group's cross saving split by size).
 
     ``resident_mb``, ``host``, ``image`` are (n,) over the participating VMs; ``zero``, ``self_share``,
     ``cross_share`` are (n_images,) fractions per guest image.
@@ -97,35 +116,27 @@ def sharing_saved_mb(
     image = np.asarray(image, np.int64)
     n_img = len(cross_share)
     if r.size == 0:
-        return np.zeros(n_hosts)
+        return np.zeros(0)
     if age_s is None:
         fill = np.ones_like(r)
     else:
-        tau = np.bincount(host, r, n_hosts) / PAGE_MB / scan_pages_per_s
+        tau = _sum_by(host, r, n_hosts) / PAGE_MB / scan_pages_per_s
         fill = -np.expm1(-np.asarray(age_s, np.float64) / np.maximum(tau[host], 1e-9))
     intra = (np.asarray(zero)[image] + np.asarray(self_share)[image]) * r * fill
     key = host * n_img + image
-    g_sum = np.bincount(key, r, n_hosts * n_img)
-    g_max = np.zeros(n_hosts * n_img)
-    np.maximum.at(g_max, key, r)
-    g_fill = np.divide(np.bincount(key, r * fill, n_hosts * n_img), g_sum, out=np.zeros_like(g_sum), where=g_sum > 0)
-    cross = np.tile(np.asarray(cross_share, np.float64), n_hosts) * (g_sum - g_max) * g_fill
-    return np.bincount(host, intra, n_hosts) + cross.reshape(n_hosts, n_img).sum(axis=1)
+    g_sum = _sum_by(key, r, n_hosts * n_img)
+    g_n = np.bincount(key, minlength=n_hosts * n_img)
+    # (n - 1) x M x s_x with M the group's mean size: every copy after the first maps onto shared frames
+    g_mean = np.divide(g_sum, g_n, out=np.zeros_like(g_sum), where=g_n > 0)
+    cross_g = np.tile(np.asarray(cross_share, np.float64), n_hosts) * (g_sum - g_mean)
+    # the group's saving, split over its members in proportion to their (filled) size
+    cross = np.divide(cross_g[key] * r * fill, g_sum[key], out=np.zeros_like(r), where=g_sum[key] > 0)
+    return intra + cross
 
 
 def _spread(need_h: np.ndarray, weight: np.ndarray, cap: np.ndarray, host: np.ndarray, nh: int) -> np.ndarray:
-    """Split each host's ``need`` over its VMs in proportion to ``weight``, capped per VM; two passes."""
-    out = np.zeros_like(cap)
-    need = need_h.copy()
-    for _ in range(2):
-        room = cap - out
-        w = np.where(room > 0, weight, 0.0)
-        tot = np.bincount(host, w, nh)
-        give = np.divide(need[host] * w, tot[host], out=np.zeros_like(w), where=tot[host] > 0)
-        give = np.minimum(give, room)
-        out += give
-        need = np.maximum(need - np.bincount(host, give, nh), 0.0)
-    return out
+    """Split each host's ``need`` over its VMs in proportion to ``weight``, capped per VM (water-filling)."""
+    return waterfill(cap, weight, host, need_h)
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,7 @@ class MemoryResult:
     """Per-host (n_hosts,) and per-VM (n_vms,) outcomes of one step; MB unless noted."""
 
     host_resident_mb: np.ndarray  # load after sharing, balloon and compression; above capacity = swapped
+    host_after_sharing_mb: np.ndarray  # load after sharing only: what the VMs need without taking from guests
     host_swapped_mb: np.ndarray
     host_shared_mb: np.ndarray
     host_balloon_mb: np.ndarray
@@ -221,53 +233,61 @@ class MemoryModel:
         guest = np.where(placed, guest, 0.0)
         resident = guest + np.where(placed, ovh, 0.0)
         cap = np.asarray(host_ram_mb, np.float64)
-        load = np.bincount(hs, resident, nh)
+        load = _sum_by(hs, resident, nh)
         minf = min_free_mb(cap)
         free = cap - load
         state = memory_state(free, minf)
         movable = placed & ~pin
-        # 1. sharing
-        shared = np.zeros(nh)
+        # 1. sharing: sf = share of each VM's guest memory backed by shared frames
+        sf = np.zeros(n)
         img = np.asarray(image, np.int64)
         part = movable & (img >= 0)
         if self.sharing != "off" and part.any():
-            shared = sharing_saved_mb(guest[part], hs[part], img[part], nh, zero, self_share, cross_share,
-                                      None if age_s is None else np.asarray(age_s)[part], self.scan_pages_per_s)
+            saved = sharing_saved_per_vm(guest[part], hs[part], img[part], nh, zero, self_share, cross_share,
+                                         None if age_s is None else np.asarray(age_s)[part], self.scan_pages_per_s)
             if self.sharing == "ladder":
-                shared = np.where(free < minf, shared, 0.0)
-        free = free + shared
-        # 2. ballooning, idle memory taxed
+                saved = np.where((free < minf)[hs[part]], saved, 0.0)
+            sf[part] = np.divide(saved, guest[part], out=np.zeros_like(saved), where=guest[part] > 0)
+        sf = np.clip(sf, 0.0, 1.0)
+        foot = guest * (1.0 - sf)  # host MB behind each VM's guest memory
+        free = cap - _sum_by(hs, foot + np.where(placed, ovh, 0.0), nh)
+        after_sharing = cap - free
+        # 2. ballooning, idle memory taxed; a ballooned guest page frees only its unshared part
         bal = np.zeros(n)
         if self.balloon:
             need = np.where(free < STATE_THRESHOLDS[1] * minf, minf - free, 0.0)
-            if need.any():
+            if np.any(need > 1e-6):
                 act = np.divide(used, guest, out=np.ones(n), where=guest > 0)
                 rho = idle_tax_rho(np.ones(n) * 10.0 * booked if shares is None else shares,
                                    np.maximum(guest, 1e-9), act, self.idle_tax)
-                bcap = np.where(movable, np.minimum(self.balloon_max_fraction * booked, guest), 0.0)
-                bal = _spread(need, np.where(movable, 1.0 / rho, 0.0), bcap, hs, nh)
+                bcap = np.where(movable, np.minimum(self.balloon_max_fraction * booked, guest), 0.0) * (1 - sf)
+                got = _spread(need, np.where(movable, 1.0 / rho, 0.0), bcap, hs, nh)
+                bal = np.divide(got, 1 - sf, out=np.zeros(n), where=sf < 1)
         guest_free = self.idle_resident_fraction * (booked - used)
         guest_swap = np.maximum(bal - guest_free, 0.0)
-        host_bal = np.bincount(hs, bal, nh)
-        free = free + host_bal
-        after_bal = np.maximum(guest - bal, 0.0)
+        foot = np.maximum(guest - bal, 0.0) * (1.0 - sf)
+        shared = _sum_by(hs, np.maximum(guest - bal, 0.0) * sf, nh)
+        host_bal = _sum_by(hs, bal, nh)
+        free = cap - _sum_by(hs, foot + np.where(placed, ovh, 0.0), nh)
         # 3. compression at 2:1: storing c MB of compressed pages frees c MB
         comp = np.zeros(n)
         if self.compression:
-            need = np.where(free < STATE_THRESHOLDS[2] * minf, minf - free, 0.0)
-            if need.any():
-                ccap = np.where(movable, np.minimum(self.compression_cache_fraction * booked, after_bal / 2), 0.0)
-                comp = _spread(need, after_bal, ccap, hs, nh)
-        host_comp = np.bincount(hs, comp, nh)
+            need = np.where(free < STATE_THRESHOLDS[2] * minf - 1e-6, minf - free, 0.0)
+            if np.any(need > 1e-6):
+                ccap = np.where(movable, np.minimum(self.compression_cache_fraction * booked, foot / 2), 0.0)
+                comp = _spread(need, foot, ccap, hs, nh)
+        host_comp = _sum_by(hs, comp, nh)
         free = free + host_comp
         # 4. hypervisor swap: only what physically does not fit
         over = np.maximum(-free, 0.0)
-        left = np.maximum(after_bal - 2 * comp, 0.0)
+        left = np.maximum(foot - 2 * comp, 0.0)
         w = np.where(movable, left, 0.0)
-        has_w = np.bincount(hs, w, nh) > 0
+        has_w = _sum_by(hs, w, nh) > 0
         w = np.where(has_w[hs], w, np.where(placed, resident, 0.0))  # only pinned VMs left: they take the loss
-        swapped = _spread(over, w, np.where(placed, resident, 0.0), hs, nh)
-        act_frac = np.divide(used, np.maximum(guest, 1e-9), out=np.zeros(n), where=guest > 0)
+        swapped = (_spread(over, w, np.where(movable, left, np.where(placed, resident, 0.0)), hs, nh)
+                   if np.any(over > 1e-9) else np.zeros(n))
+        in_guest = np.maximum(guest - bal, 0.0)
+        act_frac = np.clip(np.divide(used - guest_swap, in_guest, out=np.zeros(n), where=in_guest > 0), 0.0, 1.0)
         lat = SWAP_LATENCY_S[self.swap_device]
         stall = (swapped * act_frac / PAGE_MB * lat + 2 * comp * act_frac / PAGE_MB * SWAP_LATENCY_S["memory"]
                  + guest_swap * self.guest_touch_fraction / PAGE_MB * lat) / self.retouch_s
@@ -275,7 +295,7 @@ class MemoryModel:
         penalty = np.where(placed, np.minimum(stall + tax, 1.0), 0.0)
         short = np.minimum(swapped * act_frac + guest_swap * self.guest_touch_fraction, used)
         return MemoryResult(
-            host_resident_mb=cap - free, host_swapped_mb=over, host_shared_mb=shared,
+            host_resident_mb=cap - free, host_after_sharing_mb=after_sharing, host_swapped_mb=over, host_shared_mb=shared,
             host_balloon_mb=host_bal, host_compressed_mb=host_comp, host_state=state,
             vm_balloon_mb=bal, vm_swapped_mb=swapped + guest_swap, vm_ram_short_mb=np.where(placed, short, 0.0),
             vm_cpu_penalty=penalty,

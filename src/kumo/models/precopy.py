@@ -40,6 +40,7 @@ data).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,29 @@ def dirty_rate_mbps(
     return d
 
 
-def closed_form(ram_mb: float, bandwidth_mbps: float, dirty_mbps: float, threshold_mb: float) -> dict[str, float]:
+def xen_should_stop(
+    iteration: np.ndarray,
+    round_pages: np.ndarray,
+    total_sent_pages: np.ndarray,
+    guest_pages: np.ndarray,
+    prev_round_pages: np.ndarray | float = np.inf,
+    rate_at_max: np.ndarray | bool = False,
+    max_iters: int = 29,
+    max_factor: float = 3.0,
+    min_pages: int = 50,
+) -> np.ndarray:
+    """Xen's "Start last iteration" test after round ``iteration`` (1-based), as in ``xc_linux_save.c``.
+
+    True if the round sent (+ skipped) < ``min_pages`` pages, or ``iteration >= max_iters``, or more than
+    ``max_factor`` x the guest's pages were sent in total, or the rate is at its maximum and this round
+    sent more than the previous one.
+    """
+    return ((np.asarray(round_pages) < min_pages) | (np.asarray(iteration) >= max_iters)
+            | (np.asarray(total_sent_pages) > max_factor * np.asarray(guest_pages))
+            | (np.asarray(rate_at_max) & (np.asarray(round_pages) > np.asarray(prev_round_pages))))
+
+
+def closed_form(ram_mb: float, bandwidth_mbps: float, dirty_mbps: float, threshold_mb: float) -> dict[str, Any]:
     """Sec. 1.1 closed form (z = 0, no W cap, rho < 1): rounds n, V_total (MB), T (s), T_down (s), V_i (MB)."""
     r = bandwidth_mbps / 8.0
     rho = dirty_mbps / bandwidth_mbps
@@ -221,6 +244,7 @@ def _rounds(p: PrecopyMigration, m: np.ndarray, d: np.ndarray, r: np.ndarray, li
     thd = np.zeros(k) if xen else r * p.effective_downtime_limit_s
     timeout = p.effective_timeout_s
     xen_last = np.zeros(k, bool)
+    xen_capped = np.zeros(k, bool)  # the last iteration was forced by the round or byte cap
     v_prev = np.full(k, np.inf)
     rate = np.minimum(link, 100.0) / 8.0 if (xen and p.xen_adaptive) else r.copy()
 
@@ -237,10 +261,12 @@ def _rounds(p: PrecopyMigration, m: np.ndarray, d: np.ndarray, r: np.ndarray, li
         if not act.any():
             break
         stop = act & xen_last if xen else act & (v <= thd)
+        capped = act & xen_capped if xen else np.zeros(k, bool)
         if p.rule == "hyperv":
-            stop |= act & (rounds >= p.hyperv_max_passes)
+            capped = act & ~stop & (rounds >= p.hyperv_max_passes)
+            stop |= capped
         forced = act & ~stop & (t >= timeout)
-        finish(stop | forced, forced)
+        finish(stop | forced, forced | capped)
         act &= ~(stop | forced)
         if not act.any():
             break
@@ -272,14 +298,15 @@ def _rounds(p: PrecopyMigration, m: np.ndarray, d: np.ndarray, r: np.ndarray, li
                                    np.minimum(theta[fire] + p.throttle_increment, p.throttle_max))
         if xen:
             at_max = (rate * 8.0 >= 500.0 - 1e-9) if p.xen_adaptive else np.zeros(k, bool)
-            xen_last = act & ((v < p.xen_min_pages * PAGE_MB) | (rounds >= p.xen_max_iters)
-                              | (sent > p.xen_max_factor * m) | (at_max & (v > v_prev)))
+            xen_last = act & xen_should_stop(rounds, v / PAGE_MB, sent / PAGE_MB, m / PAGE_MB, v_prev / PAGE_MB,
+                                             at_max, p.xen_max_iters, p.xen_max_factor, p.xen_min_pages)
+            xen_capped = xen_last & (v / PAGE_MB >= p.xen_min_pages)
             if p.xen_adaptive:
                 obs = np.divide(dirtied * 8.0, dt, out=np.zeros(k), where=dt > 0)
                 rate = np.where(act, np.minimum(np.minimum(obs + 50.0, 500.0), link) / 8.0, rate)
         v_prev = np.where(act, v, v_prev)
         v = np.where(act, dirtied, v)
-        if not xen and np.isfinite(timeout):
+        if p.rule in ("qemu", "simgrid") and np.isfinite(timeout):
             # the dirty set stopped shrinking and cannot be throttled further: only the timeout ends it
             stuck = act & (v >= v_prev) & (v > thd) & ((not p.auto_converge) | (theta >= p.throttle_max))
             if stuck.any():

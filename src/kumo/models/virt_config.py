@@ -229,7 +229,7 @@ def _coerce(tp: Any, v: Any, path: str, problems: list[str]) -> Any:
     return v
 
 
-def _build(cls: type, data: Any, path: str, problems: list[str]) -> Any:
+def _build(cls: Any, data: Any, path: str, problems: list[str]) -> Any:
     if not isinstance(data, dict):
         problems.append(f"{path}: must be a table, got {data!r}")
         return _BAD

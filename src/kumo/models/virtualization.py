@@ -126,6 +126,12 @@ class Virtualization:
         self.image_mb = np.array([i.size_mb for i in im] + [0.0], np.float64)[np.where(self.vm_image >= 0,
                                                                                        self.vm_image, len(im))]
         self._cold = ColdMigration()
+        # static per-VM coefficients, so a step costs a few vector operations
+        self._cpu_ab = (None if cfg.cpu is None else
+                        cfg.cpu.coefficients(self.vm_cpu_mode, self._workload, self.vm_paging, self.vm_page_size,
+                                             self.vm_alpha))
+        self._io_coef = None if cfg.io is None else cfg.io.coefficients(self.vm_io_mode)
+        self._protected_idx = np.flatnonzero(self.vm_protected)
 
     @classmethod
     def build(cls, data: Mapping[str, Any] | VirtualizationConfig | None, vm_ids: Sequence[str] | np.ndarray,
@@ -207,9 +213,8 @@ class Virtualization:
         f = np.asarray(core_mhz, np.float64)
         n = cpu.shape[0]
         eff = cpu.copy()
-        if self.cfg.cpu is not None:
-            eff = cpu * self.cfg.cpu.multiplier(self.vm_cpu_mode, self._workload, self.vm_paging,
-                                                self.vm_page_size, f, self.vm_alpha)
+        if self._cpu_ab is not None:
+            eff = cpu * (self._cpu_ab[0] + self._cpu_ab[1] / (f * 1e6))
         e = extra or {}
         zero = np.zeros(n)
 
@@ -220,13 +225,13 @@ class Virtualization:
         disk = mbps("disk_read_kbps") + mbps("disk_write_kbps")
         net_frac, disk_frac, lat = np.ones(n), np.ones(n), np.zeros(n)
         if self.cfg.io is not None:
-            r = self.cfg.io.evaluate(self.vm_io_mode, net, disk, f, vm_host, host_nic_mbps)
+            r = self.cfg.io.evaluate(self.vm_io_mode, net, disk, f, vm_host, host_nic_mbps, self._io_coef)
             eff = eff + np.where(cpu > 0, r.host_cpu_mhz, 0.0)
             net_frac, disk_frac, lat = r.net_fraction, r.disk_fraction, r.latency_s
         useful = np.ones(n)
         net_total = net * net_frac
         if self.has_replication:
-            p = np.flatnonzero(self.vm_protected)
+            p = self._protected_idx
             d = self.vm_dirty_full_mbps[p] if dirty_mbps is None else np.asarray(dirty_mbps)[p]
             ram = np.full(p.size, 4096.0) if ram_mb is None else np.asarray(ram_mb, np.float64)[p]
             bw = (np.full(p.size, 1000.0) if host_nic_mbps is None or vm_host is None

@@ -176,6 +176,7 @@ class SlaScheduler:
     host_selection: str = "wf"
     fit: str = "binding"
     fit_ceiling: float | None = None
+    ff_evict: str = "until-under"
     op: str = "anti-correlation"
     op_history_steps: int = 288
     op_min_history: int = 12
@@ -184,6 +185,7 @@ class SlaScheduler:
     lb: bool = False
     lb_delta: float = 0.3
     lb_moves: int = 1
+    lb_trigger: float | None = None
     ee: bool = True
     lower: float = 0.2
     ee_targets: str = "non-candidates"
@@ -195,7 +197,8 @@ class SlaScheduler:
     def validate(self) -> list[str]:
         out = []
         for name, valid in (("selection", _SELECTIONS), ("host_selection", _HOSTS), ("op", _OPS), ("fit", _FITS),
-                            ("resources", ("cpu", "ram", "both")), ("ee_targets", ("non-candidates", "any"))):
+                            ("resources", ("cpu", "ram", "both")), ("ee_targets", ("non-candidates", "any")),
+                            ("ff_evict", ("until-under", "all"))):
             if getattr(self, name) not in valid:
                 out.append(f"{name}: must be one of {list(valid)}, got {getattr(self, name)!r}")
         for name in ("upper_cpu", "upper_ram"):
@@ -328,7 +331,8 @@ class SlaScheduler:
             left_c = plan.used_c[h] - np.cumsum(plan.vm_c[cand])
             left_r = plan.used_r[h] - np.cumsum(plan.vm_r[cand])
             ok = (left_c <= self.upper_cpu * plan.cap_c[h]) & (left_r <= self.upper_ram * plan.cap_r[h])
-            picks = range(int(np.argmax(ok)) + 1 if ok.any() else len(cand))
+            n = len(cand) if self.ff_evict == "all" or not ok.any() else int(np.argmax(ok)) + 1
+            picks = range(n)
         else:
             picks = self._mem.selector.pick_set(self._context(view, plan, h, cand), rng, self.upper_cpu,
                                                 self.upper_ram).tolist()
@@ -398,12 +402,16 @@ class SlaScheduler:
     # -------------------------------------------------------------------------------------- extensions
     def _balance(self, view: ClusterView, plan: _Plan, running: np.ndarray, run_host: np.ndarray,
                  rng: np.random.Generator) -> None:
+        if self.lb_trigger is not None:
+            trigger = self.lb_trigger
+        else:  # the level consolidation packs hosts to: LB keeps hosts out of the band above it
+            trigger = self.ee_upper if self.ee_upper is not None else min(self.upper_cpu, self.upper_ram)
         for _ in range(self.lb_moves):
             load = np.where(plan.on, plan.load(), np.nan)
             if not np.isfinite(load).any():
                 return
             hi, lo = int(np.nanargmax(load)), int(np.nanargmin(load))
-            if load[hi] - load[lo] <= self.lb_delta:
+            if load[hi] - load[lo] <= self.lb_delta or load[hi] <= trigger:
                 return
             cand = self._candidates(running[run_host == hi], plan)
             if not len(cand):
@@ -437,7 +445,7 @@ class SlaScheduler:
         if self.ee_targets == "non-candidates":
             plan.blocked |= cand
         ceiling = plan.ceiling
-        if self.ee_upper is not None:
+        if self.ee_upper is not None and self.fit_ceiling is None:
             plan.ceiling = (min(self.ee_upper, self.upper_cpu), min(self.ee_upper, self.upper_ram))
         on_cand = cand[run_host]
         cand &= self._drainable(plan, running[on_cand], run_host[on_cand], n_vms)

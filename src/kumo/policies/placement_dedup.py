@@ -11,10 +11,8 @@ from kumo.state import VM_MIGRATING, VM_RUNNING, ClusterView
 
 
 def _vm_image(view: ClusterView) -> np.ndarray | None:
-    try:
-        return np.asarray(view.vm_image)
-    except AttributeError:
-        return None
+    img = getattr(view, "vm_image", None)  # offered once the engine attaches guest images to the state
+    return None if img is None else np.asarray(img)
 
 
 @register("weigher", "dedup")
@@ -33,7 +31,7 @@ class DedupWeigher:
         same = (img == img[vm]) & ((st == VM_RUNNING) | (st == VM_MIGRATING))
         same[vm] = False
         ram = view.vms.ram_booked_mb
-        on = np.bincount(view.vm_host[same], ram[same], nh)
+        on = np.bincount(view.vm_host[same], ram[same], nh).astype(np.float64)
         mig = same & (st == VM_MIGRATING)
         if mig.any():
             on = on + np.bincount(view.vm_target[mig], ram[mig], nh)

@@ -1,0 +1,106 @@
+"""Figures from result tables or files: the only module that imports plotting (matplotlib, lazily).
+
+* :func:`profit_decomposition` — per scheduler, revenue against penalties (CPU, RAM, uptime) and costs
+  (energy, hardware), with kumo's profit and the reference profit marked; input is the JSON written by
+  ``kumo compare --format json`` or a breakdown table.
+* :func:`sweep_figure` — one metric of a sweep's ``results.csv`` against one axis, a line per value of
+  another axis (mean over seeds).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["profit_decomposition", "sweep_figure"]
+
+_PARTS = (("penalties_cpu", "penalties CPU", "#d62728"), ("penalties_ram", "penalties RAM", "#ff7f0e"),
+          ("penalties_uptime", "penalties uptime", "#bcbd22"), ("energy_cost", "energy", "#1f77b4"),
+          ("hardware_cost", "hardware", "#7f7f7f"))
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _breakdown(source: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    if isinstance(source, pd.DataFrame):
+        return source, None
+    data = json.loads(Path(source).read_text())
+    kumo = pd.DataFrame(data["breakdown"])
+    table = pd.DataFrame(data["table"])
+    ref = table[table["source"] == "reference"].set_index("scheduler")
+    return kumo, ref
+
+
+def profit_decomposition(source: pd.DataFrame | str | Path, path: str | Path, title: str | None = None) -> Path:
+    """Bar chart of the profit decomposition per scheduler, written to ``path`` (format from the suffix).
+
+    Parameters
+    ----------
+    source : the JSON file of ``kumo compare --format json``, or a table with ``scheduler``, ``revenue``,
+        ``profit`` and the columns ``penalties_cpu``, ``penalties_ram``, ``penalties_uptime``,
+        ``energy_cost``, ``hardware_cost`` (currency, positive).
+    path : output file.
+    """
+    plt = _plt()
+    kumo, ref = _breakdown(source)
+    kumo = kumo.set_index("scheduler") if "scheduler" in kumo.columns else kumo
+    names = list(kumo.index)
+    x = range(len(names))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(names) + 2), 4.8))
+    ax.bar(x, kumo["revenue"], width=0.6, color="#2ca02c", label="revenue")
+    bottom = [0.0] * len(names)
+    for col, label, color in _PARTS:
+        vals = [-float(v) for v in kumo[col]]
+        ax.bar(x, vals, width=0.6, bottom=bottom, color=color, label=label)
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.scatter(x, kumo["profit"], marker="D", color="black", zorder=3, label="profit (kumo)")
+    if ref is not None and "profit" in ref:
+        ax.scatter(x, [float(ref.at[n, "profit"]) if n in ref.index else float("nan") for n in names], marker="x",
+                   s=60, color="#9467bd", zorder=3, label="profit (reference)")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(list(x), names, rotation=30, ha="right")
+    ax.set_ylabel("currency per month")
+    ax.set_title(title or "Profit decomposition per scheduler (kumo; calibrated constants, see legend note)")
+    ax.legend(fontsize=8, ncol=2, loc="lower left")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def sweep_figure(source: pd.DataFrame | str | Path, path: str | Path, x: str, y: str = "profit",
+                 hue: str | None = None, title: str | None = None) -> Path:
+    """Line chart of ``y`` against axis ``x`` (one line per value of ``hue``), mean over seeds."""
+    plt = _plt()
+    df = source if isinstance(source, pd.DataFrame) else pd.read_csv(source)
+    for col in (x, y) + ((hue,) if hue else ()):
+        if col not in df.columns:
+            raise KeyError(f"column {col!r} not in the results; have: {', '.join(map(str, df.columns))}")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    groups = df.groupby(hue, sort=False) if hue else [(None, df)]
+    for key, g in groups:
+        m = g.groupby(x, sort=True)[y].mean()
+        ax.plot([str(v) for v in m.index] if m.index.dtype == object else m.index, m.values, marker="o",
+                label=None if key is None else f"{hue} = {key}")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title or f"{y} vs {x}")
+    ax.grid(alpha=0.3)
+    if hue:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -1,0 +1,334 @@
+"""Experiments: a base scenario x axes x seeds, expanded as a cartesian product and run on any Executor.
+
+An :class:`Experiment` is plain data (TOML or a dict)::
+
+    name = "overcommit"
+    base = "kohne"                  # the calibrated Kohne set-up (scenario + ledger), a scenario TOML path,
+                                    # or omitted (then [scenario] must be a whole scenario)
+    scheduler = "MMWF+LB"           # optional: a Table-10.10 scheduler preset for the controller
+    seeds = [0]
+    [scenario]                      # overrides, merged into the base scenario
+    trace = { max_steps = 2016 }
+    [ledger]                        # overrides, merged into the base ledger (kumo.accounting.LedgerSpec)
+    penalties = { cpu = { value = 160 } }
+    [axes]                          # path -> values; the points are their cartesian product
+    "hosts[0].ram_overcommit" = [2.0, 4.0, 8.0]
+    "controller.params.ee" = [true, false]
+    "ledger.penalties.ram.value" = [60, 120, 240]
+    "scheduler" = ["MMWF", "HPGWF"]
+
+Paths address the scenario (``hosts[0].cpu_overcommit``), the ledger (``ledger.``...) or the special
+``scheduler`` axis. Points that differ only in ledger values share one simulation: the ledger is
+re-evaluated on the same run. :func:`run_many` is resumable: each finished point is a JSON file in
+``out_dir/points/`` named by a hash of its scenario, ledger and seed, and is never rerun; the combined
+table is written to ``out_dir/results.csv``. The same seeds give identical tables. This module knows
+:func:`kumo.engine.run` and :class:`concurrent.futures.Executor`, nothing about Dask.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kumo.errors import ConfigError
+
+__all__ = ["Experiment", "Point", "expand", "load_experiment", "run_many", "run_point_group"]
+
+Progress = Callable[[int, int], None]
+_PATH_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+class Experiment(BaseModel):
+    """A base scenario x axes x seeds (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "experiment"
+    description: str = ""
+    base: str | None = None
+    scheduler: str | None = None
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    scenario: dict[str, Any] = Field(default_factory=dict)
+    ledger: dict[str, Any] = Field(default_factory=dict)
+    axes: dict[str, list[Any]] = Field(default_factory=dict)
+    plot: dict[str, Any] = Field(default_factory=dict)
+
+    def expand(self, root: Path | None = None) -> list[Point]:
+        """Every point, axes varying slowest-first in file order, seeds fastest; validated all at once."""
+        return expand(self, root)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of an experiment: its axis values, seed, scenario dict, ledger dict and identity."""
+
+    index: int
+    values: dict[str, Any]
+    seed: int
+    scenario: dict[str, Any]
+    ledger: dict[str, Any]
+    key: str = field(default="")
+    sim_key: str = field(default="")
+
+
+def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
+    """Read an experiment TOML; returns it and its folder (relative ``base`` paths resolve there)."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {p}"], str(p)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
+    try:
+        return Experiment.model_validate(data), p.parent
+    except ValidationError as e:
+        raise ConfigError([f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()], str(p)) from None
+
+
+# ------------------------------------------------------------------------------------------------ paths
+def _parse_path(path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    pos = 0
+    for m in _PATH_RE.finditer(path):
+        gap = path[pos:m.start()]
+        if gap not in ("", "."):
+            raise ValueError(f"bad path {path!r}")
+        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if pos != len(path) or not parts:
+        raise ValueError(f"bad path {path!r}")
+    return parts
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at a dotted path with list indexes (``hosts[0].ram_mb``), creating tables as needed."""
+    parts = _parse_path(path)
+    cur: Any = data
+    for i, part in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if isinstance(part, int):
+            if not isinstance(cur, list) or part >= len(cur):
+                raise ValueError(f"{path}: index [{part}] out of range")
+            cur = cur[part]
+        else:
+            if part not in cur or cur[part] is None:
+                cur[part] = [] if isinstance(nxt, int) else {}
+            cur = cur[part]
+    last = parts[-1]
+    if isinstance(last, int):
+        if not isinstance(cur, list) or last >= len(cur):
+            raise ValueError(f"{path}: index [{last}] out of range")
+        cur[last] = value
+    else:
+        cur[last] = value
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` merged in: tables merge recursively, everything else is replaced."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------------ expand
+def _base(exp: Experiment, root: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    if exp.base is None:
+        return {}, {}
+    if exp.base == "kohne":
+        from kumo.compare import load_setup
+
+        setup = load_setup()
+        return copy.deepcopy(setup.scenario), copy.deepcopy(setup.ledger)
+    from kumo import config
+
+    p = Path(exp.base)
+    if not p.is_absolute() and root is not None:
+        p = root / p
+    return config.load(p).model_dump(mode="json"), {}
+
+
+def _apply_scheduler(scenario: dict[str, Any], label: str) -> None:
+    from kumo.policies.kohne import PRESETS
+
+    if label not in PRESETS:
+        raise ValueError(f"unknown scheduler {label!r}; valid: {', '.join(PRESETS)}")
+    ctl = scenario.setdefault("controller", {})
+    ctl["name"] = "sla"
+    ctl["params"] = {**(ctl.get("params") or {}), **PRESETS[label]}
+
+
+def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
+    """The experiment's points (cartesian product of the axes, then seeds); a ConfigError lists every
+    problem of every point at once."""
+    from kumo import config
+    from kumo.accounting import parse_ledger_spec
+
+    base_sc, base_led = _base(exp, root)
+    sc0 = deep_merge(base_sc, exp.scenario)
+    led0 = deep_merge(base_led, exp.ledger)
+    names = list(exp.axes)
+    issues: list[str] = []
+    for n in names:
+        if not exp.axes[n]:
+            issues.append(f"axes.{n}: needs at least one value")
+    points: list[Point] = []
+    seen: dict[str, int] = {}
+    combos = itertools.product(*(exp.axes[n] for n in names)) if names else [()]
+    for combo in combos:
+        for seed in exp.seeds:
+            values = dict(zip(names, combo, strict=True))
+            sc, led = copy.deepcopy(sc0), copy.deepcopy(led0)
+            scheduler = values.get("scheduler", exp.scheduler)
+            where = f"point {values}"
+            try:
+                if scheduler is not None:
+                    _apply_scheduler(sc, str(scheduler))
+                for n, v in values.items():
+                    if n == "scheduler":
+                        continue
+                    if n.startswith("ledger."):
+                        set_path(led, n[len("ledger."):], v)
+                    else:
+                        set_path(sc, n, v)
+            except ValueError as e:
+                issues.append(f"axes: {where}: {e}")
+                continue
+            sc["seed"] = seed
+            sc["record_vm_steps"] = True
+            bad = config.validate(sc)
+            try:
+                parse_ledger_spec(led)
+            except ConfigError as e:
+                bad += e.issues
+            if bad:
+                issues += [f"{where}: {b}" for b in bad]
+                continue
+            sim_key = _digest(sc)
+            key = _digest({"scenario": sc, "ledger": led})
+            if key in seen:
+                issues.append(f"axes: {where} repeats point {seen[key]}")
+            seen[key] = len(points)
+            points.append(Point(index=len(points), values=values, seed=seed, scenario=sc, ledger=led, key=key,
+                                sim_key=sim_key))
+    if issues:
+        raise ConfigError(sorted(set(issues), key=issues.index), exp.name)
+    return points
+
+
+# ------------------------------------------------------------------------------------------------ run
+@lru_cache(maxsize=2)
+def _cached_trace(source: str, fmt: str | None) -> Any:
+    from kumo.traces import load
+
+    return load(source, format=fmt)
+
+
+def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]], trace: Any = None
+                    ) -> list[dict[str, Any]]:
+    """Simulate one scenario and account it under each ledger; one summary row per ledger.
+
+    Runs in a worker process: the trace is loaded there by name (cached per process) unless given.
+    """
+    from kumo import config, engine
+    from kumo.accounting import account
+
+    sc = config.parse(scenario)
+    if trace is None:
+        trace = _cached_trace(sc.trace.source, sc.trace.format)
+    result = engine.run(sc, trace)
+    run_summary = {k: (v.item() if hasattr(v, "item") else v) for k, v in result.summary.items()}
+    rows = []
+    for led in ledgers:
+        acc = account(result, led)
+        rows.append({**run_summary, **acc.summary})
+    return rows
+
+
+def _row(point: Point, summary: dict[str, Any]) -> dict[str, Any]:
+    return {"point": point.index, "key": point.key, **point.values, "seed": point.seed, **summary}
+
+
+def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir: str | Path | None = None,
+             trace: Any = None, progress: Progress | None = None) -> pd.DataFrame:
+    """Run points on ``executor`` (default: a local ProcessPoolExecutor) and return one table.
+
+    Parameters
+    ----------
+    points : from :func:`expand`.
+    executor : any :class:`concurrent.futures.Executor` (a Dask client's ``get_executor()`` works).
+    out_dir : folder for resumability and results: ``points/<key>.json`` per finished point (skipped
+        when present), ``results.csv`` (all points, in point order).
+    trace : a Trace to send to every worker (small traces, tests); default: each worker loads the
+        scenario's trace by name.
+    progress : ``progress(done, total)`` after each finished point.
+
+    Returns
+    -------
+    DataFrame, one row per point in point order: ``point``, ``key``, the axis values, ``seed``, the run
+    summary (:data:`kumo.results.SCHEMA` ``summary``) and the accounts (:data:`kumo.accounting.ACCOUNTS_SCHEMA`).
+    """
+    points = list(points)
+    done: dict[int, dict[str, Any]] = {}
+    pdir = None
+    if out_dir is not None:
+        pdir = Path(out_dir) / "points"
+        pdir.mkdir(parents=True, exist_ok=True)
+        for p in points:
+            f = pdir / f"{p.key}.json"
+            if f.exists():
+                done[p.index] = json.loads(f.read_text())
+    todo: dict[str, list[Point]] = {}
+    for p in points:
+        if p.index not in done:
+            todo.setdefault(p.sim_key, []).append(p)
+    total = len(points)
+    if progress is not None:
+        progress(len(done), total)
+    own = executor is None and bool(todo)
+    ex = ProcessPoolExecutor() if own else executor
+    try:
+        futures: dict[Future[Any], list[Point]] = {}
+        for group in todo.values():
+            fut = ex.submit(run_point_group, group[0].scenario, [p.ledger for p in group], trace)  # type: ignore[union-attr]
+            futures[fut] = group
+        for fut in as_completed(futures):
+            group = futures[fut]
+            for p, summary in zip(group, fut.result(), strict=True):
+                row = _row(p, summary)
+                done[p.index] = row
+                if pdir is not None:
+                    tmp = pdir / f"{p.key}.json.tmp"
+                    tmp.write_text(json.dumps(row, default=float))
+                    tmp.replace(pdir / f"{p.key}.json")
+            if progress is not None:
+                progress(len(done), total)
+    finally:
+        if own:
+            ex.shutdown()  # type: ignore[union-attr]
+    table = pd.DataFrame([done[p.index] for p in points])
+    if out_dir is not None:
+        table.to_csv(Path(out_dir) / "results.csv", index=False, float_format="%.10g")
+    return table

@@ -1,0 +1,199 @@
+"""The ledger: revenue, SLA breaks, penalties, costs, profit; expected numbers written as arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_trace
+
+import kumo
+from kumo.accounting import (
+    LedgerSpec,
+    SlaSpec,
+    account,
+    end_of_step_loads,
+    migration_downtime_s,
+    parse_ledger_spec,
+    sla_breaks,
+)
+from kumo.engine import Decision, Engine
+from kumo.errors import ConfigError
+from kumo.results import RunResult
+
+STEP = 300.0
+
+
+def fake_result(n_steps=576, vms=((2, 4096.0), (1, 2048.0)), migrations=(), host_energy=(10.0, 5.0),
+                arrays=None, price=0.25, pue=1.2):
+    """A RunResult built by hand: two VMs (cores, booked RAM MB) placed all the time on host 0."""
+    nv = len(vms)
+    tables = {
+        "summary": pd.DataFrame({"step_s": [STEP], "steps": [n_steps], "duration_h": [n_steps * STEP / 3600],
+                                 "migrations": [len(migrations)]}),
+        "vms": pd.DataFrame({"vm": range(nv), "vm_id": [f"vm{i}" for i in range(nv)], "cores": [c for c, _ in vms],
+                             "ram_booked_mb": [r for _, r in vms], "steps_run": [n_steps] * nv,
+                             "arrive_step": [0] * nv, "depart_step": [n_steps] * nv}),
+        "hosts": pd.DataFrame({"host": [0, 1], "energy_kwh": list(host_energy), "on_h": [48.0, 10.0],
+                               "cpu_mhz": [1000.0, 1000.0], "ram_mb": [8192.0, 8192.0]}),
+        "migrations": pd.DataFrame({"vm": [m[0] for m in migrations], "src": [0] * len(migrations),
+                                    "dst": [1] * len(migrations), "start_s": [m[1] for m in migrations],
+                                    "end_s": [m[1] + 1.0 for m in migrations], "ram_mb": [4096.0] * len(migrations),
+                                    "status": ["done"] * len(migrations)}),
+    }
+    base = {
+        "vm_cpu_demand_mhz": np.full((n_steps, nv), 100.0, np.float32),
+        "vm_cpu_delivered_mhz": np.full((n_steps, nv), 100.0, np.float32),
+        "vm_ram_demand_mb": np.full((n_steps, nv), 1000.0, np.float32),
+        "vm_ram_shortfall_mb": np.zeros((n_steps, nv), np.float32),
+        "vm_downtime_s": np.zeros((n_steps, nv), np.float32),
+        "vm_host": np.zeros((n_steps, nv), np.int32),
+    }
+    base.update(arrays or {})
+    manifest = {"scenario": {"energy": {"price_per_kwh": price, "pue": pue}}}
+    return RunResult(tables=tables, manifest=manifest, arrays=base)
+
+
+def test_revenue_is_price_per_size_hour_times_billed_hours():
+    r = fake_result()
+    a = account(r, {"prices": {"scale": 0.01, "per_vcpu_hour": 7.46, "per_gb_hour": 1.0}})
+    hours = 576 * 300 / 3600  # 48 h
+    vm0 = 0.01 * (7.46 * 2 + 1.0 * 4096 / 1024) * hours
+    vm1 = 0.01 * (7.46 * 1 + 1.0 * 2048 / 1024) * hours
+    assert a.summary["revenue"] == pytest.approx(vm0 + vm1, rel=1e-12)
+    rev = a.ledger[a.ledger.category == "revenue"]
+    assert rev.amount.tolist() == pytest.approx([vm0, vm1])
+    assert rev.measure.tolist() == pytest.approx([hours, hours])
+
+
+def test_costs_energy_times_pue_times_price_plus_hardware_per_host_hour():
+    r = fake_result()
+    a = account(r, {"costs": {"hardware_per_host_hour": 0.5}})
+    energy = (10.0 + 5.0) * 1.2 * 0.25  # kWh x PUE x price from the scenario
+    hardware = 2 * 48.0 * 0.5  # every host of the park for the whole run
+    assert a.summary["energy_cost"] == pytest.approx(energy)
+    assert a.summary["hardware_cost"] == pytest.approx(hardware)
+    assert a.summary["costs"] == pytest.approx(energy + hardware)
+    on = account(r, {"costs": {"hardware_per_host_hour": 0.5, "hardware_basis": "on", "energy_price_per_kwh": 0.1,
+                               "pue": 1.0}})
+    assert on.summary["hardware_cost"] == pytest.approx((48.0 + 10.0) * 0.5)
+    assert on.summary["energy_cost"] == pytest.approx(15.0 * 0.1)
+
+
+def test_cpu_and_ram_breaks_fixed_penalties_and_the_profit_identity():
+    n = 576
+    delivered = np.full((n, 2), 100.0, np.float32)
+    delivered[[3, 4, 10], 0] = 60.0  # VM 0 short in steps 3, 4 and 10
+    shortfall = np.zeros((n, 2), np.float32)
+    shortfall[7, :] = 50.0  # both VMs short of RAM in step 7
+    r = fake_result(arrays={"vm_cpu_delivered_mhz": delivered, "vm_ram_shortfall_mb": shortfall})
+    a = account(r, {"prices": {"scale": 0.01}, "costs": {"hardware_per_host_hour": 0.1}})
+    s = a.summary
+    assert (s["sla_breaks_cpu"], s["sla_breaks_ram"], s["sla_breaks_uptime"]) == (3, 2, 0)
+    assert s["penalties"] == pytest.approx(160 * 3 + 120 * 2)
+    assert s["profit"] == pytest.approx(s["revenue"] - s["penalties"] - s["costs"], abs=1e-9)
+    assert a.ledger.amount.sum() == pytest.approx(s["profit"], abs=1e-9)
+    assert s["margin_percent"] == pytest.approx(100 * s["profit"] / s["revenue"])
+    cpu = a.ledger[a.ledger.item == "cpu"]
+    assert cpu.step.tolist() == [3, 4, 10] and cpu.vm_id.tolist() == ["vm0"] * 3
+    assert cpu.measure.tolist() == pytest.approx([40.0] * 3)
+    # one per contiguous episode: steps 3-4 are one, 10 another
+    ep = account(r, {"sla": {"counting": "episode"}}).summary
+    assert (ep["sla_breaks_cpu"], ep["sla_breaks_ram"]) == (2, 2)
+    # a 50 % tolerance forgives the 40 % shortfalls
+    assert account(r, {"sla": {"cpu_tolerance": 0.5}}).summary["sla_breaks_cpu"] == 0
+
+
+def test_uptime_breaks_per_daily_window_from_cold_migration_downtime():
+    # RAM in use 1000 MB at 1000 Mbit/s x 0.5 -> 62.5 MB/s -> 16 s per migration, cold: 16 s down.
+    # Allowance (1 - 0.999) x 86,400 s = 86.4 s: 6 migrations in day 0 (96 s) break, 5 in day 1 (80 s) do not.
+    day = 86400.0
+    migs = [(0, 600.0 * i) for i in range(6)] + [(0, day + 600.0 * i) for i in range(5)]
+    r = fake_result(migrations=migs)
+    assert migration_downtime_s(r, SlaSpec()).tolist() == pytest.approx([1000 / (1000 * 0.5 / 8)] * 11)
+    b = sla_breaks(r)
+    ut = b[b.resource == "uptime"]
+    assert ut.vm.tolist() == [0] and ut.window.tolist() == [0] and ut.measure.tolist() == pytest.approx([96.0])
+    # booked RAM (4096 MB) copies take 65.536 s: two in a day already break -> days 0 and 1
+    assert sla_breaks(r, SlaSpec(migrated_ram="booked")).query("resource == 'uptime'").window.tolist() == [0, 1]
+    # live: 5 % of 16 s per migration never breaks; a 1 h window with 99 % (36 s) breaks in hour 0 (6 x 16 = 96 s
+    # starting within the first hour) and in hour 24 (5 x 16 = 80 s)
+    assert len(sla_breaks(r, SlaSpec(downtime="live")).query("resource == 'uptime'")) == 0
+    hourly = sla_breaks(r, SlaSpec(uptime_window_h=1.0, uptime_target=0.99)).query("resource == 'uptime'")
+    assert hourly.window.tolist() == [0, 24]
+
+
+def test_uptime_penalty_rules():
+    day = 86400.0
+    r = fake_result(migrations=[(1, 600.0 * i) for i in range(6)] + [(0, day + 600.0 * i) for i in range(6)])
+    spec = {"prices": {"scale": 0.01}}
+    a = account(r, spec)
+    rev = a.ledger[a.ledger.category == "revenue"].amount.to_numpy()
+    ut = a.ledger[a.ledger.item == "uptime"]
+    # H-UT1: 10 % of the breaking VM's period revenue, per break
+    assert ut.vm.tolist() == [1, 0]
+    assert ut.amount.tolist() == pytest.approx([-0.1 * rev[1], -0.1 * rev[0]])
+    # H-UT2: 2 per second above the allowance: (96 - 86.4) x 2 per break
+    a2 = account(r, {**spec, "penalties": {"uptime": {"kind": "excess-downtime", "value": 2.0}}})
+    assert a2.summary["penalties_uptime"] == pytest.approx(2 * (96 - 86.4) * 2)
+    # fixed per break; CPU as a revenue fraction
+    a3 = account(r, {**spec, "penalties": {"uptime": {"kind": "fixed", "value": 7.0}}})
+    assert a3.summary["penalties_uptime"] == pytest.approx(14.0)
+
+
+def test_ledger_spec_validation_reports_every_problem_with_its_path():
+    with pytest.raises(ConfigError) as e:
+        parse_ledger_spec({"penalties": {"cpu": {"value": -1}}, "sla": {"counting": "weekly", "uptime_window_h": 0},
+                           "prices": {"colour": "red"}})
+    text = "\n".join(e.value.issues)
+    assert "ledger.penalties.cpu.value: Input should be greater than or equal to 0, got -1" in text
+    assert "ledger.sla.counting: Input should be 'interval' or 'episode'" in text
+    assert "ledger.sla.uptime_window_h" in text
+    assert "ledger.prices.colour: Extra inputs are not permitted" in text
+    assert LedgerSpec().penalties.cpu.value == 160 and LedgerSpec().penalties.ram.value == 120
+
+
+def test_accounting_needs_the_per_step_matrices():
+    tr = make_trace([[100]])
+    r = kumo.run(kumo.parse_scenario({"hosts": [{"count": 1, "cores": 1, "core_mhz": 1000, "ram_mb": 4096}]}), tr)
+    with pytest.raises(ValueError, match="record_vm_steps = true"):
+        account(r)
+
+
+class Scripted:
+    def __init__(self, plan):
+        self.plan = plan
+
+    def decide(self, view, rng):
+        return self.plan.get(view.step)
+
+
+def _two_host_run():
+    # host 0 (1000 MHz) carries VMs demanding 700 + 500 = 1200 MHz: overloaded. At step 1 VM 1 (RAM in use
+    # 625 MB -> 625 / 62.5 = 10 s copy) moves to host 1; it is done 10 s into the step.
+    tr = make_trace([[700, 500], [700, 500], [700, 500]], ram=[[1000, 625]] * 3, booked_cpu=[1000, 1000],
+                    booked_ram=[2048, 2048])
+    sc = kumo.parse_scenario({"record_vm_steps": True, "energy": {"price_per_kwh": 0.0},
+                              "hosts": [{"count": 2, "cores": 1, "core_mhz": 1000, "ram_mb": 4096, "cpu_overcommit": 2}],
+                              "placement": {"preset": "first-fit"},
+                              "migration": {"params": {"ram": "used", "source_cpu_loss": 0.0}}})
+    e = Engine(sc, tr)
+    e.controller = Scripted({1: Decision(migrations=[(1, 1)])})
+    return e.run()
+
+
+def test_end_of_step_check_sees_the_cluster_after_the_migrations_of_the_step():
+    r = _two_host_run()
+    host_end, cpu_end, _ = end_of_step_loads(r)
+    assert host_end[:, 1].tolist() == [0, 1, 1]
+    assert cpu_end[:, 0].tolist() == [1200, 700, 700]
+    # over the step (mean): step 0 both VMs short, step 1 both short for the 10 s the copy takes
+    mean = sla_breaks(r, SlaSpec(check="mean")).query("resource == 'cpu'")
+    assert list(zip(mean.step, mean.vm)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    # at the end of each step: only step 0, before the scheduler acted
+    end = sla_breaks(r, SlaSpec(check="end")).query("resource == 'cpu'")
+    assert list(zip(end.step, end.vm)) == [(0, 0), (0, 1)]
+    # share at the end of step 0: 1000 / 1200 -> shortfalls 700 / 6 and 500 / 6 MHz
+    assert end.measure.tolist() == pytest.approx([700 / 6, 500 / 6])
+    # mean over step 1: 10 s at 1000 / 1200 then 290 s in full -> 700 x (1 - (10 x 5/6 + 290) / 300)
+    assert mean.measure.tolist()[2] == pytest.approx(700 * (1 - (10 * 5 / 6 + 290) / 300), rel=1e-5)
