@@ -8,8 +8,9 @@ What is calibrated, and on what (``shared/reference/kohne-sla-scheduling.md`` §
   run here and stay the validation;
 * stage 1, simulation constants — a grid over the host park (host count x cores x RAM; the RAM
   overcommit ratio is the smallest multiple of 0.5 that admits the largest booking, VM 27's 512 GiB),
-  the overload and underload thresholds, the consolidation ceiling and interval, and the reading of the
-  FF baseline's eviction; every point is run on the calibration rows over the full month;
+  the overload and underload thresholds, the consolidation ceiling and interval, the VMs one overloaded
+  host may send away per step, and the reading of the FF baseline's eviction; every point is run on the
+  calibration rows over the full month;
 * stage 2, SLA rules — for every run, a grid over the break rules (check at the step's end or over the
   step, per interval or per episode, CPU/RAM tolerance) and the uptime objective (cold or live
   downtime, target) is evaluated on the recorded run (no re-simulation);
@@ -53,6 +54,7 @@ SIM_GRID: dict[str, list[Any]] = {
     "lower": [0.1],
     "ee_upper": [0.6, 0.75],
     "ee_interval_steps": [12],
+    "max_moves_per_host": [None, 1, 2],
 }
 QUICK_GRID: dict[str, list[Any]] = {
     "park": [(20, 64, 96), (40, 32, 64)],
@@ -60,6 +62,7 @@ QUICK_GRID: dict[str, list[Any]] = {
     "lower": [0.1],
     "ee_upper": [0.6],
     "ee_interval_steps": [12],
+    "max_moves_per_host": [None],
 }
 FF_EVICT = ("until-under", "all")
 #: stage 2
@@ -68,10 +71,11 @@ LEDGER_GRID: dict[str, list[Any]] = {
     "counting": ["interval", "episode"],
     "cpu_tolerance": [0.0, 0.05, 0.1, 0.2],
     "ram_tolerance": [0.0, 0.05, 0.1],
-    "downtime": ["cold", "live"],
+    "downtime": ["cold", "live", "fixed"],
     "uptime_target": [0.999, 0.995, 0.99],
     "uptime_window_h": [24.0, 1.0],
 }
+FIXED_DOWNTIME_S = 10.0
 #: energy is not calibrated (see fit_costs): price per kWh and PUE are assumptions
 ENERGY_PRICE, PUE = 0.20, 1.5
 
@@ -87,7 +91,8 @@ def scenario(sim: dict[str, Any], label: str, ff_evict: str = "until-under") -> 
 
     n, cores, ram = sim["park"]
     params = {"upper_cpu": sim["upper"], "upper_ram": sim["upper"], "lower": sim["lower"],
-              "ee_upper": sim["ee_upper"], "ee_interval_steps": sim["ee_interval_steps"], "ff_evict": ff_evict}
+              "ee_upper": sim["ee_upper"], "ee_interval_steps": sim["ee_interval_steps"], "ff_evict": ff_evict,
+              "max_moves_per_host": sim.get("max_moves_per_host")}
     return {
         "name": f"kohne-{label}",
         "seed": 0,
@@ -119,12 +124,12 @@ def _counts(viol: np.ndarray, counting: str) -> int:
     return int(np.count_nonzero(starts))
 
 
-def evaluate(result: Any) -> list[dict[str, Any]]:
-    """Break counts of one run under every stage-2 variant (fast: shared matrices)."""
-    from kumo.accounting import SlaSpec, downtime_per_window, shortfalls
+def facts(result: Any) -> dict[str, Any]:
+    """What stage 2 needs of a run, compact enough to cache: CPU/RAM break counts under every (check,
+    counting, tolerance) and every migration (VM, start, RAM in use) for the uptime rules."""
+    from kumo.accounting import SlaSpec, shortfalls
 
-    out = []
-    mats = {}
+    counts: dict[str, int] = {}
     for check in LEDGER_GRID["check"]:
         where = "target" if check == "end-target" else "source"
         cpu_s, ram_s, _, _ = shortfalls(result, SlaSpec(check="end" if check.startswith("end") else "mean",
@@ -132,24 +137,40 @@ def evaluate(result: Any) -> list[dict[str, Any]]:
         cpu_d = result.arrays["vm_cpu_demand_mhz"].astype(np.float64)
         ram_d = result.arrays["vm_ram_demand_mb"].astype(np.float64)
         placed = result.arrays["vm_host"] >= 0
-        mats[check] = (cpu_s, ram_s, cpu_d, ram_d, placed)
-    cache: dict[tuple[Any, ...], int] = {}
+        for counting in LEDGER_GRID["counting"]:
+            for tol in LEDGER_GRID["cpu_tolerance"]:
+                counts[f"cpu|{check}|{counting}|{tol}"] = _counts(placed & (cpu_s > cpu_d * max(tol, 1e-6)), counting)
+            for tol in LEDGER_GRID["ram_tolerance"]:
+                counts[f"ram|{check}|{counting}|{tol}"] = _counts(placed & (ram_s > ram_d * tol + 1e-6), counting)
+    mig = result.tables["migrations"]
+    step = (mig["start_s"].to_numpy() // 300).astype(np.int64)
+    ram = result.arrays["vm_ram_demand_mb"][np.minimum(step, result.arrays["vm_ram_demand_mb"].shape[0] - 1),
+                                            mig["vm"].to_numpy(np.int64)]
+    return {"counts": counts, "n_vms": int(len(result.tables["vms"])), "n_steps": int(result.arrays["vm_host"].shape[0]),
+            "mig_vm": mig["vm"].astype(int).tolist(), "mig_t": mig["start_s"].astype(float).tolist(),
+            "mig_ram": [float(x) for x in ram]}
+
+
+def variants_of(f: dict[str, Any]) -> list[dict[str, Any]]:
+    """Break counts of one run under every stage-2 variant, from its cached facts."""
+    vm = np.asarray(f["mig_vm"], np.int64)
+    t = np.asarray(f["mig_t"], np.float64)
+    t_mig = np.asarray(f["mig_ram"], np.float64) / (1000.0 * 0.5 / 8.0)
+    down = {"cold": t_mig, "live": 0.05 * t_mig, "fixed": np.full(len(vm), FIXED_DOWNTIME_S)}
     ut: dict[tuple[str, float, float], int] = {}
-    for dt_mode in LEDGER_GRID["downtime"]:
+    for mode, d in down.items():
         for w in LEDGER_GRID["uptime_window_h"]:
-            per = downtime_per_window(result, SlaSpec(downtime=dt_mode, uptime_window_h=w))
+            n_w = int(np.ceil(f["n_steps"] * 300.0 / (w * 3600.0)))
+            win = np.minimum((t // (w * 3600.0)).astype(np.int64), n_w - 1)
+            per = np.bincount(win * f["n_vms"] + vm, weights=d, minlength=n_w * f["n_vms"])
             for a in LEDGER_GRID["uptime_target"]:
-                ut[(dt_mode, w, a)] = int(np.count_nonzero(per > (1 - a) * w * 3600.0 * (1 + 1e-12) + 1e-9))
-    migrations = int(result.tables["summary"]["migrations"].iloc[0])
+                ut[(mode, w, a)] = int(np.count_nonzero(per > (1 - a) * w * 3600.0 * (1 + 1e-12) + 1e-9))
+    out = []
+    c = f["counts"]
     for v in ledger_variants():
-        cpu_s, ram_s, cpu_d, ram_d, placed = mats[v["check"]]
-        kc = ("cpu", v["check"], v["counting"], v["cpu_tolerance"])
-        if kc not in cache:
-            cache[kc] = _counts(placed & (cpu_s > cpu_d * max(v["cpu_tolerance"], 1e-6)), v["counting"])
-        kr = ("ram", v["check"], v["counting"], v["ram_tolerance"])
-        if kr not in cache:
-            cache[kr] = _counts(placed & (ram_s > ram_d * v["ram_tolerance"] + 1e-6), v["counting"])
-        out.append({**v, "migrations": migrations, "sla_breaks_cpu": cache[kc], "sla_breaks_ram": cache[kr],
+        out.append({**v, "migrations": len(vm),
+                    "sla_breaks_cpu": c[f"cpu|{v['check']}|{v['counting']}|{v['cpu_tolerance']}"],
+                    "sla_breaks_ram": c[f"ram|{v['check']}|{v['counting']}|{v['ram_tolerance']}"],
                     "sla_breaks_uptime": ut[(v["downtime"], v["uptime_window_h"], v["uptime_target"])]})
     return out
 
@@ -157,7 +178,7 @@ def evaluate(result: Any) -> list[dict[str, Any]]:
 def run_job(job: tuple[int, dict[str, Any], str, str]) -> dict[str, Any]:
     """One stage-1 point on one calibration row: the run's facts and every stage-2 variant's counts."""
     from kumo import config, engine
-    from kumo.accounting import billed_hours, price_per_hour, PriceSpec
+    from kumo.accounting import PriceSpec, billed_hours, price_per_hour
     from kumo.sweep import _cached_trace
 
     idx, sim, label, ff_evict = job
@@ -172,7 +193,7 @@ def run_job(job: tuple[int, dict[str, Any], str, str]) -> dict[str, Any]:
         "host_hours": float(len(result.tables["hosts"]) * result.tables["summary"]["duration_h"].iloc[0]),
         "revenue_units": float((price_per_hour(result, unit) * billed_hours(result, unit)).sum()),
         "rejections": int(result.tables["summary"]["rejections"].iloc[0]),
-        "variants": evaluate(result),
+        "facts": facts(result),
     }
 
 
@@ -196,12 +217,57 @@ def fit_costs(energy: np.ndarray, host_hours: np.ndarray, costs: np.ndarray) -> 
     return ENERGY_PRICE, c, costs - e_cost - c * host_hours
 
 
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None) + " }"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """A scenario dict as TOML: scalars first, then one table per dict, ``[[hosts]]`` for lists of dicts."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict | list) and v is not None]
+    for k, v in data.items():
+        if isinstance(v, dict):
+            lines += ["", f"[{k}]"] + [f"{kk} = {_toml_value(vv)}" for kk, vv in v.items() if vv is not None]
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            for item in v:
+                lines += ["", f"[[{k}]]"] + [f"{kk} = {_toml_value(vv)}" for kk, vv in item.items() if vv is not None]
+        elif isinstance(v, list):
+            lines.insert(0, f"{k} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_example(sc: dict[str, Any], label: str, path: Path) -> None:
+    """``examples/kohne-<label>.toml``: the calibrated scenario of one scheduler, for ``kumo run``."""
+    from kumo.policies.kohne import PRESETS
+
+    data = json.loads(json.dumps(sc))
+    data["name"] = f"kohne-{label.lower().replace('+', '-')}"
+    data["controller"]["params"] = {**data["controller"]["params"], **PRESETS[label]}
+    head = (f"# Kohne's {label} scheduler on Bitbrains Rnd month 1, the calibrated set-up of kumo compare.\n"
+            "# GENERATED by scripts/calibrate_kohne.py from src/kumo/data/kohne-calibration.json: the host park,\n"
+            "# thresholds (controller.params upper_*, lower, ee_*, max_moves_per_host) and energy price are\n"
+            "# CALIBRATED on the rows FF, HPGBF and MMWF of Table 10.10 or assumed; see that file's constants.\n"
+            "# The SLA and money rules (ledger) live in the same JSON; `kumo run` prints the simulation summary.\n")
+    path.write_text(head + to_toml(data))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a 2-point grid (minutes), to try the script")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--cache", type=Path, default=Path("calibration-runs.jsonl"),
                     help="finished runs, one JSON line each; rerunning resumes from it")
+    ap.add_argument("--examples", type=Path, default=None,
+                    help="also write kohne-mmwf-lb.toml and kohne-ff.toml scenarios into this folder")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "src/kumo/data/kohne-calibration.json")
     args = ap.parse_args()
     from kumo.compare import load_reference
@@ -226,8 +292,9 @@ def main() -> None:
     results = []
     todo = []
     for job in jobs:
-        key = json.dumps([job[1], job[2], job[3]], sort_keys=True, default=list)
-        if key in cached:
+        sim_key = {k: v for k, v in job[1].items() if not (k == "max_moves_per_host" and v is None)}
+        key = json.dumps([sim_key, job[2], job[3]], sort_keys=True, default=list)
+        if key in cached and "facts" in cached[key]:
             results.append({**cached[key], "point": job[0]})
         else:
             todo.append((key, job))
@@ -239,6 +306,8 @@ def main() -> None:
             print(f"  {n}/{len(todo)} point {r['point']} {r['label']} ({r['ff_evict']}) {r['wall_s']:.1f} s",
                   file=sys.stderr)
     # stage 2: best (sim point, FF eviction, ledger variant)
+    for r in results:
+        r["variants"] = variants_of(r["facts"])
     variants = ledger_variants()
     best: tuple[float, int, str, int] | None = None
     for i in range(len(sims)):
@@ -271,6 +340,7 @@ def main() -> None:
                 "inflight_at": "target" if var["check"] == "end-target" else "source",
                 "counting": var["counting"], "cpu_tolerance": var["cpu_tolerance"],
                 "ram_tolerance": var["ram_tolerance"], "downtime": var["downtime"],
+                "fixed_downtime_s": FIXED_DOWNTIME_S, "live_downtime_fraction": 0.05,
                 "uptime_target": var["uptime_target"], "uptime_window_h": var["uptime_window_h"],
                 "migrated_ram": "used"},
         "penalties": {"cpu": {"kind": "fixed", "value": 160.0}, "ram": {"kind": "fixed", "value": 120.0},
@@ -289,6 +359,7 @@ def main() -> None:
         "lower (EE underload)": {"value": sim["lower"], "status": C},
         "ee_upper (consolidation ceiling)": {"value": sim["ee_upper"], "status": C},
         "ee_interval_steps": {"value": sim["ee_interval_steps"], "status": C},
+        "max_moves_per_host (per step)": {"value": sim.get("max_moves_per_host"), "status": C},
         "FF eviction": {"value": ev, "status": C},
         "SLA check": {"value": var["check"], "status": C},
         "break counting": {"value": var["counting"], "status": C},
@@ -330,6 +401,9 @@ def main() -> None:
         "runtime_s": round(time.perf_counter() - t0, 1),
     }
     args.out.write_text(json.dumps(out, indent=2) + "\n")
+    if args.examples is not None:
+        for label in ("MMWF+LB", "FF"):
+            write_example(sc, label, args.examples / f"kohne-{label.lower().replace('+', '-')}.toml")
     print(f"written {args.out} in {out['runtime_s']} s", file=sys.stderr)
 
 

@@ -189,10 +189,10 @@ def test_end_of_step_check_sees_the_cluster_after_the_migrations_of_the_step():
     assert cpu_end[:, 0].tolist() == [1200, 700, 700]
     # over the step (mean): step 0 both VMs short, step 1 both short for the 10 s the copy takes
     mean = sla_breaks(r, SlaSpec(check="mean")).query("resource == 'cpu'")
-    assert list(zip(mean.step, mean.vm)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert list(zip(mean.step, mean.vm, strict=True)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     # at the end of each step: only step 0, before the scheduler acted
     end = sla_breaks(r, SlaSpec(check="end")).query("resource == 'cpu'")
-    assert list(zip(end.step, end.vm)) == [(0, 0), (0, 1)]
+    assert list(zip(end.step, end.vm, strict=True)) == [(0, 0), (0, 1)]
     # share at the end of step 0: 1000 / 1200 -> shortfalls 700 / 6 and 500 / 6 MHz
     assert end.measure.tolist() == pytest.approx([700 / 6, 500 / 6])
     # mean over step 1: 10 s at 1000 / 1200 then 290 s in full -> 700 x (1 - (10 x 5/6 + 290) / 300)

@@ -168,15 +168,15 @@ def test_auction_reserve_price_declines_and_first_price_pays_the_bid():
 
 
 def reliance_world(broker: str):
-    """'cheap' breaks the SLA of its own customer's VMs from step 0 (two VMs of 1000 MHz on a 1000 MHz
-    host with CPU overcommit 2); 'good' does not. At step 2 a VM of 'home' finds home full."""
-    cheap = provider("cheap", dc(hosts=2, host={"cpu_overcommit": 2.0}), offer=1.0, partner_scale=0.5)
+    """'cheap' breaks the SLA of its own customer's VMs from step 0 (two VMs using 1500 MHz each on one
+    2 x 1000 MHz host with CPU overcommit 2); 'good' does not. At step 2 a VM of 'home' finds home full."""
+    cheap = provider("cheap", dc(cores=2, host={"cpu_overcommit": 2.0}), offer=1.0, partner_scale=0.5)
     good = provider("good", dc(hosts=1), offer=1.0, partner_scale=0.9)
     spec = federation(provider("home"), cheap, good, broker={"name": broker},
                       customers=[{"name": "h", "provider": "home", "share": 2},
                                  {"name": "c", "provider": "cheap", "share": 2}])
-    # VMs 0, 1 home's (VM 0 at t=0, VM 1 arrives at step 2); VMs 2, 3 cheap's, both demand 1000 MHz on one host
-    tr = make_trace([[600, 0, 1000, 1000]] * 2 + [[600, 600, 1000, 1000]] * 2, booked_cpu=[1000] * 4,
+    # VMs 0, 1 home's (VM 0 at t=0, VM 1 arrives at step 2); VMs 2, 3 cheap's, 3000 MHz on 2000 MHz
+    tr = make_trace([[600, 0, 1500, 1500]] * 2 + [[600, 600, 1500, 1500]] * 2, booked_cpu=[1000, 1000, 1500, 1500],
                     arrive=[0, 2, 0, 0])
     return spec, tr
 
@@ -206,7 +206,7 @@ def test_reliance_factor_arithmetic():
 
 def test_risk_threshold_outsources_before_the_data_center_is_full():
     # home's single host (2 cores x 1000 MHz, overcommit 2) holds VM0 demanding 1800 MHz: 90 % busy
-    spec = federation(provider("home", dc(cores=2), risk_util=0.8), provider("p", offer=1.0))
+    spec = federation(provider("home", dc(cores=2, host={"cpu_overcommit": 2.0}), risk_util=0.8), provider("p", offer=1.0))
     tr = make_trace([[1800, 0]] * 2 + [[1800, 100]] * 2, booked_cpu=[2000, 200], arrive=[0, 2])
     assert run_federation(spec, tr).vms.host_provider.tolist() == ["home", "p"]
     spec["providers"][0]["risk_util"] = 0.95
@@ -299,3 +299,59 @@ def test_steps_mode_counts_the_same_breaks_as_counts_mode():
     assert a.vms.sla_breaks_cpu.sum() > 0 and a.vms.sla_breaks_ram.sum() > 0
     assert a.vms.sla_breaks_cpu.tolist() == b.vms.sla_breaks_cpu.tolist()
     assert a.vms.sla_breaks_ram.tolist() == b.vms.sla_breaks_ram.tolist()
+
+
+def outage_world(failover: str, second_site: bool = False, partner: bool = False):
+    sites = [dc("a", outages=[{"start_h": 0.5, "duration_h": 0.4}])] + ([dc("b")] if second_site else [])
+    provs = [provider("home", *sites, failover=failover, restart_s=60.0)]
+    if partner:
+        provs.append(provider("p", offer=1.0, partner_scale=0.5))
+    # one VM for 12 steps (1 h); the outage covers steps 6..10 (0.5 h .. 0.9 h rounded out to whole steps)
+    return federation(*provs), make_trace([[600]] * 12, booked_cpu=[1000])
+
+
+def test_an_outage_without_failover_is_downtime_for_its_whole_length():
+    spec, tr = outage_world("none")
+    r = run_federation(spec, tr)
+    # steps 6, 7, 8, 9, 10 (floor(1800/300) .. ceil(3240/300) = 11, exclusive): 5 x 300 s down
+    assert r.vms.downtime_s.tolist() == [5 * 300.0]
+    assert r.summary["availability"] == pytest.approx(1 - 1500 / 3600)
+    assert r.summary["sla_breaks_uptime"] == 1 and r.summary["failovers"] == 0
+    assert r.vms.datacenter.tolist() == ["home/a"]
+
+
+def test_failover_to_another_site_costs_a_restart_and_the_vm_stays_there():
+    spec, tr = outage_world("sites", second_site=True)
+    r = run_federation(spec, tr)
+    assert r.summary["failovers"] == 1 and r.vms.downtime_s.tolist() == [60.0]
+    assert r.vms.final_dc.tolist() == [1]
+    pl = r.placements.set_index("dc")
+    assert pl.loc[0, "steps"] == 6 and pl.loc[1, "steps"] == 6
+    assert r.summary["sla_breaks_uptime"] == 0  # 60 s < 86.4 s a day
+
+
+def test_failover_to_a_partner_pays_only_for_the_hours_there():
+    spec, tr = outage_world("federation", partner=True)
+    r = run_federation(spec, tr)
+    assert r.vms.host_provider.tolist() == ["home"] and r.vms.outsourced.tolist() == [True]
+    out = r.ledger[r.ledger.category == "outsourcing"]
+    # 6 steps at the partner (steps 6..11) at 0.5 per hour
+    assert out.measure.tolist() == [0.5] and out.amount.tolist() == [-0.25]
+    assert r.flows.amount.tolist() == [0.25]
+    # arrivals avoid a site that is down: a second-site-less 'sites' failover keeps the VM down
+    spec, tr = outage_world("sites", partner=True)
+    assert run_federation(spec, tr).vms.downtime_s.tolist() == [1500.0]
+
+
+def test_failback_moves_the_vm_home_over_the_wan_when_the_site_is_back():
+    spec, _ = outage_world("federation", partner=True)
+    r = run_federation(spec, make_trace([[600]] * 14, booked_cpu=[1000]))
+    # back at step 11 (3300 s): a WAN move of 1024 MB at 1000 Mbit/s + 20 ms, switching at step 12
+    t = r.transfers
+    assert t.status.tolist() == ["done"] and t.src.tolist() == [1] and t.dst.tolist() == [0]
+    assert t.end_s.iloc[0] == pytest.approx(3300 + 1024 * 8 / 1000 + 0.02) and t.switch_s.tolist() == [3600.0]
+    assert r.vms.final_dc.tolist() == [0]
+    # restart 60 s + switch-over 2 x 20 ms
+    assert r.vms.downtime_s.iloc[0] == pytest.approx(60.04)
+    out = r.ledger[r.ledger.category == "outsourcing"]
+    assert out.measure.tolist() == [0.5]  # steps 6..11 at the partner

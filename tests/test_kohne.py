@@ -10,7 +10,16 @@ import kumo
 from kumo.models.power import linear_table
 from kumo.policies import registry
 from kumo.policies.kohne import PRESETS, SlaScheduler, preset_params
-from kumo.state import HOST_OFF, HOST_ON, VM_MIGRATING, VM_RUNNING, ClusterState, ClusterView, HostArrays, VmArrays
+from kumo.state import (
+    HOST_OFF,
+    HOST_ON,
+    VM_MIGRATING,
+    VM_RUNNING,
+    ClusterState,
+    ClusterView,
+    HostArrays,
+    VmArrays,
+)
 
 
 def cluster(hosts, vms, cpu_oc=4.0, ram_oc=4.0, off=(), step=10):

@@ -91,8 +91,9 @@ class SlaSpec(_Strict):
         window (aligned at the trace start) may not exceed (1 - target) x window; each window in excess is
         one break. Defaults 24 h and 99.9 % (86.4 s a day).
     downtime : downtime per migration: ``cold`` (the VM is down for the whole copy, d = t_mig, the
-        reference's default), ``live`` (d = live_downtime_fraction x t_mig) or ``engine`` (the downtime the
-        engine's migration model recorded).
+        reference's default), ``live`` (d = live_downtime_fraction x t_mig), ``fixed`` (d =
+        fixed_downtime_s whatever the VM's size: the stop-and-copy of a live migration and the switch-over)
+        or ``engine`` (the downtime the engine's migration model recorded).
     migrated_ram : what a migration copies for ``cold``/``live``: ``used`` (the VM's RAM demand at the
         start of the migration, the reference's default, §3.6) or ``booked``.
     migration_mbps, migration_bandwidth_share : link speed and the share serving migration:
@@ -101,16 +102,17 @@ class SlaSpec(_Strict):
 
     check: Literal["mean", "end"] = "mean"
     inflight_at: Literal["source", "target"] = "source"
-    cpu_tolerance: float = Field(0.0, ge=0, lt=1)
-    ram_tolerance: float = Field(0.0, ge=0, lt=1)
+    cpu_tolerance: float = Field(default=0.0, ge=0, lt=1)
+    ram_tolerance: float = Field(default=0.0, ge=0, lt=1)
     counting: Literal["interval", "episode"] = "interval"
-    uptime_window_h: float = Field(24.0, gt=0)
-    uptime_target: float = Field(0.999, ge=0, le=1)
-    downtime: Literal["cold", "live", "engine"] = "cold"
-    live_downtime_fraction: float = Field(0.05, ge=0, le=1)
+    uptime_window_h: float = Field(default=24.0, gt=0)
+    uptime_target: float = Field(default=0.999, ge=0, le=1)
+    downtime: Literal["cold", "live", "fixed", "engine"] = "cold"
+    live_downtime_fraction: float = Field(default=0.05, ge=0, le=1)
+    fixed_downtime_s: float = Field(default=10.0, ge=0)
     migrated_ram: Literal["used", "booked"] = "used"
-    migration_mbps: float = Field(1000.0, gt=0)
-    migration_bandwidth_share: float = Field(0.5, gt=0, le=1)
+    migration_mbps: float = Field(default=1000.0, gt=0)
+    migration_bandwidth_share: float = Field(default=0.5, gt=0, le=1)
 
 
 class Penalty(_Strict):
@@ -122,7 +124,7 @@ class Penalty(_Strict):
     """
 
     kind: Literal["fixed", "revenue-fraction", "excess-downtime"] = "fixed"
-    value: float = Field(0.0, ge=0)
+    value: float = Field(default=0.0, ge=0)
 
 
 class PenaltySpec(_Strict):
@@ -143,9 +145,9 @@ class PriceSpec(_Strict):
     steps of its trace lifetime. Without rejections both agree.
     """
 
-    scale: float = Field(1.0, ge=0)
-    per_vcpu_hour: float = Field(7.46, ge=0)
-    per_gb_hour: float = Field(1.0, ge=0)
+    scale: float = Field(default=1.0, ge=0)
+    per_vcpu_hour: float = Field(default=7.46, ge=0)
+    per_gb_hour: float = Field(default=1.0, ge=0)
     billing: Literal["placed", "lifetime"] = "placed"
 
 
@@ -157,9 +159,9 @@ class CostSpec(_Strict):
     the power state) or only while a host is on (``on``).
     """
 
-    energy_price_per_kwh: float | None = Field(None, ge=0)
-    pue: float | None = Field(None, ge=1)
-    hardware_per_host_hour: float = Field(0.0, ge=0)
+    energy_price_per_kwh: float | None = Field(default=None, ge=0)
+    pue: float | None = Field(default=None, ge=1)
+    hardware_per_host_hour: float = Field(default=0.0, ge=0)
     hardware_basis: Literal["park", "on"] = "park"
 
 
@@ -267,7 +269,7 @@ def revenue_per_vm(result: RunResult, prices: PriceSpec) -> np.ndarray:
 
 
 def migration_downtime_s(result: RunResult, sla: SlaSpec) -> np.ndarray:
-    """(n_migrations,) downtime of each migration under the ledger's rule (``cold`` or ``live``).
+    """(n_migrations,) downtime of each migration under the ledger's rule (``cold``, ``live`` or ``fixed``).
 
     t_mig = RAM_MB / (migration_mbps x share / 8) with RAM = the VM's RAM demand at the start step
     (``used``) or its booking (``booked``); cold: d = t_mig, live: d = fraction x t_mig. For
@@ -276,6 +278,8 @@ def migration_downtime_s(result: RunResult, sla: SlaSpec) -> np.ndarray:
     mig = result.tables["migrations"]
     if len(mig) == 0:
         return np.zeros(0)
+    if sla.downtime == "fixed":
+        return np.full(len(mig), sla.fixed_downtime_s)
     if sla.migrated_ram == "booked":
         ram = result.tables["vms"]["ram_booked_mb"].to_numpy(np.float64)[mig["vm"].to_numpy(np.int64)]
     else:
@@ -429,9 +433,7 @@ def shortfalls(result: RunResult, sla: SlaSpec) -> tuple[np.ndarray, np.ndarray,
 
 
 def _breaks(result: RunResult, sla: SlaSpec) -> tuple[pd.DataFrame, float]:
-    cpu_d = result.arrays.get("vm_cpu_demand_mhz")
-    if cpu_d is None:
-        _arrays(result, "vm_cpu_demand_mhz")
+    (cpu_d,) = _arrays(result, "vm_cpu_demand_mhz")
     n_steps, n_vms = cpu_d.shape
     step_s = _step_s(result)
     cpu_short, ram_s, cpu_viol, ram_viol = shortfalls(result, sla)

@@ -62,7 +62,7 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _summary_table(summary: dict[str, Any], title: str) -> Table:
+def _summary_table(summary: dict[str, Any], title: str, schema: dict[str, tuple[str, str, str]] | None = None) -> Table:
     from kumo.results import SCHEMA
 
     t = Table(title=title, show_header=True, header_style="bold")
@@ -70,7 +70,7 @@ def _summary_table(summary: dict[str, Any], title: str) -> Table:
     t.add_column("value", justify="right")
     t.add_column("unit")
     for k, v in summary.items():
-        unit = SCHEMA["summary"].get(k, ("", "", ""))[1]
+        unit = (schema or SCHEMA["summary"]).get(k, ("", "", ""))[1]
         t.add_row(k, _fmt(v), "" if unit == "-" else unit)
     return t
 
@@ -102,6 +102,13 @@ def run(
     from kumo.traces import load
 
     try:
+        if scenario is not None:
+            from kumo.federation import is_federation
+            from kumo.federation.spec import read_toml
+
+            if is_federation(read_toml(scenario)):
+                _run_federation(scenario, trace, seed, max_steps, max_vms, out, out_format.value, fmt, quiet)
+                return
         if scenario is not None:
             sc = config.load(scenario)
         else:
@@ -142,6 +149,44 @@ def run(
     if out is not None:
         path = result.write(out, out_format.value)
         err_console.print(f"results written to {path}")
+
+
+def _run_federation(path: Path, trace: str | None, seed: int | None, max_steps: int | None, max_vms: int | None,
+                    out: Path | None, out_format: str, fmt: Printed, quiet: bool) -> None:
+    """``kumo run`` on a federation file (a TOML with a ``providers`` table): the same options and output."""
+    from kumo.federation import parse_federation, run_federation
+    from kumo.federation.spec import read_toml
+    from kumo.federation.tables import FED_SCHEMA
+    from kumo.traces import load
+
+    data = read_toml(path)
+    for key, value in (("source", trace), ("max_steps", max_steps), ("max_vms", max_vms)):
+        if value is not None:
+            data.setdefault("trace", {})[key] = value
+    if seed is not None:
+        data["seed"] = seed
+    spec = parse_federation(data, str(path))
+    tr = load(spec.trace.source, format=spec.trace.format)
+    if quiet or fmt != Printed.table:
+        result = run_federation(spec, tr)
+    else:
+        with Progress(TextColumn("[bold]simulating federation"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
+                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task("run", total=tr.n_steps)
+            result = run_federation(spec, tr, progress=lambda done, total: bar.update(task, completed=done))
+    if fmt == Printed.json:
+        console.print_json(json.dumps(result.summary, default=float))
+    elif fmt == Printed.csv:
+        typer.echo(result.tables["summary"].to_csv(index=False).rstrip())
+    else:
+        console.print(_summary_table(result.summary, f"kumo run: federation {spec.name} on {tr.name}",
+                                     FED_SCHEMA["summary"]))
+        cols = ["provider", "vms_home", "vms_outsourced", "vms_insourced", "sla_breaks_hosted", "profit"]
+        console.print(result.tables["providers"][cols].to_string(index=False))
+        console.print(f"[dim]{len(result.datacenter_results)} data centers x {tr.n_steps} steps in "
+                      f"{result.manifest['wall_s']:.2f} s[/]")
+    if out is not None:
+        err_console.print(f"results written to {result.write(out, out_format)}")
 
 
 @trace_app.command("info")

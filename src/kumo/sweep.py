@@ -123,7 +123,7 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
         nxt = parts[i + 1]
         if isinstance(part, int):
             if not isinstance(cur, list) or part >= len(cur):
-                raise ValueError(f"{path}: index [{part}] out of range")
+                raise ValueError(f"index [{part}] out of range")
             cur = cur[part]
         else:
             if part not in cur or cur[part] is None:
@@ -132,7 +132,7 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     last = parts[-1]
     if isinstance(last, int):
         if not isinstance(cur, list) or last >= len(cur):
-            raise ValueError(f"{path}: index [{last}] out of range")
+            raise ValueError(f"index [{last}] out of range")
         cur[last] = value
     else:
         cur[last] = value
@@ -203,22 +203,25 @@ def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
             sc, led = copy.deepcopy(sc0), copy.deepcopy(led0)
             scheduler = values.get("scheduler", exp.scheduler)
             where = f"point {values}"
-            try:
-                if scheduler is not None:
+            bad: list[str] = []
+            if scheduler is not None:
+                try:
                     _apply_scheduler(sc, str(scheduler))
-                for n, v in values.items():
-                    if n == "scheduler":
-                        continue
+                except ValueError as e:
+                    bad.append(f"axes.scheduler: {e}")
+            for n, v in values.items():
+                if n == "scheduler":
+                    continue
+                try:
                     if n.startswith("ledger."):
                         set_path(led, n[len("ledger."):], v)
                     else:
                         set_path(sc, n, v)
-            except ValueError as e:
-                issues.append(f"axes: {where}: {e}")
-                continue
+                except ValueError as e:
+                    bad.append(f"axes.{n}: {e}")
             sc["seed"] = seed
             sc["record_vm_steps"] = True
-            bad = config.validate(sc)
+            bad += config.validate(sc)
             try:
                 parse_ledger_spec(led)
             except ConfigError as e:

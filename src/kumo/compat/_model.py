@@ -30,6 +30,7 @@ MIGRATION_MB_PER_S = 1_000_000 / (2 * 8000)
 HISTORY = 30
 
 POWER = np.array([t for *_, t in HOST_TYPES], dtype=np.float64)  # (2, 11) watts at 0, 10, ..., 100 %
+POWER_FLAT = POWER.ravel()
 
 
 def hosts(n: int = N_HOSTS) -> dict[str, np.ndarray]:
@@ -74,6 +75,19 @@ def spec_power(u: np.ndarray, table: np.ndarray) -> np.ndarray:
     exact = np.fmod(u, 0.1) == 0
     if exact.any():
         out = np.where(exact, np.take_along_axis(tab, u10.astype(np.int64)[..., None], -1)[..., 0], out)
+    return out
+
+
+def spec_power_flat(u: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """:func:`spec_power` for hosts whose table rows start at ``offset`` in :data:`POWER_FLAT` (same bits)."""
+    u10 = u * 10
+    f = np.floor(u10)
+    fi = f.astype(np.int64) + offset
+    p1 = POWER_FLAT[fi]
+    out = p1 + (POWER_FLAT[np.ceil(u10).astype(np.int64) + offset] - p1) / 10 * (u - f / 10) * 100
+    exact = np.fmod(u, 0.1) == 0
+    if exact.any():
+        out[exact] = POWER_FLAT[u10[exact].astype(np.int64) + offset[exact]]
     return out
 
 

@@ -40,11 +40,12 @@ import numpy as np
 
 from kumo.compat import _model as M
 from kumo.compat._accounting import Histories
-from kumo.compat._optimize import HostTable, optimize
+from kumo.compat._screens import mc_pick_screen
+from kumo.compat._optimize import AFTER_TESTS, AfterTest, HostTable, optimize
 from kumo.errors import ConfigError
 from kumo.policies import registry
 from kumo.policies.detection import host_history, trim_zero_tail
-from kumo.policies.selection import SelectionContext, select_until_ok
+from kumo.policies.selection import SelectionContext
 
 #: detection name -> (registered policy, parameters at CloudSim's example values)
 DETECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -169,6 +170,10 @@ class CloudSimRun:
         self.migrations = 0
         self.seq = 0
         self.t_hist_prev = -1.0
+        self.power_offset = H["type"].astype(np.int64) * 11
+        self.vm_hlen = np.zeros(nv, np.int64)
+        self.vm_lr = np.zeros((nv, 2))
+        self.detector_name = det
         if det is not None:
             name, params = DETECTIONS[det]
             self.detector = registry.make("detection", name, params)
@@ -183,6 +188,13 @@ class CloudSimRun:
             return self.detector.overloaded_one(util, hist, horizon=_horizon(max_ram))
         return self.detector.overloaded_one(util, hist)
 
+    def after_test(self, table: HostTable) -> AfterTest:
+        cls = AFTER_TESTS.get(self.detector_name or "", AfterTest)
+        return AfterTest(table) if table.initial else cls(table)
+
+    def power_after(self, hosts: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return M.spec_power_flat(u, self.power_offset[hosts])
+
     def select_from(self, table: HostTable, h: int, rng: np.random.Generator) -> list[int]:
         """``getVmsToMigrateFromHosts`` for one host: pick, ``vmDestroy``, re-test, until not over-utilized."""
         lst = list(table.lists[h])
@@ -193,22 +205,30 @@ class CloudSimRun:
         upper = None
         if self.sel_name in ("hpg", "mm"):
             upper = getattr(self.detector, "threshold", None) or getattr(self.detector, "fallback_threshold", None)
-        ctx = SelectionContext(
-            vm_index=idx, ram_mb=self.vm_ram[idx], cpu_demand_mhz=self.r[idx], cpu_booked_mhz=self.vm_mips[idx],
-            ram_demand_mb=np.zeros(idx.size), ram_booked_mb=self.vm_ram[idx],
-            history=self.vmh[idx, : max(self.n_hist, 1)], hist_len=np.full(idx.size, self.n_hist),
-            host_cpu_mhz=cap, host_ram_mb=float(self.host_ram[h]), host_cpu_used_mhz=float(table.sum_r[h]),
-            host_ram_used_mb=0.0, upper_cpu=upper, upper_ram=None)
-        removed_vms: list[int] = []
-
-        def still_over(removed: np.ndarray) -> bool:
-            v = lst[int(removed[-1])]
-            removed_vms.append(v)
+        # getVmsToMigrateFromHosts: pick among the VMs left, vmDestroy it, re-test; stop when the host is no
+        # longer over-utilized or nothing can be picked (select_until_ok's loop, with the host's own sums)
+        ram_host = float(self.host_ram[h])
+        width = max(self.n_hist, 1)
+        picked: list[int] = []
+        while lst:
+            idx = np.asarray(lst)
+            ctx = SelectionContext(
+                vm_index=idx, ram_mb=self.vm_ram[idx], cpu_demand_mhz=self.r[idx], cpu_booked_mhz=self.vm_mips[idx],
+                ram_demand_mb=np.zeros(idx.size), ram_booked_mb=self.vm_ram[idx],
+                history=self.vmh[idx, :width], hist_len=np.full(idx.size, self.n_hist),
+                host_cpu_mhz=cap, host_ram_mb=ram_host, host_cpu_used_mhz=float(table.sum_r[h]),
+                host_ram_used_mb=0.0, upper_cpu=upper, upper_ram=None)
+            p = mc_pick_screen(ctx.history, ctx.hist_len) if self.sel_name == "mc" else None
+            if p is None:
+                p = self.selector.pick(ctx, rng)
+            if p < 0:
+                break
+            v = lst.pop(p)
+            picked.append(v)
             table.destroy(h, v)
-            return table.overloaded_now(h)
-
-        picks = select_until_ok(self.selector, ctx, rng, still_over)
-        return [lst[p] for p in picks]
+            if not table.overloaded_now(h):
+                break
+        return picked
 
     # ------------------------------------------------------------------------------------------- updates
     def _slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -338,9 +358,12 @@ class CloudSimRun:
         alive = self.vm_host[s_vm] >= 0  # drop the VMs removed at this update
         s_vm, s_host, c, alloc = s_vm[alive], s_host[alive], c[alive], alloc[alive]
         nh = self.nh
-        lists: list[list[int]] = [[] for _ in range(nh)]
-        for v, h in zip(s_vm.tolist(), s_host.tolist(), strict=True):
-            lists[h].append(v)
+        cut = np.searchsorted(s_host, np.arange(nh + 1)).tolist()
+        vl = s_vm.tolist()
+        lists = [vl[cut[h]:cut[h + 1]] for h in range(nh)]
+        self.table_sum_r = np.bincount(s_host, self.r[s_vm], nh)  # sequential in list order
+        self.table_max_ram = np.full(nh, float(-(2**31)))
+        np.maximum.at(self.table_max_ram, s_host, self.vm_ram[s_vm])
         cap = self.host_mips
         alloc_sum = np.bincount(s_host, alloc, nh)
         # available MIPS: sequential subtraction in list order; 0 on over-subscribed hosts
@@ -361,8 +384,15 @@ class CloudSimRun:
         avail[over] = 0.0
         del totq
         hist = host_history(self.vmh[s_vm], self.vm_mips[s_vm], s_host, cap, nh)
+        self.vm_hlen = np.asarray(trim_zero_tail(self.vmh), dtype=np.int64)
+        if self._regression:
+            w = int(self.detector.window)
+            x = np.arange(1, w + 1, dtype=np.float64)
+            beta = ((x - x.mean()) / ((x - x.mean()) ** 2).sum())
+            alpha = 1.0 / w - beta * x.mean()
+            self.vm_lr = self.vmh[:, :w] @ np.stack([alpha[::-1], beta[::-1]], axis=1)
         self.u_cached = M.clamp_util(self.U / cap)
-        power_now = M.spec_power(self.u_cached, self.host_table)
+        power_now = M.spec_power_flat(self.u_cached, self.power_offset)
         table = HostTable(self, lists, alloc_sum, avail, hist, power_now)
         # a. over-utilized hosts
         hist_len = trim_zero_tail(hist)

@@ -23,7 +23,7 @@ def _frame(name: str, data: dict) -> pd.DataFrame:
 
 
 def frames(run: FederationRun, results: list[RunResult], u: Usage, led: pd.DataFrame, prov: pd.DataFrame,
-           flow: pd.DataFrame) -> dict[str, pd.DataFrame]:
+           flow: pd.DataFrame, down_s: np.ndarray) -> dict[str, pd.DataFrame]:
     spec, n = run.spec, run.trace.n_vms
     n_dc, n_p = len(run.dcs), len(spec.providers)
     pnames = np.array([p.name for p in spec.providers], dtype=object)
@@ -41,9 +41,6 @@ def frames(run: FederationRun, results: list[RunResult], u: Usage, led: pd.DataF
     t_status = np.asarray(tr["status"], dtype=object)
     t_done = t_status == "done"
     t_vm = np.asarray(tr["vm"], np.int64)
-    last_dc = run.first_dc.copy()
-    if t_done.any():
-        last_dc[t_vm[t_done]] = np.asarray(tr["dst"], np.int64)[t_done]
     served = run.first_dc >= 0
     outsourced = run.host >= 0
     cust = spec.customers
@@ -59,9 +56,9 @@ def frames(run: FederationRun, results: list[RunResult], u: Usage, led: pd.DataF
         "status": STATUS_NAMES[run.status], "first_placed_step": run.first_step, "dc": run.first_dc,
         "datacenter": np.where(served, dc_name[first], ""),
         "host_provider": np.where(served, pnames[owner[first]], ""),
-        "jurisdiction": np.where(served, juris[first], ""), "final_dc": last_dc, "outsourced": outsourced,
+        "jurisdiction": np.where(served, juris[first], ""), "final_dc": run.last_dc, "outsourced": outsourced,
         "customer_price_per_hour": run.customer_price, "partner_price_per_hour": run.agreed, "hours": hours,
-        "sla_breaks_cpu": cpu_b, "sla_breaks_ram": ram_b, "sla_breaks_uptime": up_b,
+        "sla_breaks_cpu": cpu_b, "sla_breaks_ram": ram_b, "sla_breaks_uptime": up_b, "downtime_s": down_s,
         "transfers": np.bincount(t_vm[t_done], minlength=n) if t_done.any() else np.zeros(n, np.int64),
     })
     allowed = run.allowed[sv, sd] if len(sv) else np.zeros(0, bool)
@@ -111,14 +108,14 @@ def frames(run: FederationRun, results: list[RunResult], u: Usage, led: pd.DataF
     rejections = _frame("rejections", run.rej)
     internal = np.array([p.internal for p in spec.providers], bool)
     internal_profit = int(prov["profit_cents"].to_numpy(np.int64)[internal].sum())
-    summary = _summary(run, results, u, led, flow, vms, placements, internal_profit)
+    summary = _summary(run, results, u, led, flow, vms, placements, internal_profit, float(down_s.sum()))
     return {"summary": summary, "providers": providers, "datacenters": datacenters, "vms": vms,
             "placements": placements, "transfers": transfers, "flows": flow, "ledger": led,
             "rejections": rejections}
 
 
 def _summary(run: FederationRun, results: list[RunResult], u: Usage, led: pd.DataFrame, flow: pd.DataFrame,
-             vms: pd.DataFrame, placements: pd.DataFrame, internal_profit_cents: int) -> pd.DataFrame:
+             vms: pd.DataFrame, placements: pd.DataFrame, internal_profit_cents: int, down_s: float) -> pd.DataFrame:
     spec = run.spec
     cents = led.groupby("category")["amount_cents"].sum()
 
@@ -161,6 +158,8 @@ def _summary(run: FederationRun, results: list[RunResult], u: Usage, led: pd.Dat
         "cpu_unmet_fraction": 1 - delivered / demand if demand > 0 else 0.0,
         "sla_breaks_cpu": int(u.stay_cpu_breaks.sum()), "sla_breaks_ram": int(u.stay_ram_breaks.sum()),
         "sla_breaks_uptime": int(u.uptime_windows.sum()), "break_free_fraction": 1 - brk / steps_run,
+        "failovers": run.failovers, "downtime_h": down_s / 3600,
+        "availability": 1 - down_s / (vm_hours * 3600) if vm_hours else 1.0,
         "revenue": revenue, "penalties": penalties, "energy_cost": energy, "hardware_cost": hardware,
         "costs": energy + hardware, "profit": total / 100.0,
         "margin_percent": 100.0 * total / 100.0 / revenue if revenue else float("nan"),

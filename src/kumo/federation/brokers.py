@@ -50,6 +50,7 @@ class Quotes:
         (``all``: every VM it hosts; ``insourced``: VMs it hosts for partners). Shape (2, n): row 0 all,
         row 1 insourced.
     customer_price : what the customer pays the outsourcing provider for this VM, currency per hour.
+    reputation : each partner's published share of VM-steps without a break (NaN if none), shape (n,).
     """
 
     provider: np.ndarray
@@ -59,6 +60,7 @@ class Quotes:
     ok_steps: np.ndarray
     steps: np.ndarray
     customer_price: float
+    reputation: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -105,7 +107,8 @@ class RelianceBroker:
     reliance-based strategy, Kohne et al., CrossCloud 2017); ties go to the cheaper, then the lower index.
 
     reliance = (ok VM-steps + prior x prior_steps) / (VM-steps + prior_steps): a Beta-style estimate of
-    the share of VM-steps without a CPU or RAM break, starting at ``prior``. ``basis``: the record over
+    the share of VM-steps without a CPU or RAM break, starting at the partner's published ``reputation``
+    or, without one, at ``prior``. ``basis``: the record over
     ``all`` VMs a partner hosts or the ``insourced`` ones only. Partners below ``min_reliance`` are not
     used. ``price_weight`` > 0 trades reliance for price: score = reliance - price_weight x price /
     customer price.
@@ -136,8 +139,11 @@ class RelianceBroker:
         """(n,) reliance factor of each candidate in [0, 1]."""
         row = 0 if self.basis == "all" else 1
         ok, steps = q.ok_steps[row].astype(np.float64), q.steps[row].astype(np.float64)
+        prior = np.full(q.n, self.prior)
+        if q.reputation is not None:
+            prior = np.where(np.isnan(q.reputation), prior, q.reputation)
         den = steps + self.prior_steps
-        return np.divide(ok + self.prior * self.prior_steps, den, out=np.full(q.n, self.prior), where=den > 0)
+        return np.divide(ok + prior * self.prior_steps, den, out=prior.copy(), where=den > 0)
 
     def choose(self, q: Quotes, rng: np.random.Generator) -> tuple[int, float]:
         if q.n == 0:

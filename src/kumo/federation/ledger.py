@@ -71,8 +71,10 @@ class Usage:
     home : (n_vms,) int, each VM's provider; ``customer`` (n_vms,) int; ``template`` (n_vms,) int index into
         ``templates``.
     customer_price : (n_vms,) currency per hour the customer pays its provider.
-    host : (n_vms,) int, the partner hosting an outsourced VM, -1 otherwise; ``partner_price`` (n_vms,)
-        the agreed price per hour (NaN if not outsourced).
+    host : (n_vms,) int, the partner a VM was outsourced to, -1 otherwise; ``partner_price`` (n_vms,)
+        the agreed price per hour (NaN if never outsourced). A stay is outsourced when the data center's
+        owner is not the VM's provider; CPU/RAM penalties are reimbursed by the owner of the data center
+        where they happened, uptime penalties by the partner only if the VM never ran at home.
     dc_owner : (n_dc,) int provider; ``dc_facility_kwh``, ``dc_energy_price``, ``dc_host_hours``,
         ``dc_hardware_rate`` (n_dc,).
     """
@@ -196,25 +198,28 @@ def build_ledger(spec: object, u: Usage) -> pd.DataFrame:
             if k.any():
                 rate[k], amt[k] = _penalty(tpl.penalties.uptime, c[k], vm_revenue[v[k]], u.uptime_excess_s[k])
         pen_parts.append((v, np.full(len(v), -1, np.int64), "uptime", c, rate, cents(amt)))
+    # a VM that never ran at its own provider's sites: its uptime breaks are the host's doing
+    home_stay = np.bincount(sv[u.dc_owner[sd] == home_s], minlength=n_vms) > 0
     for v, d, item, c, rate, cc in pen_parts:
         h = u.home[v]
         add(pname[h], "customer:" + cname[u.customer[v]], "penalty", item, v, d, c, "breaks", rate, -cc)
-        out = u.host[v] >= 0
+        host = np.where(d >= 0, u.dc_owner[np.maximum(d, 0)], np.where(home_stay[v], h, u.host[v]))
+        out = (host >= 0) & (host != h)
         if out.any():
             reimb = np.rint(cc[out] * share).astype(np.int64)
-            host, hm = u.host[v[out]], h[out]
+            host, hm = host[out], h[out]
             add(pname[host], "provider:" + pname[hm], "penalty-reimbursement", item, v[out], d[out], c[out],
                 "breaks", rate[out] * share, -reimb)
             add(pname[hm], "provider:" + pname[host], "penalty-reimbursement", item, v[out], d[out], c[out],
                 "breaks", rate[out] * share, reimb)
-    # outsourcing: the home pays the host per hour the VM ran at the host
-    out = u.host[sv] >= 0
+    # outsourcing: the home pays the host per hour the VM ran at the host's sites, at the agreed price
+    out = u.dc_owner[sd] != home_s
     if out.any():
         v, d, hrs = sv[out], sd[out], u.stay_hours[out]
-        price = u.partner_price[v]
+        price, host = u.partner_price[v], u.dc_owner[d]
         cc = cents(price * hrs)
-        add(pname[u.home[v]], "provider:" + pname[u.host[v]], "outsourcing", "vm", v, d, hrs, "h", price, -cc)
-        add(pname[u.host[v]], "provider:" + pname[u.home[v]], "insourcing", "vm", v, d, hrs, "h", price, cc)
+        add(pname[u.home[v]], "provider:" + pname[host], "outsourcing", "vm", v, d, hrs, "h", price, -cc)
+        add(pname[host], "provider:" + pname[u.home[v]], "insourcing", "vm", v, d, hrs, "h", price, cc)
     # facility costs
     dcs = np.arange(len(u.dc_owner))
     owner = pname[u.dc_owner]

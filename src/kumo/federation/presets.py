@@ -39,15 +39,20 @@ TEMPLATES = {
                            "uptime": {"kind": "revenue-fraction", "value": 0.10}}},
 }
 REGIONS = {"EU": ["DE", "FR", "NL", "IE"]}
+#: a 6-hour outage of the organization's primary site on day 10 (12:00-18:00), the same in every model
+OUTAGE = {"start_h": 228.0, "duration_h": 6.0}
 #: the organization's three customers: (name, share, SLA class, allowed jurisdictions)
 CUSTOMERS = (("finance", 0.3, "gold", ["DE"]), ("web", 0.4, "standard", ["EU"]), ("analytics", 0.3, "standard", None))
 
 
 def _dc(name: str, jurisdiction: str, location: str, count: int, energy: float, pue: float, hardware: float,
-        **host: Any) -> dict[str, Any]:
-    return {"name": name, "location": location, "jurisdiction": jurisdiction, "energy_price_per_kwh": energy,
-            "pue": pue, "hardware_per_host_hour": hardware, "hosts": [{**HOST, "count": count, **host}],
-            "placement": {"preset": "worst-fit", "resource": "binding"}}
+        outage: bool = False, **host: Any) -> dict[str, Any]:
+    out = {"name": name, "location": location, "jurisdiction": jurisdiction, "energy_price_per_kwh": energy,
+           "pue": pue, "hardware_per_host_hour": hardware, "hosts": [{**HOST, "count": count, **host}],
+           "placement": {"preset": "worst-fit", "resource": "binding"}}
+    if outage:
+        out["outages"] = [dict(OUTAGE)]
+    return out
 
 
 def _customers(provider: str | list[str], residency: bool = True, **extra: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,17 +82,20 @@ def _spec(name: str, model: str, description: str, providers: list[dict[str, Any
             "customers": customers, **kw}
 
 
-def private_cloud(hosts: int = 30, residency: bool = True) -> dict[str, Any]:
-    """The organization's own park in Frankfurt, no partners: what does not fit is rejected."""
-    corp = _provider("corp", [_dc("fra", "DE", "Frankfurt", hosts, 0.25, 1.6, 1.10)], internal=True, partners=[])
+def private_cloud(hosts: int = 30, residency: bool = True, outage: bool = True) -> dict[str, Any]:
+    """The organization's own park in Frankfurt, no partners: what does not fit is rejected, and an
+    outage of the site is downtime for every VM."""
+    corp = _provider("corp", [_dc("fra", "DE", "Frankfurt", hosts, 0.25, 1.6, 1.10, outage)], internal=True,
+                     partners=[])
     return _spec(f"private-{hosts}", "private", f"own park of {hosts} hosts, no partners", [corp],
                  _customers("corp", residency))
 
 
-def public_cloud(hosts_per_dc: int = 20, residency: bool = True) -> dict[str, Any]:
+def public_cloud(hosts_per_dc: int = 20, residency: bool = True, outage: bool = True) -> dict[str, Any]:
     """A hyperscaler with three sites (Frankfurt, Dublin, Virginia) and a price list; the site policy
-    puts VMs where energy is cheapest among the sites a customer may use."""
-    dcs = [_dc("fra", "DE", "Frankfurt", hosts_per_dc, 0.25, 1.15, 0.55),
+    puts VMs where energy is cheapest among the sites a customer may use; when Frankfurt is down, its VMs
+    restart at another site they may use."""
+    dcs = [_dc("fra", "DE", "Frankfurt", hosts_per_dc, 0.25, 1.15, 0.55, outage),
            _dc("dub", "IE", "Dublin", hosts_per_dc, 0.18, 1.15, 0.55),
            _dc("iad", "US", "Virginia", hosts_per_dc, 0.10, 1.15, 0.55)]
     hyper = _provider("hyper", dcs, site={"name": "cheapest-energy"})
@@ -95,53 +103,61 @@ def public_cloud(hosts_per_dc: int = 20, residency: bool = True) -> dict[str, An
                  f"hyperscaler, 3 sites x {hosts_per_dc} hosts, list prices", [hyper], _customers("hyper", residency))
 
 
-def community_cloud(hosts_per_member: int = 15, residency: bool = True, partner_scale: float = 0.5) -> dict[str, Any]:
+def community_cloud(hosts_per_member: int = 15, residency: bool = True, partner_scale: float = 0.5,
+                    outage: bool = True) -> dict[str, Any]:
     """Three member organizations (DE, FR, NL) pooling their parks: each offers all its capacity to the
     others at a cost-sharing price (``partner_scale`` x the public list); the broker sends overflow to the
-    least-utilized member (equal prices)."""
+    least-utilized member (equal prices); when the German member's site is down, its VMs restart at the
+    other members if they may."""
     members = []
     for name, j, loc, energy in (("member-de", "DE", "Frankfurt", 0.25), ("member-fr", "FR", "Paris", 0.20),
                                  ("member-nl", "NL", "Amsterdam", 0.20)):
-        members.append(_provider(name, [_dc("dc", j, loc, hosts_per_member, energy, 1.4, 1.00)],
-                                 partner_scale=partner_scale, internal=True, sharing={"offer_fraction": 1.0}))
+        members.append(_provider(name, [_dc("dc", j, loc, hosts_per_member, energy, 1.4, 1.00, outage and j == "DE")],
+                                 partner_scale=partner_scale, internal=True, sharing={"offer_fraction": 1.0},
+                                 failover="federation"))
     return _spec("community" + ("" if residency else "-no-residency"), "community",
                  f"3 members x {hosts_per_member} hosts pooling capacity", members,
                  _customers([m["name"] for m in members], residency))
 
 
 def hybrid_cloud(private_hosts: int = 30, public_hosts_per_dc: int = 20, residency: bool = True,
-                 sensitive_private_only: bool = False) -> dict[str, Any]:
-    """The private park bursting to the hyperscaler when full. ``sensitive_private_only``: the finance
-    customer's VMs may never leave the own park (a security rule: allowed_providers = [corp])."""
-    pub = public_cloud(public_hosts_per_dc)["providers"][0]
+                 sensitive_private_only: bool = False, outage: bool = True) -> dict[str, Any]:
+    """The private park bursting to the hyperscaler when full, and failing over to it when the own site
+    is down. ``sensitive_private_only``: the finance customer's VMs may never leave the own park (a
+    security rule: allowed_providers = [corp])."""
+    pub = public_cloud(public_hosts_per_dc, outage=False)["providers"][0]
     pub["sharing"] = {"offer_fraction": 1.0, "bid_surge": 0.0}
-    corp = _provider("corp", [_dc("fra", "DE", "Frankfurt", private_hosts, 0.25, 1.6, 1.10)], internal=True,
-                     partners=["hyper"])
+    corp = _provider("corp", [_dc("fra", "DE", "Frankfurt", private_hosts, 0.25, 1.6, 1.10, outage)], internal=True,
+                     partners=["hyper"], failover="federation")
     extra = {"finance": {"allowed_providers": ["corp"]}} if sensitive_private_only else {}
     name = "hybrid" + ("" if residency else "-no-residency") + ("-finance-private" if sensitive_private_only else "")
     return _spec(name, "hybrid", f"{private_hosts} own hosts bursting to a public cloud", [corp, pub],
                  _customers("corp", residency, **extra))
 
 
-def three_providers(broker: str = "cheapest", hosts: tuple[int, int, int] = (15, 15, 15),
+def three_providers(broker: str = "cheapest", hosts: tuple[int, int, int] = (18, 16, 12),
                     broker_params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Three public providers, each with its own customer, sharing half their capacity:
+    """Three public providers sharing half their capacity, each with one customer (20 %, 30 %, 50 % of
+    the VMs), so that ``gamma`` overflows and the others have room:
 
-    * ``alpha`` (DE): cheapest partner price (0.6 x list) but packs hard (CPU overcommit 6, RAM 4.5):
-      many SLA breaks;
-    * ``beta`` (FR): dearest (0.85 x list), conservative (CPU 3, RAM 3.5): few breaks;
-    * ``gamma`` (IE): in between (0.7 x list, CPU 4, RAM 3.5).
+    * ``alpha`` (DE): cheapest partner price (0.6 x list) but packs hard (CPU overcommit 6, RAM 4.5), so
+      the VMs it hosts break often; publishes a 95 % break-free record;
+    * ``beta`` (FR): dearest (0.85 x list), conservative (CPU 3, RAM 3.5); publishes 99.9 %;
+    * ``gamma`` (IE): small park (0.7 x list, CPU 4, RAM 3.5); publishes 99 %.
     """
     provs = [
-        _provider("alpha", [_dc("fra", "DE", "Frankfurt", hosts[0], 0.25, 1.3, 0.55, cpu_overcommit=6.0,
-                                ram_overcommit=4.5)], partner_scale=0.60, sharing={"offer_fraction": 0.5}),
+        _provider("alpha", [_dc("fra", "DE", "Frankfurt", hosts[0], 0.25, 1.3, 0.55, cpu_overcommit=8.0,
+                                ram_overcommit=6.0)], partner_scale=0.60, sharing={"offer_fraction": 0.5},
+                  reputation=0.95),
         _provider("beta", [_dc("par", "FR", "Paris", hosts[1], 0.20, 1.2, 0.60, cpu_overcommit=3.0)],
-                  partner_scale=0.85, sharing={"offer_fraction": 0.5}),
+                  partner_scale=0.85, sharing={"offer_fraction": 0.5}, reputation=0.999),
         _provider("gamma", [_dc("dub", "IE", "Dublin", hosts[2], 0.18, 1.2, 0.55)], partner_scale=0.70,
-                  sharing={"offer_fraction": 0.5}),
+                  sharing={"offer_fraction": 0.5}, reputation=0.99),
     ]
+    customers = [{"name": f"{p['name']}-clients", "provider": p["name"], "share": share}
+                 for p, share in zip(provs, (0.2, 0.3, 0.5), strict=True)]
     spec = _spec(f"three-providers-{broker}", "federation", "three providers sharing half their capacity", provs,
-                 _customers(["alpha", "beta", "gamma"], residency=False), broker=broker)
+                 customers, broker=broker, federation={"customer_assignment": "random"})
     if broker_params:
         spec["broker"]["params"] = dict(broker_params)
     return spec

@@ -15,7 +15,6 @@ placement also checks the matrix and raises if it were ever asked for one.
 
 from __future__ import annotations
 
-import heapq
 import math
 import time as _time
 from collections.abc import Callable
@@ -25,17 +24,23 @@ import numpy as np
 
 from kumo.config import Scenario
 from kumo.engine import Engine, prepare_trace
-from kumo.federation.brokers import Quotes, SiteLoads, Sites  # also registers the policies
+from kumo.federation.brokers import Quotes, Sites  # also registers the policies
+from kumo.federation.moves import (
+    STATUS_NAMES,
+    ST_DEPARTED,
+    ST_EXPIRED,
+    ST_PENDING,
+    ST_QUEUED,
+    ST_REJECTED,
+    ST_RUNNING,
+    Moves,
+)
 from kumo.federation.spec import FederationSpec, datacenter_scenario
 from kumo.policies import registry
-from kumo.state import VM_RUNNING
 from kumo.traces.base import Trace
 
 Progress = Callable[[int, int], None]
 
-# federation-level VM status
-ST_PENDING, ST_RUNNING, ST_DEPARTED, ST_REJECTED, ST_QUEUED, ST_EXPIRED = range(6)
-STATUS_NAMES = np.array(["pending", "running", "departed", "rejected", "queued", "expired"])
 
 
 def assign_customers(spec: FederationSpec, n_vms: int) -> np.ndarray:
@@ -129,7 +134,7 @@ class DataCenter:
         return booked, max(cpu, s.host_ram_demand.sum() / self.ram_mb), cpu
 
 
-class FederationRun:
+class FederationRun(Moves):
     """The state of one federation run; :meth:`run` loops and returns a FederationResult."""
 
     def __init__(self, spec: FederationSpec, trace: Trace, progress: Progress | None = None):
@@ -190,6 +195,7 @@ class FederationRun:
         self.status = np.zeros(n, np.int8)
         self.vm_dc = np.full(n, -1, np.int64)
         self.first_dc = np.full(n, -1, np.int64)
+        self.last_dc = np.full(n, -1, np.int64)
         self.first_step = np.full(n, -1, np.int64)
         self.host = np.full(n, -1, np.int64)  # partner hosting an outsourced VM
         self.agreed = np.full(n, math.nan)
@@ -200,6 +206,18 @@ class FederationRun:
         self.rej: dict[str, list] = {"vm": [], "step": [], "reason": []}
         self.tr: dict[str, list] = {k: [] for k in ("vm", "src", "dst", "start_s", "end_s", "switch_s", "size_mb",
                                                      "status")}
+        self.down = np.zeros(len(self.dcs), dtype=bool)
+        self.outage_at: dict[int, list[tuple[int, bool]]] = {}
+        for d, (_, _, dspec) in enumerate(spec.datacenters):
+            for o in dspec.outages:
+                a = int(np.floor(o.start_h * 3600 / self.dt))
+                b = int(np.ceil((o.start_h + o.duration_h) * 3600 / self.dt))
+                if a < self.n_steps:
+                    self.outage_at.setdefault(a, []).append((d, True))
+                    self.outage_at.setdefault(b, []).append((d, False))
+        self.downtime: dict[str, list] = {"vm": [], "t_s": [], "down_s": [], "cause": []}
+        self.failed_from = np.full(n, -1, np.int64)
+        self.failovers = 0
         self._heap: list[tuple[float, int]] = []
         self._link_free: dict[tuple[int, int], float] = {}
         self.wall_s = 0.0
@@ -213,7 +231,7 @@ class FederationRun:
                                f"{self.spec.customers[self.customer[v]].name!r} may not run in {dc.name}")
         if not dc.engine.place_arrivals(np.array([loc]))[0]:
             raise RuntimeError(f"{dc.name} refused VM {self.trace.vm_ids[v]} after fits() said it fits")
-        self.vm_dc[v] = d
+        self.vm_dc[v] = self.last_dc[v] = d
         self.status[v] = ST_RUNNING
         if self.first_dc[v] < 0:
             self.first_dc[v], self.first_step[v] = d, self.dcs[d].engine.state.step
@@ -248,7 +266,7 @@ class FederationRun:
         fallback = -1
         for d in self._ranked(home, v):
             dc = self.dcs[d]
-            if not dc.engine.fits(int(dc.local[v])):
+            if self.down[d] or not dc.engine.fits(int(dc.local[v])):
                 continue
             if risk is not None and dc.utils()[1] > risk:
                 fallback = int(d) if fallback < 0 else fallback
@@ -276,7 +294,7 @@ class FederationRun:
                 continue
             for d in self._ranked(p, v):
                 d = int(d)
-                if self._within_offer(v, d) and self.dcs[d].engine.fits(int(self.dcs[d].local[v])):
+                if not self.down[d] and self._within_offer(v, d) and self.dcs[d].engine.fits(int(self.dcs[d].local[v])):
                     prov.append(p)
                     where.append(d)
                     break
@@ -297,7 +315,9 @@ class FederationRun:
                 steps[1, i] += run[foreign].sum()
         q = Quotes(provider=pa, list_price=self.partner_price[pa, v], utilization=np.minimum(util, 1.0),
                    bid_surge=np.array([self.spec.providers[p].sharing.bid_surge for p in pa]),
-                   ok_steps=ok, steps=steps, customer_price=float(self.customer_price[v]))
+                   ok_steps=ok, steps=steps, customer_price=float(self.customer_price[v]),
+                   reputation=np.array([np.nan if self.spec.providers[p].reputation is None
+                                        else self.spec.providers[p].reputation for p in pa]))
         return q, where
 
     # ------------------------------------------------------------------------------------------ the loop
@@ -315,6 +335,8 @@ class FederationRun:
                 dc.engine.begin_step(k)
             if len(self.departures[k]):
                 self._departures(k)
+            if k in self.outage_at:
+                self._outages(k)
             if self._heap and self._heap[0][0] <= k * self.dt:
                 self._complete_transfers(k)
             if self.queue:
@@ -369,68 +391,3 @@ class FederationRun:
                     self.in_transfer[v] = -1
             elif st == ST_QUEUED:
                 self.status[v] = ST_EXPIRED
-
-    # ------------------------------------------------------------------------------------------ WAN moves
-    def _rebalance(self, p: int, k: int) -> None:
-        pol, dcs = self.sites[p], [self.dcs[d] for d in self.dcs_of[p]]
-        u = np.array([dc.utils() for dc in dcs])
-        if u[:, 2].max() <= pol.rebalance_above:
-            return
-        vm, site, cpu = [], [], []
-        for j, dc in enumerate(dcs):
-            s = dc.engine.state
-            loc = np.flatnonzero(s.vm_state == VM_RUNNING)
-            g = dc.glob[loc]
-            keep = self.in_transfer[g] < 0
-            vm.append(g[keep])
-            site.append(np.full(keep.sum(), j))
-            cpu.append(s.vm_cpu_demand[loc[keep]])
-        vms = np.concatenate(vm)
-        loads = SiteLoads(dc=self.dcs_of[p], energy_cost=np.array([dc.energy_cost for dc in dcs]),
-                          booked_util=u[:, 0], demand_util=u[:, 1], cpu_util=u[:, 2],
-                          cpu_mhz=np.array([dc.cpu_mhz for dc in dcs]), vm=vms, vm_site=np.concatenate(site),
-                          vm_cpu_mhz=np.concatenate(cpu), vm_ram_mb=self.ram_booked[vms],
-                          allowed=self.allowed[vms][:, self.dcs_of[p]])
-        for v, src, dst in pol.plan(loads):
-            self._start_transfer(v, src, dst, (k + 1) * self.dt)
-
-    def _start_transfer(self, v: int, src: int, dst: int, t: float) -> None:
-        if not self.allowed[v, dst] or self.dcs[dst].provider != self.dcs[src].provider:
-            raise RuntimeError(f"site policy asked to move VM {self.trace.vm_ids[v]} to {self.dcs[dst].name}, "
-                               "which it may not run in")
-        if self.vm_dc[v] != src or self.in_transfer[v] >= 0:
-            return
-        foreign = self.dcs[dst].provider != self.home[v]
-        if (foreign and not self._within_offer(v, dst)) or not self.dcs[dst].engine.fits(int(self.dcs[dst].local[v])):
-            return
-        wan = self.spec.providers[self.dcs[src].provider].wan
-        size = float(self.ram_booked[v])
-        link = (min(src, dst), max(src, dst))
-        start = max(t, self._link_free.get(link, t))
-        end = start + size * 8.0 / wan.mbps + wan.latency_ms / 1000.0
-        self._link_free[link] = end - wan.latency_ms / 1000.0
-        i = len(self.tr["vm"])
-        for key, val in zip(("vm", "src", "dst", "start_s", "end_s", "switch_s", "size_mb", "status"),
-                            (v, src, dst, start, end, math.nan, size, "in-flight"), strict=True):
-            self.tr[key].append(val)
-        self.in_transfer[v] = i
-        heapq.heappush(self._heap, (end, i))
-
-    def _complete_transfers(self, k: int) -> None:
-        t0 = k * self.dt
-        while self._heap and self._heap[0][0] <= t0:
-            _, i = heapq.heappop(self._heap)
-            if self.tr["status"][i] != "in-flight":
-                continue
-            v, src, dst = self.tr["vm"][i], self.tr["src"][i], self.tr["dst"][i]
-            self.in_transfer[v] = -1
-            target = self.dcs[dst]
-            foreign = target.provider != self.home[v]
-            if (foreign and not self._within_offer(v, dst)) or not target.engine.fits(int(target.local[v])):
-                self.tr["status"][i] = "failed"
-                continue
-            self.dcs[src].engine.evict(int(self.dcs[src].local[v]))
-            self._unbook(v, src)
-            self._place(v, dst)
-            self.tr["status"][i] = "done"
-            self.tr["switch_s"][i] = t0

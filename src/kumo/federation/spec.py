@@ -35,6 +35,7 @@ from kumo.errors import ConfigError
 
 __all__ = [
     "CustomerSpec",
+    "OutageSpec",
     "DataCenterSpec",
     "FederationOptions",
     "FederationSpec",
@@ -61,11 +62,20 @@ class PolicySpec(_Strict):
     params: dict[str, Any] = {}
 
 
+class OutageSpec(_Strict):
+    """A whole-site outage (power, network): from ``start_h`` for ``duration_h`` hours of simulated time,
+    rounded out to whole steps."""
+
+    start_h: float = Field(..., ge=0)
+    duration_h: float = Field(..., gt=0)
+
+
 class DataCenterSpec(_Strict):
     """One data center: a host park run by one kumo engine, where it is and what its energy costs.
 
     ``jurisdiction`` is the law the data is under (a country code such as ``DE``); customers restrict where
     their VMs may run by it. ``hardware_per_host_hour`` is charged for every host for the whole run.
+    ``outages``: windows in which the site is down (see ``ProviderSpec.failover``).
     """
 
     name: str
@@ -80,6 +90,7 @@ class DataCenterSpec(_Strict):
     power_management: PowerManagementSpec = PowerManagementSpec()
     controller: ControllerSpec = ControllerSpec()
     host_layout: Literal["grouped", "interleaved"] = "grouped"
+    outages: list[OutageSpec] = []
 
     @field_validator("energy_price_per_kwh", "pue", "hardware_per_host_hour")
     @classmethod
@@ -144,7 +155,13 @@ class ProviderSpec(_Strict):
     a data center whose CPU or RAM demand / capacity is above this is treated as an SLA risk and new VMs
     go to partners first (None = only a full data center outsources). ``internal``: run by its customers'
     own organization (private or community cloud): what they pay it stays in the organization, which
-    counts in the summary's ``customer_cost``. ``site``: the inter-DC policy
+    counts in the summary's ``customer_cost``. ``failover``: when one of its sites goes down, its VMs
+    restart (cold, ``restart_s`` of downtime) at another of its sites that may hold them (``sites``), or
+    also at a partner through the broker (``federation``, only its own customers' VMs); the others are down
+    until the site is back (``none`` keeps them all down); with ``failback`` the VMs that failed over move
+    back over the WAN once the site is up again. ``reputation``: the share of VM-steps without a break it
+    is known for before the run (its published record); the ``reliance`` broker starts from it. ``site``:
+    the inter-DC policy
     (kind ``site``): where an arrival goes among its data centers and when load moves between them.
     """
 
@@ -156,6 +173,10 @@ class ProviderSpec(_Strict):
     partners: list[str] | None = None
     risk_util: float | None = Field(None, gt=0)
     internal: bool = False
+    failover: Literal["none", "sites", "federation"] = "sites"
+    restart_s: float = Field(300.0, ge=0)
+    failback: bool = True
+    reputation: float | None = Field(None, ge=0, le=1)
     site: PolicySpec = PolicySpec(name="first")
     wan: WanSpec = WanSpec()
 

@@ -59,6 +59,9 @@ FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "sla_breaks_ram": ("int64", "count", "RAM breaks"),
         "sla_breaks_uptime": ("int64", "count", "uptime breaks"),
         "break_free_fraction": ("float64", "1", "1 - (CPU + RAM breaks) / VM-steps run"),
+        "failovers": ("int64", "count", "VMs restarted elsewhere because their site went down"),
+        "downtime_h": ("float64", "h", "VM downtime: migrations, WAN switch-overs, restarts, outages"),
+        "availability": ("float64", "1", "1 - downtime / VM-hours run"),
         "revenue": ("float64", "currency", "paid by customers"),
         "penalties": ("float64", "currency", "paid to customers"),
         "energy_cost": ("float64", "currency", "facility energy x price"),
@@ -137,6 +140,7 @@ FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "sla_breaks_cpu": ("int64", "count", "CPU breaks"),
         "sla_breaks_ram": ("int64", "count", "RAM breaks"),
         "sla_breaks_uptime": ("int64", "count", "uptime breaks"),
+        "downtime_s": ("float64", "s", "downtime: migrations, WAN switch-overs, restarts, outages"),
         "transfers": ("int64", "count", "WAN moves done"),
     },
     "placements": {
@@ -281,6 +285,10 @@ def _downtime_events(run: FederationRun, results: list[RunResult], slas: list[Sl
         vm.append(g)
         t.append(mig["start_s"].to_numpy(np.float64))
         down.append(d)
+    if run.downtime["vm"]:
+        vm.append(np.asarray(run.downtime["vm"], np.int64))
+        t.append(np.asarray(run.downtime["t_s"], np.float64))
+        down.append(np.asarray(run.downtime["down_s"], np.float64))
     tr = run.tr
     done = np.array([s == "done" for s in tr["status"]], dtype=bool)
     if done.any():
@@ -288,7 +296,7 @@ def _downtime_events(run: FederationRun, results: list[RunResult], slas: list[Sl
         vm.append(v)
         t.append(np.asarray(tr["switch_s"], np.float64)[done])
         down.append(np.array([run.spec.providers[run.dcs[s].provider].wan.downtime_s
-                              for s in np.asarray(tr["src"], np.int64)[done]]))
+                              for s in np.asarray(tr["dst"], np.int64)[done]]))
     if not vm:
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     return np.concatenate(vm).astype(np.int64), np.concatenate(t), np.concatenate(down)
@@ -305,6 +313,7 @@ def build_federation_result(run: FederationRun) -> FederationResult:
     ev = _downtime_events(run, results, slas)
     duration_s = run.n_steps * dt
     ut_vm, ut_w, ut_x = uptime_breaks(*ev, slas, n, duration_s)
+    down_s = np.bincount(ev[0], ev[2], n)
     dspecs = [d for _, _, d in spec.datacenters]
     n_hosts = np.array([r.tables["hosts"].shape[0] for r in results])
     kwh = np.array([float(r.summary["energy_kwh"]) for r in results])
@@ -321,7 +330,8 @@ def build_federation_result(run: FederationRun) -> FederationResult:
     led = build_ledger(spec, usage)
     from kumo.federation._frames import frames
 
-    tables = frames(run, results, usage, led, provider_totals(led, [p.name for p in spec.providers]), flows(led))
+    tables = frames(run, results, usage, led, provider_totals(led, [p.name for p in spec.providers]), flows(led),
+                    down_s)
     manifest = {
         "kumo_version": __version__,
         "federation": spec.model_dump(mode="json"),

@@ -196,14 +196,16 @@ class IoModel:
         if host is not None and host_nic_mbps is not None:
             h = np.asarray(host, np.int64)
             placed = h >= 0
-            hs = np.where(placed, h, 0)
-            tot = np.bincount(hs, np.where(placed, got_net, 0.0), len(host_nic_mbps)).astype(np.float64)
-            share = np.minimum(1.0, np.divide(host_nic_mbps, tot, out=np.ones_like(tot), where=tot > 0))
-            got_net = np.where(placed, got_net * share[hs], got_net)
+            every = bool(placed.all())
+            hs = h if every else np.where(placed, h, 0)
+            tot = np.bincount(hs, got_net if every else np.where(placed, got_net, 0.0),
+                              len(host_nic_mbps)).astype(np.float64)
+            if (tot > host_nic_mbps).any():  # only a saturated NIC changes anything
+                share = np.minimum(1.0, np.divide(host_nic_mbps, tot, out=np.ones_like(tot), where=tot > 0))
+                got_net = np.where(placed, got_net * share[hs], got_net)
         got_disk = np.minimum(np.minimum(disk, c["disk_cap_per_mhz"] * f), self.disk_device_mbps)
         cpu = got_net * c["net_cpu_per_mbps"] + got_disk * c["disk_cpu_per_mbps"]
         lat = c["lat_s"] + c["irq_cycles"] / (f * 1e6)
-        return IoResult(host_cpu_mhz=cpu,
-                        net_fraction=np.divide(got_net, net, out=np.ones_like(net), where=net > 0),
-                        disk_fraction=np.divide(got_disk, disk, out=np.ones_like(disk), where=disk > 0),
-                        latency_s=lat)
+        # (got + e) / (demand + e): 1 for no demand, exact to 1e-12 otherwise, and cheap
+        return IoResult(host_cpu_mhz=cpu, net_fraction=(got_net + 1e-12) / (net + 1e-12),
+                        disk_fraction=(got_disk + 1e-12) / (disk + 1e-12), latency_s=lat)

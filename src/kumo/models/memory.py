@@ -19,9 +19,11 @@ Reclamation ladder (ESXi; each step only if the previous left free memory below 
    where R_i is the VM's resident guest memory and t its time on the host (omit for steady state).
 2. **ballooning** (soft) - reclaim ``need = minFree - free`` from VMs in proportion to the idle-tax weight
    ``1 / rho_i``, ``rho_i = S_i / (A_i (f_i + k (1 - f_i)))``, ``k = 1 / (1 - tax)``, capped at
-   ``balloon_max_fraction`` (65 %) of M_i. Balloon pages beyond the guest's free memory make the guest
+   ``balloon_max_fraction`` (65 %) of M_i; what the caps leave is taken in proportion to the remaining
+   balloon room (a two-pass stand-in for ESX's lowest-rho-first order that keeps the step loop sort-free). Balloon pages beyond the guest's free memory make the guest
    page its own memory (guest swap).
-3. **compression** (hard) - up to ``compression_cache_fraction`` (10 %) of M_i saved per VM at 2:1.
+3. **compression** (hard) - up to ``compression_cache_fraction`` (10 %) of M_i saved per VM at 2:1; every
+   VM's compression cache fills to the same fraction.
 4. **swap** - whatever still does not fit is swapped by the hypervisor, spread over VMs in proportion to
    their resident memory (it cannot see which guest pages are hot).
 
@@ -44,12 +46,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from kumo.models._vec import sum_by as _sum_by
-from kumo.models._vec import waterfill
 from kumo.models.timing import PAGE_MB
 
 STATES = ("high", "clear", "soft", "hard", "low")
 #: free-memory thresholds as fractions of minFree: clear, soft, hard, low (ESXi 6+, D)
 STATE_THRESHOLDS = (1.0, 0.64, 0.32, 0.16)
+_THRESHOLDS_ASC = np.sort(np.asarray(STATE_THRESHOLDS))
 #: seconds per 4 KiB page fault (sec. 2.1, typical orders of magnitude)
 SWAP_LATENCY_S = {"hdd": 7.5e-3, "ssd": 1e-4, "nvme": 5e-5, "memory": 2e-5}
 
@@ -63,7 +65,7 @@ def min_free_mb(host_ram_mb: np.ndarray | float) -> np.ndarray:
 def memory_state(free_mb: np.ndarray, min_free: np.ndarray) -> np.ndarray:
     """int8 index into :data:`STATES` from free memory and minFree."""
     f = np.asarray(free_mb, np.float64) / np.asarray(min_free, np.float64)
-    return np.sum(f[..., None] < np.asarray(STATE_THRESHOLDS), axis=-1).astype(np.int8)
+    return (len(STATE_THRESHOLDS) - np.searchsorted(_THRESHOLDS_ASC, f, side="right")).astype(np.int8)
 
 
 def idle_tax_rho(shares: np.ndarray, alloc_mb: np.ndarray, active_fraction: np.ndarray, tax: float) -> np.ndarray:
@@ -117,26 +119,42 @@ def sharing_saved_per_vm(
     n_img = len(cross_share)
     if r.size == 0:
         return np.zeros(0)
+    frac = sharing_fraction(host, image, n_hosts, zero, self_share, cross_share)
     if age_s is None:
-        fill = np.ones_like(r)
-    else:
-        tau = _sum_by(host, r, n_hosts) / PAGE_MB / scan_pages_per_s
-        fill = -np.expm1(-np.asarray(age_s, np.float64) / np.maximum(tau[host], 1e-9))
-    intra = (np.asarray(zero)[image] + np.asarray(self_share)[image]) * r * fill
-    key = host * n_img + image
-    g_sum = _sum_by(key, r, n_hosts * n_img)
-    g_n = np.bincount(key, minlength=n_hosts * n_img)
-    # (n - 1) x M x s_x with M the group's mean size: every copy after the first maps onto shared frames
-    g_mean = np.divide(g_sum, g_n, out=np.zeros_like(g_sum), where=g_n > 0)
-    cross_g = np.tile(np.asarray(cross_share, np.float64), n_hosts) * (g_sum - g_mean)
-    # the group's saving, split over its members in proportion to their (filled) size
-    cross = np.divide(cross_g[key] * r * fill, g_sum[key], out=np.zeros_like(r), where=g_sum[key] > 0)
-    return intra + cross
+        return r * frac
+    tau = _sum_by(host, r, n_hosts) / PAGE_MB / scan_pages_per_s
+    return r * frac * -np.expm1(-np.asarray(age_s, np.float64) / np.maximum(tau[host], 1e-9))
+
+
+def sharing_fraction(host: np.ndarray, image: np.ndarray, n_hosts: int, zero: np.ndarray, self_share: np.ndarray,
+                     cross_share: np.ndarray) -> np.ndarray:
+    """(n,) steady-state share of each VM's memory backed by shared frames.
+
+    A group of n VMs of one image on one host saves s_x (n - 1) x its mean size - every copy after the
+    first maps onto shared frames - so each member is credited z + s_self + s_x (1 - 1/n) of its size.
+    """
+    key = host * len(cross_share) + image
+    n_g = np.bincount(key, minlength=n_hosts * len(cross_share))[key]
+    return zero[image] + self_share[image] + cross_share[image] * (1.0 - 1.0 / n_g)
+
+
+def _scale(need_h: np.ndarray, cap: np.ndarray, host: np.ndarray, nh: int) -> np.ndarray:
+    """Take ``need`` from each host's VMs in proportion to their capacity ``cap`` (all to the same fraction)."""
+    tot = _sum_by(host, cap, nh)
+    frac = np.minimum(np.divide(need_h, tot, out=np.zeros(nh), where=tot > 0), 1.0)
+    return cap * frac[host]
 
 
 def _spread(need_h: np.ndarray, weight: np.ndarray, cap: np.ndarray, host: np.ndarray, nh: int) -> np.ndarray:
-    """Split each host's ``need`` over its VMs in proportion to ``weight``, capped per VM (water-filling)."""
-    return waterfill(cap, weight, host, need_h)
+    """Take each host's ``need`` from its VMs in proportion to ``weight``, capped per VM; what the caps leave
+    is then taken in proportion to each VM's remaining room. Two passes, no sort: it fills the need
+    whenever the caps allow, and approximates exact weighted water-filling (:func:`waterfill`)."""
+    tot = _sum_by(host, weight, nh)
+    out = np.minimum(np.divide(need_h, tot, out=np.zeros(nh), where=tot > 0)[host] * weight, cap)
+    rest = need_h - _sum_by(host, out, nh)
+    if (rest > 1e-9 * np.maximum(need_h, 1.0)).any():
+        out = out + _scale(np.maximum(rest, 0.0), cap - out, host, nh)
+    return out
 
 
 @dataclass(frozen=True)
@@ -223,80 +241,103 @@ class MemoryModel:
         nh = len(host_ram_mb)
         host = np.asarray(host, np.int64)
         n = host.shape[0]
-        placed = host >= 0
-        hs = np.where(placed, host, 0)
-        booked = np.asarray(booked_mb, np.float64)
-        used = np.minimum(np.asarray(used_mb, np.float64), booked)
-        ovh = np.broadcast_to(np.asarray(overhead_mb, np.float64), (n,))
-        pin = np.zeros(n, bool) if pinned is None else np.asarray(pinned, bool)
-        guest = np.where(pin, booked, used + self.idle_resident_fraction * (booked - used))
-        guest = np.where(placed, guest, 0.0)
-        resident = guest + np.where(placed, ovh, 0.0)
         cap = np.asarray(host_ram_mb, np.float64)
-        load = _sum_by(hs, resident, nh)
         minf = min_free_mb(cap)
-        free = cap - load
+        placed = host >= 0
+        every = bool(placed.all())
+        ix = slice(None) if every else np.flatnonzero(placed)  # only placed VMs count
+        hs = host[ix]
+        m = hs.shape[0]
+        booked = np.asarray(booked_mb, np.float64)[ix]
+        used = np.minimum(np.asarray(used_mb, np.float64)[ix], booked)
+        ovh = np.asarray(overhead_mb, np.float64)
+        ovh = ovh if ovh.ndim == 0 or ovh.shape == (n,) else np.broadcast_to(ovh, (n,))
+        fixed = _sum_by(hs, ovh[ix], nh) if ovh.ndim else ovh * np.bincount(hs, minlength=nh)
+        pin = np.zeros(m, bool) if pinned is None else np.asarray(pinned, bool)[ix]
+        any_pin = bool(pin.any())
+        guest = used + self.idle_resident_fraction * (booked - used)
+        if any_pin:
+            guest = np.where(pin, booked, guest)
+        free = cap - fixed - _sum_by(hs, guest, nh)
         state = memory_state(free, minf)
-        movable = placed & ~pin
         # 1. sharing: sf = share of each VM's guest memory backed by shared frames
-        sf = np.zeros(n)
-        img = np.asarray(image, np.int64)
-        part = movable & (img >= 0)
+        sf = np.zeros(m)
+        img = np.asarray(image, np.int64)[ix]
+        part = ~pin & (img >= 0)
         if self.sharing != "off" and part.any():
-            saved = sharing_saved_per_vm(guest[part], hs[part], img[part], nh, zero, self_share, cross_share,
-                                         None if age_s is None else np.asarray(age_s)[part], self.scan_pages_per_s)
+            every_part = bool(part.all())
+            sel = slice(None) if every_part else part
+            if age_s is None:
+                frac = sharing_fraction(hs[sel], img[sel], nh, np.asarray(zero, np.float64),
+                                        np.asarray(self_share, np.float64), np.asarray(cross_share, np.float64))
+            else:
+                frac = sharing_saved_per_vm(guest[sel], hs[sel], img[sel], nh, zero, self_share, cross_share,
+                                            np.asarray(age_s)[ix][sel], self.scan_pages_per_s) / np.maximum(
+                                                guest[sel], 1e-12)
             if self.sharing == "ladder":
-                saved = np.where((free < minf)[hs[part]], saved, 0.0)
-            sf[part] = np.divide(saved, guest[part], out=np.zeros_like(saved), where=guest[part] > 0)
-        sf = np.clip(sf, 0.0, 1.0)
-        foot = guest * (1.0 - sf)  # host MB behind each VM's guest memory
-        free = cap - _sum_by(hs, foot + np.where(placed, ovh, 0.0), nh)
+                frac = frac * (free < minf)[hs[sel]]
+            if every_part:
+                sf = np.minimum(frac, 1.0)
+            else:
+                sf[part] = np.minimum(frac, 1.0)
+        unshared = 1.0 - sf
+        free = cap - fixed - _sum_by(hs, guest * unshared, nh)
         after_sharing = cap - free
         # 2. ballooning, idle memory taxed; a ballooned guest page frees only its unshared part
-        bal = np.zeros(n)
+        bal = np.zeros(m)
         if self.balloon:
             need = np.where(free < STATE_THRESHOLDS[1] * minf, minf - free, 0.0)
-            if np.any(need > 1e-6):
-                act = np.divide(used, guest, out=np.ones(n), where=guest > 0)
-                rho = idle_tax_rho(np.ones(n) * 10.0 * booked if shares is None else shares,
-                                   np.maximum(guest, 1e-9), act, self.idle_tax)
-                bcap = np.where(movable, np.minimum(self.balloon_max_fraction * booked, guest), 0.0) * (1 - sf)
-                got = _spread(need, np.where(movable, 1.0 / rho, 0.0), bcap, hs, nh)
-                bal = np.divide(got, 1 - sf, out=np.zeros(n), where=sf < 1)
-        guest_free = self.idle_resident_fraction * (booked - used)
-        guest_swap = np.maximum(bal - guest_free, 0.0)
-        foot = np.maximum(guest - bal, 0.0) * (1.0 - sf)
-        shared = _sum_by(hs, np.maximum(guest - bal, 0.0) * sf, nh)
-        host_bal = _sum_by(hs, bal, nh)
-        free = cap - _sum_by(hs, foot + np.where(placed, ovh, 0.0), nh)
+            if (need > 1e-6).any():
+                # 1 / rho with A f = used: (k A - (k - 1) used) / S, k = 1 / (1 - tax)
+                k = 1.0 / (1.0 - self.idle_tax)
+                shr = 10.0 * booked if shares is None else np.asarray(shares, np.float64)[ix]
+                weight = (k * guest - (k - 1.0) * used) / np.maximum(shr, 1e-12)
+                bcap = np.minimum(self.balloon_max_fraction * booked, guest) * unshared
+                if any_pin:
+                    weight, bcap = np.where(pin, 0.0, weight), np.where(pin, 0.0, bcap)
+                got = _spread(need, weight, bcap, hs, nh)
+                bal = got / np.maximum(unshared, 1e-12)
+        guest_swap = np.maximum(bal - self.idle_resident_fraction * (booked - used), 0.0)
+        in_guest = np.maximum(guest - bal, 0.0)
+        foot = in_guest * unshared
+        free = cap - fixed - _sum_by(hs, foot, nh)
         # 3. compression at 2:1: storing c MB of compressed pages frees c MB
-        comp = np.zeros(n)
+        comp = np.zeros(m)
         if self.compression:
             need = np.where(free < STATE_THRESHOLDS[2] * minf - 1e-6, minf - free, 0.0)
-            if np.any(need > 1e-6):
-                ccap = np.where(movable, np.minimum(self.compression_cache_fraction * booked, foot / 2), 0.0)
-                comp = _spread(need, foot, ccap, hs, nh)
+            if (need > 1e-6).any():
+                ccap = np.minimum(self.compression_cache_fraction * booked, foot / 2)
+                comp = _scale(need, np.where(pin, 0.0, ccap) if any_pin else ccap, hs, nh)
         host_comp = _sum_by(hs, comp, nh)
         free = free + host_comp
         # 4. hypervisor swap: only what physically does not fit
         over = np.maximum(-free, 0.0)
-        left = np.maximum(foot - 2 * comp, 0.0)
-        w = np.where(movable, left, 0.0)
-        has_w = _sum_by(hs, w, nh) > 0
-        w = np.where(has_w[hs], w, np.where(placed, resident, 0.0))  # only pinned VMs left: they take the loss
-        swapped = (_spread(over, w, np.where(movable, left, np.where(placed, resident, 0.0)), hs, nh)
-                   if np.any(over > 1e-9) else np.zeros(n))
-        in_guest = np.maximum(guest - bal, 0.0)
-        act_frac = np.clip(np.divide(used - guest_swap, in_guest, out=np.zeros(n), where=in_guest > 0), 0.0, 1.0)
+        swapped = np.zeros(m)
+        if (over > 1e-9).any():
+            left = np.maximum(foot - 2 * comp, 0.0)
+            w = np.where(pin, 0.0, left) if any_pin else left
+            if any_pin:  # a host holding only pinned VMs: they take the loss
+                w = np.where((_sum_by(hs, w, nh) > 0)[hs], w, guest)
+                left = np.where(pin, guest, left)
+            swapped = _scale(over, w, hs, nh) if not any_pin else _spread(over, w, left, hs, nh)
+        act_frac = np.minimum(np.maximum((used - guest_swap) / np.maximum(in_guest, 1e-12), 0.0), 1.0)
         lat = SWAP_LATENCY_S[self.swap_device]
-        stall = (swapped * act_frac / PAGE_MB * lat + 2 * comp * act_frac / PAGE_MB * SWAP_LATENCY_S["memory"]
-                 + guest_swap * self.guest_touch_fraction / PAGE_MB * lat) / self.retouch_s
-        tax = self.balloon_tax * np.divide(bal, booked, out=np.zeros(n), where=booked > 0)
-        penalty = np.where(placed, np.minimum(stall + tax, 1.0), 0.0)
-        short = np.minimum(swapped * act_frac + guest_swap * self.guest_touch_fraction, used)
+        stall = (swapped * act_frac * lat + 2 * comp * act_frac * SWAP_LATENCY_S["memory"]
+                 + guest_swap * self.guest_touch_fraction * lat) / (PAGE_MB * self.retouch_s)
+        tax = self.balloon_tax * bal / np.maximum(booked, 1e-12)
+
+        def put(x: np.ndarray) -> np.ndarray:
+            if every:
+                return x
+            out = np.zeros(n)
+            out[ix] = x
+            return out
+
         return MemoryResult(
-            host_resident_mb=cap - free, host_after_sharing_mb=after_sharing, host_swapped_mb=over, host_shared_mb=shared,
-            host_balloon_mb=host_bal, host_compressed_mb=host_comp, host_state=state,
-            vm_balloon_mb=bal, vm_swapped_mb=swapped + guest_swap, vm_ram_short_mb=np.where(placed, short, 0.0),
-            vm_cpu_penalty=penalty,
+            host_resident_mb=cap - free, host_after_sharing_mb=after_sharing, host_swapped_mb=over,
+            host_shared_mb=_sum_by(hs, in_guest * sf, nh), host_balloon_mb=_sum_by(hs, bal, nh),
+            host_compressed_mb=host_comp, host_state=state, vm_balloon_mb=put(bal),
+            vm_swapped_mb=put(swapped + guest_swap),
+            vm_ram_short_mb=put(np.minimum(swapped * act_frac + guest_swap * self.guest_touch_fraction, used)),
+            vm_cpu_penalty=put(np.minimum(stall + tax, 1.0)),
         )

@@ -71,10 +71,13 @@ def dirty_rate_mbps(
     guest page cache and received packets land in guest buffers, so both dirty memory at their byte rate.
     The CPU term is SimGrid's rule (dirtying proportional to CPU progress, ``dirty_page_tracking.cpp``).
     """
-    d = np.asarray(dirty_mbps_at_full_cpu, dtype=np.float64) * np.clip(np.asarray(cpu_fraction, np.float64), 0, 1)
+    d = np.asarray(dirty_mbps_at_full_cpu, dtype=np.float64) * np.minimum(np.maximum(cpu_fraction, 0.0), 1.0)
+    io = None
     for col in (disk_write_kbps, net_rx_kbps):
         if col is not None:
-            d = d + io_factor * trace_kbps_to_mbps(np.maximum(np.asarray(col, np.float64), 0.0))
+            io = col if io is None else io + col
+    if io is not None:
+        d = d + np.maximum(io, 0.0) * (io_factor * float(trace_kbps_to_mbps(1.0)))
     return d
 
 
@@ -221,7 +224,7 @@ class PrecopyMigration:
         d_in = self.dirty_mbps if dirty_mbps is None else dirty_mbps
         m, d_mbps, link = (np.atleast_1d(np.asarray(a, dtype=np.float64)).copy()
                            for a in np.broadcast_arrays(ram_mb, d_in, nic_mbps))
-        if np.any(~(link > 0)):
+        if (~(link > 0)).any():
             raise ValueError(f"nic_mbps: every migration needs a positive bandwidth, got {link[~(link > 0)][:3]}")
         return _rounds(self, m, d_mbps / 8.0, self.rate_mb_per_s(link), link)
 

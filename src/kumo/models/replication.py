@@ -161,11 +161,37 @@ class ReplicationModel:
         """Downtime of a protected VM: failure detection + activation of the last committed checkpoint."""
         return detection_s + self.activation_s
 
+    def step(self, ram_mb: np.ndarray, dirty_mbps: np.ndarray, bandwidth_mbps: np.ndarray,
+             core_mhz: np.ndarray | float = 2600.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(VM time lost, NIC Mbit/s, added latency s) of :meth:`evaluate`, for the step loop: (k,) arrays in."""
+        if self.scheme == "lockstep":
+            r = self.evaluate(ram_mb, dirty_mbps, bandwidth_mbps, core_mhz)
+            return r.cpu_overhead, r.net_mbps, r.latency_s
+        interval = self._interval_s
+        v = np.minimum(dirty_mbps * (interval / 8.0), self.wws_fraction * ram_mb)
+        pause = self.pause_fixed_ms / 1000.0 + v * (1.0 / self.copy_mb_per_s)
+        send = v * 8.0 / bandwidth_mbps
+        epoch = np.maximum(interval, send)
+        cycle = epoch + pause
+        if self.network_buffering and self.scheme == "remus":
+            lat = epoch * 0.5 + pause + send + self.rtt_ms / 1000.0
+        else:
+            lat = np.full(v.shape, self.rtt_ms / 1000.0)
+        return pause / cycle, v * 8.0 / cycle, lat
+
+    @property
+    def _interval_s(self) -> float:
+        if self.scheme == "colo":
+            return 1.0 / (self.colo_divergence_per_s + 1000.0 / self.colo_delay_ms)
+        return self.epoch_ms / 1000.0
+
     def evaluate(self, ram_mb: np.ndarray, dirty_mbps: np.ndarray, bandwidth_mbps: np.ndarray,
                  core_mhz: np.ndarray | float = 2600.0, detection_s: float = 1.5) -> ReplicationResult:
         """Costs for k protected VMs: RAM (MB), dirty rate and replication link (Mbit/s)."""
-        m, d, bw = (np.atleast_1d(np.asarray(a, np.float64)) for a in np.broadcast_arrays(ram_mb, dirty_mbps,
-                                                                                          bandwidth_mbps))
+        arrs = [np.asarray(a, np.float64) for a in (ram_mb, dirty_mbps, bandwidth_mbps)]
+        if not all(a.ndim == 1 and a.shape == arrs[0].shape for a in arrs):
+            arrs = [np.atleast_1d(a) for a in np.broadcast_arrays(*arrs)]
+        m, d, bw = arrs
         k = m.shape[0]
         fo = np.full(k, self.failover_s(detection_s))
         if self.scheme == "lockstep":
@@ -173,10 +199,7 @@ class ReplicationModel:
             over = log * 1e6 / 8.0 * self.log_cycles_per_byte / (np.asarray(core_mhz, np.float64) * 1e6)
             lat = np.full(k, self.rtt_ms / 1000.0)
             return ReplicationResult(np.zeros(k), np.zeros(k), over / (1 + over), log, lat, fo)
-        if self.scheme == "colo":
-            interval = 1.0 / (self.colo_divergence_per_s + 1000.0 / self.colo_delay_ms)
-        else:
-            interval = self.epoch_ms / 1000.0
+        interval = self._interval_s
         r = bw / 8.0
         v = np.minimum(d / 8.0 * interval, self.wws_fraction * m)
         pause = self.pause_fixed_ms / 1000.0 + v / self.copy_mb_per_s

@@ -179,7 +179,7 @@ class Virtualization:
         spec = self.cfg.dirty_rate
         if spec.source == "param":
             return self.vm_dirty_full_mbps.copy()
-        u = np.divide(cpu_mhz, cpu_booked_mhz, out=np.zeros(self.n_vms), where=np.asarray(cpu_booked_mhz) > 0)
+        u = np.asarray(cpu_mhz, np.float64) / np.maximum(cpu_booked_mhz, 1e-12)
         e = extra or {}
         io = spec.source == "cpu+io"
         return dirty_rate_mbps(u, self.vm_dirty_full_mbps, e.get("disk_write_kbps") if io else None,
@@ -217,30 +217,28 @@ class Virtualization:
             eff = cpu * (self._cpu_ab[0] + self._cpu_ab[1] / (f * 1e6))
         e = extra or {}
         zero = np.zeros(n)
-
-        def mbps(name: str) -> np.ndarray:
-            return trace_kbps_to_mbps(e[name]) if name in e else zero
-
-        net = mbps("net_rx_kbps") + mbps("net_tx_kbps")
-        disk = mbps("disk_read_kbps") + mbps("disk_write_kbps")
-        net_frac, disk_frac, lat = np.ones(n), np.ones(n), np.zeros(n)
+        k = trace_kbps_to_mbps(1.0)
+        net = (e.get("net_rx_kbps", zero) + e.get("net_tx_kbps", zero)) * k
+        disk = (e.get("disk_read_kbps", zero) + e.get("disk_write_kbps", zero)) * k
         if self.cfg.io is not None:
             r = self.cfg.io.evaluate(self.vm_io_mode, net, disk, f, vm_host, host_nic_mbps, self._io_coef)
-            eff = eff + np.where(cpu > 0, r.host_cpu_mhz, 0.0)
+            eff = eff + r.host_cpu_mhz * (cpu > 0)
             net_frac, disk_frac, lat = r.net_fraction, r.disk_fraction, r.latency_s
+            net_total = net * net_frac
+        else:
+            net_frac, disk_frac, lat, net_total = np.ones(n), np.ones(n), np.zeros(n), net
         useful = np.ones(n)
-        net_total = net * net_frac
         if self.has_replication:
             p = self._protected_idx
             d = self.vm_dirty_full_mbps[p] if dirty_mbps is None else np.asarray(dirty_mbps)[p]
             ram = np.full(p.size, 4096.0) if ram_mb is None else np.asarray(ram_mb, np.float64)[p]
             bw = (np.full(p.size, 1000.0) if host_nic_mbps is None or vm_host is None
-                  else np.asarray(host_nic_mbps)[np.maximum(np.asarray(vm_host)[p], 0)])
+                  else np.asarray(host_nic_mbps)[np.asarray(vm_host)[p]])
             assert self.cfg.replication is not None
-            rr = self.cfg.replication.evaluate(ram, d, bw, f[p], self.cfg.failures.detection_s)
-            useful[p] = 1.0 - rr.cpu_overhead
-            net_total[p] += np.where(cpu[p] > 0, rr.net_mbps, 0.0)
-            lat[p] += rr.latency_s
+            over, rnet, rlat = self.cfg.replication.step(ram, d, bw, f[p])
+            useful[p] = 1.0 - over
+            net_total = net_total + _put(p, rnet * (cpu[p] > 0), n)
+            lat = lat + _put(p, rlat, n)
         return CpuDemand(effective_mhz=eff, overhead_mhz=eff - cpu, useful_factor=useful, net_mbps=net_total,
                          net_fraction=net_frac, disk_fraction=disk_frac, latency_s=lat)
 
@@ -313,7 +311,8 @@ class Virtualization:
         return self.cfg.containers.start_delay_s(self.vm_kind[vm_idx], self.image_mb[vm_idx], cached)
 
 
-def _put(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-    out = np.zeros(mask.shape, np.asarray(values).dtype)
-    out[mask] = values
+def _put(where: np.ndarray, values: np.ndarray, n: int | None = None) -> np.ndarray:
+    """``values`` scattered into zeros at ``where`` (a bool mask, or indices with the length ``n``)."""
+    out = np.zeros(where.shape if n is None else n, np.asarray(values).dtype)
+    out[where] = values
     return out

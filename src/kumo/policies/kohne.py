@@ -177,6 +177,7 @@ class SlaScheduler:
     fit: str = "binding"
     fit_ceiling: float | None = None
     ff_evict: str = "until-under"
+    max_moves_per_host: int | None = None
     op: str = "anti-correlation"
     op_history_steps: int = 288
     op_min_history: int = 12
@@ -211,6 +212,9 @@ class SlaScheduler:
             out.append(f"lower: must be in [0, min(upper_cpu, upper_ram)), got {self.lower!r}")
         if not (isinstance(self.lb_delta, int | float) and self.lb_delta >= 0):
             out.append(f"lb_delta: must be >= 0, got {self.lb_delta!r}")
+        if self.max_moves_per_host is not None and not (isinstance(self.max_moves_per_host, int)
+                                                        and self.max_moves_per_host >= 1):
+            out.append(f"max_moves_per_host: must be an integer >= 1 or None, got {self.max_moves_per_host!r}")
         for name, lo in (("lb_moves", 1), ("op_history_steps", 1), ("op_min_history", 2), ("ee_interval_steps", 1),
                          ("ee_min_on_steps", 0)):
             v = getattr(self, name)
@@ -234,11 +238,15 @@ class SlaScheduler:
             self._init_memory(view)
         if self.host_selection == "op":
             self._record_history(view)
-        plan = self._plan(view)
         is_on = view.host_state != HOST_OFF
         mem.on_since[is_on & ~mem.was_on] = view.step
         mem.was_on = is_on
         empty = is_on & (view.host_n_vms == 0)
+        if self._quiet(view, is_on):
+            # nothing to relieve, balance or consolidate this step: only empty hosts go off
+            idle: list[int] = np.flatnonzero(empty).tolist() if self.ee else []
+            return Decision(switch_off=idle, reason="ee") if idle else None
+        plan = self._plan(view)
         if self.ee:
             plan.on &= ~empty  # switched off below unless a VM must go there after all
         running = np.flatnonzero(view.vm_state == VM_RUNNING)
@@ -264,6 +272,26 @@ class SlaScheduler:
         if not plan.moves and not off:
             return None
         return Decision(migrations=plan.moves, switch_off=off, reason=self.selection + self.host_selection)
+
+    def _quiet(self, view: ClusterView, is_on: np.ndarray) -> bool:
+        """True when no host can be overloaded (its load counting VMs leaving it is an upper bound),
+        LB cannot trigger and no consolidation round is due: the full plan is then not needed."""
+        if self.ee and view.step % self.ee_interval_steps == 0:
+            return False
+        hosts = view.hosts
+        u_c = view.host_cpu_demand / hosts.cpu_mhz
+        u_r = view.host_ram_demand / hosts.ram_mb
+        if np.any(is_on & ((u_c > self.upper_cpu) | (u_r > self.upper_ram))):
+            return False
+        if self.lb and is_on.any() and np.maximum(u_c, u_r)[is_on].max() > self._lb_trigger():
+            return False
+        return True
+
+    def _lb_trigger(self) -> float:
+        if self.lb_trigger is not None:
+            return self.lb_trigger
+        # the level consolidation packs hosts to: LB keeps hosts out of the band above it
+        return self.ee_upper if self.ee_upper is not None else min(self.upper_cpu, self.upper_ram)
 
     def _init_memory(self, view: ClusterView) -> None:
         mem = self._mem
@@ -332,10 +360,12 @@ class SlaScheduler:
             left_r = plan.used_r[h] - np.cumsum(plan.vm_r[cand])
             ok = (left_c <= self.upper_cpu * plan.cap_c[h]) & (left_r <= self.upper_ram * plan.cap_r[h])
             n = len(cand) if self.ff_evict == "all" or not ok.any() else int(np.argmax(ok)) + 1
-            picks = range(n)
+            picks = list(range(n))
         else:
             picks = self._mem.selector.pick_set(self._context(view, plan, h, cand), rng, self.upper_cpu,
                                                 self.upper_ram).tolist()
+        if self.max_moves_per_host is not None and not (self.selection == "ff" and self.ff_evict == "all"):
+            picks = picks[: self.max_moves_per_host]
         for p in picks:
             self._move(plan, int(cand[p]), h, power_on=self.ee)
 
@@ -402,10 +432,7 @@ class SlaScheduler:
     # -------------------------------------------------------------------------------------- extensions
     def _balance(self, view: ClusterView, plan: _Plan, running: np.ndarray, run_host: np.ndarray,
                  rng: np.random.Generator) -> None:
-        if self.lb_trigger is not None:
-            trigger = self.lb_trigger
-        else:  # the level consolidation packs hosts to: LB keeps hosts out of the band above it
-            trigger = self.ee_upper if self.ee_upper is not None else min(self.upper_cpu, self.upper_ram)
+        trigger = self._lb_trigger()
         for _ in range(self.lb_moves):
             load = np.where(plan.on, plan.load(), np.nan)
             if not np.isfinite(load).any():

@@ -1,0 +1,53 @@
+"""Fast screens that let the compat run skip expensive bit-exact computations when their outcome is certain.
+
+A screen never decides a close call: it either returns the answer the exact code would give (because the
+margin is far larger than any rounding difference) or None, and the caller then runs the exact code from
+:mod:`kumo.policies` (the policy itself stays the single source of truth).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: a screened maximum must beat the runner-up by this much (R² units)
+MC_SEPARATION = 1e-6
+#: and the centred Gram matrix must be this well conditioned (R² error ~ 1e-16 x condition)
+MC_MAX_COND = 1e7
+
+
+def mc_pick_screen(history: np.ndarray, hist_len: np.ndarray) -> int | None:
+    """Maximum-correlation choice from one Gram-matrix inverse, or None when the exact code must decide.
+
+    For candidate i, the R² of an OLS regression with intercept of its history on the others' equals
+    ``1 - 1 / (G_ii (G^-1)_ii)`` with G the Gram matrix of the centred histories (m newest values, m = the
+    shortest history). The pick is the strict maximum when it exceeds the runner-up by
+    :data:`MC_SEPARATION`, is clearly positive, and G is well conditioned; every other case (too few
+    observations, constant or collinear histories, near ties) returns None.
+
+    Parameters
+    ----------
+    history : (k, H) float64, candidates' utilization histories, newest first.
+    hist_len : (k,) int, valid lengths.
+    """
+    k = history.shape[0]
+    m = int(np.min(hist_len)) if k else 0
+    if k < 2 or k > m - 1:
+        return None
+    x = history[:, :m].T
+    x = x - x.mean(axis=0)
+    g = x.T @ x
+    d = np.diag(g)
+    if not np.all(d > 1e-12 * max(float(d.max()), 1e-300)):
+        return None
+    s = np.linalg.svd(g, compute_uv=False)
+    if s[-1] <= 0 or s[0] / s[-1] > MC_MAX_COND:
+        return None
+    r2 = 1 - 1 / (d * np.diag(np.linalg.inv(g)))
+    best = int(np.argmax(r2))
+    top = r2[best]
+    if not np.isfinite(top) or top <= MC_SEPARATION:
+        return None
+    rest = np.delete(r2, best)
+    if rest.size and top - float(rest.max()) <= MC_SEPARATION:
+        return None
+    return best
