@@ -299,7 +299,7 @@ def main() -> None:
         else:
             todo.append((key, job))
     with ProcessPoolExecutor(args.workers) as ex, args.cache.open("a") as cache:
-        for n, ((key, _), r) in enumerate(zip(todo, ex.map(run_job, [j for _, j in todo])), 1):
+        for n, ((key, _), r) in enumerate(zip(todo, ex.map(run_job, [j for _, j in todo]), strict=True), 1):
             results.append(r)
             cache.write(json.dumps({**r, "job": key}) + "\n")
             cache.flush()

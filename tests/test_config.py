@@ -75,7 +75,21 @@ def test_defaults_are_valid():
 
 
 def test_examples_are_valid():
+    """Every shipped example loads: scenarios, sweep specs (``axes``) and federations (``providers``)."""
+    import tomllib
     from pathlib import Path
 
-    for f in sorted((Path(__file__).parents[1] / "examples").glob("*.toml")):
-        load(f)
+    files = sorted((Path(__file__).parents[1] / "examples").glob("*.toml"))
+    assert files
+    for f in files:
+        data = tomllib.loads(f.read_text())
+        if "providers" in data:
+            from kumo.federation import load_federation
+
+            load_federation(f)
+        elif "axes" in data:
+            from kumo.sweep import load_experiment
+
+            load_experiment(f)
+        else:
+            load(f)

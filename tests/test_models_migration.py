@@ -305,3 +305,20 @@ def test_validation_lists_every_problem():
     assert PostcopyMigration(fault_fraction=3, precopy_rounds=-1).validate()
     for name, cls in MIGRATION_MODELS.items():
         assert cls().validate() == [], name
+
+
+@pytest.mark.parametrize("model", ["precopy", "postcopy", "cold"])
+def test_new_models_run_in_the_engine_unchanged(model):
+    from conftest import make_scenario, make_trace
+
+    from kumo.engine import Engine
+
+    params = {} if model == "cold" else {"dirty_mbps": 200.0}
+    sc = make_scenario(hosts=((2, 2, 1000.0, 4096.0),), migration={"model": model, "params": params})
+    e = Engine(sc, make_trace([[300.0]], booked_ram=[1024.0]))
+    e.step(0)
+    src = int(e.state.vm_host[0])
+    e.start_migration(0, 1 - src, 0.0)
+    want = MIGRATION_MODELS[model](**params)
+    dur = want.duration_s(A([1024.0]), A([1000.0]), A([200.0]))[0]
+    assert e._mig["end_s"][0] == pytest.approx(dur) and e.vm_acc["downtime_s"][0] > 0

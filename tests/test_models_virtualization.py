@@ -199,3 +199,16 @@ def test_cli_commands_print_tables(cmd):
 def test_cli_plot(tmp_path):
     _cli("migration", "--plot", str(tmp_path / "m.png"))
     assert (tmp_path / "m.png").stat().st_size > 1000
+
+
+def test_CON_01_02_containers_at_least_as_fast_as_vms():
+    # D: containers equal or better than VMs in almost all cases (Felter et al.); Docker >= KVM everywhere
+    cfg = {"cpu": {}, "io": {}, "classes": [{"name": "vm", "share": 0.5, "io_mode": "virtio"},
+                                            {"name": "ctr", "share": 0.5, "kind": "container"}]}
+    v = Virtualization.build(cfg, ["a", "b"])
+    extra = {k: np.full(2, 50_000.0) for k in ("net_rx_kbps", "net_tx_kbps", "disk_read_kbps", "disk_write_kbps")}
+    d = v.cpu_demand(A([2000.0, 2000.0]), A([2600.0, 2600.0]), extra=extra)
+    assert d.effective_mhz[1] <= d.effective_mhz[0] and d.latency_s[1] <= d.latency_s[0]
+    assert d.net_fraction[1] >= d.net_fraction[0] and d.disk_fraction[1] >= d.disk_fraction[0]
+    mem = Virtualization.build({"memory": {}, **cfg}, ["a", "b"]).overhead_mb
+    assert mem[1] < mem[0]

@@ -172,7 +172,7 @@ def _run_federation(path: Path, trace: str | None, seed: int | None, max_steps: 
     else:
         with Progress(TextColumn("[bold]simulating federation"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
                       TimeElapsedColumn(), console=err_console, transient=True) as bar:
-            task = bar.add_task("run", total=tr.n_steps)
+            task = bar.add_task("run", total=min(spec.trace.max_steps or tr.n_steps, tr.n_steps))
             result = run_federation(spec, tr, progress=lambda done, total: bar.update(task, completed=done))
     if fmt == Printed.json:
         console.print_json(json.dumps(result.summary, default=float))
@@ -183,7 +183,7 @@ def _run_federation(path: Path, trace: str | None, seed: int | None, max_steps: 
                                      FED_SCHEMA["summary"]))
         cols = ["provider", "vms_home", "vms_outsourced", "vms_insourced", "sla_breaks_hosted", "profit"]
         console.print(result.tables["providers"][cols].to_string(index=False))
-        console.print(f"[dim]{len(result.datacenter_results)} data centers x {tr.n_steps} steps in "
+        console.print(f"[dim]{len(result.datacenter_results)} data centers x {result.summary['steps']} steps in "
                       f"{result.manifest['wall_s']:.2f} s[/]")
     if out is not None:
         err_console.print(f"results written to {result.write(out, out_format)}")
@@ -264,6 +264,75 @@ def check(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")])
 from kumo.cli_models import model_app as _model_app; app.add_typer(_model_app, name="model")  # noqa: E402, E702, I001
 
 from kumo import cli_ops as _cli_ops  # noqa: E402,F401
+
+
+def _validation_render(df: Any, fmt: Printed) -> None:
+    if fmt == Printed.csv:
+        typer.echo(df.to_csv(index=False).rstrip())
+        return
+    if fmt == Printed.json:
+        typer.echo(df.to_json(orient="records", indent=2))
+        return
+    date = df.attrs.get("date", "")
+    t = Table(title=f"kumo (CloudSim compatibility mode) vs CloudSim 4.0, PlanetLab {date}", header_style="bold")
+    for col, just in (("policy", "left"), ("metric", "left"), ("kumo", "right"), ("CloudSim", "right"),
+                      ("rel. diff", "right"), ("target", "right"), ("", "left")):
+        t.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
+    policies = list(dict.fromkeys(df["policy"]))
+    for p in policies:
+        part = df[df["policy"] == p]
+        for i, r in enumerate(part.itertuples(index=False)):
+            exact = r.kumo == r.cloudsim
+            rel = "" if r.rel_diff != r.rel_diff else ("exact" if exact else f"{r.rel_diff:+.2e}")
+            ok = "" if r.within_target is None else ("[green]ok[/]" if r.within_target else "[red]MISS[/]")
+            t.add_row(p if i == 0 else (f"[dim]{r.cloudsim_name}[/]" if i == 1 else ""), r.metric, f"{r.kumo:.7g}",
+                      "" if r.cloudsim != r.cloudsim else f"{r.cloudsim:.7g}", rel,
+                      "" if r.target != r.target else f"{r.target:.0%}", ok, end_section=i == len(part) - 1)
+    console.print(t)
+    console.print("[dim]values are fractions (not percent), energy in kWh; --format csv|json for full precision[/]")
+    wall = df.attrs.get("wall_s", {})
+    refs = sorted(set(df["reference"]))
+    console.print(f"[dim]reference: {', '.join(refs)}; kumo wall time: "
+                  + ", ".join(f"{p} {s:.2f} s" for p, s in wall.items()) + "[/]")
+
+
+@app.command("validate")
+def validate_cmd(
+    target: Annotated[str, typer.Argument(help="What to reproduce: cloudsim-planetlab (CloudSim 4.0's PlanetLab "
+                                               "power experiments).")],
+    date: Annotated[str, typer.Option(help="PlanetLab day (folder name under ../shared/data/planetlab or "
+                                           "$KUMO_PLANETLAB_DIR); only 20110303 has CloudSim's numbers.")] = "20110303",
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Policy to run (repeatable): npa, dvfs "
+                                                     "or <thr|iqr|mad|lr|lrr>-<mmt|mc|mu|rs|hpg|mm>; default: "
+                                                     "CloudSim's ten examples.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of random VM selection (*-rs).")] = 0,
+    fmt: Annotated[Printed, typer.Option("--format", help="table, csv or json.")] = Printed.table,
+) -> None:
+    """Replay CloudSim's PlanetLab consolidation experiments in compatibility mode and print kumo's numbers
+    next to CloudSim's with the relative difference (exit code 1 if a target of issue #3 is missed)."""
+    if target != "cloudsim-planetlab":
+        _fail(KumoError(f"unknown validation target {target!r}; valid: cloudsim-planetlab"))
+        return
+    from kumo.compat.validation import validation_table
+
+    try:
+        if fmt == Printed.table:
+            with Progress(TextColumn("[bold]running {task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                task = bar.add_task("", total=len(policy) if policy else 10)
+
+                def tick(p: str, i: int, n: int) -> None:
+                    bar.update(task, completed=i, total=n, description=p)
+
+                df = validation_table(policy, date=date, seed=seed, progress=tick)
+        else:
+            df = validation_table(policy, date=date, seed=seed)
+    except (KumoError, OSError) as e:
+        _fail(e)
+        return
+    _validation_render(df, fmt)
+    if (df["within_target"] == False).any():  # noqa: E712  (None means "no target")
+        raise typer.Exit(1)
 
 
 def main() -> None:  # console-script entry point

@@ -45,11 +45,14 @@ def _emit(title: str, rows: list[tuple[str, Any, str]], fmt: Fmt) -> None:
 
 
 def _py(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
+    v = v.item() if isinstance(v, np.generic) else v
+    return None if isinstance(v, float) and not np.isfinite(v) else v  # JSON has no inf: "no limit"
 
 
 def _fmt(v: Any) -> str:
     v = _py(v)
+    if v is None:
+        return "no limit"
     if isinstance(v, bool) or not isinstance(v, float):
         return str(v)
     return f"{v:,.6g}" if abs(v) < 1e7 else f"{v:,.0f}"

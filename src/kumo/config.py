@@ -150,6 +150,9 @@ class Scenario(_Strict):
     host_layout: Literal["grouped", "interleaved"] = "grouped"
     record_host_steps: bool = False
     record_vm_steps: bool = False
+    virtualization: dict[str, Any] = Field(
+        default_factory=dict,
+        description="virtualization models (see kumo.models.virt_config); empty = none")
 
     @property
     def n_hosts(self) -> int:
@@ -175,6 +178,8 @@ def _loc(loc: tuple[Any, ...]) -> str:
 def _sections_of(data: dict[str, Any]) -> dict[str, Any]:
     """Each section of raw scenario data that validates on its own (defaults for absent ones)."""
     out: dict[str, Any] = {}
+    if isinstance(data, dict) and isinstance(data.get("virtualization"), dict):
+        out["virtualization"] = data["virtualization"]
     for name, model in _SECTIONS.items():
         raw = data.get(name, {}) if isinstance(data, dict) else {}
         try:
@@ -210,6 +215,12 @@ def _semantic_issues(s: Scenario | dict[str, Any]) -> list[str]:
             issues += [f"controller.params.{x}" for x in getattr(ctl, "validate", lambda: [])()]
         except (KeyError, ValueError, TypeError) as e:
             issues.append(f"controller: {e}")
+    virt = s.virtualization if isinstance(s, Scenario) else sec.get("virtualization")
+    if virt:
+        from kumo.models.virt_config import from_dict
+
+        _, problems = from_dict(dict(virt))
+        issues += [p if p.startswith("virtualization") else f"virtualization.{p}" for p in problems]
     t = sec.get("trace")
     if t is not None and t.vm_type_assignment != "trace" and not t.vm_types:
         issues.append(f"trace.vm_types: vm_type_assignment {t.vm_type_assignment!r} needs at least one VM type")

@@ -19,6 +19,7 @@ import heapq
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -26,15 +27,18 @@ from kumo.config import Scenario
 from kumo.errors import ConfigError
 from kumo.integrate import Pulses, integrate_step
 from kumo.models.migration import MIGRATION_MODELS
+from kumo.models.virtualization import Virtualization
 from kumo.models.power import SPECPOWER_TABLES, PowerTable, host_power_w, linear_table
 from kumo.policies import registry
 from kumo.policies.placement import Placer
 from kumo.results import RunResult, build_result
 from kumo.state import (
     HOST_BOOTING,
+    HOST_FAILED,
     HOST_OFF,
     HOST_ON,
     VM_DEPARTED,
+    VM_DOWN,
     VM_MIGRATING,
     VM_PENDING,
     VM_QUEUED,
@@ -49,8 +53,12 @@ from kumo.traces.base import Trace
 
 Progress = Callable[[int, int], None]
 
+# event kinds; at equal times they run in this order
 _EV_MIGRATION = 0
 _EV_BOOT = 1
+_EV_FAIL = 2
+_EV_REPAIR = 3
+_EV_RESTART = 4
 
 
 @dataclass
@@ -175,7 +183,8 @@ class Engine:
         self._events: list[tuple[float, int, int, int]] = []  # (time, kind, seq, payload)
         self._seq = 0
         # migration records
-        self._mig: dict[str, list] = {k: [] for k in ("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status")}
+        self._mig: dict[str, list] = {k: [] for k in (
+            "vm", "src", "dst", "start_s", "end_s", "ram_mb", "status", "downtime_s", "cpu_loss")}
         self._mig_open: dict[int, int] = {}  # vm -> record index
         self._rej: dict[str, list] = {k: [] for k in ("vm", "step", "t_s", "reason")}
         n, nh, nv = tr.n_steps, hosts.n, vms.n
@@ -188,10 +197,26 @@ class Engine:
             "ram_shortfall_mb", "running_vms", "migrations_started", "migrations_in_flight", "overloaded_hosts")}
         self.host_acc = {k: np.zeros(nh) for k in (
             "energy_j", "on_s", "cpu_load_mhz_s", "overload_s", "ram_shortfall_mb_s", "vm_steps",
-            "switch_ons", "switch_offs", "migrations_out", "migrations_in")}
+            "switch_ons", "switch_offs", "migrations_out", "migrations_in", "failures")}
         self.vm_acc = {k: np.zeros(nv) for k in (
             "cpu_demand_mhz_s", "cpu_delivered_mhz_s", "ram_demand_mb_s", "ram_shortfall_mb_s",
-            "cpu_short_steps", "ram_short_steps", "migrations", "downtime_s", "steps_run")}
+            "cpu_short_steps", "ram_short_steps", "migrations", "downtime_s", "steps_run", "failures")}
+        self.migrations_refused = 0
+        # virtualization models (kumo.models.virtualization): None when the scenario has none
+        self.virt = (Virtualization.build(scenario.virtualization, tr.vm_ids, scenario.seed, scenario.name)
+                     if scenario.virtualization else None)
+        self._dirty_mbps = np.zeros(nv)
+        self._host_net_mbps = np.zeros(nh)
+        self._down_since = np.full(nv, -1.0)
+        if self.virt is not None:
+            self.state.vm_image[:] = self.virt.vm_image
+            self.state.vm_migratable[:] = self.virt.can_migrate
+            if self.virt.has_failures:
+                frng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 1]))
+                fev = self.virt.failures(frng, n * self.dt, nh)
+                for h, tf, tr_ in zip(fev.host, fev.fail_s, fev.repair_s, strict=True):
+                    self._push(float(tf), _EV_FAIL, int(h))
+                    self._push(float(tr_), _EV_REPAIR, int(h))
         self.vm_first_step = np.full(nv, -1, np.int32)
         self.host_steps = (
             {"cpu_util": np.zeros((n, nh), np.float32), "power_w": np.zeros((n, nh), np.float32),
@@ -251,38 +276,112 @@ class Engine:
         self._book(vm, host, +1)
         if self.vm_first_step[vm] < 0:
             self.vm_first_step[vm] = step
+        if self._down_since[vm] >= 0:  # back after a host failure
+            self._add_downtime(vm, t - self._down_since[vm])
+            self._down_since[vm] = -1.0
         return True
 
-    def start_migration(self, vm: int, target: int, t: float) -> None:
-        """Begin moving ``vm`` to ``target`` at time ``t`` (controllers call this through decisions)."""
+    def _add_downtime(self, vm: int, seconds: float) -> None:
+        self.vm_acc["downtime_s"][vm] += seconds
+        if self.vm_steps is not None:
+            self.vm_steps["downtime_s"][self.state.step, vm] += seconds
+
+    def start_migration(self, vm: int, target: int, t: float) -> bool:
+        """Begin moving ``vm`` to ``target`` at time ``t`` (controllers call this through decisions).
+
+        A VM that cannot live-migrate (passthrough, SR-IOV, a container without checkpoint/restore) or a
+        failed target is refused: counted in ``migrations_refused``, nothing moves, returns False.
+        """
         s = self.state
         if s.vm_state[vm] != VM_RUNNING:
             raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} in state {s.vm_state[vm]}")
         src = int(s.vm_host[vm])
         if target == src or not 0 <= target < s.hosts.n:
             raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} from host {src} to host {target}")
+        if not s.vm_migratable[vm] or s.host_state[target] == HOST_FAILED:
+            self.migrations_refused += 1
+            return False
         self._power_on(target, t)
         s.vm_state[vm] = VM_MIGRATING
         s.vm_target[vm] = target
         self._book(vm, target, +1)
         # what the copy moves: the booking (CloudSim) or the RAM in use now (kohne-sla-scheduling.md §3.6)
         ram = s.vm_ram_demand[vm] if getattr(self.migration, "ram", "booked") == "used" else s.vms.ram_booked_mb[vm]
-        nic = min(s.hosts.nic_mbps[src], s.hosts.nic_mbps[target])
-        dur = float(self.migration.duration_s(np.array([ram]), np.array([nic]))[0])
-        down = float(self.migration.downtime_s(np.array([ram]), np.array([nic]))[0])
+        dur, down, loss = self._migration_timing(vm, src, target, float(ram))
         m = self._mig
         self._mig_open[vm] = len(m["vm"])
-        for k, v in zip(("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status"),
-                        (vm, src, target, t, t + dur, ram, "in-flight"), strict=True):
+        for k, v in zip(("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status", "downtime_s", "cpu_loss"),
+                        (vm, src, target, t, t + dur, ram, "in-flight", down, loss), strict=True):
             m[k].append(v)
         self.vm_acc["migrations"][vm] += 1
-        self.vm_acc["downtime_s"][vm] += down
-        if self.vm_steps is not None:
-            self.vm_steps["downtime_s"][s.step, vm] += down
+        self._add_downtime(vm, down)
         self.host_acc["migrations_out"][src] += 1
         self.host_acc["migrations_in"][target] += 1
         self.step_rec["migrations_started"][s.step] += 1
         self._push(t + dur, _EV_MIGRATION, vm)
+        return True
+
+    def _migration_timing(self, vm: int, src: int, dst: int, ram: float) -> tuple[float, float, float]:
+        """(duration s, downtime s, fraction of CPU lost while in flight) of one migration starting now."""
+        s, model = self.state, self.migration
+        nic = min(s.hosts.nic_mbps[src], s.hosts.nic_mbps[dst])
+        if self.virt is not None:
+            # the NIC left after VM traffic, shared with the migrations already in flight on either end
+            mig = np.flatnonzero(s.vm_state == VM_MIGRATING)
+            mig = mig[mig != vm]  # this one is already marked as migrating; it is counted once below
+            ends = np.concatenate([s.vm_host[mig], s.vm_target[mig], [src, dst]])
+            per_host = np.bincount(ends, minlength=s.hosts.n)
+            bw = self.virt.migration_bandwidth_mbps(np.array([src]), np.array([dst]), s.hosts.nic_mbps,
+                                                    self._host_net_mbps, per_host)
+            tm = self.virt.migration_timing(model, np.array([vm]), np.array([ram]), bw,
+                                            self._dirty_mbps[[vm]], s.vm_ram_demand[[vm]])
+            return float(tm.total_s[0]), float(tm.downtime_s[0]), float(tm.cpu_loss[0])
+        if hasattr(model, "timing"):
+            tm = model.timing(np.array([ram]), np.array([nic]), None)
+            return float(tm.total_s[0]), float(tm.downtime_s[0]), float(tm.cpu_loss[0])
+        dur = float(model.duration_s(np.array([ram]), np.array([nic]))[0])
+        down = float(model.downtime_s(np.array([ram]), np.array([nic]))[0])
+        return dur, down, float(model.source_cpu_loss)
+
+    def _abort_migration(self, vm: int, t: float) -> None:
+        s = self.state
+        self._book(vm, int(s.vm_target[vm]), -1)
+        s.vm_target[vm] = -1
+        s.vm_state[vm] = VM_RUNNING
+        rec = self._mig_open.pop(vm)
+        self._mig["status"][rec] = "aborted"
+        self._mig["end_s"][rec] = t
+
+    def _fail_host(self, host: int, t: float) -> None:
+        """A host breaks at ``t``: migrations to it abort, its VMs go down and restart (or fail over)
+        elsewhere after the delay the replication/container models give."""
+        s = self.state
+        if s.host_state[host] == HOST_FAILED:
+            return
+        for vm in np.flatnonzero((s.vm_state == VM_MIGRATING) & (s.vm_target == host)):
+            self._abort_migration(int(vm), t)
+        victims = np.flatnonzero(((s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING)) & (s.vm_host == host))
+        for vm in victims:
+            if s.vm_state[vm] == VM_MIGRATING:
+                self._abort_migration(int(vm), t)
+            self._book(int(vm), host, -1)
+            s.vm_host[vm] = -1
+            s.vm_state[vm] = VM_DOWN
+            self._down_since[vm] = t
+            self.vm_acc["failures"][vm] += 1
+        if len(victims) and self.virt is not None:
+            delay, _ = self.virt.on_host_failure(victims)
+            for vm, d in zip(victims, delay, strict=True):
+                self._push(t + float(d), _EV_RESTART, int(vm))
+        s.host_state[host] = HOST_FAILED
+        self.host_acc["failures"][host] += 1
+
+    def _restart(self, vm: int, t: float) -> None:
+        s = self.state
+        if s.vm_state[vm] != VM_DOWN:
+            return
+        if not self._place(vm, s.step, t):
+            s.vm_state[vm] = VM_QUEUED if self.scenario.placement.on_no_host == "queue" else VM_REJECTED
 
     def _finish_migration(self, vm: int) -> None:
         s = self.state
@@ -299,16 +398,14 @@ class Engine:
         s = self.state
         st = s.vm_state[vm]
         if st == VM_MIGRATING:
-            tgt = int(s.vm_target[vm])
-            self._book(vm, tgt, -1)
-            s.vm_target[vm] = -1
-            rec = self._mig_open.pop(vm)
-            self._mig["status"][rec] = "aborted"
-            self._mig["end_s"][rec] = t
+            self._abort_migration(vm, t)
         if st in (VM_RUNNING, VM_MIGRATING):
             self._book(vm, int(s.vm_host[vm]), -1)
             s.vm_host[vm] = -1
-        if st in (VM_RUNNING, VM_MIGRATING, VM_QUEUED, VM_PENDING):
+        if st == VM_DOWN:
+            self._add_downtime(vm, t - self._down_since[vm])
+            self._down_since[vm] = -1.0
+        if st in (VM_RUNNING, VM_MIGRATING, VM_QUEUED, VM_PENDING, VM_DOWN):
             s.vm_state[vm] = VM_DEPARTED
 
     def _apply(self, d: Decision, t: float) -> None:
@@ -412,13 +509,14 @@ class Engine:
         nh = s.hosts.n
         idx = np.flatnonzero(placed)
         hosts_of = s.vm_host[idx]
+        load, useful, mem = self._virtualize(k, placed, idx, cpu, ram)
         s.vm_cpu_demand[:] = cpu
         s.vm_ram_demand[:] = ram
-        s.host_cpu_demand[:] = np.bincount(hosts_of, cpu[idx], nh)
-        s.host_ram_demand[:] = np.bincount(hosts_of, ram[idx], nh)
+        s.host_cpu_demand[:] = np.bincount(hosts_of, load[idx], nh)
+        s.host_ram_demand[:] = mem.host_resident_mb if mem is not None else np.bincount(hosts_of, ram[idx], nh)
         mig = np.flatnonzero(s.vm_state == VM_MIGRATING)
         if len(mig):
-            np.add.at(s.host_cpu_demand, s.vm_target[mig], cpu[mig])
+            np.add.at(s.host_cpu_demand, s.vm_target[mig], load[mig])
             np.add.at(s.host_ram_demand, s.vm_target[mig], ram[mig])
         # decide
         if self.controller is not None and k % self.scenario.controller.interval_steps == 0:
@@ -431,38 +529,76 @@ class Engine:
             if len(idle):
                 s.host_state[idle] = HOST_OFF
                 self.host_acc["switch_offs"][idle] += 1
-        self._account(k, t0, t1, cpu, ram)
+        self._account(k, t0, t1, cpu, ram, load, useful, mem)
         self._run_events_until(t1, inclusive=False)
+
+    def _virtualize(self, k: int, placed: np.ndarray, idx: np.ndarray, cpu: np.ndarray,
+                    ram: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, Any]:
+        """Apply the virtualization models to this step's demand.
+
+        Returns the CPU load each VM puts on its host (MHz: guest demand x mode overhead + I/O CPU), the
+        useful fraction of delivered CPU (replication pauses; None = all useful) and the memory model's
+        result (None when off). Also refreshes the dirty rates and host NIC traffic used by migrations.
+        """
+        virt = self.virt
+        if virt is None:
+            return cpu, None, None
+        s, tr = self.state, self.trace
+        extra = {c: np.where(placed, tr.extra[c][k], 0.0) for c in tr.extra}
+        self._dirty_mbps = virt.dirty_mbps(cpu, s.vms.cpu_booked_mhz, extra)
+        load, useful = cpu, None
+        if virt.has_cpu or virt.has_io or virt.has_replication:
+            on = np.maximum(s.vm_host, 0)
+            c = virt.cpu_demand(cpu, s.hosts.core_mhz[on], on, s.hosts.nic_mbps, extra, self._dirty_mbps,
+                                s.vms.ram_booked_mb)
+            load = np.where(placed, c.effective_mhz, 0.0)
+            useful = c.useful_factor
+            self._host_net_mbps = np.bincount(s.vm_host[idx], c.net_mbps[idx], s.hosts.n)
+        mem = None
+        if virt.has_memory:
+            mem = virt.ram_demand(ram, s.vms.ram_booked_mb, np.where(placed, s.vm_host, -1), s.hosts.ram_mb)
+        return load, useful, mem
 
     def _run_events_until(self, t: float, inclusive: bool = True) -> None:
         ev = self._events
         while ev and (ev[0][0] <= t if inclusive else ev[0][0] < t):
-            _, kind, _, payload = heapq.heappop(ev)
+            t_ev, kind, _, payload = heapq.heappop(ev)
             if kind == _EV_MIGRATION:
                 self._finish_migration(payload)
             elif kind == _EV_BOOT and self.state.host_state[payload] == HOST_BOOTING:
                 self.state.host_state[payload] = HOST_ON
+            elif kind == _EV_FAIL:
+                self._fail_host(payload, t_ev)
+            elif kind == _EV_REPAIR and self.state.host_state[payload] == HOST_FAILED:
+                self.state.host_state[payload] = HOST_OFF  # repaired hosts come back switched off
+            elif kind == _EV_RESTART:
+                self._restart(payload, t_ev)
 
-    def _account(self, k: int, t0: float, t1: float, cpu: np.ndarray, ram: np.ndarray) -> None:
+    def _account(self, k: int, t0: float, t1: float, cpu: np.ndarray, ram: np.ndarray, load: np.ndarray,
+                 useful: np.ndarray | None, mem: Any) -> None:
+        """Integrate step ``k``: ``cpu`` is useful guest demand, ``load`` what VMs put on their hosts."""
         s, dt = self.state, self.dt
         nh = s.hosts.n
         placed = np.flatnonzero((s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING))
         src = s.vm_host[placed]
-        cpu_load = np.bincount(src, cpu[placed], nh)
-        ram_load = np.bincount(src, ram[placed], nh)
+        cpu_load = np.bincount(src, load[placed], nh)
+        ram_load = mem.host_resident_mb if mem is not None else np.bincount(src, ram[placed], nh)
         rows: list[tuple[int, float, float, float, float, float]] = []
         mig = np.flatnonzero(s.vm_state == VM_MIGRATING)
         mig_end = np.zeros(len(mig))
+        mig_loss = np.zeros(len(mig))
+        reserve = getattr(self.migration, "target_cpu_reserve", 0.0)
         for j, vm in enumerate(mig):
             rec = self._mig_open[int(vm)]
             start, end = self._mig["start_s"][rec], self._mig["end_s"][rec]
             mig_end[j] = end
+            mig_loss[j] = self._mig["cpu_loss"][rec]
             a, b = max(start, t0), min(end, t1)
             tgt, sh = int(s.vm_target[vm]), int(s.vm_host[vm])
-            rows.append((tgt, a, b, self.migration.target_cpu_reserve * cpu[vm], ram[vm], 0.0))
+            rows.append((tgt, a, b, reserve * load[vm], ram[vm], 0.0))
             if end < t1:  # completes inside the step: the VM runs on the target afterwards
-                rows.append((tgt, end, t1, cpu[vm], ram[vm], 0.0))
-                rows.append((sh, end, t1, -cpu[vm], -ram[vm], 0.0))
+                rows.append((tgt, end, t1, load[vm], ram[vm], 0.0))
+                rows.append((sh, end, t1, -load[vm], -ram[vm], 0.0))
         booting = np.flatnonzero((s.host_state == HOST_BOOTING) & (s.host_ready_s > t0))
         for h in booting:
             rows.append((int(h), t0, min(float(s.host_ready_s[h]), t1), 0.0, 0.0, 1.0))
@@ -489,15 +625,22 @@ class Engine:
                 a = np.maximum(starts, t0)
                 b = np.minimum(mig_end, t1)
                 on_src = integ.share_integral(sh, np.full(len(mig), t0), b, base_share)
-                lost = self.migration.source_cpu_loss * integ.share_integral(sh, a, b, base_share)
+                lost = mig_loss * integ.share_integral(sh, a, b, base_share)
                 on_tgt = np.where(mig_end < t1, integ.share_integral(tg, b, np.full(len(mig), t1), base_share), 0.0)
                 delivered[mig] = cpu[mig] * (on_src - lost + on_tgt)
+        if useful is not None:
+            delivered *= useful
         demand_s = cpu * dt
-        # RAM shortfall per VM: its host's shortfall split in proportion to RAM demand
-        host_ram_s = integ.ram_load_mb_s
-        frac = np.divide(integ.ram_short_mb_s, host_ram_s, out=np.zeros(nh), where=host_ram_s > 0)
-        vm_ram_short = np.zeros_like(ram)
-        vm_ram_short[placed] = ram[placed] * dt * frac[src]
+        if mem is not None:
+            # the memory model says which VM misses what (swap, balloon), and what faults cost its CPU
+            vm_ram_short = mem.vm_ram_short_mb * dt
+            delivered *= 1.0 - mem.vm_cpu_penalty
+        else:
+            # RAM shortfall per VM: its host's shortfall split in proportion to RAM demand
+            host_ram_s = integ.ram_load_mb_s
+            frac = np.divide(integ.ram_short_mb_s, host_ram_s, out=np.zeros(nh), where=host_ram_s > 0)
+            vm_ram_short = np.zeros_like(ram)
+            vm_ram_short[placed] = ram[placed] * dt * frac[src]
         va = self.vm_acc
         va["cpu_demand_mhz_s"] += demand_s
         va["cpu_delivered_mhz_s"] += delivered

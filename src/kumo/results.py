@@ -32,7 +32,10 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "facility_energy_kwh": ("float64", "kWh", "IT energy x PUE"),
         "energy_cost": ("float64", "currency", "facility energy x price per kWh"),
         "migrations": ("int64", "count", "migrations started"),
-        "migrations_aborted": ("int64", "count", "migrations cut short by the VM leaving"),
+        "migrations_aborted": ("int64", "count", "migrations cut short (the VM left, or a host failed)"),
+        "migrations_refused": ("int64", "count", "migrations of VMs that cannot live-migrate, or to failed hosts"),
+        "host_failures": ("int64", "count", "host failures"),
+        "vm_downtime_h": ("float64", "h", "VM downtime: migration pauses and failure restarts"),
         "rejections": ("int64", "count", "VMs no host could take"),
         "vms_placed": ("int64", "count", "VMs that ran at least one step"),
         "cpu_demand_ghz_h": ("float64", "GHz*h", "CPU demanded by placed VMs"),
@@ -76,6 +79,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "switch_offs": ("int64", "count", "on->off"),
         "migrations_out": ("int64", "count", "migrations from this host"),
         "migrations_in": ("int64", "count", "migrations to this host"),
+        "failures": ("int64", "count", "times this host failed"),
     },
     "vms": {
         "vm": ("int64", "-", "VM index"),
@@ -86,7 +90,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "arrive_step": ("int64", "-", "first step of the lifetime"),
         "depart_step": ("int64", "-", "one past the last step"),
         "first_placed_step": ("int64", "-", "step it was first placed, -1 if never"),
-        "final_state": ("string", "-", "pending/running/migrating/departed/rejected/queued"),
+        "final_state": ("string", "-", "pending/running/migrating/departed/rejected/queued/down"),
         "final_host": ("int64", "-", "host at the end, -1 if none"),
         "steps_run": ("int64", "count", "steps placed"),
         "cpu_demand_mhz_s": ("float64", "MHz*s", "CPU demanded"),
@@ -96,7 +100,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "cpu_short_steps": ("int64", "count", "steps with delivered CPU below demand"),
         "ram_short_steps": ("int64", "count", "steps with a RAM shortfall"),
         "migrations": ("int64", "count", "migrations of this VM"),
-        "downtime_s": ("float64", "s", "migration downtime"),
+        "downtime_s": ("float64", "s", "downtime: migration pauses and failure restarts"),
+        "failures": ("int64", "count", "times its host failed under it"),
     },
     "migrations": {
         "vm": ("int64", "-", "VM index"),
@@ -106,6 +111,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "end_s": ("float64", "s", "end time (planned end if unfinished)"),
         "duration_s": ("float64", "s", "end - start"),
         "ram_mb": ("float64", "MB", "RAM moved"),
+        "downtime_s": ("float64", "s", "VM paused during the switch-over"),
+        "cpu_loss": ("float64", "1", "fraction of the VM's CPU lost while in flight"),
         "status": ("string", "-", "done/aborted/unfinished"),
     },
     "rejections": {
@@ -116,7 +123,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
     },
 }
 
-_STATE_NAMES = np.array(["pending", "running", "migrating", "departed", "rejected", "queued"])
+_STATE_NAMES = np.array(["pending", "running", "migrating", "departed", "rejected", "queued", "down"])
 
 
 @dataclass
@@ -192,6 +199,7 @@ def build_result(eng: Engine) -> RunResult:
         "switch_offs": ha["switch_offs"],
         "migrations_out": ha["migrations_out"],
         "migrations_in": ha["migrations_in"],
+        "failures": ha["failures"],
     })
     vms = _frame("vms", {
         "vm": np.arange(s.vms.n),
@@ -206,10 +214,10 @@ def build_result(eng: Engine) -> RunResult:
         "final_host": s.vm_host,
         **{k: va[k] for k in ("steps_run", "cpu_demand_mhz_s", "cpu_delivered_mhz_s", "ram_demand_mb_s",
                               "ram_shortfall_mb_s", "cpu_short_steps", "ram_short_steps", "migrations",
-                              "downtime_s")},
+                              "downtime_s", "failures")},
     })
     migrations = _frame("migrations", {
-        **{k: mig[k] for k in ("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status")},
+        **{k: mig[k] for k in ("vm", "src", "dst", "start_s", "end_s", "ram_mb", "downtime_s", "cpu_loss", "status")},
         "duration_s": np.asarray(mig["end_s"], float) - np.asarray(mig["start_s"], float),
     })
     rejections = _frame("rejections", rej)
@@ -232,6 +240,9 @@ def build_result(eng: Engine) -> RunResult:
         "energy_cost": [energy_kwh * sc.energy.pue * sc.energy.price_per_kwh],
         "migrations": [len(status)],
         "migrations_aborted": [int(np.count_nonzero(status == "aborted"))],
+        "migrations_refused": [eng.migrations_refused],
+        "host_failures": [int(ha["failures"].sum())],
+        "vm_downtime_h": [float(va["downtime_s"].sum()) / 3600],
         "rejections": [int(np.count_nonzero(s.vm_state == 4))],
         "vms_placed": [int(np.count_nonzero(eng.vm_first_step >= 0))],
         "cpu_demand_ghz_h": [demand / 1000 / 3600],

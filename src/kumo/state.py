@@ -20,11 +20,13 @@ VM_MIGRATING = 2  # on vm_host (source) and in flight to vm_target
 VM_DEPARTED = 3  # left at the end of its trace lifetime
 VM_REJECTED = 4  # no host could take it
 VM_QUEUED = 5  # arrived, waiting for a host (placement.on_no_host = "queue")
+VM_DOWN = 6  # its host failed; waiting to restart (or fail over) elsewhere
 
 # Host power states
 HOST_OFF = 0
 HOST_ON = 1
 HOST_BOOTING = 2
+HOST_FAILED = 3  # broken until repaired; draws no power, takes no VMs
 
 
 @dataclass
@@ -86,6 +88,8 @@ class ClusterState:
     vm_ram_demand: np.ndarray  # float64 (n_vms,) MB
     host_cpu_demand: np.ndarray  # float64 (n_hosts,) MHz (VMs on the host, incl. migrating-in at full demand)
     host_ram_demand: np.ndarray  # float64 (n_hosts,) MB
+    vm_image: np.ndarray  # int32 (n_vms,) guest OS image index for page sharing, -1 = none
+    vm_migratable: np.ndarray  # bool (n_vms,) False for passthrough / SR-IOV / containers without C/R
     t_s: float = 0.0
     step: int = 0
 
@@ -107,6 +111,8 @@ class ClusterState:
             vm_ram_demand=np.zeros(nv),
             host_cpu_demand=np.zeros(nh),
             host_ram_demand=np.zeros(nh),
+            vm_image=np.full(nv, -1, np.int32),
+            vm_migratable=np.ones(nv, bool),
         )
 
     def check(self) -> list[str]:
@@ -132,8 +138,8 @@ class ClusterState:
             bad.append("host RAM booking does not equal the sum over its VMs")
         if not np.array_equal(np.bincount(idx, minlength=nh), self.host_n_vms):
             bad.append("host VM count does not equal the VMs placed on it")
-        if np.any(self.host_n_vms[self.host_state == HOST_OFF] > 0):
-            bad.append("a switched-off host holds VMs")
+        if np.any(self.host_n_vms[(self.host_state == HOST_OFF) | (self.host_state == HOST_FAILED)] > 0):
+            bad.append("a switched-off or failed host holds VMs")
         return bad
 
 
@@ -217,6 +223,14 @@ class ClusterView:
     @property
     def host_ram_demand(self) -> np.ndarray:
         return _ro(self._s.host_ram_demand)
+
+    @property
+    def vm_image(self) -> np.ndarray:
+        return _ro(self._s.vm_image)
+
+    @property
+    def vm_migratable(self) -> np.ndarray:
+        return _ro(self._s.vm_migratable)
 
     def host_vms(self, host: int) -> np.ndarray:
         """VM indices on ``host`` as source or running (not the ones migrating in), ascending."""

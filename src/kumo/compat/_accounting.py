@@ -45,6 +45,7 @@ class Histories:
     """Pending host and VM entries plus the running sums of finished pairs."""
 
     def __init__(self, n_hosts: int, n_vms: int):
+        self._all_hosts = np.arange(n_hosts)
         self.h_t = np.full(n_hosts, -1.0)
         self.h_alloc = np.zeros(n_hosts)
         self.h_req = np.zeros(n_hosts)
@@ -70,8 +71,11 @@ class Histories:
         self._migt_val: list[np.ndarray] = []
 
     # ------------------------------------------------------------------------------------------- hosts
-    def host_entries(self, hosts: np.ndarray, t: float, alloc: np.ndarray, req: np.ndarray) -> None:
-        """New entries (t, alloc, req, alloc > 0) for ``hosts`` (unique ids); same-time entries replace."""
+    def host_entries(self, hosts: np.ndarray | None, t: float, alloc: np.ndarray, req: np.ndarray) -> None:
+        """New entries (t, alloc, req, alloc > 0) for ``hosts`` (unique ids; None = all hosts, in order);
+        same-time entries replace."""
+        if hosts is None:
+            hosts = self._all_hosts
         prev_t = self.h_t[hosts]
         fin = (prev_t >= 0) & (prev_t != t)
         if fin.any():
@@ -100,8 +104,10 @@ class Histories:
         self.h_was_active[h] = active
 
     # ------------------------------------------------------------------------------------------- VMs
-    def vm_entries(self, vms: np.ndarray, t: float, alloc: np.ndarray, req: np.ndarray, mig: np.ndarray) -> None:
-        """New entries (t, alloc, req, in migration) for ``vms`` (unique ids)."""
+    def vm_entries(self, vms: np.ndarray, t: float, alloc: np.ndarray, req: np.ndarray, mig: np.ndarray | None) -> None:
+        """New entries (t, alloc, req, in migration) for ``vms`` (unique ids; ``mig`` None = none migrating)."""
+        if mig is None:
+            mig = np.zeros(vms.size, dtype=bool)
         prev_t = self.v_t[vms]
         fin = (prev_t >= 0) & (prev_t != t)
         if fin.any():

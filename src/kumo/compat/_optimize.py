@@ -1,16 +1,20 @@
 """One call of CloudSim's ``optimizeAllocation`` (``cloudsim-planetlab.md`` §4 step 4), as kumo arithmetic.
 
-The host lists, per-host sums and the schedulers' available MIPS are mutated here exactly as CloudSim's
-tentative ``vmCreate`` / ``vmDestroy`` calls mutate them, then thrown away (CloudSim's ``restoreAllocation``);
-the result is the migration map, in CloudSim's order. Detection and selection are kumo's registered policies
+The host lists, per-host sums and the schedulers' available MIPS are mutated exactly as CloudSim's tentative
+``vmCreate`` / ``vmDestroy`` calls mutate them, then thrown away (CloudSim's ``restoreAllocation``); the
+result is the migration map in CloudSim's order. Detection and selection are kumo's registered policies
 (:mod:`kumo.policies.detection`, :mod:`kumo.policies.selection`), which copy CloudSim's arithmetic.
 
-Speed without changing a single decision: PABFD (:meth:`HostTable.find_host`) scores every candidate host at
-once; the "over-utilized after allocation" test runs on all candidates together (:class:`AfterTest`). For
-LR/LRR the prediction is linear in the history, so a dot product screens every host and only predictions
-within 1e-9 of the threshold are recomputed with the detector's bit-exact code; THR is exact as vectorized;
-IQR/MAD use the detector's bit-identical row functions on the best-scored hosts first. The choice is
-CloudSim's: the least power increase among the passing hosts, ties to the lowest id.
+Speed without changing a single decision:
+
+* **Candidate universe.** Only hosts that hold VMs and, per host type, the lowest-id empty host can win
+  PABFD: empty hosts of one type score identically and CloudSim breaks ties to the lowest id. When that
+  host receives a VM, the next empty host of its type joins. Per-host state lives in compact arrays.
+* **Vectorized "over-utilized after allocation" test** (:class:`AfterTest`) on all candidates at once. LR/LRR
+  predictions are linear in the history, so each host keeps ``A = Σ α_j h_j`` and ``B = Σ β_j h_j`` and the
+  VM adds its share; predictions within 1e-9 of the threshold (and, for LRR, fits with possibly zero
+  residuals, where CloudSim's robust weights can apply) go to the detector's bit-exact scalar code. THR is
+  exact as vectorized. IQR/MAD use the detector's bit-identical row functions on the best-scored hosts first.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat._model import HISTORY, INTERVAL_S, MIGRATION_MB_PER_S
+from kumo.compat._model import INTERVAL_S, MIGRATION_MB_PER_S, POWER_FLAT
+from kumo.compat._screens import spread_overloaded
 from kumo.policies.detection import trim_zero_tail
 
 _INT_MIN = float(-(2**31))
-_KNIFE = 1e-9  # screens closer than this to a threshold are decided by the exact code
+_KNIFE = 1e-9  # screened predictions closer than this to a threshold are decided by the exact code
 
 
 def horizon(max_ram: np.ndarray | float) -> np.ndarray:
@@ -32,76 +37,145 @@ def horizon(max_ram: np.ndarray | float) -> np.ndarray:
     return 10 + np.ceil(np.asarray(max_ram, dtype=np.float64) / MIGRATION_MB_PER_S / INTERVAL_S)
 
 
-def _hist_len(rows: np.ndarray) -> np.ndarray:
-    # trimmed length of non-negative histories: last non-zero index + 1, at least 1
-    return np.asarray(trim_zero_tail(rows), dtype=np.int64)
+def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
+    # kumo.compat._model.spec_power_flat, inlined for the hot path (same operations, same bits)
+    u10 = u * 10
+    f = np.floor(u10)
+    p1 = POWER_FLAT[f.astype(np.int64) + off]
+    out = p1 + (POWER_FLAT[np.ceil(u10).astype(np.int64) + off] - p1) / 10 * (u - f / 10) * 100
+    exact = np.fmod(u, 0.1) == 0
+    if exact.any():
+        out[exact] = POWER_FLAT[u10[exact].astype(np.int64) + off[exact]]
+    return out
 
 
 class HostTable:
-    """Per-host lists and sums during one optimization (CloudSim's tentative allocation state)."""
+    """CloudSim's tentative allocation state during one optimization, over the candidate universe.
 
-    def __init__(self, sim: Any, lists: list[list[int]], alloc_sum: np.ndarray, avail: np.ndarray,
-                 hist: np.ndarray, power_now: np.ndarray, initial: bool = False):
+    Position ``i`` holds host ``host[i]``; ``pos[h]`` is the position of host ``h`` or -1.
+    """
+
+    def __init__(self, sim: Any, vm_of_slot: np.ndarray, host_of_slot: np.ndarray, alloc: np.ndarray,
+                 avail_full: np.ndarray, overloaded: np.ndarray):
         self.sim = sim
-        self.lists = lists
-        self.cap = sim.host_mips
-        self.pe = sim.pe_mips
-        self.power_now = power_now  # host.getPower() at the last update
-        self.initial = initial  # t = 0: placed VMs request 0 MIPS, RAM and BW are booked
-        self.nlist = np.array([len(lst) for lst in lists], dtype=np.int64)
-        self.peak = sim.peak  # shared with the simulation: CloudSim's HashMap tables only grow
-        self.sum_c = alloc_sum.copy()  # getUtilizationOfCpuMips: allocated MIPS summed over the list
-        self.avail = avail.copy()  # the scheduler's available MIPS
-        self.hist = hist.copy()  # host utilization history (n_hosts, 30), newest first
-        self.hlen = _hist_len(hist)
-        self.max_ram = sim.table_max_ram if not initial else np.full(len(lists), _INT_MIN)
-        self.sum_r = sim.table_sum_r if not initial else np.zeros(len(lists))
-        if initial:
-            self.ram_free = sim.host_ram.astype(np.float64).copy()
-            self.bw_free = sim.host_bw.astype(np.float64).copy()
+        nh = sim.nh
+        cap_full = sim.host_mips
+        counts = np.bincount(host_of_slot, minlength=nh)
+        pristine = (counts == 0) & (sim.u_cached == 0) & ~overloaded
+        # empty hosts of one type are interchangeable: only the lowest-id one (the type's representative)
+        # is in the universe; the next joins when it receives a VM
+        self._queue = {t: np.flatnonzero(pristine & (sim.host_type == t)).tolist()
+                       for t in np.unique(sim.host_type).tolist()}
+        reps = {t: q.pop(0) for t, q in self._queue.items() if q}
+        universe = np.flatnonzero(~pristine)
+        hs = np.sort(np.concatenate([universe, np.asarray(list(reps.values()), dtype=np.int64)]))
+        n = hs.size
+        self.n = n
+        self.pos = np.full(nh, -1, np.int64)
+        self.pos[hs] = np.arange(n)
+        # per-position arrays have room for every host: an empty host joins by writing its defaults at n
+        self._host = _room(hs, nh)
+        self._cap = _room(cap_full[hs], nh)
+        self._pe = _room(sim.pe_mips[hs], nh)
+        self._off = _room(sim.power_offset[hs], nh)
+        self._type = _room(sim.host_type[hs], nh)
+        self._pnow = _room(spec_power(sim.u_cached[hs], self._off[:n]), nh)  # host.getPower() now
+        cut = np.searchsorted(host_of_slot, np.arange(nh + 1)).tolist()
+        vl = vm_of_slot.tolist()
+        self.lists = [vl[cut[h]:cut[h + 1]] for h in hs.tolist()]
+        self._nlist = _room(counts[hs].astype(np.int64), nh)
+        self._peak = _room(sim.peak[hs], nh)
+        self._sum_c = _room(np.bincount(host_of_slot, alloc, nh)[hs], nh)  # getUtilizationOfCpuMips
+        self._sum_r = _room(np.bincount(host_of_slot, sim.r[vm_of_slot], nh)[hs], nh)
+        self._avail = _room(avail_full[hs], nh)
+        mr = np.full(nh, _INT_MIN)
+        np.maximum.at(mr, host_of_slot, sim.vm_ram[vm_of_slot])
+        self._max_ram = _room(mr[hs], nh)
+        self._hist = _room(sim.host_hist[hs], nh)  # host utilization history, newest first
+        self._hlen = _room(np.asarray(trim_zero_tail(self._hist[:n]), dtype=np.int64), nh)
+        self._busy = _room(self._sum_c[:n] != 0, nh)
+        self._views()
+        self.rep = {t: int(self.pos[h]) for t, h in reps.items()}
         self.after = sim.after_test(self)
 
+    _ARRAYS = ("host", "cap", "pe", "off", "type", "pnow", "nlist", "peak", "sum_c", "sum_r", "avail", "max_ram",
+               "hist", "hlen", "busy")
+
+    def _views(self) -> None:
+        n = self.n
+        for name in self._ARRAYS:
+            setattr(self, name, getattr(self, "_" + name)[:n])
+
+    def close(self) -> None:
+        """Write back what outlives the optimization: the scheduler maps' peak sizes."""
+        np.maximum.at(self.sim.peak, self.host, self.peak)
+
+    # ------------------------------------------------------------------------------------ universe
+    def _admit(self, h: int) -> int:
+        # an empty host joins the universe (its type's previous representative just received a VM)
+        sim = self.sim
+        i = self.n
+        for name, val in (("host", h), ("cap", sim.host_mips[h]), ("pe", sim.pe_mips[h]), ("off", sim.power_offset[h]),
+                          ("type", sim.host_type[h]), ("nlist", 0), ("peak", sim.peak[h]), ("sum_c", 0.0),
+                          ("sum_r", 0.0), ("avail", sim.host_mips[h]), ("max_ram", _INT_MIN), ("hlen", 1),
+                          ("busy", False)):
+            getattr(self, "_" + name)[i] = val
+        self._pnow[i] = POWER_FLAT[sim.power_offset[h]]
+        self._hist[i] = 0.0
+        self.pos[h] = i
+        self.n += 1
+        self._views()
+        self.lists.append([])
+        self.after.grow(i)
+        return i
+
+    def excluded_mask(self, hosts_excluded: np.ndarray) -> np.ndarray:
+        """Compact boolean mask from a full-size one (for the hosts now in the universe)."""
+        return hosts_excluded[self.host]
+
     # ------------------------------------------------------------------------------------ list edits
-    def create(self, h: int, v: int) -> None:
+    def create(self, i: int, v: int) -> None:
         """``host.vmCreate(vm)`` for a VM that fits: appended, allocated in full."""
         sim = self.sim
-        req = sim.vm_mips[v] if self.initial else sim.r[v]
-        self.lists[h].append(v)
-        self.nlist[h] += 1
-        if self.nlist[h] > self.peak[h]:
-            self.peak[h] = self.nlist[h]
-        self.sum_c[h] += req
-        self.avail[h] -= req
-        if sim.vm_ram[v] > self.max_ram[h]:
-            self.max_ram[h] = sim.vm_ram[v]
-        if self.initial:
-            self.ram_free[h] -= sim.vm_ram[v]
-            self.bw_free[h] -= sim.vm_bw[v]
-        else:
-            self.sum_r[h] += req
-            self.hist[h] += sim.vmh[v] * sim.vm_mips[v] / self.cap[h]
-            if sim.vm_hlen[v] > self.hlen[h]:
-                self.hlen[h] = sim.vm_hlen[v]
-            self.after.added(h, v)
+        req = sim.r[v]
+        t = int(self.type[i])
+        if self.rep.get(t) == i:
+            q = self._queue[t]
+            self.rep[t] = self._admit(q.pop(0)) if q else -1
+        self.lists[i].append(v)
+        self.nlist[i] += 1
+        if self.nlist[i] > self.peak[i]:
+            self.peak[i] = self.nlist[i]
+        self.sum_c[i] += req
+        self.busy[i] = self.sum_c[i] != 0
+        self.avail[i] -= req
+        self.sum_r[i] += req
+        if sim.vm_ram[v] > self.max_ram[i]:
+            self.max_ram[i] = sim.vm_ram[v]
+        self.hist[i] += sim.vmh[v] * sim.vm_mips[v] / self.cap[i]
+        if sim.vm_hlen[v] > self.hlen[i]:
+            self.hlen[i] = sim.vm_hlen[v]
+        self.after.added(i, v)
 
-    def destroy(self, h: int, v: int) -> None:
+    def destroy(self, i: int, v: int) -> None:
         """``host.vmDestroy(vm)``: removed; the scheduler re-allocates the rest, sums are rebuilt."""
-        self.lists[h].remove(v)
-        self.nlist[h] -= 1
-        self.rebuild(h)
+        self.lists[i].remove(v)
+        self.nlist[i] -= 1
+        self.rebuild(i)
 
-    def rebuild(self, h: int) -> None:
+    def rebuild(self, i: int) -> None:
         sim = self.sim
-        lst = self.lists[h]
+        lst = self.lists[i]
         r = sim.r
-        cap = self.cap[h]
-        pe = self.pe[h]
-        c = [pe if r[v] > pe else r[v] for v in lst]
+        cap = float(self.cap[i])
+        pe = float(self.pe[i])
+        rs = [float(r[v]) for v in lst]
+        c = [pe if x > pe else x for x in rs]
         s_r = 0.0
         avail = cap
         over = False
-        for v, cv in zip(lst, c, strict=True):
-            s_r += r[v]
+        for x, cv in zip(rs, c, strict=True):
+            s_r += x
             if not over and avail >= cv:
                 avail -= cv
             else:
@@ -111,160 +185,151 @@ class HostTable:
             for cv in c:
                 tot += cv
             scale = cap / tot
-            alloc = [math.floor(cv * scale) for cv in c]
+            c = [math.floor(cv * scale) for cv in c]
             avail = 0.0
-        else:
-            alloc = c
         s_c = 0.0
-        for a in alloc:
+        for a in c:
             s_c += a
-        self.sum_r[h] = s_r
-        self.sum_c[h] = s_c
-        self.avail[h] = avail
-        hist = np.zeros(HISTORY)
-        for v in lst:
-            hist += sim.vmh[v] * sim.vm_mips[v] / cap
-        self.hist[h] = hist
-        self.hlen[h] = int(_hist_len(hist))
-        self.max_ram[h] = max((sim.vm_ram[v] for v in lst), default=_INT_MIN)
-        self.after.rebuilt(h)
+        self.sum_r[i] = s_r
+        self.sum_c[i] = s_c
+        self.busy[i] = s_c != 0
+        self.avail[i] = avail
+        if lst:
+            idx = np.asarray(lst)
+            self.hist[i] = np.cumsum(sim.vmh[idx] * sim.vm_mips[idx][:, None] / cap, axis=0)[-1]
+            self.max_ram[i] = float(sim.vm_ram[idx].max())
+        else:
+            self.hist[i] = 0.0
+            self.max_ram[i] = _INT_MIN
+        self.hlen[i] = int(trim_zero_tail(self.hist[i]))
+        self.after.rebuilt(i)
 
-    _FIELDS = ("sum_c", "avail", "sum_r", "hlen", "max_ram", "nlist")
+    _FIELDS = ("sum_c", "avail", "sum_r", "hlen", "max_ram", "nlist", "busy")
 
-    def snapshot(self, h: int) -> tuple:
-        return (list(self.lists[h]), self.hist[h].copy(), [getattr(self, f)[h] for f in self._FIELDS],
-                self.after.save(h))
+    def snapshot(self, i: int) -> tuple:
+        return (list(self.lists[i]), self.hist[i].copy(), [getattr(self, f)[i] for f in self._FIELDS],
+                self.after.save(i))
 
     def restore(self, snaps: dict[int, tuple]) -> None:
-        for h, (lst, hist, vals, extra) in snaps.items():
-            self.lists[h] = lst
-            self.hist[h] = hist
+        for i, (lst, hist, vals, extra) in snaps.items():
+            self.lists[i] = lst
+            self.hist[i] = hist
             for f, x in zip(self._FIELDS, vals, strict=True):
-                getattr(self, f)[h] = x
-            self.after.load(h, extra)
+                getattr(self, f)[i] = x
+            self.after.load(i, extra)
 
     # ------------------------------------------------------------------------------------ tests
-    def overloaded_now(self, h: int) -> bool:
-        """The detector on host ``h`` as its list stands."""
-        n = int(self.hlen[h])
-        return self.sim.detect_one(self.sum_r[h] / self.cap[h], self.hist[h][:n], float(self.max_ram[h]))
+    def overloaded_now(self, i: int) -> bool:
+        """The detector on the host at position ``i`` as its list stands."""
+        n = int(self.hlen[i])
+        return self.sim.detect_one(self.sum_r[i] / self.cap[i], self.hist[i][:n], float(self.max_ram[i]))
 
-    def overloaded_after(self, h: int, v: int) -> bool:
-        """``isHostOverUtilizedAfterAllocation``, exact scalar: the detector with ``v`` appended to ``h``."""
+    def overloaded_after(self, i: int, v: int) -> bool:
+        """``isHostOverUtilizedAfterAllocation``, exact scalar: the detector with ``v`` appended."""
         sim = self.sim
-        cap = self.cap[h]
-        ram = float(max(self.max_ram[h], sim.vm_ram[v]))
-        if self.initial:
-            # at t = 0 the placed VMs have no cloudlet yet (request 0) and no history
-            return sim.detect_one((0.0 + sim.vm_mips[v]) / cap, np.zeros(1), ram)
-        hist = self.hist[h] + sim.vmh[v] * sim.vm_mips[v] / cap
-        n = max(int(self.hlen[h]), int(sim.vm_hlen[v]))
-        return sim.detect_one((self.sum_r[h] + sim.r[v]) / cap, hist[:n], ram)
+        cap = self.cap[i]
+        hist = self.hist[i] + sim.vmh[v] * sim.vm_mips[v] / cap
+        n = max(int(self.hlen[i]), int(sim.vm_hlen[v]))
+        ram = float(max(self.max_ram[i], sim.vm_ram[v]))
+        return sim.detect_one((self.sum_r[i] + sim.r[v]) / cap, hist[:n], ram)
 
     # ------------------------------------------------------------------------------------ PABFD
-    def find_host(self, v: int, excluded: np.ndarray) -> int:
-        """PABFD ``findHostForVm``: least power increase among suitable hosts, ties to the lowest id; a
-        non-empty host that would be over-utilized with the VM is skipped. -1 if none."""
-        sim = self.sim
-        req = sim.vm_mips[v] if self.initial else sim.r[v]
-        ok = (self.avail >= req) & (self.pe >= req) & ~excluded
-        if self.initial:
-            ok &= (self.ram_free >= sim.vm_ram[v]) & (self.bw_free >= sim.vm_bw[v])
-        idx = np.flatnonzero(ok)
-        if idx.size == 0:
-            return -1
-        busy = self.sum_c[idx] != 0
+    def find_host(self, v: int, allowed: np.ndarray) -> int:
+        """PABFD ``findHostForVm`` over the universe: position of the least power increase among suitable
+        hosts (ties to the lowest host id); a non-empty host over-utilized with the VM is skipped; -1 if none.
+
+        ``allowed`` is a compact mask of the permitted targets (``~excluded_mask(...)``; it must be rebuilt
+        when the universe grows, i.e. after a :meth:`create` on an empty host).
+        """
+        req = self.sim.r[v]
+        ok = (self.avail >= req) & allowed
+        if req > self.sim.pe_min:
+            ok &= self.pe >= req
+        tested = ok & self.busy
         # CloudSim creates the VM tentatively on every suitable non-empty host to test it; that grows the
         # host scheduler's HashMap, whose iteration order later fixes the over-subscription sums
-        tested = idx[busy]
-        np.maximum.at(self.peak, tested, self.nlist[tested] + 1)
-        diff = sim.power_after(idx, (self.sum_c[idx] + req) / self.cap[idx]) - self.power_now[idx]
-        if not busy.any():
-            return int(idx[np.argmin(diff)])
-        if not self.initial:
-            return self.after.choose(v, idx, busy, diff)
-        # t = 0: the placed VMs request 0 MIPS and have no history, so every detector uses its static
-        # threshold (or fallback) on the new VM's full MIPS alone
-        k = tested.size
-        util = (0.0 + sim.vm_mips[v]) / self.cap[tested]
-        kw = {"horizon": horizon(np.maximum(self.max_ram[tested], sim.vm_ram[v]))} if sim._regression else {}
-        over = np.asarray(sim.detector.overloaded(util, np.zeros((k, 1)), np.ones(k, np.int64), **kw), dtype=bool)
-        diff[np.flatnonzero(busy)[over]] = np.inf
-        best = int(np.argmin(diff))
-        return int(idx[best]) if diff[best] != np.inf else -1
-
-
-def _seq(x: np.ndarray, idx: list[int]) -> float:
-    s = 0.0
-    for i in idx:
-        s += x[i]
-    return s
-
-
-# --------------------------------------------------------------------------------------------- after tests
+        grow = tested & (self.nlist >= self.peak)
+        if grow.any():
+            self.peak[grow] = self.nlist[grow] + 1
+        # unsuitable hosts may exceed 1 (CloudSim never evaluates them; a suitable one cannot)
+        diff = spec_power(np.minimum((self.sum_c + req) / self.cap, 1.0), self.off) - self.pnow
+        diff[~ok] = np.inf
+        return self.after.choose(v, diff, tested)
 
 
 class AfterTest:
-    """Vectorized ``isHostOverUtilizedAfterAllocation`` for one detector family; exact as a whole."""
+    """``isHostOverUtilizedAfterAllocation`` for all candidates of one PABFD call (exact as a whole)."""
 
     def __init__(self, table: HostTable):
         self.t = table
 
-    def added(self, h: int, v: int) -> None:
+    def grow(self, i: int) -> None:
         pass
 
-    def rebuilt(self, h: int) -> None:
+    def added(self, i: int, v: int) -> None:
         pass
 
-    def save(self, h: int) -> Any:
+    def rebuilt(self, i: int) -> None:
+        pass
+
+    def save(self, i: int) -> Any:
         return None
 
-    def load(self, h: int, state: Any) -> None:
+    def load(self, i: int, state: Any) -> None:
         pass
 
-    def over(self, v: int, hosts: np.ndarray) -> np.ndarray:
-        """(k,) bool: over-utilized after adding ``v`` to each of ``hosts`` (all non-empty, suitable)."""
-        t = self.t
-        return np.array([t.overloaded_after(int(h), v) for h in hosts.tolist()], dtype=bool)
+    def over(self, v: int, pos: np.ndarray) -> np.ndarray:
+        """(k,) bool for the hosts at ``pos`` (non-empty, suitable)."""
+        return np.array([self.t.overloaded_after(int(i), v) for i in pos.tolist()], dtype=bool)
 
-    def choose(self, v: int, idx: np.ndarray, busy: np.ndarray, diff: np.ndarray) -> int:
-        """Best host among ``idx`` (scores ``diff``): the non-empty ones must pass :meth:`over`; tested on the
-        best-scored hosts first, in growing chunks, until one passes."""
-        order = np.lexsort((idx, diff))
-        pos = 0
-        n = order.size
-        chunk = 4
-        while pos < n:
+    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
+        """Best position by ``diff`` (inf = unsuitable) whose test passes; the tested hosts are checked
+        best-scored first, in growing chunks, until one passes. Ties go to the lowest host id."""
+        t = self.t
+        finite = np.flatnonzero(diff != np.inf)
+        if finite.size == 0:
+            return -1
+        order = finite[np.lexsort((t.host[finite], diff[finite]))]
+        pos, chunk = 0, 4
+        while pos < order.size:
             part = order[pos:pos + chunk]
-            b = busy[part]
-            ok = np.ones(part.size, dtype=bool)
+            b = tested[part]
+            good = ~b
             if b.any():
-                ok[b] = ~self.over(v, idx[part[b]])
-            if ok.any():
-                return int(idx[part[int(np.argmax(ok))]])
+                good[b] = ~self.over(v, part[b])
+            if good.any():
+                return int(part[int(np.argmax(good))])
             pos += chunk
             chunk *= 4
         return -1
 
 
-class ThresholdAfter(AfterTest):
-    """THR: ``(Σ requested + r) / capacity > threshold``, the detector's own vector code (exact)."""
+def _argmin_by_id(diff: np.ndarray, host: np.ndarray) -> int:
+    # CloudSim's scan in host-id order with a strict "<": the lowest id among the minima (positions are in
+    # id order except for hosts that joined the universe, hence the check for ties)
+    i = int(diff.argmin())
+    best = diff[i]
+    if best == np.inf:
+        return -1
+    if np.count_nonzero(diff == best) == 1:
+        return i
+    hit = np.flatnonzero(diff == best)
+    return int(hit[np.argmin(host[hit])])
 
-    def choose(self, v: int, idx: np.ndarray, busy: np.ndarray, diff: np.ndarray) -> int:
+
+class ThresholdAfter(AfterTest):
+    """THR: ``(Σ requested + r) / capacity > threshold`` (the detector's own comparison, exact)."""
+
+    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
         t = self.t
         sim = t.sim
-        util = (t.sum_r[idx] + sim.r[v]) / t.cap[idx]
-        over = busy & np.asarray(sim.detector.overloaded(util), dtype=bool)
-        diff = np.where(over, np.inf, diff)
-        best = int(np.argmin(diff))
-        return int(idx[best]) if diff[best] != np.inf else -1
+        over = tested & ((t.sum_r + sim.r[v]) / t.cap > sim.detector.threshold)
+        diff[over] = np.inf
+        return _argmin_by_id(diff, t.host)
 
 
 class RegressionAfter(AfterTest):
-    """LR/LRR: ``safety · (a + b · horizon) >= 1`` on the 10 newest values. The OLS prediction is linear in
-    the history, so per host ``A = Σ α_j h_j`` and ``B = Σ β_j h_j`` are kept and the VM's share is added;
-    predictions within 1e-9 of the threshold (and, for LRR, histories whose residuals might be exactly
-    zero, where CloudSim's robust weights can kick in) are decided by the detector's exact scalar code."""
+    """LR/LRR: ``safety · (a + b · horizon) >= 1`` on the 10 newest values (see the module docstring)."""
 
     def __init__(self, table: HostTable):
         super().__init__(table)
@@ -273,82 +338,122 @@ class RegressionAfter(AfterTest):
         self.robust = sim.detector_name == "lrr"
         w = int(det.window)
         self.w = w
-        x = np.arange(1, w + 1, dtype=np.float64)
-        xbar = x.mean()
-        sxx = float(((x - xbar) ** 2).sum())
-        beta = (x - xbar) / sxx  # weights on y oldest-first
-        alpha = 1.0 / w - beta * xbar
-        self.alpha = alpha[::-1].copy()  # on h newest-first: h[j] is y[w-1-j]
-        self.beta = beta[::-1].copy()
-        self.x = x
+        self.alpha, self.beta = sim.lr_weights
+        self.x = np.arange(1, w + 1, dtype=np.float64)
         self.safety = float(det.safety)
         self.fallback = float(det.fallback_threshold)
         self.min_len = max(int(det.min_history), w)
-        hw = table.hist[:, :w]
-        self.A = hw @ self.alpha
-        self.B = hw @ self.beta
+        hw = table._hist[:, :w]
+        self._A = hw @ self.alpha
+        self._B = hw @ self.beta
+        self._hz = horizon(table._max_ram)
+        self._views()
 
-    def added(self, h: int, v: int) -> None:
+    def _views(self) -> None:
+        n = self.t.n
+        self.A, self.B, self.hz = self._A[:n], self._B[:n], self._hz[:n]
+        self.hz_max = float(self.hz.max()) if n else 0.0
+        self.hz_const = n > 0 and float(self.hz.min()) == self.hz_max
+
+    def grow(self, i: int) -> None:
+        # the joining (empty) host now sits at position i of the table's arrays: recompute ours there
+        hw = self.t._hist[i, : self.w]
+        self._A[i] = hw @ self.alpha
+        self._B[i] = hw @ self.beta
+        self._hz[i] = horizon(self.t._max_ram[i])
+        self._views()
+
+    def _set(self, i: int) -> None:
+        hw = self.t.hist[i, : self.w]
+        self._A[i] = hw @ self.alpha
+        self._B[i] = hw @ self.beta
+        hz = float(horizon(self.t.max_ram[i]))
+        old = self._hz[i]
+        self._hz[i] = hz
+        if hz != old:
+            self._views()
+
+    def added(self, i: int, v: int) -> None:
         sim = self.t.sim
-        f = sim.vm_mips[v] / self.t.cap[h]
-        self.A[h] += sim.vm_lr[v, 0] * f
-        self.B[h] += sim.vm_lr[v, 1] * f
+        f = sim.vm_mips[v] / self.t.cap[i]
+        self._A[i] += sim.vm_lr[v, 0] * f
+        self._B[i] += sim.vm_lr[v, 1] * f
+        hz = float(horizon(self.t.max_ram[i]))
+        if hz != self._hz[i]:
+            self._hz[i] = hz
+            self._views()
 
-    def rebuilt(self, h: int) -> None:
-        hw = self.t.hist[h, : self.w]
-        self.A[h] = hw @ self.alpha
-        self.B[h] = hw @ self.beta
+    def rebuilt(self, i: int) -> None:
+        self._set(i)
 
-    def save(self, h: int) -> Any:
-        return (self.A[h], self.B[h])
+    def save(self, i: int) -> Any:
+        return (self._A[i], self._B[i], self._hz[i])
 
-    def load(self, h: int, state: Any) -> None:
-        self.A[h], self.B[h] = state
+    def load(self, i: int, state: Any) -> None:
+        self._A[i], self._B[i], self._hz[i] = state
+        self._views()
 
-    def choose(self, v: int, idx: np.ndarray, busy: np.ndarray, diff: np.ndarray) -> int:
+    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
         t = self.t
         sim = t.sim
-        hosts = idx[busy]
-        f = sim.vm_mips[v] / t.cap[hosts]
-        n = np.maximum(t.hlen[hosts], sim.vm_hlen[v])
-        hz = horizon(np.maximum(t.max_ram[hosts], sim.vm_ram[v]))
-        pred = ((self.A[hosts] + sim.vm_lr[v, 0] * f) + (self.B[hosts] + sim.vm_lr[v, 1] * f) * hz) * self.safety
-        util = (t.sum_r[hosts] + sim.r[v]) / t.cap[hosts]
-        short = n < self.min_len
-        over = np.where(short, util > self.fallback, pred >= 1)
-        unsure = ~short & (np.abs(pred - 1) <= _KNIFE)
-        if self.robust:
-            unsure |= ~short & self._maybe_robust(hosts, v, f)
-        for i in np.flatnonzero(unsure).tolist():
-            over[i] = t.overloaded_after(int(hosts[i]), v)
-        diff = diff.copy()
-        diff[np.flatnonzero(busy)[over]] = np.inf
-        best = int(np.argmin(diff))
-        return int(idx[best]) if diff[best] != np.inf else -1
+        if tested.any():
+            mv = sim.vm_mips[v]
+            a_v, b_v = sim.vm_lr[v]
+            if self.hz_const and sim.vm_hz[v] <= self.hz_max:
+                hz = self.hz_max  # every host extrapolates to the same point (PlanetLab: 11)
+                pred = ((self.A + self.B * hz) + (a_v + b_v * hz) * mv / t.cap) * self.safety
+            else:
+                hz = np.maximum(self.hz, sim.vm_hz[v])
+                pred = ((self.A + a_v * mv / t.cap) + (self.B + b_v * mv / t.cap) * hz) * self.safety
+            over = pred >= 1
+            unsure = tested & (np.abs(pred - 1) <= _KNIFE)
+            if sim.vm_hlen[v] < self.min_len:
+                short = t.hlen < self.min_len
+                if short.any():
+                    over = np.where(short, (t.sum_r + sim.r[v]) / t.cap > self.fallback, over)
+                    unsure &= ~short
+            if unsure.any():
+                for i in np.flatnonzero(unsure).tolist():
+                    over[i] = t.overloaded_after(i, v)
+            rejected = tested & over
+            if self.robust and rejected.any():
+                # CloudSim's robust fit can only turn "over" into "not over" (its weighted fit gives NaN); it
+                # matters for the rejected hosts that would beat the OLS winner
+                best = _argmin_by_id(np.where(rejected, np.inf, diff), t.host)
+                cut = np.inf if best < 0 else diff[best]
+                could = np.flatnonzero(rejected & (diff <= cut))
+                if could.size:
+                    maybe = self._maybe_robust(v, could)
+                    for i in could[maybe].tolist():
+                        over[i] = t.overloaded_after(i, v)
+                    rejected = tested & over
+            diff[rejected] = np.inf
+        return _argmin_by_id(diff, t.host)
 
-    def _maybe_robust(self, hosts: np.ndarray, v: int, f: np.ndarray) -> np.ndarray:
+    def _maybe_robust(self, v: int, pos: np.ndarray) -> np.ndarray:
         # CloudSim's robust fit departs from OLS only if >= 6 of the 10 residuals are exactly 0
         sim = self.t.sim
-        y = (self.t.hist[hosts, : self.w] + sim.vmh[v, : self.w][None, :] * f[:, None])[:, ::-1]
-        a = self.A[hosts] + sim.vm_lr[v, 0] * f
-        b = self.B[hosts] + sim.vm_lr[v, 1] * f
+        w = self.w
+        f = sim.vm_mips[v] / self.t.cap[pos]
+        y = (self.t.hist[pos, :w] + sim.vmh[v, :w][None, :] * f[:, None])[:, ::-1]
+        a = self.A[pos] + sim.vm_lr[v, 0] * f
+        b = self.B[pos] + sim.vm_lr[v, 1] * f
         res = np.abs(y - (a[:, None] + b[:, None] * self.x[None, :]))
         scale = np.maximum(np.abs(y).max(axis=1), 1e-300)
-        return np.sort(res, axis=1)[:, (self.w - 1) // 2 + 1] <= 1e-9 * scale
+        return np.sort(res, axis=1)[:, (w - 1) // 2 + 1] <= 1e-9 * scale
 
 
 class SpreadAfter(AfterTest):
-    """IQR/MAD: the detector's bit-identical row functions on the VM-added histories of a chunk of hosts."""
+    """IQR/MAD: the spread test on the VM-added histories of a chunk of hosts
+    (:func:`kumo.compat._screens.spread_overloaded`, equal to the detector's row functions bit for bit)."""
 
-    def over(self, v: int, hosts: np.ndarray) -> np.ndarray:
+    def over(self, v: int, pos: np.ndarray) -> np.ndarray:
         t = self.t
         sim = t.sim
-        f = sim.vm_mips[v] / t.cap[hosts]
-        hist = t.hist[hosts] + sim.vmh[v][None, :] * sim.vm_mips[v] / t.cap[hosts][:, None]
-        del f
-        n = np.maximum(t.hlen[hosts], sim.vm_hlen[v])
-        util = (t.sum_r[hosts] + sim.r[v]) / t.cap[hosts]
-        return np.asarray(sim.detector.overloaded(util, hist, n), dtype=bool)
+        hist = t.hist[pos] + sim.vmh[v][None, :] * sim.vm_mips[v] / t.cap[pos][:, None]
+        n = np.maximum(t.hlen[pos], sim.vm_hlen[v])
+        util = (t.sum_r[pos] + sim.r[v]) / t.cap[pos]
+        return spread_overloaded(sim.detector, sim.detector_name, util, hist, n)
 
 
 AFTER_TESTS: dict[str, type[AfterTest]] = {
@@ -360,64 +465,78 @@ AFTER_TESTS: dict[str, type[AfterTest]] = {
 
 
 def optimize(sim: Any, table: HostTable, overloaded: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """The migration map ``[(vm, target)]`` of one ``optimizeAllocation``.
+    """The migration map ``[(vm, target host)]`` of one ``optimizeAllocation``.
 
     Parameters
     ----------
-    sim : the compat simulation (reads r, histories, VM facts, policies).
-    table : host lists and sums after the periodic update (mutated; discard afterwards).
-    overloaded : (n_hosts,) bool, the detector's verdict on every host.
+    sim : the compat run (reads demands, histories, VM facts, policies).
+    table : CloudSim's allocation state after the periodic update (mutated; discard afterwards).
+    overloaded : (n_hosts,) bool, the detector's verdict on every host (step a).
     """
-    nh = len(table.lists)
     r = sim.r
-    # b. selection on each over-utilized host, re-testing after each removal
+    host = table.host
+    # b. selection on each over-utilized host (lowest id first), re-testing after each removal
     to_move: list[int] = []
     for h in np.flatnonzero(overloaded).tolist():
-        to_move.extend(sim.select_from(table, h, rng))
-    # c. placement (PABFD) of the selected VMs, by current demand, descending (stable)
+        to_move.extend(sim.select_from(table, int(table.pos[h]), rng))
+    # c. PABFD for the selected VMs, largest current demand first (stable), over-utilized hosts excluded
     mig: list[tuple[int, int]] = []
-    excluded = overloaded.copy()
-    to_move.sort(key=lambda v: -r[v])
+    to_move.sort(key=lambda x: -r[x])
     for v in to_move:
-        h = table.find_host(v, excluded)
-        if h >= 0:
-            table.create(h, v)
-            mig.append((v, h))
+        i = table.find_host(v, ~table.excluded_mask(overloaded))
+        if i >= 0:
+            table.create(i, v)
+            mig.append((v, int(table.host[i])))
     # d. under-utilized hosts, least utilized first (the cached utilization does not change in the loop):
-    #    all VMs or none; targets of step c are not excluded (CloudSim's quirk), sources and switched-off
-    #    hosts are never targets, successful targets are never sources
+    #    all VMs or none; targets of step c are not excluded (CloudSim's quirk); sources, over-utilized and
+    #    switched-off (utilization 0) hosts are never targets; successful targets are never sources
+    host = table.host  # the universe may have grown in step c
     u = sim.u_cached
     excl_src = overloaded | (u == 0)
     excl_tgt = excl_src.copy()
     n_excl = int(excl_src.sum())
-    for h in np.lexsort((np.arange(nh), u)).tolist():
-        if excl_src[h] or not 0 < u[h] < 1:
+    nh = sim.nh
+    order = np.flatnonzero(~excl_src & (u < 1))
+    order = order[np.lexsort((order, u[order]))]
+    for h in order.tolist():
+        if excl_src[h]:
             continue
         if n_excl == nh:
             break
-        if not table.lists[h]:
+        i = int(table.pos[h])
+        if not table.lists[i]:
             continue
         excl_src[h] = True
         excl_tgt[h] = True
         n_excl += 1
-        vms = sorted(table.lists[h], key=lambda x: -r[x])
+        vms = sorted(table.lists[i], key=lambda x: -r[x])
         placed: list[tuple[int, int]] = []
         snaps: dict[int, tuple] = {}
+        allowed = ~excl_tgt[host]
         for v in vms:
-            t = table.find_host(v, excl_tgt)
-            if t < 0:
+            j = table.find_host(v, allowed)
+            if j < 0:
                 placed = []
                 break
-            if t not in snaps:
-                snaps[t] = table.snapshot(t)
-            table.create(t, v)
-            placed.append((v, t))
+            if j not in snaps:
+                snaps[j] = table.snapshot(j)
+            table.create(j, v)
+            placed.append((v, j))
         if not placed:
             table.restore(snaps)
             continue
-        for _, t in placed:
+        for _, j in placed:
+            t = int(host[j])
             if not excl_src[t]:
                 excl_src[t] = True
                 n_excl += 1
-        mig.extend(placed)
+        mig.extend((v, int(host[j])) for v, j in placed)
+    table.close()
     return mig
+
+
+def _room(a: np.ndarray, size: int) -> np.ndarray:
+    # a copy of ``a`` in an array of ``size`` rows (the rest zero)
+    out = np.zeros((size,) + a.shape[1:], dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out

@@ -7,7 +7,11 @@ margin is far larger than any rounding difference) or None, and the caller then 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from kumo.policies._stats import java_round
 
 #: a screened maximum must beat the runner-up by this much (R² units)
 MC_SEPARATION = 1e-6
@@ -51,3 +55,54 @@ def mc_pick_screen(history: np.ndarray, hist_len: np.ndarray) -> int | None:
     if rest.size and top - float(rest.max()) <= MC_SEPARATION:
         return None
     return best
+
+
+# --------------------------------------------------------------------------------------------- IQR / MAD rows
+
+
+def _pct50_sorted(s: np.ndarray, n: int) -> np.ndarray:
+    # commons-math Percentile(50), legacy estimator, on rows sorted ascending with n valid values each
+    if n == 1:
+        return s[:, 0].copy()
+    pos = 0.5 * (n + 1)
+    if pos >= n:
+        return s[:, n - 1].copy()
+    fpos = math.floor(pos)
+    i = int(fpos)
+    dif = pos - fpos
+    lower = s[:, i - 1]
+    return lower + dif * (s[:, i] - lower)
+
+
+def spread_overloaded(detector: object, kind: str, util: np.ndarray, rows: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``detector.overloaded(util, rows, n)`` for IQR/MAD with the per-row percentiles at fixed columns.
+
+    Same operations as :func:`kumo.policies._stats.iqr_cloudsim_rows` / ``mad_cloudsim_rows`` (which handle
+    any mix of lengths); rows are grouped by valid length so that the percentile positions are constants.
+    Tests check equality with the detector bit for bit.
+
+    Parameters
+    ----------
+    detector : an InterQuartileRange or MedianAbsoluteDeviation policy.
+    kind : ``"iqr"`` or ``"mad"``.
+    util : (k,) current utilization with the VM.
+    rows : (k, H) histories, newest first; n : (k,) valid lengths.
+    """
+    out = util > detector.fallback_threshold  # type: ignore[attr-defined]
+    long = n >= detector.min_history  # type: ignore[attr-defined]
+    if not long.any():
+        return out
+    safety = detector.safety  # type: ignore[attr-defined]
+    for m in np.unique(n[long]).tolist():
+        sel = np.flatnonzero(n == m)
+        sub = rows[sel, :m]
+        s = np.sort(sub, axis=1)
+        if kind == "iqr":
+            q1 = java_round(0.25 * (m + 1)) - 1
+            q3 = java_round(0.75 * (m + 1)) - 1
+            spread = s[:, q3] - s[:, q1]
+        else:
+            med = _pct50_sorted(s, m)
+            spread = _pct50_sorted(np.sort(np.abs(med[:, None] - sub), axis=1), m)
+        out[sel] = util[sel] > 1 - safety * spread
+    return out

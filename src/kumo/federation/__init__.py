@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from kumo.federation.tables import FederationResult
     from kumo.traces.base import Trace
 
-__all__ = ["is_federation", "load_federation", "parse_federation", "run_federation", "validate_federation"]
+__all__ = ["is_federation", "load_federation", "parse_federation", "run_federation", "sweep_point",
+           "validate_federation"]
 
 
 def is_federation(data: dict[str, Any]) -> bool:
@@ -79,3 +80,10 @@ def run_federation(spec: FederationSpec | dict[str, Any] | str | Path, trace: Tr
 
         trace = load_trace(spec.trace.source, format=spec.trace.format)
     return FederationRun(spec, trace, progress).run()
+
+
+def sweep_point(scenario: dict[str, Any], trace: Trace | None = None) -> dict[str, Any]:
+    """Run one federation dict (a point of an experiment) and return its summary as plain Python values,
+    the row :func:`kumo.sweep.run_many` collects (for ``kumo sweep`` on a federation base)."""
+    result = run_federation(scenario, trace)
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in result.summary.items()}

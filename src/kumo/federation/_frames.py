@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from kumo.federation.ledger import Usage
-from kumo.federation.runner import STATUS_NAMES, ST_EXPIRED, ST_PENDING, ST_QUEUED, ST_REJECTED
+from kumo.federation.moves import ST_EXPIRED, ST_PENDING, ST_QUEUED, ST_REJECTED, STATUS_NAMES
 from kumo.results import RunResult
 
 if TYPE_CHECKING:
@@ -152,6 +152,7 @@ def _summary(run: FederationRun, results: list[RunResult], u: Usage, led: pd.Dat
         "vms_outsourced": int(np.count_nonzero(run.host >= 0)),
         "served_fraction": served / arrived if arrived else 1.0, "vm_hours": vm_hours,
         "vm_hours_outsourced": float(vms["hours"][vms["outsourced"]].sum()),
+        "migrations": sum(int(r.summary["migrations"]) for r in results),
         "transfers": len(tr_status), "transfers_done": int(np.count_nonzero(tr_status == "done")),
         "energy_kwh": kwh, "facility_energy_kwh": float(u.dc_facility_kwh.sum()),
         "cpu_demand_ghz_h": demand, "cpu_delivered_ghz_h": delivered,

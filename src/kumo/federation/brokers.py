@@ -154,8 +154,8 @@ class RelianceBroker:
         if not usable.any():
             return -1, math.nan
         score = rel - self.price_weight * q.list_price / max(q.customer_price, 1e-300)
-        score = np.round(np.where(usable, score, -np.inf), 12)  # equal reliance is a tie, not float noise
-        i = _lexmin(-score, q.list_price, q.provider)
+        tied = np.round(np.where(usable, score, -np.inf), 12)  # equal reliance is a tie, not float noise
+        i = _lexmin(-tied, q.list_price, q.provider)
         return i, float(q.list_price[i])
 
 

@@ -24,11 +24,15 @@ integer sums.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from kumo.accounting import Penalty, SlaSpec
+
+if TYPE_CHECKING:
+    from kumo.federation.spec import FederationSpec, SlaTemplate
 
 __all__ = ["LEDGER_COLUMNS", "Usage", "build_ledger", "cents", "flows", "provider_totals", "uptime_breaks"]
 
@@ -150,16 +154,15 @@ def _penalty(p: Penalty, breaks: np.ndarray, revenue: np.ndarray, excess_s: np.n
     return np.full(len(breaks), p.value), p.value * excess_s
 
 
-def build_ledger(spec: object, u: Usage) -> pd.DataFrame:
+def build_ledger(spec: FederationSpec, u: Usage) -> pd.DataFrame:
     """Every money line of a federation run (columns :data:`LEDGER_COLUMNS`).
 
     ``spec`` is the :class:`~kumo.federation.spec.FederationSpec` (names, SLA templates, penalty share).
     """
-    provs = spec.providers  # type: ignore[attr-defined]
-    pname = np.array([p.name for p in provs], dtype=object)
-    cname = np.array([c.name for c in spec.customers], dtype=object)  # type: ignore[attr-defined]
+    pname = np.array([p.name for p in spec.providers], dtype=object)
+    cname = np.array([c.name for c in spec.customers], dtype=object)
     templates = _templates(spec)
-    share = spec.federation.penalty_share  # type: ignore[attr-defined]
+    share = spec.federation.penalty_share
     n_vms = len(u.vm_ids)
     rows: list[pd.DataFrame] = []
 
@@ -235,15 +238,15 @@ def build_ledger(spec: object, u: Usage) -> pd.DataFrame:
     return led[list(LEDGER_COLUMNS)].astype({c: d for c, (d, _, _) in LEDGER_COLUMNS.items()})
 
 
-def _templates(spec: object) -> list:
+def _templates(spec: FederationSpec) -> list[SlaTemplate]:
     """SLA templates in a fixed order: providers in spec order, templates in their order."""
-    return [t for p in spec.providers for t in p.sla_templates.values()]  # type: ignore[attr-defined]
+    return [t for p in spec.providers for t in p.sla_templates.values()]
 
 
-def template_index(spec: object) -> dict[tuple[str, str], int]:
+def template_index(spec: FederationSpec) -> dict[tuple[str, str], int]:
     """(provider name, class name) -> index into the flat template list used by :func:`build_ledger`."""
     out, i = {}, 0
-    for p in spec.providers:  # type: ignore[attr-defined]
+    for p in spec.providers:
         for name in p.sla_templates:
             out[(p.name, name)] = i
             i += 1

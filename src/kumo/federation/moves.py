@@ -158,8 +158,8 @@ class Moves:
 
     def _failback(self, d: int, k: int) -> None:
         """Site d is back at step k: its VMs that failed over start moving home over the WAN."""
-        for v in np.flatnonzero(self.failed_from == d):
-            v = int(v)
+        for vi in np.flatnonzero(self.failed_from == d):
+            v = int(vi)
             self.failed_from[v] = -1
             if self.status[v] == ST_RUNNING and self.vm_dc[v] != d:
                 self._start_transfer(v, int(self.vm_dc[v]), d, k * self.dt, failback=True)
@@ -172,8 +172,8 @@ class Moves:
         p = self.dcs[d].provider
         prov = self.spec.providers[p]
         t0, end = k * self.dt, self._outage_end(d, k)
-        for v in np.flatnonzero((self.vm_dc == d) & (self.status == ST_RUNNING)):
-            v = int(v)
+        for vi in np.flatnonzero((self.vm_dc == d) & (self.status == ST_RUNNING)):
+            v = int(vi)
             target, price = -1, math.nan
             if prov.failover != "none" and self.in_transfer[v] < 0:
                 target = next((int(t) for t in self._ranked(p, v) if not self.down[t] and

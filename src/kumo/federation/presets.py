@@ -135,12 +135,12 @@ def hybrid_cloud(private_hosts: int = 30, public_hosts_per_dc: int = 20, residen
                  _customers("corp", residency, **extra))
 
 
-def three_providers(broker: str = "cheapest", hosts: tuple[int, int, int] = (18, 16, 12),
+def three_providers(broker: str = "cheapest", hosts: tuple[int, int, int] = (12, 18, 6),
                     broker_params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Three public providers sharing half their capacity, each with one customer (20 %, 30 %, 50 % of
-    the VMs), so that ``gamma`` overflows and the others have room:
+    the VMs, drawn at random), so that ``gamma`` (6 hosts) overflows to ``alpha`` (12) and ``beta`` (18):
 
-    * ``alpha`` (DE): cheapest partner price (0.6 x list) but packs hard (CPU overcommit 6, RAM 4.5), so
+    * ``alpha`` (DE): cheapest partner price (0.6 x list) but packs hard (CPU overcommit 8, RAM 6), so
       the VMs it hosts break often; publishes a 95 % break-free record;
     * ``beta`` (FR): dearest (0.85 x list), conservative (CPU 3, RAM 3.5); publishes 99.9 %;
     * ``gamma`` (IE): small park (0.7 x list, CPU 4, RAM 3.5); publishes 99 %.

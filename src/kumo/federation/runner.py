@@ -26,10 +26,8 @@ from kumo.config import Scenario
 from kumo.engine import Engine, prepare_trace
 from kumo.federation.brokers import Quotes, Sites  # also registers the policies
 from kumo.federation.moves import (
-    STATUS_NAMES,
     ST_DEPARTED,
     ST_EXPIRED,
-    ST_PENDING,
     ST_QUEUED,
     ST_REJECTED,
     ST_RUNNING,

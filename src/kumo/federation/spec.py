@@ -215,7 +215,8 @@ class FederationOptions(_Strict):
     ``reject``-ed or ``queue``-d and retried every step until its lifetime ends. ``customer_assignment``:
     how trace VMs map to customers by share: ``blocks`` (contiguous in trace order), ``round-robin``
     (weighted interleave), ``random`` (seeded shuffle, then blocks). ``sla_detail``: ``counts`` takes
-    CPU/RAM breaks from the engines' per-VM counters (interval counting, zero tolerance: fast);
+    CPU/RAM breaks from the engines' per-VM counters (interval counting, zero tolerance: fast; a
+    migration's ``used`` RAM is the VM's mean RAM demand at that data center);
     ``steps`` records per-step VM matrices and uses :func:`kumo.accounting.sla_breaks` (tolerances,
     episodes, engine downtime). ``rebalance_interval_steps``: how often site policies may move load.
     """
@@ -409,9 +410,9 @@ def _semantic_issues(s: FederationSpec) -> list[str]:
         issues += _names_issues(f"{at}.allowed_providers", cu.allowed_providers or [], pnames, "provider")
         issues += _names_issues(f"{at}.denied_providers", cu.denied_providers, pnames, "provider")
     if not issues and not s.allowed_matrix().any(axis=1).all():
-        for c in np.flatnonzero(~s.allowed_matrix().any(axis=1)):
-            cu = s.customers[c]
-            issues.append(f"customers[{c}]: no data center satisfies its constraints (jurisdictions "
+        for ci in np.flatnonzero(~s.allowed_matrix().any(axis=1)):
+            cu = s.customers[int(ci)]
+            issues.append(f"customers[{ci}]: no data center satisfies its constraints (jurisdictions "
                           f"{cu.allowed_jurisdictions}, providers allowed {cu.allowed_providers}, denied "
                           f"{cu.denied_providers}, and the partners of {cu.provider!r} that host for it)")
     return issues

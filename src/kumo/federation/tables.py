@@ -48,6 +48,7 @@ FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "served_fraction": ("float64", "1", "VMs served / VMs that arrived"),
         "vm_hours": ("float64", "h", "hours VMs ran"),
         "vm_hours_outsourced": ("float64", "h", "hours outsourced VMs ran"),
+        "migrations": ("int64", "count", "intra-DC migrations started"),
         "transfers": ("int64", "count", "WAN moves started"),
         "transfers_done": ("int64", "count", "WAN moves completed"),
         "energy_kwh": ("float64", "kWh", "IT energy of all hosts"),
@@ -280,7 +281,15 @@ def _downtime_events(run: FederationRun, results: list[RunResult], slas: list[Sl
             if steps_mode:
                 d[m] = migration_downtime_s(res, sla)[m]
             else:
-                t_mig = mig["ram_mb"].to_numpy(np.float64)[m] / (sla.migration_mbps * sla.migration_bandwidth_share / 8)
+                # without per-step matrices "used" RAM is the VM's mean RAM demand over its stay here
+                vt = res.tables["vms"]
+                local = mig["vm"].to_numpy(np.int64)[m]
+                if sla.migrated_ram == "used":
+                    secs = np.maximum(vt["steps_run"].to_numpy(np.float64)[local] * run.dt, 1e-300)
+                    ram = vt["ram_demand_mb_s"].to_numpy(np.float64)[local] / secs
+                else:
+                    ram = vt["ram_booked_mb"].to_numpy(np.float64)[local]
+                t_mig = ram / (sla.migration_mbps * sla.migration_bandwidth_share / 8)
                 d[m] = t_mig if sla.downtime == "cold" else sla.live_downtime_fraction * t_mig
         vm.append(g)
         t.append(mig["start_s"].to_numpy(np.float64))

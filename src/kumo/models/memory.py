@@ -116,7 +116,6 @@ def sharing_saved_per_vm(
     r = np.asarray(resident_mb, np.float64)
     host = np.asarray(host, np.int64)
     image = np.asarray(image, np.int64)
-    n_img = len(cross_share)
     if r.size == 0:
         return np.zeros(0)
     frac = sharing_fraction(host, image, n_hosts, zero, self_share, cross_share)

@@ -1,18 +1,24 @@
 """One bundle of every virtualization model, called by the engine at fixed hook points of a step.
 
-Build it once per run (:meth:`Virtualization.build`), then call its pure methods; none keeps state
-between calls, all take and return arrays over VMs (n_vms,), hosts (n_hosts,) or migrations (k,).
-Hook points in a step (after arrivals/placement, in this order):
+Build it once per run (:meth:`Virtualization.build` from the scenario's ``[virtualization]`` data and the
+trace's VM ids), then call its methods; none keeps state between calls. Arrays are over VMs (n_vms,),
+hosts (n_hosts,) or starting migrations (k,). Hook points, in the engine's step order:
 
-1. ``dirty_mbps(cpu, booked, extra_row)``                 demand observed -> per-VM dirty rate
-2. ``ram_demand(used, booked, vm_host, host_ram)``        RAM accounting (replaces the bincount of RAM)
-3. ``cpu_demand(cpu, core_mhz_of_vm, vm_host, ...)``      before host CPU load and sharing
-4. controller decisions: skip VMs with ``~can_migrate``; at migration start call
-   ``migration_bandwidth_mbps(...)`` then ``migration_timing(model, vm_idx, ...)``
-5. events: ``failures(rng, horizon_s, n_hosts)`` once at start into the event heap; at a failure event
-   ``on_host_failure(vm_idx)`` gives each affected VM's downtime before it runs again elsewhere.
-6. placement: ``start_delay_s(vm_idx, cached)`` (boot / pull before a new instance runs); the ``dedup``
-   weigher reads ``vm_image`` (attach it to the state as ``state.vm_image``).
+=====================================  ==========================================================================
+at set-up                              ``failures(rng, horizon_s, n_hosts)`` -> events for the heap;
+                                       ``can_migrate`` / ``pinned`` / ``vm_image`` static (n_vms,) arrays
+placement (arrival, restart)           ``start_delay_s(vm_idx, cached)`` before the VM runs; ``dedup`` weigher
+                                       reads ``view.vm_image``
+demand observed                        ``dirty_mbps(cpu, booked_cpu, extra_row)`` -> (n_vms,) Mbit/s
+RAM accounting                         ``ram_demand(used, booked_ram, vm_host, host_ram)`` -> MemoryResult:
+                                       host RAM load, per-VM shortfall and CPU penalty
+before host CPU load / sharing         ``cpu_demand(cpu, core_mhz_of_vm, vm_host, host_nic, extra_row, dirty,
+                                       booked_ram)`` -> CpuDemand: effective MHz, useful factor, NIC traffic
+decisions                              skip VMs with ``~can_migrate`` (a controller filter)
+migration start                        ``migration_bandwidth_mbps(src, dst, nic, host_net, n_per_host)`` then
+                                       ``migration_timing(model, vm_idx, ram, bw, dirty, used)``
+failure event                          ``on_host_failure(vm_idx)`` -> downtime before each VM runs again
+=====================================  ==========================================================================
 
 Units: MB = 10^6 B (the engine's RAM "MB"), MHz, Mbit/s (``*_mbps``), s; trace extras are KB/s with
 KB = 1024 B (:mod:`kumo.models.timing`).

@@ -9,22 +9,31 @@ Vieweg 2018, Table 10.10; the algorithms are the reconstruction of ``shared/refe
 §3, whose unknowns ([A] there) are the defaults here, alternatives selectable:
 
 * overload (§3.3): a powered-on host whose CPU or RAM use / capacity exceeds ``upper_cpu`` / ``upper_ram``;
-  the load of a VM migrating out no longer counts on its source while planning;
+  the load of a VM migrating out no longer counts on its source while planning. The selection rule picks
+  VMs until the host is under both thresholds (``max_moves_per_host`` caps the VMs one host may send away
+  per step; the rest waits for the next step);
 * target filter (§3.5): on, not the source, bookings within the hosts' overcommit ratios, use after the move
   <= the upper thresholds on both resources; score ``free = min(free_cpu, free_ram)`` after the move (the
   binding resource; ``fit`` = "cpu"/"ram" for one resource); ties to the lowest host index;
 * OP (§3.5, not confirmed): ``op="anti-correlation"`` (default) picks the host whose aggregate CPU history
   over the last ``op_history_steps`` steps correlates least with the VM's; hosts with fewer than
   ``op_min_history`` samples or no variance fall back to WF. Alternatives ``ram-spread`` (most free RAM)
-  and ``least-overbooked`` (smallest booked / capacity, the binding resource);
-* FF baseline (§3.4): the host's VMs leave in placement order (earliest arrival on the host first) until
-  the host is no longer overloaded; host selection first fit;
-* LB (§3.7.2): if max - min load (load = max over resources of use / capacity) exceeds ``lb_delta``, up to
-  ``lb_moves`` VMs per step, each picked on the most-loaded host by the scheduler's own selection rule
-  against the mid level, go to the least-loaded feasible host if that lowers the spread;
-* EE (§3.7.1): empty powered-on hosts are switched off; hosts below ``lower`` on both resources are emptied
-  least-loaded first, all-or-nothing, onto other hosts by the active host selection (not onto overloaded
-  hosts, hosts being emptied, or the source); a VM that fits nowhere powers on the lowest-index off host.
+  and ``least-overbooked`` (most bookable room left on the binding resource);
+* FF baseline (§3.4): knows nothing of the thresholds as a target filter (``fit_ceiling = 1.0``: the first
+  host, in index order, the VM fits into); its VM selection takes the host's VMs in placement order
+  (earliest arrival on the host first) until the host is under its thresholds (``ff_evict="until-under"``)
+  or re-places every VM of the overloaded host (``ff_evict="all"``);
+* LB (§3.7.2): when the most-loaded host (load = max over resources of use / capacity) is above
+  ``lb_trigger`` (default: the consolidation ceiling, so LB keeps hosts out of the band between it and the
+  overload threshold) and max - min load exceeds ``lb_delta``, up to ``lb_moves`` VMs per step, each picked
+  on the most-loaded host by the scheduler's own selection rule against the mid level, go to the
+  least-loaded feasible host if that lowers the spread;
+* EE (§3.7.1): empty powered-on hosts are switched off; every ``ee_interval_steps`` steps, hosts below
+  ``lower`` on both resources (and on for at least ``ee_min_on_steps``) are emptied least-loaded first,
+  all-or-nothing, by the active host selection onto hosts that are not themselves underloaded
+  (``ee_targets="non-candidates"``, the reference's rule; ``"any"``: CloudSim's) and stay under
+  ``ee_upper`` (default: the upper thresholds); a VM that must leave an overloaded host and fits on no
+  running host powers on the lowest-index off host that fits.
 
 A VM migrates at most once per decision and a VM in flight is not a candidate.
 """
@@ -163,11 +172,18 @@ class SlaScheduler:
     resources : "both" | "cpu" | "ram" — resources whose thresholds define an overload.
     host_selection : "wf" | "bf" | "ff" | "op" — target host choice.
     fit : "binding" | "cpu" | "ram" — resource(s) of the free-capacity score of BF and WF.
+    fit_ceiling : use / capacity a target may reach instead of the upper thresholds (FF: 1.0).
+    ff_evict : "until-under" | "all" — the FF baseline's eviction.
+    max_moves_per_host : VMs an overloaded host may send away per step (None: as many as needed).
     op : "anti-correlation" | "ram-spread" | "least-overbooked" — the reading of OP.
     op_history_steps, op_min_history : OP's correlation window and the minimum samples before it applies.
     upper_cpu, upper_ram : overload thresholds (fractions of capacity), also the targets' ceiling.
-    lb, lb_delta, lb_moves : the load-balancing extension, its spread trigger and moves per decision.
+    lb, lb_delta, lb_moves, lb_trigger : the load-balancing extension, its spread trigger, moves per
+        decision and the load above which it acts (None: the consolidation ceiling).
     ee, lower : the energy-efficiency extension and its underload threshold.
+    ee_targets, ee_upper, ee_interval_steps, ee_min_on_steps : which hosts may receive a drained host's
+        VMs, their ceiling, how often consolidation runs and how long a host stays on before it may be
+        drained.
     """
 
     selection: str = "mm"

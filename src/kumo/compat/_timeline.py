@@ -1,0 +1,409 @@
+"""The event timeline of CloudSim's ``PowerDatacenter`` for the PlanetLab experiments (one run).
+
+Host updates (``HostDynamicWorkload.updateVmsProcessing``) are vectorized over all VMs and hosts; the VMs of
+each host are kept in CloudSim's list order (placement/arrival order) through a per-VM position key, so that
+every per-host sum is CloudSim's sequential sum (``np.bincount`` adds in input order). See
+:mod:`kumo.compat.cloudsim` for what is reproduced.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from kumo.compat import _model as M
+from kumo.compat._accounting import Histories
+from kumo.compat._optimize import AFTER_TESTS, AfterTest, HostTable, horizon, optimize
+from kumo.compat._screens import mc_pick_screen
+from kumo.policies import registry
+from kumo.policies.detection import host_history, trim_zero_tail
+from kumo.policies.selection import SelectionContext
+
+_OUT, _NORM, _IN = 0, 1, 2
+_KEY_BITS = 32
+
+
+class CloudSimRun:
+    """One CloudSim-compatible run on ``percent`` (n_steps, n_vms) integer utilizations.
+
+    Parameters
+    ----------
+    percent : (n_steps, n_vms) int, the PlanetLab files' values (VM i = file i in sorted order).
+    kind : ``npa``, ``dvfs`` or ``migration``.
+    detection, selection : ``(registered name, params)`` for ``migration``.
+    seed : seeds random selection.
+    n_hosts : park size (CloudSim: 800; host i is G4 if i is even, G5 if odd).
+    record : keep every migration as ``(time, vm, source, target)`` and the over-utilized hosts of every
+        optimization in :attr:`log` (for tests).
+    """
+
+    def __init__(self, percent: np.ndarray, kind: str, detection: tuple[str, dict[str, Any]] | None = None,
+                 selection: str | None = None, seed: int = 0, n_hosts: int = M.N_HOSTS, record: bool = False):
+        self.kind = kind
+        self.rng = np.random.default_rng(np.random.SeedSequence(seed))
+        n_steps, nv = percent.shape
+        H = M.hosts(n_hosts)
+        V = M.vms(nv)
+        self.nh, self.nv, self.n_steps = n_hosts, nv, n_steps
+        self.data = M.trace_matrix(percent)
+        self.host_type = H["type"].astype(np.int64)
+        self.host_mips = H["mips"].astype(np.float64)
+        self.pe_mips = H["pe_mips"].astype(np.float64)
+        self.pe_min = float(self.pe_mips.min())
+        self.host_ram = H["ram"]
+        self.host_bw = H["bw"]
+        self.power_offset = self.host_type * 11
+        self.vm_mips = V["mips"].astype(np.float64)
+        self.vm_ram = V["ram"].astype(np.float64)
+        self.vm_bw = V["bw"].astype(np.float64)
+        self.vm_hz = horizon(self.vm_ram)
+        self.vm_hash = M.vm_uid_hashes(nv)
+        self.vm_host = np.full(nv, -1, np.int64)
+        self.vm_key = np.zeros(nv, np.int64)
+        self.next_key = 0
+        self.n_inflight = np.zeros(nv, np.int64)
+        self.inflight: list[list[Any]] = []  # [vm, target, key, end_time, seq]
+        self.U = np.zeros(self.nh)  # utilization MIPS at each host's last update
+        self.r = np.zeros(nv)  # requested MIPS at the last update
+        self.u_cached = np.zeros(self.nh)
+        self.power_ws = 0.0
+        self.last_t = 0.0
+        self.hist = Histories(self.nh, nv)
+        self.peak = np.zeros(self.nh, np.int64)  # most VMs each host's scheduler map ever held
+        self.vmh = np.zeros((nv, M.HISTORY))
+        self.vm_hlen = np.ones(nv, np.int64)
+        self.n_hist = 0
+        self.migrations = 0
+        self.seq = 0
+        self._slots_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.record = record
+        self.log: list[tuple[Any, ...]] = []
+        self.detector_name = None if detection is None else detection[0]
+        self.sel_name = selection
+        self._regression = False
+        if detection is not None:
+            name, params = detection
+            self.detector = registry.make("detection", name, params)
+            self.selector = registry.make("selection", selection)
+            self._regression = hasattr(self.detector, "predicted")
+            if self._regression:
+                w = int(self.detector.window)
+                x = np.arange(1, w + 1, dtype=np.float64)
+                beta = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
+                alpha = 1.0 / w - beta * x.mean()
+                self.lr_weights = (alpha[::-1].copy(), beta[::-1].copy())  # on h newest-first
+        self.wall_s = 0.0
+
+    # ------------------------------------------------------------------------------------------- policies
+    def detect_one(self, util: float, hist: np.ndarray, max_ram: float) -> bool:
+        if self._regression:
+            return bool(self.detector.overloaded_one(util, hist, horizon=float(horizon(max_ram))))
+        return bool(self.detector.overloaded_one(util, hist))
+
+    def after_test(self, table: HostTable) -> AfterTest:
+        return AFTER_TESTS.get(self.detector_name or "", AfterTest)(table)
+
+    def select_from(self, table: HostTable, i: int, rng: np.random.Generator) -> list[int]:
+        """``getVmsToMigrateFromHosts`` for the host at position ``i``: pick, ``vmDestroy``, re-test, until the
+        host is no longer over-utilized or nothing can be picked (``select_until_ok``'s loop on CloudSim's sums)."""
+        lst = list(table.lists[i])
+        cap = float(table.cap[i])
+        upper = None
+        if self.sel_name in ("hpg", "mm"):
+            upper = getattr(self.detector, "threshold", None) or getattr(self.detector, "fallback_threshold", None)
+        ram_host = float(self.host_ram[table.host[i]])
+        width = max(self.n_hist, 1)
+        picked: list[int] = []
+        while lst:
+            idx = np.asarray(lst)
+            ctx = SelectionContext(
+                vm_index=idx, ram_mb=self.vm_ram[idx], cpu_demand_mhz=self.r[idx], cpu_booked_mhz=self.vm_mips[idx],
+                ram_demand_mb=np.zeros(idx.size), ram_booked_mb=self.vm_ram[idx],
+                history=self.vmh[idx, :width], hist_len=np.full(idx.size, self.n_hist),
+                host_cpu_mhz=cap, host_ram_mb=ram_host, host_cpu_used_mhz=float(table.sum_r[i]),
+                host_ram_used_mb=0.0, upper_cpu=upper, upper_ram=None)
+            p = mc_pick_screen(ctx.history, ctx.hist_len) if self.sel_name == "mc" else None
+            if p is None:
+                p = self.selector.pick(ctx, rng)
+            if p < 0:
+                break
+            v = lst.pop(p)
+            picked.append(v)
+            table.destroy(i, v)
+            if not table.overloaded_now(i):
+                break
+        return picked
+
+    # ------------------------------------------------------------------------------------------- updates
+    def _slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._slots_cache is not None:
+            return self._slots_cache
+        res = np.flatnonzero(self.vm_host >= 0)
+        s_vm = res
+        s_host = self.vm_host[res]
+        s_key = self.vm_key[res]
+        s_role = np.where(self.n_inflight[res] > 0, _OUT, _NORM)
+        if self.inflight:
+            f = np.array([(m[0], m[1], m[2]) for m in self.inflight], dtype=np.int64)
+            s_vm = np.concatenate([s_vm, f[:, 0]])
+            s_host = np.concatenate([s_host, f[:, 1]])
+            s_key = np.concatenate([s_key, f[:, 2]])
+            s_role = np.concatenate([s_role, np.full(len(f), _IN)])
+        order = np.argsort((s_host << _KEY_BITS) + s_key, kind="stable")
+        self._slots_cache = (s_vm[order], s_host[order], s_role[order])
+        return self._slots_cache
+
+    def _update(self, t: float, full: bool) -> None:
+        """Every host's ``updateVmsProcessing(t)``; ``full``: also the energy since the last update and the
+        removal of VMs whose requested MIPS is exactly 0."""
+        nh = self.nh
+        r = self.vm_mips * M.utilization_at(self.data, t)
+        s_vm, s_host, s_role = self._slots()
+        rs = r[s_vm]
+        c = np.minimum(rs, self.pe_mips[s_host])
+        moving = bool(self.inflight)
+        if moving:
+            is_in = s_role == _IN
+            is_out = s_role == _OUT
+            q = np.where(is_in, c * 0.1, c)
+            alloc = np.where(is_out, c * 0.9, np.where(is_in, c * 0.1, c))
+        else:
+            q = alloc = c
+        cap = self.host_mips
+        totq = np.bincount(s_host, q, nh)
+        over = totq > cap
+        near = np.abs(totq - cap) <= 1e-9 * cap
+        if near.any():
+            _exact_fits(np.flatnonzero(near), s_host, q, cap, over)
+        counts = np.bincount(s_host, minlength=nh)
+        np.maximum(self.peak, counts, out=self.peak)
+        if over.any():
+            alloc = alloc.copy()
+            m = over[s_host]
+            scale = (cap / self._hashmap_totals(over, s_vm, s_host, q))[s_host[m]]
+            cm = c[m]
+            if moving:
+                alloc[m] = np.floor(np.where(is_out[m], cm * scale * 0.9,
+                                             np.where(is_in[m], cm * 0.1 * scale, cm * scale)))
+            else:
+                alloc[m] = np.floor(cm * scale)
+        allocp = np.where(is_out, alloc / 0.9, alloc) if moving else alloc
+        U = np.bincount(s_host, allocp, nh)
+        R = np.bincount(s_host, rs, nh)
+        if full and t > self.last_t:
+            dt = t - self.last_t
+            if self.kind == "npa":
+                frame = M.seq_sum(M.POWER_FLAT[self.power_offset + 10] * dt)
+            else:
+                u_prev = M.clamp_util(self.U / cap)
+                p0 = M.spec_power_flat(u_prev, self.power_offset)
+                p1 = M.spec_power_flat(M.clamp_util(U / cap), self.power_offset)
+                frame = M.seq_sum(np.where(u_prev == 0, 0.0, (p0 + (p1 - p0) / 2) * dt))
+            self.power_ws += frame
+        self.U = U
+        self.r = r
+        self.hist.host_entries(None, t, U, R)
+        if moving:
+            nin = ~is_in
+            self.hist.vm_entries(s_vm[nin], t, alloc[nin], rs[nin], is_out[nin])
+        else:
+            self.hist.vm_entries(s_vm, t, alloc, rs, None)
+        if full:
+            self.last_t = t
+            dead = (rs == 0) & (s_role == _NORM)
+            if dead.any():
+                self.vm_host[s_vm[dead]] = -1
+                self._slots_cache = None
+        self._last = (s_vm, s_host, c, alloc)
+
+    def _hashmap_totals(self, over: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray, q: np.ndarray) -> np.ndarray:
+        # CloudSim sums an over-subscribed host's requests in HashMap iteration order over the VM uids: by
+        # bucket (hash & (table size - 1)), then insertion (= host-list) order; the table size depends on the
+        # most entries the scheduler's map ever held (HostTable.find_host grows it as CloudSim does)
+        tot = np.ones(self.nh)
+        caps = M.hashmap_capacity(self.peak)
+        hosts = np.flatnonzero(over)
+        starts = np.searchsorted(s_host, hosts)
+        ends = np.searchsorted(s_host, hosts, side="right")
+        for h, a, b in zip(hosts.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            order = np.argsort(self.vm_hash[s_vm[a:b]] & (caps[h] - 1), kind="stable")
+            tot[h] = M.seq_sum(q[a:b][order])
+        return tot
+
+    # ------------------------------------------------------------------------------------------- placement
+    def _initial_placement(self) -> None:
+        """t = 0: the broker's VMs in id order; first fit (``dvfs``/``npa``) or PABFD with every host at
+        ``P(0)`` (no update has run). Placed VMs request 0 MIPS until their cloudlet arrives at 0.1 s, so the
+        detector test on a target sees the new VM's full MIPS alone, with no history."""
+        nh, nv = self.nh, self.nv
+        avail = self.host_mips.copy()
+        ram = self.host_ram.astype(np.float64).copy()
+        bw = self.host_bw.astype(np.float64).copy()
+        sum_c = np.zeros(nh)
+        nlist = np.zeros(nh, np.int64)
+        p0 = M.POWER_FLAT[self.power_offset]
+        kw: dict[str, Any] = {}
+        for v in range(nv):
+            m = self.vm_mips[v]
+            ok = (self.pe_mips >= m) & (avail >= m) & (ram >= self.vm_ram[v]) & (bw >= self.vm_bw[v])
+            if self.kind == "migration":
+                tested = ok & (sum_c != 0)
+                grow = tested & (nlist >= self.peak)
+                self.peak[grow] = nlist[grow] + 1
+                if tested.any():
+                    th = np.flatnonzero(tested)
+                    if self._regression:
+                        kw = {"horizon": np.full(th.size, float(horizon(self.vm_ram.max())))}
+                    bad = np.asarray(self.detector.overloaded((0.0 + m) / self.host_mips[th], np.zeros((th.size, 1)),
+                                                              np.ones(th.size, np.int64), **kw), dtype=bool)
+                    ok[th[bad]] = False
+                ua = np.where(ok, (sum_c + m) / self.host_mips, 0.0)  # unsuitable hosts may exceed 1
+                diff = np.where(ok, M.spec_power_flat(ua, self.power_offset) - p0, np.inf)
+                h = int(np.argmin(diff))
+                if diff[h] == np.inf:
+                    h = -1
+            else:
+                h = int(np.argmax(ok)) if ok.any() else -1
+            if h < 0:
+                raise RuntimeError(f"initial placement: no host for VM {v} (CloudSim's broker would exit)")
+            avail[h] -= m
+            ram[h] -= self.vm_ram[v]
+            bw[h] -= self.vm_bw[v]
+            sum_c[h] += m
+            nlist[h] += 1
+            if nlist[h] > self.peak[h]:
+                self.peak[h] = nlist[h]
+            self.vm_host[v] = h
+        self.vm_key[:] = np.arange(nv)
+        self.next_key = nv
+        self._slots_cache = None
+
+    # ------------------------------------------------------------------------------------------- optimize
+    def _optimize(self, t: float) -> list[tuple[int, int]]:
+        s_vm, s_host, c, alloc = self._last
+        alive = self.vm_host[s_vm] >= 0  # drop the VMs removed at this update
+        if not alive.all():
+            s_vm, s_host, c, alloc = s_vm[alive], s_host[alive], c[alive], alloc[alive]
+        nh = self.nh
+        cap = self.host_mips
+        # the scheduler's available MIPS: sequential subtraction in list order; 0 on over-subscribed hosts
+        counts = np.bincount(s_host, minlength=nh)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pos = np.arange(s_vm.size) - starts[s_host]
+        over = np.zeros(nh, dtype=bool)
+        avail = cap.copy()
+        for j in range(int(counts.max()) if counts.size else 0):
+            m = pos == j
+            hh = s_host[m]
+            cj = c[m]
+            fail = ~over[hh] & ~(avail[hh] >= cj)
+            over[hh[fail]] = True
+            ok = ~over[hh]
+            avail[hh[ok]] -= cj[ok]
+        avail[over] = 0.0
+        self.host_hist = host_history(self.vmh[s_vm], self.vm_mips[s_vm], s_host, cap, nh)
+        self.u_cached = M.clamp_util(self.U / cap)
+        # a. over-utilized hosts
+        hist_len = trim_zero_tail(self.host_hist)
+        util = np.bincount(s_host, self.r[s_vm], nh) / cap
+        if self._regression:
+            max_ram = np.full(nh, float(-(2**31)))
+            np.maximum.at(max_ram, s_host, self.vm_ram[s_vm])
+            overloaded = self.detector.overloaded(util, self.host_hist, hist_len, horizon=horizon(max_ram))
+        else:
+            overloaded = self.detector.overloaded(util, self.host_hist, hist_len)
+        overloaded = np.asarray(overloaded, dtype=bool)
+        table = HostTable(self, s_vm, s_host, alloc, avail, overloaded)
+        mig = optimize(self, table, overloaded, self.rng)
+        if self.record:
+            self.log.append(("optimize", t, np.flatnonzero(overloaded).tolist(), list(mig)))
+        return mig
+
+    def _start(self, t: float, mig: list[tuple[int, int]]) -> None:
+        for v, h in mig:
+            self.n_inflight[v] += 1
+            end = t + float(self.vm_ram[v]) / (float(self.host_bw[h]) / (2 * 8000))
+            if self.record:
+                self.log.append(("migrate", t, v, int(self.vm_host[v]), h, end))
+            self.inflight.append([v, h, self.next_key, end, self.seq])
+            self.next_key += 1
+            self.seq += 1
+            self.migrations += 1
+        self._slots_cache = None
+
+    def _complete_until(self, t_limit: float) -> None:
+        while self.inflight:
+            c = min(m[3] for m in self.inflight)
+            if c >= t_limit:
+                return
+            self._update(c, full=True)
+            done = sorted((m for m in self.inflight if m[3] == c), key=lambda m: m[4])
+            for m in done:
+                v, h = m[0], m[1]
+                self.inflight.remove(m)
+                self.n_inflight[v] -= 1
+                self.vm_host[v] = h
+                self.vm_key[v] = self.next_key
+                self.next_key += 1
+            self._slots_cache = None
+            self._update(c, full=True)
+
+    def _append_history(self, t: float) -> None:
+        # PowerVm: u(t) joins the history (newest first, at most 30) when (t - 0.1) % 300 == 0
+        if math.fmod(t - M.START_S, M.INTERVAL_S) != 0:
+            return
+        self.vmh[:, 1:] = self.vmh[:, :-1]
+        self.vmh[:, 0] = M.utilization_at(self.data, t)
+        self.n_hist = min(self.n_hist + 1, M.HISTORY)
+        self.vm_hlen = np.asarray(trim_zero_tail(self.vmh), dtype=np.int64)
+        if self._regression:
+            a, b = self.lr_weights
+            self.vm_lr = self.vmh[:, : a.size] @ np.stack([a, b], axis=1)
+
+    # ------------------------------------------------------------------------------------------- loop
+    def run(self) -> dict[str, float]:
+        """Simulate the day; CloudSim's printed metrics (fractions, not percent)."""
+        t0 = time.perf_counter()
+        self._initial_placement()
+        limit = self.n_steps * M.INTERVAL_S  # CloudSim.terminateSimulation(24 h)
+        t = M.START_S
+        while True:
+            t = t + M.INTERVAL_S
+            if t >= limit:
+                break
+            self._complete_until(t)
+            self._update(t, full=True)
+            if self.kind == "migration":
+                self._append_history(t)
+                mig = self._optimize(t)
+                if mig:
+                    self._start(t, mig)
+                    self._update(t, full=False)
+        self._complete_until(math.inf)
+        self.hist.close()
+        out = self.hist.metrics()
+        energy = self.power_ws / 3.6e6
+        res = {"energy_kwh": energy, "migrations": float(self.migrations), **out}
+        res["slav"] = res["slatah"] * res["pdm"]
+        res["esv"] = energy * res["slatah"] * res["pdm"]  # the reference table's order: (E x SLATAH) x PDM
+        self.wall_s = time.perf_counter() - t0
+        return res
+
+
+def _exact_fits(hosts: np.ndarray, s_host: np.ndarray, q: np.ndarray, cap: np.ndarray, over: np.ndarray) -> None:
+    # the scheduler's sequential "available >= request" test where the totals are too close to call
+    starts = np.searchsorted(s_host, hosts)
+    ends = np.searchsorted(s_host, hosts, side="right")
+    for h, a, b in zip(hosts.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        avail = float(cap[h])
+        bad = False
+        for qq in q[a:b].tolist():
+            if avail >= qq:
+                avail -= qq
+            else:
+                bad = True
+                break
+        over[h] = bad
