@@ -23,6 +23,13 @@ from kumo.results import RunResult
 from kumo.traces.base import Trace
 
 
+def run_federation(spec, trace=None, progress=None):  # type: ignore[no-untyped-def]
+    """Simulate a federation of providers (see :mod:`kumo.federation`); a spec, a dict or a TOML path."""
+    from kumo.federation import run_federation as _run
+
+    return _run(spec, trace=trace, progress=progress)
+
+
 def load_trace(source: str, format: str | None = None) -> Trace:
     """Read a trace: an embedded name (``bitbrains-rnd``, ``planetlab-20110303``), a folder or a file."""
     from kumo.traces import load
@@ -46,5 +53,6 @@ __all__ = [
     "load_trace",
     "parse_scenario",
     "run",
+    "run_federation",
     "validate_scenario",
 ]

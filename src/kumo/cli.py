@@ -249,13 +249,28 @@ def trace_convert(
 
 
 @app.command("check")
-def check(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")]) -> None:
-    """Validate a scenario file and list every problem with its path."""
+def check(scenario: Annotated[Path, typer.Argument(help="Scenario, federation or sweep TOML file.")]) -> None:
+    """Validate a scenario, federation or sweep file and list every problem with its path."""
+    import tomllib
+
     from kumo import config
 
     try:
-        config.load(scenario)
-    except ConfigError as e:
+        try:
+            data = tomllib.loads(scenario.read_text())
+        except (OSError, tomllib.TOMLDecodeError):
+            data = {}  # config.load reports a missing file or bad TOML with the path
+        if "providers" in data:
+            from kumo.federation import load_federation
+
+            load_federation(scenario)
+        elif "axes" in data:
+            from kumo.sweep import load_experiment
+
+            load_experiment(scenario)
+        else:
+            config.load(scenario)
+    except (KumoError, ValueError) as e:
         _fail(e)
         return
     console.print(f"[green]ok[/] {scenario}")
@@ -268,10 +283,12 @@ from kumo import cli_ops as _cli_ops  # noqa: E402,F401
 
 def _validation_render(df: Any, fmt: Printed) -> None:
     if fmt == Printed.csv:
-        typer.echo(df.to_csv(index=False).rstrip())
+        typer.echo(df.to_csv(index=False, float_format=lambda x: repr(float(x))).rstrip())  # shortest exact
         return
     if fmt == Printed.json:
-        typer.echo(df.to_json(orient="records", indent=2))
+        rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                for r in df.to_dict(orient="records")]
+        typer.echo(json.dumps(rows, indent=2))  # full precision (repr of each double)
         return
     date = df.attrs.get("date", "")
     t = Table(title=f"kumo (CloudSim compatibility mode) vs CloudSim 4.0, PlanetLab {date}", header_style="bold")

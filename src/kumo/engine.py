@@ -428,12 +428,12 @@ class Engine:
             self.step(k)
             if self.progress is not None and (k % every == 0 or k == n - 1):
                 self.progress(k + 1, n)
-        self._close(n * self.dt)
+        self.close()
         self.wall_s = _time.perf_counter() - t_wall
         return build_result(self)
 
-    def _close(self, t_end: float) -> None:
-        # migrations still in flight at the end keep their planned end time in the record
+    def close(self) -> None:
+        """End the run: migrations still in flight keep their planned end time and are marked unfinished."""
         for rec in self._mig_open.values():
             self._mig["status"][rec] = "unfinished"
 

@@ -27,6 +27,13 @@ def _seq_by(owner: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarr
     return o[order], v[order]
 
 
+def _jdiv(a: float, b: float) -> float:
+    # Java double division: x / 0.0 is NaN for x == 0, else +-Infinity
+    if b == 0:
+        return math.nan if a == 0 or a != a else math.copysign(math.inf, a)
+    return a / b
+
+
 def _mean_std(x: np.ndarray) -> tuple[float, float]:
     # MathUtil.mean (sequential sum / n) and MathUtil.stDev (sqrt of Welford's sample variance)
     n = x.size
@@ -154,8 +161,7 @@ class Histories:
         """SLATAH, PDM, overall and average SLA violation, shutdowns and the mean/std times (after close)."""
         _, act = _seq_by(self._act_host, self._act_dt)
         _, viol = _seq_by(self._act_host, self._viol_dt)
-        t_active = seq_sum(act)
-        slatah = seq_sum(viol) / t_active if t_active else math.nan
+        slatah = _jdiv(seq_sum(viol), seq_sum(act))
         tot_req = seq_sum(self.v_tot_req)
         tot_alloc = seq_sum(self.v_tot_alloc)
         _, ratios = _seq_by(self._ratio_vm, self._ratio)
@@ -165,8 +171,8 @@ class Histories:
         mg_mean, mg_std = _mean_std(migt)
         return {
             "slatah": slatah,
-            "pdm": seq_sum(self.v_under_mig) / tot_req,
-            "sla_overall": (tot_req - tot_alloc) / tot_req,
+            "pdm": _jdiv(seq_sum(self.v_under_mig), tot_req),
+            "sla_overall": _jdiv(tot_req - tot_alloc, tot_req),
             "sla_average": seq_sum(ratios) / ratios.size if ratios.size else 0.0,
             "host_shutdowns": float(downs.size),
             "time_before_host_shutdown_mean_s": sd_mean,

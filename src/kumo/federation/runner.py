@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -73,22 +73,6 @@ def prepare_federation_trace(spec: FederationSpec, trace: Trace) -> Trace:
     return prepare_trace(probe, trace)
 
 
-@dataclass(frozen=True, eq=False)
-class _SharedTrace(Trace):
-    """A Trace whose content hash is computed once: every data center holding all VMs shares it."""
-
-    def content_hash(self) -> str:
-        h = self.__dict__.get("_hash")
-        if h is None:
-            h = super().content_hash()
-            object.__setattr__(self, "_hash", h)
-        return h
-
-
-def _shared(trace: Trace) -> Trace:
-    return _SharedTrace(**{f.name: getattr(trace, f.name) for f in fields(Trace)})
-
-
 def _empty_trace(trace: Trace) -> Trace:
     """One idle placeholder VM, for a data center no customer may use (an engine needs a VM)."""
     n = trace.n_steps
@@ -137,7 +121,7 @@ class FederationRun(Moves):
 
     def __init__(self, spec: FederationSpec, trace: Trace, progress: Progress | None = None):
         self.spec, self.progress = spec, progress
-        self.trace = tr = _shared(prepare_federation_trace(spec, trace))
+        self.trace = tr = prepare_federation_trace(spec, trace)  # its content hash is cached
         n = tr.n_vms
         self.customer = assign_customers(spec, n)
         names = [p.name for p in spec.providers]
@@ -349,7 +333,7 @@ class FederationRun(Moves):
             if self.progress is not None and (k % every == 0 or k == n - 1):
                 self.progress(k + 1, n)
         for dc in dcs:
-            dc.engine._close(n * self.dt)
+            dc.engine.close()
         self.wall_s = _time.perf_counter() - t_wall
         return build_federation_result(self)
 

@@ -139,7 +139,10 @@ class Trace:
         )
 
     def content_hash(self) -> str:
-        """sha256 over every array and the grid: the identity recorded in result manifests."""
+        """sha256 over every array and the grid: the identity recorded in result manifests (cached)."""
+        cached = self.__dict__.get("_content_hash")
+        if cached is not None:
+            return str(cached)
         h = hashlib.sha256()
         h.update(f"{self.step_s}|{self.start_epoch_s}|{self.cpu_unit}".encode())
         h.update("\x00".join(map(str, self.vm_ids.tolist())).encode())
@@ -149,4 +152,6 @@ class Trace:
         arrays += [self.extra[k] for k in sorted(self.extra)]
         for a in arrays:
             h.update(np.ascontiguousarray(a).tobytes())
-        return h.hexdigest()
+        # a frozen dataclass: store the cache without __setattr__; transforms build new objects
+        self.__dict__["_content_hash"] = h.hexdigest()
+        return self.__dict__["_content_hash"]
