@@ -17,7 +17,7 @@ from kumo.compat.validation import RS_TARGETS, TARGETS, reference
 
 @pytest.fixture(scope="module")
 def table():
-    return validation_table(list(EXAMPLES))
+    return validation_table(list(EXAMPLES), jobs=2)  # the ten runs are independent: use both cores
 
 
 def _rows(table, policy):

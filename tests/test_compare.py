@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import make_trace
 from typer.testing import CliRunner
@@ -111,12 +110,21 @@ def test_full_month_against_the_reference(full_month):
     assert np.allclose(k.profit, k.revenue - k.penalties - k.costs, atol=1e-6)
     assert np.allclose(k.revenue, 60806.34, atol=0.01)
     assert (k.penalties >= 160 * k.sla_breaks_cpu + 120 * k.sla_breaks_ram - 1e-6).all()
-    # regression bounds on the reproduction (see the report in the module docstring of kumo.compare)
-    print("\n" + cmp.table().to_string(index=False) + f"\nSpearman {cmp.spearman_margin:.3f}")
-    assert cmp.spearman_margin >= SPEARMAN_FLOOR
-    assert isinstance(cmp.checks(), pd.DataFrame)
+    # the targets that the calibrated set-up meets (kumo.compare's docstring lists the measured
+    # table); the runs are deterministic, so falling below is a regression, not noise
+    checks = cmp.checks().set_index("target")
+    assert cmp.spearman_margin >= 0.95  # measured 0.952: two adjacent swaps (MMOP/MMBF, FF/HPGBF)
+    assert checks.loc["FF migrations >= 10x every MM scheduler's", "pass"]
+    # the ordering facts of the reference (kohne-sla-scheduling.md 8.7-8.9) that hold in kumo
+    assert k.margin_percent.idxmax() == "MMWF+LB"
+    assert k.loc[["MMBF", "MMOP", "MMWF", "MMWF+LB"], "margin_percent"].min() > \
+        k.loc[["FF", "HPGBF", "HPGOP", "HPGWF"], "margin_percent"].max()
+    assert k.sla_breaks_uptime.idxmax() == "FF"
 
 
-#: what the calibrated set-up achieves (kumo.compare docstring states the measured value); a drop below
-#: this floor is a regression, not noise (the runs are deterministic)
-SPEARMAN_FLOOR = 0.0
+@pytest.mark.slow
+@pytest.mark.validation
+@pytest.mark.xfail(reason="known shortfall: HPGWF, MMWF and MMWF+LB have 28, 4 and 5 uptime breaks (reference: 0)",
+                   strict=False)
+def test_full_month_worst_fit_variants_have_no_uptime_breaks(full_month):
+    assert full_month.checks().set_index("target").loc["zero uptime breaks for the worst-fit variants", "pass"]

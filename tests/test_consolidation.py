@@ -127,9 +127,9 @@ def test_no_vm_lands_on_an_overloaded_or_switched_off_host(world):
     original = type(ctl).decide
 
     def checked(self, view, rng):
+        d = original(self, view, rng)  # decisions are applied after decide returns: the view is as it saw it
         util = np.asarray(view.host_cpu_demand) / view.hosts.cpu_mhz
         over = self._overloaded(util, self._plan(view).hist) & (np.asarray(view.host_n_vms) > 0)
-        d = original(self, view, rng)
         if d is not None:
             vms = [v for v, _ in d.migrations]
             assert len(vms) == len(set(vms))  # one move per VM and decision

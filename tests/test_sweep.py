@@ -122,3 +122,41 @@ def test_shipped_example_specs_are_valid():
         pts = exp.expand(root)
         assert pts, path
         assert exp.plot.get("x") in exp.axes, f"{path.name}: [plot] x must be an axis"
+
+
+def test_cli_sweep_runs_resumes_and_plots(tmp_path):
+    from typer.testing import CliRunner
+
+    from kumo.cli import app
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('name = "cli"\nbase = "kohne"\n[scenario]\ntrace = { max_steps = 12 }\n'
+                    '[axes]\nscheduler = ["MMWF", "FF"]\n"ledger.penalties.cpu.value" = [160.0, 320.0]\n'
+                    '[plot]\nx = "ledger.penalties.cpu.value"\nhue = "scheduler"\n')
+    run = CliRunner()
+    res = run.invoke(app, ["sweep", str(spec), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "4 point(s), 2 simulation(s)" in res.output
+    res = run.invoke(app, ["sweep", str(spec), "-q", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "sweep-cli"
+    table = pd.read_csv(out / "results.csv")
+    assert table.scheduler.tolist() == ["MMWF", "MMWF", "FF", "FF"]
+    assert (out / "figure.png").exists() and len(list((out / "points").glob("*.json"))) == 4
+    again = run.invoke(app, ["sweep", str(spec), "-q", "--workers", "1"])
+    assert again.exit_code == 0
+    pd.testing.assert_frame_equal(table, pd.read_csv(out / "results.csv"))
+    # --ledgers: every point's ledger on disk, its lines summing to the point's profit
+    res = run.invoke(app, ["sweep", str(spec), "-q", "--workers", "1", "--ledgers", "-o", str(tmp_path / "L")])
+    assert res.exit_code == 0, res.output
+    led_table = pd.read_csv(tmp_path / "L" / "results.csv")
+    for _, row in led_table.iterrows():
+        led = pd.read_csv(tmp_path / "L" / "ledgers" / f"{row['key']}.csv")
+        assert led.amount.sum() == pytest.approx(row["profit"], abs=1e-6)
+        assert (led.category == "penalty").sum() == row["sla_breaks_cpu"] + row["sla_breaks_ram"] + \
+            row["sla_breaks_uptime"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[axes]\n"hosts[0].cores" = [0]\n"scheduler" = ["XX"]\n')
+    res = run.invoke(app, ["sweep", str(bad), "--dry-run"])
+    text = " ".join(res.output.split())  # the console wraps long lines
+    assert res.exit_code == 2 and "unknown scheduler 'XX'" in text and "hosts: List should have at least 1 item" in text

@@ -405,31 +405,31 @@ def end_of_step_loads(result: RunResult, inflight_at: str = "source") -> tuple[n
 
 
 def shortfalls(result: RunResult, sla: SlaSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per VM-step CPU and RAM shortfalls (MHz, MB) under ``sla.check``, and the break masks under the
-    tolerances; all (n_steps, n_vms)."""
+    """Per VM-step CPU and RAM shortfalls (MHz, MB, float32) under ``sla.check``, and the break masks
+    under the tolerances; all (n_steps, n_vms)."""
     cpu_d, ram_d = _arrays(result, "vm_cpu_demand_mhz", "vm_ram_demand_mb")
-    cpu_d = cpu_d.astype(np.float64)
-    ram_d = ram_d.astype(np.float64)
     if sla.check == "mean":
         cpu_g, ram_s, host = _arrays(result, "vm_cpu_delivered_mhz", "vm_ram_shortfall_mb", "vm_host")
         placed = host >= 0
         cpu_short = cpu_d - cpu_g
-        ram_short = ram_s.astype(np.float64)
-    else:
-        host, cpu_end, ram_end = end_of_step_loads(result, sla.inflight_at)
-        placed = host >= 0
-        hosts = result.tables["hosts"]
-        cap_c = hosts["cpu_mhz"].to_numpy(np.float64)
-        cap_r = hosts["ram_mb"].to_numpy(np.float64)
-        h = np.maximum(host, 0)
-        rows = np.arange(host.shape[0])[:, None]
-        lc, lr = cpu_end[rows, h], ram_end[rows, h]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cpu_short = np.where(lc > cap_c[h], cpu_d * (1.0 - cap_c[h] / lc), 0.0)
-            ram_short = np.where(lr > cap_r[h], ram_d * (1.0 - cap_r[h] / lr), 0.0)
-    cpu_viol = placed & (cpu_short > cpu_d * max(sla.cpu_tolerance, 1e-6))
-    ram_viol = placed & (ram_short > ram_d * sla.ram_tolerance + 1e-6)
-    return cpu_short, ram_short, cpu_viol, ram_viol
+        ram_short = ram_s
+        cpu_viol = placed & (cpu_short > cpu_d * np.float32(max(sla.cpu_tolerance, 1e-6)))
+        ram_viol = placed & (ram_short > ram_d * np.float32(sla.ram_tolerance) + np.float32(1e-6))
+        return cpu_short, ram_short, cpu_viol, ram_viol
+    host, cpu_end, ram_end = end_of_step_loads(result, sla.inflight_at)
+    placed = host >= 0
+    hosts = result.tables["hosts"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # fraction of its demand every VM on a host misses at the step's end (proportional sharing)
+        frac_c = np.maximum(1.0 - hosts["cpu_mhz"].to_numpy(np.float64)[None, :] / cpu_end, 0.0)
+        frac_r = np.maximum(1.0 - hosts["ram_mb"].to_numpy(np.float64)[None, :] / ram_end, 0.0)
+    rows = np.arange(host.shape[0])[:, None]
+    h = np.maximum(host, 0)
+    fc = frac_c.astype(np.float32)[rows, h]
+    fr = frac_r.astype(np.float32)[rows, h]
+    cpu_viol = placed & (fc > np.float32(max(sla.cpu_tolerance, 1e-6))) & (cpu_d > 0)
+    ram_viol = placed & (fr * ram_d > ram_d * np.float32(sla.ram_tolerance) + np.float32(1e-6))
+    return cpu_d * fc, ram_d * fr, cpu_viol, ram_viol
 
 
 def _breaks(result: RunResult, sla: SlaSpec) -> tuple[pd.DataFrame, float]:

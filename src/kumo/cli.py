@@ -323,6 +323,8 @@ def validate_cmd(
                                                      "or <thr|iqr|mad|lr|lrr>-<mmt|mc|mu|rs|hpg|mm>; default: "
                                                      "CloudSim's ten examples.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of random VM selection (*-rs).")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes (the runs are "
+                                      "independent).")] = 1,
     fmt: Annotated[Printed, typer.Option("--format", help="table, csv or json.")] = Printed.table,
 ) -> None:
     """Replay CloudSim's PlanetLab consolidation experiments in compatibility mode and print kumo's numbers
@@ -341,9 +343,9 @@ def validate_cmd(
                 def tick(p: str, i: int, n: int) -> None:
                     bar.update(task, completed=i, total=n, description=p)
 
-                df = validation_table(policy, date=date, seed=seed, progress=tick)
+                df = validation_table(policy, date=date, seed=seed, progress=tick, jobs=jobs)
         else:
-            df = validation_table(policy, date=date, seed=seed)
+            df = validation_table(policy, date=date, seed=seed, jobs=jobs)
     except (KumoError, OSError) as e:
         _fail(e)
         return

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -53,6 +55,12 @@ def _bar(label: str, quiet: bool) -> Any:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def _wide(width: int) -> Console:
+    """The CLI's console, but never narrower than ``width`` (wide tables are not squeezed into an 80-column
+    pipe; a terminal wider than that is used in full)."""
+    return Console(file=console.file, width=max(console.width, width), force_terminal=console.is_terminal)
+
+
 def _fmt_cell(col: str, v: Any) -> str:
     if col in ("penalties", "costs", "profit", "revenue"):
         return f"{v:,.2f}"
@@ -71,6 +79,8 @@ def compare_cmd(
     max_steps: Annotated[int | None, typer.Option(help="Simulate only the first N steps.")] = None,
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).")] = None,
     dask: Annotated[str | None, typer.Option(help="Run on a Dask distributed scheduler at this address.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Keep the runs in this folder: results.csv and "
+                                             "every scheduler's ledger (ledgers/<key>.csv); reruns resume.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Reproduce Kohne's Table 10.10: the eight SLA schedulers on Bitbrains Rnd month 1, beside the reference.
@@ -83,7 +93,7 @@ def compare_cmd(
     try:
         with _executor(dask, workers) as ex, _bar("comparing", quiet or fmt != CompareFormat.table) as progress:
             cmp = compare(setup, schedulers=scheduler or SCHEDULERS, executor=ex, max_steps=max_steps,
-                          progress=progress)
+                          progress=progress, out_dir=out)
     except (KumoError, OSError, KeyError) as e:
         _fail(e)
         return
@@ -113,7 +123,8 @@ def _print_comparison(cmp: Any) -> None:
     for i, r in df.iterrows():
         style = "dim" if r["source"] == "reference" else None
         t.add_row(*[_fmt_cell(c, r[c]) for c in df.columns], style=style, end_section=bool(i % 2))
-    console.print(t)
+    # the reference's column names in full: never squeeze the table below its natural width
+    _wide(200).print(t)
     console.print(f"Spearman rank correlation of margins (kumo vs reference): [bold]{cmp.spearman_margin:.3f}[/]")
     ch = Table(title="targets", header_style="bold")
     for c in ("target", "value", "pass"):
@@ -134,6 +145,12 @@ def _print_comparison(cmp: Any) -> None:
         console.print(ct)
 
 
+def _short(axis: str) -> str:
+    """A column header for an axis path: the common prefixes dropped (``hosts[0].cpu_overcommit`` ->
+    ``cpu_overcommit``, ``ledger.penalties.ram.value`` -> ``ram.value``)."""
+    return re.sub(r"^(ledger\.penalties\.|ledger\.|hosts\[\d+\]\.|controller\.params\.|power_management\.)", "", axis)
+
+
 @app.command("sweep")
 def sweep_cmd(
     spec: Annotated[Path, typer.Argument(help="Experiment TOML: base scenario, [axes], seeds.")],
@@ -142,6 +159,7 @@ def sweep_cmd(
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).")] = None,
     dask: Annotated[str | None, typer.Option(help="Run on a Dask distributed scheduler at this address.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the spec's [plot] figure to this file.")] = None,
+    ledgers: Annotated[bool, typer.Option(help="Also write every point's ledger to OUT/ledgers/<key>.csv.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Validate and list the points, run nothing.")] = False,
 ) -> None:
@@ -162,19 +180,24 @@ def sweep_cmd(
         return
     try:
         with _executor(dask, workers) as ex, _bar(f"sweep {exp.name}", quiet) as progress:
-            table = run_many(points, executor=ex, out_dir=out_dir, progress=progress)
+            table = run_many(points, executor=ex, out_dir=out_dir, progress=progress, ledgers=ledgers)
     except (KumoError, OSError) as e:
         _fail(e)
         return
-    cols = ["point", *exp.axes, "seed", "migrations", "sla_breaks_cpu", "sla_breaks_ram", "sla_breaks_uptime",
-            "energy_kwh", "penalties", "costs", "profit", "margin_percent"]
+    metrics = {"migrations": "migr", "sla_breaks_cpu": "cpu br", "sla_breaks_ram": "ram br",
+               "sla_breaks_uptime": "ut br", "energy_kwh": "kWh", "profit": "profit", "margin_percent": "margin %"}
+    axes = list(exp.axes) + (["seed"] if len(exp.seeds) > 1 else [])
     t = Table(title=f"sweep {exp.name}: {len(table)} point(s) -> {out_dir / 'results.csv'}", header_style="bold")
-    for c in cols:
-        t.add_column(c, justify="right")
+    for a in axes:
+        t.add_column(_short(a))
+    for label in metrics.values():
+        t.add_column(label, justify="right")
     for _, r in table.iterrows():
-        t.add_row(*[_fmt_cell(c, r[c]) if c in ("penalties", "costs", "profit", "margin_percent")
-                    else (f"{r[c]:,.1f}" if isinstance(r[c], float) else str(r[c])) for c in cols])
-    console.print(t)
+        cells = [str(r[a]) for a in axes]
+        cells += [_fmt_cell(c, r[c]) if c in ("profit", "margin_percent") else
+                  (f"{r[c]:,.0f}" if isinstance(r[c], float) else f"{r[c]:,}") for c in metrics]
+        t.add_row(*cells)
+    _wide(160).print(t)
     target = plot or (out_dir / "figure.png" if exp.plot else None)
     if target is not None and exp.plot:
         from kumo.report import sweep_figure

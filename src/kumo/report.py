@@ -70,8 +70,8 @@ def profit_decomposition(source: pd.DataFrame | str | Path, path: str | Path, ti
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(list(x), names, rotation=30, ha="right")
     ax.set_ylabel("currency per month")
-    ax.set_title(title or "Profit decomposition per scheduler (kumo; calibrated constants, see legend note)")
-    ax.legend(fontsize=8, ncol=2, loc="lower left")
+    ax.set_title(title or "Profit decomposition per scheduler (kumo, calibrated set-up)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=120)
@@ -80,8 +80,9 @@ def profit_decomposition(source: pd.DataFrame | str | Path, path: str | Path, ti
 
 
 def sweep_figure(source: pd.DataFrame | str | Path, path: str | Path, x: str, y: str = "profit",
-                 hue: str | None = None, title: str | None = None) -> Path:
-    """Line chart of ``y`` against axis ``x`` (one line per value of ``hue``), mean over seeds."""
+                 hue: str | None = None, title: str | None = None, xscale: str = "linear") -> Path:
+    """Line chart of ``y`` against axis ``x`` (one line per value of ``hue``), mean over seeds;
+    ``xscale`` as matplotlib's (``linear``, ``log``, ``symlog``)."""
     plt = _plt()
     df = source if isinstance(source, pd.DataFrame) else pd.read_csv(source)
     for col in (x, y) + ((hue,) if hue else ()):
@@ -93,9 +94,14 @@ def sweep_figure(source: pd.DataFrame | str | Path, path: str | Path, x: str, y:
         m = g.groupby(x, sort=True)[y].mean()
         ax.plot([str(v) for v in m.index] if m.index.dtype == object else m.index, m.values, marker="o",
                 label=None if key is None else f"{hue} = {key}")
+    if xscale == "symlog":
+        positive = df[x][df[x] > 0] if df[x].dtype != object else pd.Series(dtype=float)
+        ax.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0)
+    else:
+        ax.set_xscale(xscale)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.set_title(title or f"{y} vs {x}")
+    ax.set_title(title or f"{y} vs {x}", fontsize=10)
     ax.grid(alpha=0.3)
     if hue:
         ax.legend(fontsize=8)

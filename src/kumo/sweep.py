@@ -249,11 +249,12 @@ def _cached_trace(source: str, fmt: str | None) -> Any:
     return load(source, format=fmt)
 
 
-def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]], trace: Any = None
-                    ) -> list[dict[str, Any]]:
+def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]], trace: Any = None,
+                    ledger_files: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Simulate one scenario and account it under each ledger; one summary row per ledger.
 
-    Runs in a worker process: the trace is loaded there by name (cached per process) unless given.
+    Runs in a worker process: the trace is loaded there by name (cached per process) unless given. With
+    ``ledger_files``, each ledger table is also written there (CSV, one path per ledger).
     """
     from kumo import config, engine
     from kumo.accounting import account
@@ -264,8 +265,10 @@ def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]],
     result = engine.run(sc, trace)
     run_summary = {k: (v.item() if hasattr(v, "item") else v) for k, v in result.summary.items()}
     rows = []
-    for led in ledgers:
+    for i, led in enumerate(ledgers):
         acc = account(result, led)
+        if ledger_files is not None:
+            acc.ledger.to_csv(ledger_files[i], index=False, float_format="%.10g")
         rows.append({**run_summary, **acc.summary})
     return rows
 
@@ -275,7 +278,7 @@ def _row(point: Point, summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir: str | Path | None = None,
-             trace: Any = None, progress: Progress | None = None) -> pd.DataFrame:
+             trace: Any = None, progress: Progress | None = None, ledgers: bool = False) -> pd.DataFrame:
     """Run points on ``executor`` (default: a local ProcessPoolExecutor) and return one table.
 
     Parameters
@@ -287,6 +290,8 @@ def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir:
     trace : a Trace to send to every worker (small traces, tests); default: each worker loads the
         scenario's trace by name.
     progress : ``progress(done, total)`` after each finished point.
+    ledgers : also write every point's ledger (every revenue, penalty and cost line) to
+        ``out_dir/ledgers/<key>.csv`` (needs ``out_dir``; the workers must see that folder).
 
     Returns
     -------
@@ -295,13 +300,18 @@ def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir:
     """
     points = list(points)
     done: dict[int, dict[str, Any]] = {}
-    pdir = None
+    pdir = ldir = None
+    if ledgers and out_dir is None:
+        raise ValueError("ledgers=True needs out_dir")
     if out_dir is not None:
         pdir = Path(out_dir) / "points"
         pdir.mkdir(parents=True, exist_ok=True)
+        if ledgers:
+            ldir = Path(out_dir) / "ledgers"
+            ldir.mkdir(exist_ok=True)
         for p in points:
             f = pdir / f"{p.key}.json"
-            if f.exists():
+            if f.exists() and (ldir is None or (ldir / f"{p.key}.csv").exists()):
                 done[p.index] = json.loads(f.read_text())
     todo: dict[str, list[Point]] = {}
     for p in points:
@@ -315,7 +325,9 @@ def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir:
     try:
         futures: dict[Future[Any], list[Point]] = {}
         for group in todo.values():
-            fut = ex.submit(run_point_group, group[0].scenario, [p.ledger for p in group], trace)  # type: ignore[union-attr]
+            files = None if ldir is None else [str(ldir / f"{p.key}.csv") for p in group]
+            fut = ex.submit(run_point_group, group[0].scenario, [p.ledger for p in group], trace,  # type: ignore[union-attr]
+                            files)
             futures[fut] = group
         for fut in as_completed(futures):
             group = futures[fut]

@@ -10,11 +10,9 @@ Speed without changing a single decision:
 * **Candidate universe.** Only hosts that hold VMs and, per host type, the lowest-id empty host can win
   PABFD: empty hosts of one type score identically and CloudSim breaks ties to the lowest id. When that
   host receives a VM, the next empty host of its type joins. Per-host state lives in compact arrays.
-* **Vectorized "over-utilized after allocation" test** (:class:`AfterTest`) on all candidates at once. LR/LRR
-  predictions are linear in the history, so each host keeps ``A = Σ α_j h_j`` and ``B = Σ β_j h_j`` and the
-  VM adds its share; predictions within 1e-9 of the threshold (and, for LRR, fits with possibly zero
-  residuals, where CloudSim's robust weights can apply) go to the detector's bit-exact scalar code. THR is
-  exact as vectorized. IQR/MAD use the detector's bit-identical row functions on the best-scored hosts first.
+* **Vectorized "over-utilized after allocation" test** on all candidates at once (:mod:`kumo.compat._after`).
+* **Screened power scores**: ``np.interp`` on the SPECpower tables gives every host's power increase to a
+  few ulps; CloudSim's exact formula re-scores the hosts within 1e-9 W of the minimum (:meth:`HostTable.pick`).
 """
 
 from __future__ import annotations
@@ -24,17 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat._model import INTERVAL_S, MIGRATION_MB_PER_S, POWER_FLAT
-from kumo.compat._screens import spread_overloaded
+from kumo.compat._after import _NEAR_W, _XP, AFTER_TESTS, AfterTest, horizon
+from kumo.compat._model import POWER_FLAT, spec_power_one
 from kumo.policies.detection import trim_zero_tail
 
+__all__ = ["AFTER_TESTS", "AfterTest", "HostTable", "horizon", "optimize", "spec_power"]
+
 _INT_MIN = float(-(2**31))
-_KNIFE = 1e-9  # screened predictions closer than this to a threshold are decided by the exact code
-
-
-def horizon(max_ram: np.ndarray | float) -> np.ndarray:
-    """LR's extrapolation point ``10 + ceil(T_mig / 300)``, ``T_mig`` = largest VM RAM / 62.5 MB/s."""
-    return 10 + np.ceil(np.asarray(max_ram, dtype=np.float64) / MIGRATION_MB_PER_S / INTERVAL_S)
 
 
 def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
@@ -52,8 +46,26 @@ def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
 class HostTable:
     """CloudSim's tentative allocation state during one optimization, over the candidate universe.
 
-    Position ``i`` holds host ``host[i]``; ``pos[h]`` is the position of host ``h`` or -1.
+    Position ``i`` holds host ``host[i]``; ``pos[h]`` is the position of host ``h`` or -1. The per-position
+    arrays below are views, cut to the universe's size, of preallocated arrays named with a leading ``_``.
     """
+
+    host: np.ndarray
+    cap: np.ndarray
+    invcap: np.ndarray
+    pe: np.ndarray
+    off: np.ndarray
+    type: np.ndarray
+    pnow: np.ndarray
+    nlist: np.ndarray
+    peak: np.ndarray
+    sum_c: np.ndarray
+    sum_r: np.ndarray
+    avail: np.ndarray
+    max_ram: np.ndarray
+    hist: np.ndarray
+    hlen: np.ndarray
+    busy: np.ndarray
 
     def __init__(self, sim: Any, vm_of_slot: np.ndarray, host_of_slot: np.ndarray, alloc: np.ndarray,
                  avail_full: np.ndarray, overloaded: np.ndarray):
@@ -76,6 +88,7 @@ class HostTable:
         # per-position arrays have room for every host: an empty host joins by writing its defaults at n
         self._host = _room(hs, nh)
         self._cap = _room(cap_full[hs], nh)
+        self._invcap = _room(1.0 / cap_full[hs], nh)  # screens only (exact tests divide)
         self._pe = _room(sim.pe_mips[hs], nh)
         self._off = _room(sim.power_offset[hs], nh)
         self._type = _room(sim.host_type[hs], nh)
@@ -98,8 +111,8 @@ class HostTable:
         self.rep = {t: int(self.pos[h]) for t, h in reps.items()}
         self.after = sim.after_test(self)
 
-    _ARRAYS = ("host", "cap", "pe", "off", "type", "pnow", "nlist", "peak", "sum_c", "sum_r", "avail", "max_ram",
-               "hist", "hlen", "busy")
+    _ARRAYS = ("host", "cap", "invcap", "pe", "off", "type", "pnow", "nlist", "peak", "sum_c", "sum_r", "avail",
+               "max_ram", "hist", "hlen", "busy")
 
     def _views(self) -> None:
         n = self.n
@@ -115,7 +128,8 @@ class HostTable:
         # an empty host joins the universe (its type's previous representative just received a VM)
         sim = self.sim
         i = self.n
-        for name, val in (("host", h), ("cap", sim.host_mips[h]), ("pe", sim.pe_mips[h]), ("off", sim.power_offset[h]),
+        for name, val in (("host", h), ("cap", sim.host_mips[h]), ("invcap", 1.0 / sim.host_mips[h]),
+                          ("pe", sim.pe_mips[h]), ("off", sim.power_offset[h]),
                           ("type", sim.host_type[h]), ("nlist", 0), ("peak", sim.peak[h]), ("sum_c", 0.0),
                           ("sum_r", 0.0), ("avail", sim.host_mips[h]), ("max_ram", _INT_MIN), ("hlen", 1),
                           ("busy", False)):
@@ -252,213 +266,30 @@ class HostTable:
         if grow.any():
             self.peak[grow] = self.nlist[grow] + 1
         # unsuitable hosts may exceed 1 (CloudSim never evaluates them; a suitable one cannot)
-        diff = spec_power(np.minimum((self.sum_c + req) / self.cap, 1.0), self.off) - self.pnow
-        diff[~ok] = np.inf
+        self._ua = ua = np.minimum((self.sum_c + req) / self.cap, 1.0)
+        # screened power increase: the same piecewise-linear curve as CloudSim's formula, a few ulps apart;
+        # _pick evaluates the exact formula wherever the choice could depend on those ulps
+        diff = np.where(ok, np.interp(ua * 10 + self.off, _XP, POWER_FLAT) - self.pnow, np.inf)
         return self.after.choose(v, diff, tested)
 
+    def exact_diff(self, i: int) -> float:
+        """CloudSim's ``P(u_after) - getPower()`` for position ``i`` of the current call."""
+        u = float(self._ua[i])
+        tab = self.sim.power_tables[int(self.type[i])]
+        return spec_power_one(u, tab) - float(self.pnow[i])
 
-class AfterTest:
-    """``isHostOverUtilizedAfterAllocation`` for all candidates of one PABFD call (exact as a whole)."""
-
-    def __init__(self, table: HostTable):
-        self.t = table
-
-    def grow(self, i: int) -> None:
-        pass
-
-    def added(self, i: int, v: int) -> None:
-        pass
-
-    def rebuilt(self, i: int) -> None:
-        pass
-
-    def save(self, i: int) -> Any:
-        return None
-
-    def load(self, i: int, state: Any) -> None:
-        pass
-
-    def over(self, v: int, pos: np.ndarray) -> np.ndarray:
-        """(k,) bool for the hosts at ``pos`` (non-empty, suitable)."""
-        return np.array([self.t.overloaded_after(int(i), v) for i in pos.tolist()], dtype=bool)
-
-    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
-        """Best position by ``diff`` (inf = unsuitable) whose test passes; the tested hosts are checked
-        best-scored first, in growing chunks, until one passes. Ties go to the lowest host id."""
-        t = self.t
-        finite = np.flatnonzero(diff != np.inf)
-        if finite.size == 0:
+    def pick(self, diff: np.ndarray) -> int:
+        """Position of the least screened ``diff`` (inf = not allowed), decided exactly: every host within
+        1e-9 W of the screened minimum is re-scored with CloudSim's formula, ties to the lowest host id."""
+        i = int(diff.argmin())
+        best = diff[i]
+        if best == np.inf:
             return -1
-        order = finite[np.lexsort((t.host[finite], diff[finite]))]
-        pos, chunk = 0, 4
-        while pos < order.size:
-            part = order[pos:pos + chunk]
-            b = tested[part]
-            good = ~b
-            if b.any():
-                good[b] = ~self.over(v, part[b])
-            if good.any():
-                return int(part[int(np.argmax(good))])
-            pos += chunk
-            chunk *= 4
-        return -1
-
-
-def _argmin_by_id(diff: np.ndarray, host: np.ndarray) -> int:
-    # CloudSim's scan in host-id order with a strict "<": the lowest id among the minima (positions are in
-    # id order except for hosts that joined the universe, hence the check for ties)
-    i = int(diff.argmin())
-    best = diff[i]
-    if best == np.inf:
-        return -1
-    if np.count_nonzero(diff == best) == 1:
-        return i
-    hit = np.flatnonzero(diff == best)
-    return int(hit[np.argmin(host[hit])])
-
-
-class ThresholdAfter(AfterTest):
-    """THR: ``(Σ requested + r) / capacity > threshold`` (the detector's own comparison, exact)."""
-
-    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
-        t = self.t
-        sim = t.sim
-        over = tested & ((t.sum_r + sim.r[v]) / t.cap > sim.detector.threshold)
-        diff[over] = np.inf
-        return _argmin_by_id(diff, t.host)
-
-
-class RegressionAfter(AfterTest):
-    """LR/LRR: ``safety · (a + b · horizon) >= 1`` on the 10 newest values (see the module docstring)."""
-
-    def __init__(self, table: HostTable):
-        super().__init__(table)
-        sim = table.sim
-        det = sim.detector
-        self.robust = sim.detector_name == "lrr"
-        w = int(det.window)
-        self.w = w
-        self.alpha, self.beta = sim.lr_weights
-        self.x = np.arange(1, w + 1, dtype=np.float64)
-        self.safety = float(det.safety)
-        self.fallback = float(det.fallback_threshold)
-        self.min_len = max(int(det.min_history), w)
-        hw = table._hist[:, :w]
-        self._A = hw @ self.alpha
-        self._B = hw @ self.beta
-        self._hz = horizon(table._max_ram)
-        self._views()
-
-    def _views(self) -> None:
-        n = self.t.n
-        self.A, self.B, self.hz = self._A[:n], self._B[:n], self._hz[:n]
-        self.hz_max = float(self.hz.max()) if n else 0.0
-        self.hz_const = n > 0 and float(self.hz.min()) == self.hz_max
-
-    def grow(self, i: int) -> None:
-        # the joining (empty) host now sits at position i of the table's arrays: recompute ours there
-        hw = self.t._hist[i, : self.w]
-        self._A[i] = hw @ self.alpha
-        self._B[i] = hw @ self.beta
-        self._hz[i] = horizon(self.t._max_ram[i])
-        self._views()
-
-    def _set(self, i: int) -> None:
-        hw = self.t.hist[i, : self.w]
-        self._A[i] = hw @ self.alpha
-        self._B[i] = hw @ self.beta
-        hz = float(horizon(self.t.max_ram[i]))
-        old = self._hz[i]
-        self._hz[i] = hz
-        if hz != old:
-            self._views()
-
-    def added(self, i: int, v: int) -> None:
-        sim = self.t.sim
-        f = sim.vm_mips[v] / self.t.cap[i]
-        self._A[i] += sim.vm_lr[v, 0] * f
-        self._B[i] += sim.vm_lr[v, 1] * f
-        hz = float(horizon(self.t.max_ram[i]))
-        if hz != self._hz[i]:
-            self._hz[i] = hz
-            self._views()
-
-    def rebuilt(self, i: int) -> None:
-        self._set(i)
-
-    def save(self, i: int) -> Any:
-        return (self._A[i], self._B[i], self._hz[i])
-
-    def load(self, i: int, state: Any) -> None:
-        self._A[i], self._B[i], self._hz[i] = state
-        self._views()
-
-    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
-        t = self.t
-        sim = t.sim
-        if tested.any():
-            mv = sim.vm_mips[v]
-            a_v, b_v = sim.vm_lr[v]
-            if self.hz_const and sim.vm_hz[v] <= self.hz_max:
-                hz = self.hz_max  # every host extrapolates to the same point (PlanetLab: 11)
-                pred = ((self.A + self.B * hz) + (a_v + b_v * hz) * mv / t.cap) * self.safety
-            else:
-                hz = np.maximum(self.hz, sim.vm_hz[v])
-                pred = ((self.A + a_v * mv / t.cap) + (self.B + b_v * mv / t.cap) * hz) * self.safety
-            over = pred >= 1
-            unsure = tested & (np.abs(pred - 1) <= _KNIFE)
-            if sim.vm_hlen[v] < self.min_len:
-                short = t.hlen < self.min_len
-                if short.any():
-                    over = np.where(short, (t.sum_r + sim.r[v]) / t.cap > self.fallback, over)
-                    unsure &= ~short
-            if unsure.any():
-                for i in np.flatnonzero(unsure).tolist():
-                    over[i] = t.overloaded_after(i, v)
-            rejected = tested & over
-            if self.robust and rejected.any():
-                # CloudSim's robust fit can only turn "over" into "not over" (its weighted fit gives NaN); it
-                # matters for the rejected hosts that would beat the OLS winner
-                best = _argmin_by_id(np.where(rejected, np.inf, diff), t.host)
-                cut = np.inf if best < 0 else diff[best]
-                could = np.flatnonzero(rejected & (diff <= cut))
-                if could.size:
-                    maybe = self._maybe_robust(v, could)
-                    for i in could[maybe].tolist():
-                        over[i] = t.overloaded_after(i, v)
-                    rejected = tested & over
-            diff[rejected] = np.inf
-        return _argmin_by_id(diff, t.host)
-
-    def _maybe_robust(self, v: int, pos: np.ndarray) -> np.ndarray:
-        # CloudSim's robust fit departs from OLS only if >= 6 of the 10 residuals are exactly 0
-        sim = self.t.sim
-        w = self.w
-        f = sim.vm_mips[v] / self.t.cap[pos]
-        y = (self.t.hist[pos, :w] + sim.vmh[v, :w][None, :] * f[:, None])[:, ::-1]
-        a = self.A[pos] + sim.vm_lr[v, 0] * f
-        b = self.B[pos] + sim.vm_lr[v, 1] * f
-        res = np.abs(y - (a[:, None] + b[:, None] * self.x[None, :]))
-        scale = np.maximum(np.abs(y).max(axis=1), 1e-300)
-        return np.sort(res, axis=1)[:, (w - 1) // 2 + 1] <= 1e-9 * scale
-
-
-class SpreadAfter(AfterTest):
-    """IQR/MAD: the spread test on the VM-added histories of a chunk of hosts
-    (:func:`kumo.compat._screens.spread_overloaded`, equal to the detector's row functions bit for bit)."""
-
-    def over(self, v: int, pos: np.ndarray) -> np.ndarray:
-        t = self.t
-        sim = t.sim
-        hist = t.hist[pos] + sim.vmh[v][None, :] * sim.vm_mips[v] / t.cap[pos][:, None]
-        n = np.maximum(t.hlen[pos], sim.vm_hlen[v])
-        util = (t.sum_r[pos] + sim.r[v]) / t.cap[pos]
-        return spread_overloaded(sim.detector, sim.detector_name, util, hist, n)
-
-
-AFTER_TESTS: dict[str, type[AfterTest]] = {
-    "thr": ThresholdAfter, "lr": RegressionAfter, "lrr": RegressionAfter, "iqr": SpreadAfter, "mad": SpreadAfter,
-}
+        near = np.flatnonzero(diff <= best + _NEAR_W)
+        if near.size == 1:
+            return i
+        exact = [(self.exact_diff(j), int(self.host[j]), j) for j in near.tolist()]
+        return min(exact)[2]
 
 
 # --------------------------------------------------------------------------------------------- optimize

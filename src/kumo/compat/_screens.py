@@ -43,8 +43,8 @@ def mc_pick_screen(history: np.ndarray, hist_len: np.ndarray) -> int | None:
     d = np.diag(g)
     if not np.all(d > 1e-12 * max(float(d.max()), 1e-300)):
         return None
-    s = np.linalg.svd(g, compute_uv=False)
-    if s[-1] <= 0 or s[0] / s[-1] > MC_MAX_COND:
+    ev = np.linalg.eigvalsh(g)  # ascending; G is symmetric positive semi-definite
+    if ev[0] <= 0 or ev[-1] / ev[0] > MC_MAX_COND:
         return None
     r2 = 1 - 1 / (d * np.diag(np.linalg.inv(g)))
     best = int(np.argmax(r2))
@@ -88,21 +88,26 @@ def spread_overloaded(detector: object, kind: str, util: np.ndarray, rows: np.nd
     util : (k,) current utilization with the VM.
     rows : (k, H) histories, newest first; n : (k,) valid lengths.
     """
+    safety = detector.safety  # type: ignore[attr-defined]
+    n0 = int(n[0])
+    if n0 >= detector.min_history and (n == n0).all():  # type: ignore[attr-defined]
+        return util > 1 - safety * _spread(kind, rows[:, :n0], n0)  # the usual case: one full length
     out = util > detector.fallback_threshold  # type: ignore[attr-defined]
     long = n >= detector.min_history  # type: ignore[attr-defined]
     if not long.any():
         return out
-    safety = detector.safety  # type: ignore[attr-defined]
     for m in np.unique(n[long]).tolist():
         sel = np.flatnonzero(n == m)
-        sub = rows[sel, :m]
-        s = np.sort(sub, axis=1)
-        if kind == "iqr":
-            q1 = java_round(0.25 * (m + 1)) - 1
-            q3 = java_round(0.75 * (m + 1)) - 1
-            spread = s[:, q3] - s[:, q1]
-        else:
-            med = _pct50_sorted(s, m)
-            spread = _pct50_sorted(np.sort(np.abs(med[:, None] - sub), axis=1), m)
-        out[sel] = util[sel] > 1 - safety * spread
+        out[sel] = util[sel] > 1 - safety * _spread(kind, rows[sel, :m], m)
     return out
+
+
+def _spread(kind: str, sub: np.ndarray, m: int) -> np.ndarray:
+    # IQR (CloudSim MathUtil.iqr) or MAD (median of |median - x|) of rows with m valid values each
+    s = np.sort(sub, axis=1)
+    if kind == "iqr":
+        q1 = java_round(0.25 * (m + 1)) - 1
+        q3 = java_round(0.75 * (m + 1)) - 1
+        return s[:, q3] - s[:, q1]
+    med = _pct50_sorted(s, m)
+    return _pct50_sorted(np.sort(np.abs(med[:, None] - sub), axis=1), m)

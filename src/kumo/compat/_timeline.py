@@ -56,6 +56,7 @@ class CloudSimRun:
         self.host_ram = H["ram"]
         self.host_bw = H["bw"]
         self.power_offset = self.host_type * 11
+        self.power_tables = [tuple(row) for row in M.POWER.tolist()]  # per host type, for exact scalar P(u)
         self.vm_mips = V["mips"].astype(np.float64)
         self.vm_ram = V["ram"].astype(np.float64)
         self.vm_bw = V["bw"].astype(np.float64)
@@ -79,6 +80,9 @@ class CloudSimRun:
         self.migrations = 0
         self.seq = 0
         self._slots_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._pending: tuple[Any, ...] | None = None
+        self._counts: np.ndarray | None = None
+        self._p_last: np.ndarray | None = None
         self.record = record
         self.log: list[tuple[Any, ...]] = []
         self.detector_name = None if detection is None else detection[0]
@@ -87,7 +91,7 @@ class CloudSimRun:
         if detection is not None:
             name, params = detection
             self.detector = registry.make("detection", name, params)
-            self.selector = registry.make("selection", selection)
+            self.selector = registry.make("selection", selection or "mmt")
             self._regression = hasattr(self.detector, "predicted")
             if self._regression:
                 w = int(self.detector.window)
@@ -95,6 +99,8 @@ class CloudSimRun:
                 beta = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
                 alpha = 1.0 / w - beta * x.mean()
                 self.lr_weights = (alpha[::-1].copy(), beta[::-1].copy())  # on h newest-first
+                xs = x[::-1]  # abscissa of h[j] (newest first): w - j
+                self.lr_hat = np.outer(self.lr_weights[0], np.ones(w)) + np.outer(self.lr_weights[1], xs)
         self.wall_s = 0.0
 
     # ------------------------------------------------------------------------------------------- policies
@@ -141,6 +147,7 @@ class CloudSimRun:
     def _slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._slots_cache is not None:
             return self._slots_cache
+        self._counts = None
         res = np.flatnonzero(self.vm_host >= 0)
         s_vm = res
         s_host = self.vm_host[res]
@@ -178,8 +185,9 @@ class CloudSimRun:
         near = np.abs(totq - cap) <= 1e-9 * cap
         if near.any():
             _exact_fits(np.flatnonzero(near), s_host, q, cap, over)
-        counts = np.bincount(s_host, minlength=nh)
-        np.maximum(self.peak, counts, out=self.peak)
+        if self._counts is None:
+            self._counts = np.bincount(s_host, minlength=nh)
+            np.maximum(self.peak, self._counts, out=self.peak)
         if over.any():
             alloc = alloc.copy()
             m = over[s_host]
@@ -199,18 +207,20 @@ class CloudSimRun:
                 frame = M.seq_sum(M.POWER_FLAT[self.power_offset + 10] * dt)
             else:
                 u_prev = M.clamp_util(self.U / cap)
-                p0 = M.spec_power_flat(u_prev, self.power_offset)
+                p0 = self._p_last if self._p_last is not None else M.spec_power_flat(u_prev, self.power_offset)
                 p1 = M.spec_power_flat(M.clamp_util(U / cap), self.power_offset)
                 frame = M.seq_sum(np.where(u_prev == 0, 0.0, (p0 + (p1 - p0) / 2) * dt))
             self.power_ws += frame
-        self.U = U
+        # P(u) of this update is the next interval's starting power, unless a later update at this instant
+        # changes u first
+        self._p_last = p1 if full and t > self.last_t and self.kind != "npa" else None
+        self.U = U.astype(np.float64, copy=False)
         self.r = r
-        self.hist.host_entries(None, t, U, R)
         if moving:
             nin = ~is_in
-            self.hist.vm_entries(s_vm[nin], t, alloc[nin], rs[nin], is_out[nin])
+            self._entries(t, U, R, s_vm[nin], alloc[nin], rs[nin], is_out[nin])
         else:
-            self.hist.vm_entries(s_vm, t, alloc, rs, None)
+            self._entries(t, U, R, s_vm, alloc, rs, None)
         if full:
             self.last_t = t
             dead = (rs == 0) & (s_role == _NORM)
@@ -218,6 +228,35 @@ class CloudSimRun:
                 self.vm_host[s_vm[dead]] = -1
                 self._slots_cache = None
         self._last = (s_vm, s_host, c, alloc)
+
+    def _entries(self, t: float, U: np.ndarray, R: np.ndarray, vms: np.ndarray, alloc: np.ndarray, req: np.ndarray,
+                 mig: np.ndarray | None) -> None:
+        # state-history entries at an instant replace earlier ones at the same instant (per host, per VM), so
+        # the entries of an update are held back until an update at a later instant: every host and every VM
+        # still listed is overwritten in place; a VM removed meanwhile keeps its held-back entry
+        p = self._pending
+        if p is not None and p[0] != t:
+            self._flush()
+            p = None
+        if p is not None:
+            seen = np.zeros(self.nv, dtype=bool)
+            seen[vms] = True
+            keep = ~seen[p[3]]
+            if keep.any():
+                vms = np.concatenate([vms, p[3][keep]])
+                alloc = np.concatenate([alloc, p[4][keep]])
+                req = np.concatenate([req, p[5][keep]])
+                m0 = np.zeros(len(vms) - int(keep.sum()), dtype=bool) if mig is None else mig
+                m1 = np.zeros(int(keep.sum()), dtype=bool) if p[6] is None else p[6][keep]
+                mig = np.concatenate([m0, m1])
+        self._pending = (t, U, R, vms, alloc, req, mig)
+
+    def _flush(self) -> None:
+        if self._pending is not None:
+            t, U, R, vms, alloc, req, mig = self._pending
+            self.hist.host_entries(None, t, U, R)
+            self.hist.vm_entries(vms, t, alloc, req, mig)
+            self._pending = None
 
     def _hashmap_totals(self, over: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray, q: np.ndarray) -> np.ndarray:
         # CloudSim sums an over-subscribed host's requests in HashMap iteration order over the VM uids: by
@@ -361,7 +400,10 @@ class CloudSimRun:
         self.vm_hlen = np.asarray(trim_zero_tail(self.vmh), dtype=np.int64)
         if self._regression:
             a, b = self.lr_weights
-            self.vm_lr = self.vmh[:, : a.size] @ np.stack([a, b], axis=1)
+            w = a.size
+            self.vm_lr = self.vmh[:, :w] @ np.stack([a, b], axis=1)
+            if self.detector_name == "lrr":
+                self.vm_res = self.vmh[:, :w] - self.vmh[:, :w] @ self.lr_hat
 
     # ------------------------------------------------------------------------------------------- loop
     def run(self) -> dict[str, float]:
@@ -383,6 +425,7 @@ class CloudSimRun:
                     self._start(t, mig)
                     self._update(t, full=False)
         self._complete_until(math.inf)
+        self._flush()
         self.hist.close()
         out = self.hist.metrics()
         energy = self.power_ws / 3.6e6

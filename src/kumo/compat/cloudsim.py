@@ -20,12 +20,28 @@ metrics match CloudSim's number for number (``shared/reference/cloudsim-planetla
   added; CloudSim's under-utilization loop, including the quirk that hosts which just received VMs from
   over-utilized hosts may be evacuated in the same round (a VM can then be migrated twice at once, and
   both migrations count); the initial placement is PABFD with every host at ``P(0)``.
-* **Metrics** as ``Helper.printResults`` computes them (:mod:`kumo.compat._accounting`).
+* **Arithmetic order**: every per-host sum is sequential in CloudSim's host-list order; an over-subscribed
+  host's total request is summed in Java ``HashMap`` iteration order over the VM uids (``"2-<id>"``; the
+  table size grows with the most VMs the host's scheduler ever held, PABFD's tentative ``vmCreate`` on every
+  suitable host included). This is what makes IqrMmt exact to the last bit.
+* **Metrics** as ``Helper.printResults`` computes them (:mod:`kumo.compat._accounting`); ESV, which CloudSim
+  does not print, as the reference computes it, ``(E x SLATAH) x PDM``.
+
+Result on 2011-03-03: all 17 deterministic rows of the reference (every detector with MMT, MC and MU, Dvfs,
+NonPowerAware) are reproduced bit for bit; ``*-rs`` lies within the spread of CloudSim's own random runs.
+
+Beyond CloudSim's examples, ``*-hpg`` and ``*-mm`` (FGCS 2012 selections) use the detector's static threshold
+(THR) or its fallback threshold (IQR, MAD, LR, LRR: 0.7) as the upper threshold they select against.
 
 Differences from CloudSim: random selection (``*-rs``) draws from a seeded numpy Generator instead of an
-unseeded ``java.util.Random``; in the under-utilization loop, CloudSim's scheduler re-sums the remaining VMs
-in ``HashMap`` order after a tentative removal, kumo in host-list order (this can only matter if two sums
-differ in the last bit *and* a fit test is tied to that bit).
+unseeded ``java.util.Random``; after a tentative removal during an optimization (never in the accounting),
+CloudSim's scheduler re-sums the remaining VMs in ``HashMap`` order, kumo in host-list order (this can only
+matter if a fit test is tied to the last bit of that sum).
+
+Layout: :mod:`~kumo.compat._timeline` (events and host updates), :mod:`~kumo.compat._optimize` (one
+``optimizeAllocation``), :mod:`~kumo.compat._after` (the detector on every PABFD candidate at once),
+:mod:`~kumo.compat._screens` (fast paths proven equal to the policies' exact code), :mod:`~kumo.compat._model`
+(power, trace and Java arithmetic), :mod:`~kumo.compat._accounting` (state histories and metrics).
 """
 
 from __future__ import annotations

@@ -32,8 +32,9 @@ Vieweg 2018, Table 10.10; the algorithms are the reconstruction of ``shared/refe
   ``lower`` on both resources (and on for at least ``ee_min_on_steps``) are emptied least-loaded first,
   all-or-nothing, by the active host selection onto hosts that are not themselves underloaded
   (``ee_targets="non-candidates"``, the reference's rule; ``"any"``: CloudSim's) and stay under
-  ``ee_upper`` (default: the upper thresholds); a VM that must leave an overloaded host and fits on no
-  running host powers on the lowest-index off host that fits.
+  ``ee_upper`` (default: the upper thresholds). With or without EE, a VM that must leave an overloaded
+  host and fits on no running host powers on the lowest-index off host that fits (without EE hosts are
+  never switched off again).
 
 A VM migrates at most once per decision and a VM in flight is not a candidate.
 """
@@ -46,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from kumo.policies._kohne_plan import Memory as _Memory
+from kumo.policies._kohne_plan import Plan as _Plan
 from kumo.policies.registry import make, register
 from kumo.state import HOST_OFF, VM_MIGRATING, VM_RUNNING, ClusterView
 
@@ -76,90 +79,6 @@ def preset_params(label: str, **overrides: Any) -> dict[str, Any]:
     return {**PRESETS[label], **overrides}
 
 
-class _Memory:
-    """Per-run scratch the controller keeps between decisions (history for OP, placement order for FF)."""
-
-    def __init__(self) -> None:
-        self.ready = False
-        self.selector: Any = None
-        self.placed_at: np.ndarray = np.zeros(0)
-        self.vm_hist: np.ndarray = np.zeros((0, 0), np.float32)
-        self.host_hist: np.ndarray = np.zeros((0, 0), np.float32)
-        self.filled = 0
-        self.pos = 0
-        self.counts = {"overload": 0, "lb": 0, "ee": 0, "power_on": 0}
-        self.on_since: np.ndarray = np.zeros(0, np.int64)
-        self.was_on: np.ndarray = np.zeros(0, bool)
-
-
-@dataclass
-class _Plan:
-    """Virtual host loads and bookings while one decision is made (copies; the view stays untouched).
-
-    ``spare_*`` are what a target may still take: CPU/RAM use up to the ceiling (the upper thresholds, or
-    ``ee_upper`` while consolidating) and bookings up to the overcommit ratios.
-    """
-
-    cap_c: np.ndarray
-    cap_r: np.ndarray
-    vm_c: np.ndarray  # (n_vms,) CPU demand now, MHz
-    vm_r: np.ndarray  # (n_vms,) RAM demand now, MB
-    vb_c: np.ndarray  # (n_vms,) booked CPU
-    vb_r: np.ndarray  # (n_vms,) booked RAM
-    used_c: np.ndarray
-    used_r: np.ndarray
-    spare_bc: np.ndarray  # bookable CPU left
-    spare_br: np.ndarray  # bookable RAM left
-    on: np.ndarray
-    blocked: np.ndarray  # hosts that may not receive (sources being emptied)
-    touched: np.ndarray  # hosts that received or sent this round (not EE sources)
-    ceiling: tuple[float, float]  # use / capacity a target may reach (CPU, RAM)
-    moves: list[tuple[int, int]] = field(default_factory=list)
-    moved: set[int] = field(default_factory=set)
-
-    def spare(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.ceiling[0] * self.cap_c - self.used_c, self.ceiling[1] * self.cap_r - self.used_r
-
-    def feasible(self, vm: int, src: int, on: np.ndarray) -> np.ndarray:
-        sc, sr = self.spare()
-        ok = on & ~self.blocked & (sc >= self.vm_c[vm]) & (sr >= self.vm_r[vm])
-        ok &= (self.spare_bc >= self.vb_c[vm] * (1 - 1e-12)) & (self.spare_br >= self.vb_r[vm] * (1 - 1e-12))
-        ok[src] = False
-        return ok
-
-    def free_after(self, vm: int, fit: str) -> np.ndarray:
-        fc = (self.cap_c - self.used_c - self.vm_c[vm]) / self.cap_c
-        if fit == "cpu":
-            return fc
-        fr = (self.cap_r - self.used_r - self.vm_r[vm]) / self.cap_r
-        return fr if fit == "ram" else np.minimum(fc, fr)
-
-    def load(self) -> np.ndarray:
-        return np.maximum(self.used_c / self.cap_c, self.used_r / self.cap_r)
-
-    def move(self, vm: int, src: int, dst: int) -> None:
-        vc, vr = self.vm_c[vm], self.vm_r[vm]
-        self.used_c[src] -= vc
-        self.used_r[src] -= vr
-        self.used_c[dst] += vc
-        self.used_r[dst] += vr
-        self.spare_bc[dst] -= self.vb_c[vm]
-        self.spare_br[dst] -= self.vb_r[vm]
-        self.on[dst] = True
-        self.touched[src] = self.touched[dst] = True
-        self.moves.append((vm, dst))
-        self.moved.add(vm)
-
-    def save(self) -> tuple[Any, ...]:
-        return (self.used_c.copy(), self.used_r.copy(), self.spare_bc.copy(), self.spare_br.copy(),
-                self.on.copy(), self.touched.copy(), len(self.moves), set(self.moved))
-
-    def restore(self, saved: tuple[Any, ...]) -> None:
-        self.used_c, self.used_r, self.spare_bc, self.spare_br, self.on, self.touched = saved[:6]
-        del self.moves[saved[6]:]
-        self.moved = saved[7]
-
-
 @register("controller", "sla")
 @dataclass(frozen=True)
 class SlaScheduler:
@@ -184,6 +103,8 @@ class SlaScheduler:
     ee_targets, ee_upper, ee_interval_steps, ee_min_on_steps : which hosts may receive a drained host's
         VMs, their ceiling, how often consolidation runs and how long a host stays on before it may be
         drained.
+    vm_cooldown_steps : a VM that migrated fewer steps ago is left alone by EE (its host is not drained)
+        and LB; overload relief may still move it.
     """
 
     selection: str = "mm"
@@ -209,6 +130,7 @@ class SlaScheduler:
     ee_upper: float | None = None
     ee_interval_steps: int = 1
     ee_min_on_steps: int = 0
+    vm_cooldown_steps: int = 0
     _mem: _Memory = field(default_factory=_Memory, init=False, repr=False, compare=False)
 
     def validate(self) -> list[str]:
@@ -232,7 +154,7 @@ class SlaScheduler:
                                                         and self.max_moves_per_host >= 1):
             out.append(f"max_moves_per_host: must be an integer >= 1 or None, got {self.max_moves_per_host!r}")
         for name, lo in (("lb_moves", 1), ("op_history_steps", 1), ("op_min_history", 2), ("ee_interval_steps", 1),
-                         ("ee_min_on_steps", 0)):
+                         ("ee_min_on_steps", 0), ("vm_cooldown_steps", 0)):
             v = getattr(self, name)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= lo):
                 out.append(f"{name}: must be an integer >= {lo}, got {v!r}")
@@ -348,12 +270,15 @@ class SlaScheduler:
             staying = np.bincount(vm_host[vm_state == VM_RUNNING], minlength=nh)
             blocked[src] = True
             blocked &= staying == 0
-        return _Plan(
-            cap_c=hosts.cpu_mhz, cap_r=hosts.ram_mb, vm_c=vm_c, vm_r=vm_r, vb_c=vms.cpu_booked_mhz,
-            vb_r=vms.ram_booked_mb, used_c=used_c, used_r=used_r,
-            spare_bc=hosts.cpu_overcommit * hosts.cpu_mhz - view.host_cpu_booked,
-            spare_br=hosts.ram_overcommit * hosts.ram_mb - view.host_ram_booked,
-            on=view.host_state != HOST_OFF, blocked=blocked, touched=touched, ceiling=self._ceiling())
+        eps = 1 - 1e-12  # a booking that fills a host exactly still fits
+        need = np.stack([vm_c, vm_r, vms.cpu_booked_mhz * eps, vms.ram_booked_mb * eps], axis=1)
+        room = np.stack([used_c, used_r, hosts.cpu_overcommit * hosts.cpu_mhz - view.host_cpu_booked,
+                         hosts.ram_overcommit * hosts.ram_mb - view.host_ram_booked])
+        plan = _Plan(cap_c=hosts.cpu_mhz, cap_r=hosts.ram_mb, vm_c=vm_c, vm_r=vm_r, need=need, used_c=used_c,
+                     used_r=used_r, room=room, on=view.host_state != HOST_OFF, blocked=blocked, touched=touched,
+                     ceiling=self._ceiling())
+        plan.set_ceiling(plan.ceiling)
+        return plan
 
     def _ceiling(self) -> tuple[float, float]:
         if self.fit_ceiling is not None:
@@ -377,13 +302,29 @@ class SlaScheduler:
             ok = (left_c <= self.upper_cpu * plan.cap_c[h]) & (left_r <= self.upper_ram * plan.cap_r[h])
             n = len(cand) if self.ff_evict == "all" or not ok.any() else int(np.argmax(ok)) + 1
             picks = list(range(n))
-        else:
+        elif self.max_moves_per_host is None:
             picks = self._mem.selector.pick_set(self._context(view, plan, h, cand), rng, self.upper_cpu,
                                                 self.upper_ram).tolist()
+        else:
+            picks = self._first_picks(self._context(view, plan, h, cand), rng, self.max_moves_per_host)
         if self.max_moves_per_host is not None and not (self.selection == "ff" and self.ff_evict == "all"):
             picks = picks[: self.max_moves_per_host]
         for p in picks:
-            self._move(plan, int(cand[p]), h, power_on=self.ee)
+            self._move(plan, int(cand[p]), h, power_on=True)
+
+    def _first_picks(self, ctx: Any, rng: np.random.Generator, k: int) -> list[int]:
+        """The first ``k`` positions :meth:`pick_set` would return (pick, remove, re-test), without
+        computing the rest of the set."""
+        orig = np.arange(ctx.k)
+        out: list[int] = []
+        while len(out) < k and ctx.k and ctx.is_overloaded(self.resources):
+            p = self._mem.selector.pick(ctx, rng)
+            if p < 0:
+                break
+            out.append(int(orig[p]))
+            orig = np.delete(orig, p)
+            ctx = ctx.without([p])
+        return out
 
     def _context(self, view: ClusterView, plan: _Plan, h: int, cand: np.ndarray,
                  upper: tuple[float, float] | None = None) -> Any:
@@ -391,8 +332,9 @@ class SlaScheduler:
 
         up_c, up_r = upper if upper is not None else (self.upper_cpu, self.upper_ram)
         return SelectionContext(
-            vm_index=cand, ram_mb=plan.vb_r[cand], cpu_demand_mhz=plan.vm_c[cand], cpu_booked_mhz=plan.vb_c[cand],
-            ram_demand_mb=plan.vm_r[cand], ram_booked_mb=plan.vb_r[cand], history=np.zeros((len(cand), 0)),
+            vm_index=cand, ram_mb=view.vms.ram_booked_mb[cand], cpu_demand_mhz=plan.vm_c[cand],
+            cpu_booked_mhz=view.vms.cpu_booked_mhz[cand], ram_demand_mb=plan.vm_r[cand],
+            ram_booked_mb=view.vms.ram_booked_mb[cand], history=np.zeros((len(cand), 0)),
             hist_len=np.zeros(len(cand), np.int64), host_cpu_mhz=float(plan.cap_c[h]),
             host_ram_mb=float(plan.cap_r[h]), host_cpu_used_mhz=float(plan.used_c[h]),
             host_ram_used_mb=float(plan.used_r[h]), upper_cpu=up_c, upper_ram=up_r)
@@ -426,7 +368,7 @@ class SlaScheduler:
             return _arg_best(np.where(ok, plan.cap_r - plan.used_r, -np.inf))
         if self.op == "least-overbooked":
             # most bookable room left on the binding resource = least overbooked
-            room = np.minimum(plan.spare_bc / plan.cap_c, plan.spare_br / plan.cap_r)
+            room = np.minimum(plan.room[2] / plan.cap_c, plan.room[3] / plan.cap_r)
             return _arg_best(np.where(ok, room, -np.inf))
         wf = _arg_best(np.where(ok, plan.free_after(vm, self.fit), -np.inf))
         mem = self._mem
@@ -457,6 +399,8 @@ class SlaScheduler:
             if load[hi] - load[lo] <= self.lb_delta or load[hi] <= trigger:
                 return
             cand = self._candidates(running[run_host == hi], plan)
+            if self.vm_cooldown_steps:
+                cand = cand[self._mem.placed_at[cand] <= view.step - self.vm_cooldown_steps]
             if not len(cand):
                 return
             mid = float(load[hi] + load[lo]) / 2
@@ -483,13 +427,17 @@ class SlaScheduler:
         cand = plan.on & ~plan.touched & ~over & (n_vms > 0) & (load < self.lower)
         if self.ee_min_on_steps:
             cand &= self._mem.on_since <= view.step - self.ee_min_on_steps
+        if self.vm_cooldown_steps:
+            # a host holding a VM that moved recently is not drained (the VM would move twice)
+            recent = running[self._mem.placed_at[running] > view.step - self.vm_cooldown_steps]
+            cand[view.vm_host[recent]] = False
         if not cand.any():
             return
         if self.ee_targets == "non-candidates":
             plan.blocked |= cand
         ceiling = plan.ceiling
         if self.ee_upper is not None and self.fit_ceiling is None:
-            plan.ceiling = (min(self.ee_upper, self.upper_cpu), min(self.ee_upper, self.upper_ram))
+            plan.set_ceiling((min(self.ee_upper, self.upper_cpu), min(self.ee_upper, self.upper_ram)))
         on_cand = cand[run_host]
         cand &= self._drainable(plan, running[on_cand], run_host[on_cand], n_vms)
         drained = False
@@ -508,34 +456,32 @@ class SlaScheduler:
                 continue
             plan.restore(saved)
             plan.blocked[h] = blocked_before
-        plan.ceiling = ceiling
+        plan.set_ceiling(ceiling)
 
     @staticmethod
-    def _drainable(plan: _Plan, running: np.ndarray, run_host: np.ndarray, n_vms: np.ndarray) -> np.ndarray:
+    def _fits_matrix(plan: _Plan, vms: np.ndarray) -> np.ndarray:
+        """(len(vms), n_hosts) whether each VM fits on each host now (room and availability, not the
+        VM's own host)."""
+        fits = (plan.room[None, :, :] >= plan.need[vms][:, :, None]).all(axis=1)
+        fits &= (plan.on & ~plan.blocked)[None, :]
+        return fits
+
+    @classmethod
+    def _drainable(cls, plan: _Plan, running: np.ndarray, run_host: np.ndarray, n_vms: np.ndarray) -> np.ndarray:
         """(n_hosts,) hosts none of whose VMs is in flight and each of whose VMs fits on some other host
-        now: a necessary condition for an all-or-nothing drain, for every host in one matrix test. Spare
-        capacity only shrinks while consolidating, so a host failing it now fails it later in the round."""
+        now: a necessary condition for an all-or-nothing drain, for every host in one matrix test. Room
+        only shrinks while consolidating, so a host failing it now fails it later in the round."""
         nh = len(plan.cap_c)
-        sc, sr = plan.spare()
-        avail = plan.on & ~plan.blocked
-        fits = (sc[None, :] >= plan.vm_c[running, None]) & (sr[None, :] >= plan.vm_r[running, None])
-        fits &= plan.spare_bc[None, :] >= plan.vb_c[running, None] * (1 - 1e-12)
-        fits &= plan.spare_br[None, :] >= plan.vb_r[running, None] * (1 - 1e-12)
-        fits &= avail[None, :]
+        fits = cls._fits_matrix(plan, running)
         fits[np.arange(len(running)), run_host] = False
         stuck = np.bincount(run_host, ~fits.any(axis=1), nh) > 0
         return ~stuck & (np.bincount(run_host, minlength=nh) == n_vms)  # and no VM of theirs in flight
 
-    @staticmethod
-    def _each_fits_somewhere(plan: _Plan, vms: np.ndarray, src: int) -> bool:
-        # one matrix test before the VM-by-VM plan: a necessary condition, cheap when it fails
-        sc, sr = plan.spare()
-        avail = plan.on & ~plan.blocked
-        avail[src] = False
-        fits = (sc[None, :] >= plan.vm_c[vms, None]) & (sr[None, :] >= plan.vm_r[vms, None])
-        fits &= (plan.spare_bc[None, :] >= plan.vb_c[vms, None] * (1 - 1e-12))
-        fits &= (plan.spare_br[None, :] >= plan.vb_r[vms, None] * (1 - 1e-12))
-        return bool((fits & avail[None, :]).any(axis=1).all())
+    @classmethod
+    def _each_fits_somewhere(cls, plan: _Plan, vms: np.ndarray, src: int) -> bool:
+        fits = cls._fits_matrix(plan, vms)
+        fits[:, src] = False
+        return bool(fits.any(axis=1).all())
 
 
 def _arg_best(score: np.ndarray) -> int:
