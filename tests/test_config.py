@@ -93,3 +93,13 @@ def test_examples_are_valid():
             load_experiment(f)
         else:
             load(f)
+
+
+def test_errors_survive_pickling_across_processes():
+    import pickle
+
+    from kumo.errors import TraceFormatError, UnknownPolicyError
+
+    for e in (kumo.ConfigError(["a: b", "c: d"], "x.toml"), TraceFormatError("f.csv", "bad", 3, "cpu"),
+              UnknownPolicyError("weigher", "x", ["a", "b"])):
+        assert str(pickle.loads(pickle.dumps(e))) == str(e)

@@ -7,52 +7,75 @@ Public API::
     scenario = kumo.default_scenario()               # or kumo.load_scenario("my.toml")
     result = kumo.run(scenario, trace)
     result.summary["energy_kwh"]; result.vms; result.write("out/")
+
+Names are imported on first use (PEP 562), so ``import kumo`` stays cheap for tools that need only a
+part of it (the CloudSim compatibility mode needs neither pandas nor pydantic).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from kumo.config import Scenario, default_scenario
-from kumo.config import load as load_scenario
-from kumo.config import parse as parse_scenario
-from kumo.config import validate as validate_scenario
-from kumo.engine import Decision, Engine, run
-from kumo.errors import ConfigError, KumoError, TraceFormatError, UnknownPolicyError
-from kumo.results import RunResult
-from kumo.traces.base import Trace
+#: public name -> (module, attribute)
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "Scenario": ("kumo.config", "Scenario"),
+    "default_scenario": ("kumo.config", "default_scenario"),
+    "load_scenario": ("kumo.config", "load"),
+    "parse_scenario": ("kumo.config", "parse"),
+    "validate_scenario": ("kumo.config", "validate"),
+    "Decision": ("kumo.engine", "Decision"),
+    "Engine": ("kumo.engine", "Engine"),
+    "run": ("kumo.engine", "run"),
+    "ConfigError": ("kumo.errors", "ConfigError"),
+    "KumoError": ("kumo.errors", "KumoError"),
+    "TraceFormatError": ("kumo.errors", "TraceFormatError"),
+    "UnknownPolicyError": ("kumo.errors", "UnknownPolicyError"),
+    "RunResult": ("kumo.results", "RunResult"),
+    "Trace": ("kumo.traces.base", "Trace"),
+    "load_trace": ("kumo.traces", "load"),
+    "run_federation": ("kumo.federation", "run_federation"),
+    "load_federation": ("kumo.federation", "load_federation"),
+    "account": ("kumo.accounting", "account"),
+    "LedgerSpec": ("kumo.accounting", "LedgerSpec"),
+    "compare": ("kumo.compare", "compare"),
+    "Experiment": ("kumo.sweep", "Experiment"),
+    "load_experiment": ("kumo.sweep", "load_experiment"),
+    "run_many": ("kumo.sweep", "run_many"),
+    "run_cloudsim": ("kumo.compat", "run_cloudsim"),
+    "validation_table": ("kumo.compat", "validation_table"),
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def run_federation(spec, trace=None, progress=None):  # type: ignore[no-untyped-def]
-    """Simulate a federation of providers (see :mod:`kumo.federation`); a spec, a dict or a TOML path."""
-    from kumo.federation import run_federation as _run
-
-    return _run(spec, trace=trace, progress=progress)
-
-
-def load_trace(source: str, format: str | None = None) -> Trace:
-    """Read a trace: an embedded name (``bitbrains-rnd``, ``planetlab-20110303``), a folder or a file."""
-    from kumo.traces import load
-
-    return load(source, format=format)
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module, attr = _EXPORTS[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kumo' has no attribute {name!r}")
 
 
-__all__ = [
-    "ConfigError",
-    "Decision",
-    "Engine",
-    "KumoError",
-    "RunResult",
-    "Scenario",
-    "Trace",
-    "TraceFormatError",
-    "UnknownPolicyError",
-    "__version__",
-    "default_scenario",
-    "load_scenario",
-    "load_trace",
-    "parse_scenario",
-    "run",
-    "run_federation",
-    "validate_scenario",
-]
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs (ruff: see per-file-ignores)
+    from kumo.accounting import LedgerSpec, account
+    from kumo.compare import compare
+    from kumo.compat import run_cloudsim, validation_table
+    from kumo.config import Scenario, default_scenario
+    from kumo.config import load as load_scenario
+    from kumo.config import parse as parse_scenario
+    from kumo.config import validate as validate_scenario
+    from kumo.engine import Decision, Engine, run
+    from kumo.errors import ConfigError, KumoError, TraceFormatError, UnknownPolicyError
+    from kumo.federation import load_federation, run_federation
+    from kumo.results import RunResult
+    from kumo.sweep import Experiment, load_experiment, run_many
+    from kumo.traces import load as load_trace
+    from kumo.traces.base import Trace

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kumo.errors import ConfigError, KumoError
+from kumo.errors import KumoError
 
 app = typer.Typer(
     name="kumo",

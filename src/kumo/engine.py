@@ -27,8 +27,8 @@ from kumo.config import Scenario
 from kumo.errors import ConfigError
 from kumo.integrate import Pulses, integrate_step
 from kumo.models.migration import MIGRATION_MODELS
-from kumo.models.virtualization import Virtualization
 from kumo.models.power import SPECPOWER_TABLES, PowerTable, host_power_w, linear_table
+from kumo.models.virtualization import Virtualization
 from kumo.policies import registry
 from kumo.policies.placement import Placer
 from kumo.results import RunResult, build_result

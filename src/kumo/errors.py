@@ -35,6 +35,10 @@ class TraceFormatError(KumoError):
             where += f", field '{field}'"
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, int | None, str | None]]:
+        # exceptions cross process boundaries in sweeps: rebuild from the fields, not from the message
+        return (type(self), (self.path, self.reason, self.line, self.field))
+
 
 class ConfigError(KumoError):
     """A scenario or experiment that is invalid; ``issues`` lists every problem as ``path: message``."""
@@ -46,6 +50,9 @@ class ConfigError(KumoError):
         body = "\n".join(f"  - {i}" for i in self.issues)
         super().__init__(f"{head}{len(self.issues)} problem(s) in the configuration:\n{body}")
 
+    def __reduce__(self) -> tuple[type, tuple[list[str], str | None]]:
+        return (type(self), (self.issues, self.source))
+
 
 class UnknownPolicyError(KumoError, KeyError):
     """A policy name that is not registered; the message lists the valid names."""
@@ -53,6 +60,9 @@ class UnknownPolicyError(KumoError, KeyError):
     def __init__(self, kind: str, name: str, valid: list[str]):
         self.kind, self.name, self.valid = kind, name, sorted(valid)
         super().__init__(f"unknown {kind} policy '{name}'; valid: {', '.join(self.valid)}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, list[str]]]:
+        return (type(self), (self.kind, self.name, self.valid))
 
     def __str__(self) -> str:  # KeyError quotes its message otherwise
         return str(self.args[0])

@@ -162,11 +162,21 @@ def _base(exp: Experiment, root: Path | None) -> tuple[dict[str, Any], dict[str,
 
         setup = load_setup()
         return copy.deepcopy(setup.scenario), copy.deepcopy(setup.ledger)
+    import tomllib
+
     from kumo import config
 
     p = Path(exp.base)
     if not p.is_absolute() and root is not None:
         p = root / p
+    try:
+        raw = tomllib.loads(p.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        raw = {}  # config.load reports the problem with the path
+    if "providers" in raw:
+        from kumo.federation import load_federation
+
+        return load_federation(p).model_dump(mode="json"), {}
     return config.load(p).model_dump(mode="json"), {}
 
 
@@ -220,12 +230,20 @@ def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
                 except ValueError as e:
                     bad.append(f"axes.{n}: {e}")
             sc["seed"] = seed
-            sc["record_vm_steps"] = True
-            bad += config.validate(sc)
-            try:
-                parse_ledger_spec(led)
-            except ConfigError as e:
-                bad += e.issues
+            if "providers" in sc:
+                # a federation prices through its providers' ledgers, not a [ledger] table
+                from kumo.federation import validate_federation
+
+                bad += validate_federation(sc)
+                if led:
+                    bad.append("ledger: a federation point takes no [ledger] overrides (providers price it)")
+            else:
+                sc["record_vm_steps"] = True
+                bad += config.validate(sc)
+                try:
+                    parse_ledger_spec(led)
+                except ConfigError as e:
+                    bad += e.issues
             if bad:
                 issues += [f"{where}: {b}" for b in bad]
                 continue
@@ -259,6 +277,13 @@ def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]],
     from kumo import config, engine
     from kumo.accounting import account
 
+    if "providers" in scenario:
+        from kumo.federation import sweep_point
+
+        if trace is None:
+            src = scenario.get("trace", {}) or {}
+            trace = _cached_trace(src.get("source", "bitbrains-rnd"), src.get("format"))
+        return [sweep_point(scenario, trace)] * max(1, len(ledgers))
     sc = config.parse(scenario)
     if trace is None:
         trace = _cached_trace(sc.trace.source, sc.trace.format)
