@@ -170,7 +170,9 @@ class Consolidation:
         self._record(view)
         plan = self._plan(view)
         cap = view.hosts.cpu_mhz
-        running = np.flatnonzero(view.vm_state == VM_RUNNING)
+        # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
+        # cannot be drained either, since its VM count then exceeds its movable VMs
+        running = np.flatnonzero((view.vm_state == VM_RUNNING) & view.vm_migratable)
         on_host = view.vm_host[running]
         over = plan.on & (plan.n_vms > 0) & self._overloaded(plan.used / cap, plan.hist)
         picked: list[tuple[int, int]] = []

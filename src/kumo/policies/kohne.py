@@ -187,7 +187,9 @@ class SlaScheduler:
         plan = self._plan(view)
         if self.ee:
             plan.on &= ~empty  # switched off below unless a VM must go there after all
-        running = np.flatnonzero(view.vm_state == VM_RUNNING)
+        # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
+        # cannot be drained either, since its VM count then exceeds its movable VMs
+        running = np.flatnonzero((view.vm_state == VM_RUNNING) & view.vm_migratable)
         run_host = view.vm_host[running]
         over = plan.on & ((plan.used_c > self.upper_cpu * plan.cap_c) | (plan.used_r > self.upper_ram * plan.cap_r))
         for h in np.flatnonzero(over).tolist():
