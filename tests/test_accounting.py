@@ -16,6 +16,7 @@ from kumo.accounting import (
     migration_downtime_s,
     parse_ledger_spec,
     sla_breaks,
+    source_overloaded,
 )
 from kumo.engine import Decision, Engine
 from kumo.errors import ConfigError
@@ -121,6 +122,27 @@ def test_uptime_breaks_per_daily_window_from_cold_migration_downtime():
     assert len(sla_breaks(r, SlaSpec(downtime="live")).query("resource == 'uptime'")) == 0
     hourly = sla_breaks(r, SlaSpec(uptime_window_h=1.0, uptime_target=0.99)).query("resource == 'uptime'")
     assert hourly.window.tolist() == [0, 24]
+
+
+def test_uptime_downtime_only_for_migrations_off_overloaded_sources():
+    # six 16-s cold migrations of VM 0 in day 0 (96 s > 86.4 s) break under "all". Host 0 (1000 MHz) is
+    # overloaded only at steps 0, 2, 4 (2 x 600 MHz), where the first three start: under "overload" they
+    # cost 16 s each and the three off a calm host (200 MHz) migrate live, 5 % of 16 s:
+    # 3 x 16 + 3 x 0.8 = 50.4 s <= 86.4 s, no break
+    migs = [(0, 600.0 * i) for i in range(6)]
+    cpu = np.full((576, 2), 100.0, np.float32)
+    cpu[[0, 2, 4], :] = 600.0
+    r = fake_result(migrations=migs, arrays={"vm_cpu_demand_mhz": cpu})
+    assert source_overloaded(r).tolist() == [True] * 3 + [False] * 3  # no controller: physical, 1.0
+    assert migration_downtime_s(r, SlaSpec(downtime_moves="overload")).tolist() == pytest.approx([16.0] * 3 + [0.8] * 3)
+    assert len(sla_breaks(r).query("resource == 'uptime'")) == 1
+    assert len(sla_breaks(r, SlaSpec(downtime_moves="overload")).query("resource == 'uptime'")) == 0
+    # a threshold of 0.1 (load 0.2 > 0.1) makes every source overloaded: the break is back
+    low = SlaSpec(downtime_moves="overload", overload_threshold=0.1)
+    assert sla_breaks(r, low).query("resource == 'uptime'").measure.tolist() == pytest.approx([96.0])
+    # without a threshold the controller's upper thresholds apply (from the run's manifest)
+    r.manifest["scenario"]["controller"] = {"name": "sla", "params": {"upper_cpu": 0.15, "upper_ram": 0.9}}
+    assert source_overloaded(r).all()
 
 
 def test_uptime_penalty_rules():
