@@ -254,16 +254,21 @@ def validate(data: dict[str, Any] | Scenario) -> list[str]:
     try:
         s = Scenario.model_validate(data)
     except ValidationError as e:
-        out = []
-        for err in e.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            got = err.get("input")
-            if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
-                msg += f", got {got!r}"
-            out.append(f"{_loc(err['loc'])}: {msg}")
         # the sections that did parse still get their registry checks, so every problem shows at once
-        return out + _semantic_issues(_sections_of(data))
+        return pydantic_issues(e) + _semantic_issues(_sections_of(data))
     return _semantic_issues(s)
+
+
+def pydantic_issues(e: ValidationError) -> list[str]:
+    """A pydantic ValidationError as ``path: message, got value`` lines (shared by every spec)."""
+    out = []
+    for err in e.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
+            msg += f", got {got!r}"
+        out.append(f"{_loc(err['loc'])}: {msg}")
+    return out
 
 
 def parse(data: dict[str, Any], source: str | None = None) -> Scenario:

@@ -151,20 +151,26 @@ class RunResult:
 
     def write(self, out_dir: str | Path, fmt: str = "parquet") -> Path:
         """Write every table (``parquet`` or ``csv``), ``schema.json`` and ``manifest.json`` to ``out_dir``."""
-        if fmt not in ("parquet", "csv"):
-            raise ValueError(f"fmt: must be 'parquet' or 'csv', got {fmt!r}")
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, df in self.tables.items():
-            if fmt == "parquet":
-                df.to_parquet(out / f"{name}.parquet", index=False)
-            else:
-                df.to_csv(out / f"{name}.csv", index=False, float_format="%.10g")
-        (out / "schema.json").write_text(json.dumps(
-            {t: {c: {"dtype": d, "unit": u, "description": x} for c, (d, u, x) in cols.items()}
-             for t, cols in SCHEMA.items() if t in self.tables}, indent=2))
-        (out / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
-        return out
+        return write_tables(out_dir, self.tables, SCHEMA, self.manifest, fmt)
+
+
+def write_tables(out_dir: str | Path, tables: dict[str, pd.DataFrame], schema: dict[str, dict[str, tuple[str, str, str]]],
+                 manifest: dict[str, Any], fmt: str = "parquet") -> Path:
+    """Write ``tables`` as Parquet or CSV, their ``schema.json`` and ``manifest.json``; returns the folder."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"fmt: must be 'parquet' or 'csv', got {fmt!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        if fmt == "parquet":
+            df.to_parquet(out / f"{name}.parquet", index=False)
+        else:
+            df.to_csv(out / f"{name}.csv", index=False, float_format="%.10g")
+    (out / "schema.json").write_text(json.dumps(
+        {t: {c: {"dtype": d, "unit": u, "description": x} for c, (d, u, x) in cols.items()}
+         for t, cols in schema.items() if t in tables}, indent=2))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return out
 
 
 def _frame(name: str, data: dict[str, Any]) -> pd.DataFrame:

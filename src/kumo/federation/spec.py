@@ -29,6 +29,7 @@ from kumo.config import (
     PowerManagementSpec,
     Scenario,
     TraceSpec,
+    pydantic_issues,
 )
 from kumo.config import validate as validate_scenario
 from kumo.errors import ConfigError
@@ -319,13 +320,6 @@ def _scenario_dict(spec: FederationSpec, p: ProviderSpec, d: DataCenterSpec, rec
 
 
 # ---------------------------------------------------------------------------------------------- validation
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
-
-
 def _names_issues(path: str, names: list[str], valid: list[str], what: str) -> list[str]:
     return [f"{path}[{i}]: unknown {what} {n!r}; valid: {', '.join(valid)}" for i, n in enumerate(names)
             if n not in valid]
@@ -425,14 +419,7 @@ def validate(data: dict[str, Any] | FederationSpec) -> list[str]:
     try:
         s = FederationSpec.model_validate(data)
     except ValidationError as e:
-        out = []
-        for err in e.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            got = err.get("input")
-            if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
-                msg += f", got {got!r}"
-            out.append(f"{_loc(err['loc'])}: {msg}")
-        return out
+        return pydantic_issues(e)
     return _semantic_issues(s)
 
 

@@ -9,7 +9,6 @@ own :class:`~kumo.results.RunResult`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ import pandas as pd
 
 from kumo.accounting import SlaSpec, migration_downtime_s, sla_breaks
 from kumo.federation.ledger import LEDGER_COLUMNS, Usage, build_ledger, flows, provider_totals, uptime_breaks
-from kumo.results import RunResult, build_result
+from kumo.results import RunResult, build_result, write_tables
 
 if TYPE_CHECKING:
     from kumo.federation.runner import FederationRun
@@ -210,19 +209,7 @@ class FederationResult:
     def write(self, out_dir: str | Path, fmt: str = "parquet", datacenters: bool = False) -> Path:
         """Write every table (``parquet`` or ``csv``), ``schema.json`` and ``manifest.json`` to ``out_dir``;
         with ``datacenters``, each data center's own tables under ``datacenters/<provider>-<dc>/``."""
-        if fmt not in ("parquet", "csv"):
-            raise ValueError(f"fmt: must be 'parquet' or 'csv', got {fmt!r}")
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, df in self.tables.items():
-            if fmt == "parquet":
-                df.to_parquet(out / f"{name}.parquet", index=False)
-            else:
-                df.to_csv(out / f"{name}.csv", index=False, float_format="%.10g")
-        (out / "schema.json").write_text(json.dumps(
-            {t: {c: {"dtype": d, "unit": u, "description": x} for c, (d, u, x) in cols.items()}
-             for t, cols in FED_SCHEMA.items() if t in self.tables}, indent=2))
-        (out / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
+        out = write_tables(out_dir, self.tables, FED_SCHEMA, self.manifest, fmt)
         if datacenters:
             for name, r in zip(self.tables["datacenters"]["name"], self.datacenter_results, strict=True):
                 r.write(out / "datacenters" / str(name).replace("/", "-"), fmt)
