@@ -1,6 +1,7 @@
 """Calibrate the unknown constants of the Kohne set-up on a stated subset of Table 10.10's rows.
 
     python scripts/calibrate_kohne.py [--quick] [--workers 2] [--out src/kumo/data/kohne-calibration.json]
+                                      [--downtime-moves all [overload]]
 
 What is calibrated, and on what (``shared/reference/kohne-sla-scheduling.md`` §8):
 
@@ -14,8 +15,10 @@ What is calibrated, and on what (``shared/reference/kohne-sla-scheduling.md`` §
 * stage 2, SLA rules — for every run, a grid over the break rules (check at the step's end or over the
   step, per interval or per episode, CPU/RAM tolerance) and the uptime objective (cold, live or fixed
   downtime; charged to every migration or only to those leaving an overloaded source, the others being
-  live — ``SlaSpec.downtime_moves``; window and target) is evaluated on the recorded run (no
-  re-simulation);
+  live — ``SlaSpec.downtime_moves``, in the grid only with ``--downtime-moves all overload``; window and
+  target) is evaluated on the recorded run (no re-simulation). With ``overload`` in the grid the best
+  point moves (objective 9.05 -> 7.22) but the validation loses the margin ranking (Spearman 0.81), so
+  the shipped file is the default grid's; see :mod:`kumo.compare`;
 * the best (stage 1, stage 2) pair minimises the sum over rows and columns (migrations and the three
   break counts) of log((kumo + 1) / (reference + 1))^2;
 * money: the price scale so that revenue = 60,806.34 (closed form), then the hardware cost per
@@ -52,7 +55,7 @@ LARGEST_BOOKING_MB = 523734.0  # VM 27 of Bitbrains Rnd 2013-7 (32 vCPU, 512 GiB
 #: stage 1: parks are (hosts, cores, RAM GiB); 2.6 GHz cores, linear power scaled from 100..250 W per 16 cores
 SIM_GRID: dict[str, list[Any]] = {
     "park": [(20, 64, 96), (20, 64, 128), (40, 32, 64)],
-    "upper": [0.7, 0.8, 0.9],
+    "upper": [0.8, 0.9],
     "lower": [0.1],
     "ee_upper": [0.6, 0.75],
     "ee_interval_steps": [12],
@@ -74,8 +77,8 @@ LEDGER_GRID: dict[str, list[Any]] = {
     "cpu_tolerance": [0.0, 0.05, 0.1, 0.2],
     "ram_tolerance": [0.0, 0.05, 0.1],
     "downtime": ["cold", "live", "fixed"],
-    "downtime_moves": ["all", "overload"],
-    "uptime_target": [0.9995, 0.999, 0.995, 0.99],
+    "downtime_moves": ["all"],  # --downtime-moves all overload adds the reading of SlaSpec.downtime_moves
+    "uptime_target": [0.999, 0.995, 0.99],
     "uptime_window_h": [24.0, 1.0],
 }
 LIVE_FRACTION = 0.05
@@ -277,8 +280,12 @@ def main() -> None:
                     help="finished runs, one JSON line each; rerunning resumes from it")
     ap.add_argument("--examples", type=Path, default=None,
                     help="also write kohne-mmwf-lb.toml and kohne-ff.toml scenarios into this folder")
+    ap.add_argument("--downtime-moves", nargs="+", choices=("all", "overload"), default=["all"],
+                    help="readings of SlaSpec.downtime_moves in the stage-2 grid (default: all, the shipped "
+                         "calibration; 'all overload' also tries uptime downtime only off overloaded sources)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "src/kumo/data/kohne-calibration.json")
     args = ap.parse_args()
+    LEDGER_GRID["downtime_moves"] = list(dict.fromkeys(args.downtime_moves))
     from kumo.compare import load_reference
 
     ref = load_reference()
