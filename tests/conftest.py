@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests on a fixed example sequence, so a result is reproducible from the log;
+# locally hypothesis explores new examples each run (and keeps failing ones in .hypothesis/).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 from kumo.config import parse
 from kumo.traces.base import Trace

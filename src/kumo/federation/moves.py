@@ -90,10 +90,13 @@ class Moves:
         for v in np.flatnonzero(self.in_transfer >= 0):
             i = self.in_transfer[v]
             src, dst = self.tr["src"][i], self.tr["dst"][i]
-            if src in pos:
+            # a failover/failback transfer may cross providers: adjust only this provider's ends
+            if src in pos or dst in pos:
                 load = float(self.dcs[src].engine.state.vm_cpu_demand[self.dcs[src].local[v]])
-                u[pos[src], 2] -= load / cap[src]
-                u[pos[dst], 2] += load / cap[dst]
+                if src in pos:
+                    u[pos[src], 2] -= load / cap[src]
+                if dst in pos:
+                    u[pos[dst], 2] += load / cap[dst]
         loads = SiteLoads(dc=self.dcs_of[p], energy_cost=np.array([dc.energy_cost for dc in dcs]),
                           booked_util=u[:, 0], demand_util=u[:, 1], cpu_util=u[:, 2],
                           cpu_mhz=np.array([dc.cpu_mhz for dc in dcs]), vm=vms, vm_site=np.concatenate(site),
