@@ -18,6 +18,7 @@ Speed without changing a single decision:
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,19 @@ from kumo.policies.detection import trim_zero_tail
 __all__ = ["AFTER_TESTS", "AfterTest", "HostTable", "horizon", "optimize", "spec_power"]
 
 _INT_MIN = float(-(2**31))
+
+# the compiled PABFD kernel (kumo/compat/_kernel.c, built at install; optional): the same decisions as the
+# Python path below, which stays the reference and handles every case the kernel hands back.
+# KUMO_PURE_PYTHON=1 turns it off (tests compare the two).
+try:
+    from kumo.compat import _kernel as _K
+except ImportError:  # pragma: no cover - an installation without a C compiler
+    _K = None
+
+
+def kernel_available() -> bool:
+    """True when the compiled PABFD kernel is installed and not disabled by ``KUMO_PURE_PYTHON``."""
+    return _K is not None and not os.environ.get("KUMO_PURE_PYTHON")
 
 
 def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
@@ -110,6 +124,7 @@ class HostTable:
         self._views()
         self.rep = {t: int(self.pos[h]) for t, h in reps.items()}
         self.after = sim.after_test(self)
+        self._ctx = _kernel_context(sim, self) if kernel_available() else None
 
     _ARRAYS = ("host", "cap", "invcap", "pe", "off", "type", "pnow", "nlist", "peak", "sum_c", "sum_r", "avail",
                "max_ram", "hist", "hlen", "busy")
@@ -248,15 +263,18 @@ class HostTable:
         return sim.detect_one((self.sum_r[i] + sim.r[v]) / cap, hist[:n], ram)
 
     # ------------------------------------------------------------------------------------ PABFD
-    def find_host(self, v: int, allowed: np.ndarray) -> int:
+    def find_host(self, v: int, excluded: np.ndarray) -> int:
         """PABFD ``findHostForVm`` over the universe: position of the least power increase among suitable
         hosts (ties to the lowest host id); a non-empty host over-utilized with the VM is skipped; -1 if none.
 
-        ``allowed`` is a compact mask of the permitted targets (``~excluded_mask(...)``; it must be rebuilt
-        when the universe grows, i.e. after a :meth:`create` on an empty host).
+        ``excluded`` is a full-size (n_hosts,) bool mask of the forbidden targets, by host id.
         """
+        if self._ctx is not None:
+            i = _K.pabfd(self._ctx, self.n, v, excluded)
+            if i != -2:
+                return i
         req = self.sim.r[v]
-        ok = (self.avail >= req) & allowed
+        ok = (self.avail >= req) & ~excluded[self.host]
         if req > self.sim.pe_min:
             ok &= self.pe >= req
         tested = ok & self.busy
@@ -288,8 +306,13 @@ class HostTable:
         near = np.flatnonzero(diff <= best + _NEAR_W)
         if near.size == 1:
             return i
-        exact = [(self.exact_diff(j), int(self.host[j]), j) for j in near.tolist()]
-        return min(exact)[2]
+        if near.size <= 3:
+            exact = [(self.exact_diff(j), int(self.host[j]), j) for j in near.tolist()]
+            return min(exact)[2]
+        # vectorized exact scores (spec_power is CloudSim's formula elementwise, the same bits as the scalar)
+        ex = spec_power(self._ua[near], self.off[near]) - self.pnow[near]
+        tied = near[ex == ex.min()]
+        return int(tied[0]) if tied.size == 1 else int(tied[np.argmin(self.host[tied])])
 
 
 # --------------------------------------------------------------------------------------------- optimize
@@ -314,7 +337,7 @@ def optimize(sim: Any, table: HostTable, overloaded: np.ndarray, rng: np.random.
     mig: list[tuple[int, int]] = []
     to_move.sort(key=lambda x: -r[x])
     for v in to_move:
-        i = table.find_host(v, ~table.excluded_mask(overloaded))
+        i = table.find_host(v, overloaded)
         if i >= 0:
             table.create(i, v)
             mig.append((v, int(table.host[i])))
@@ -343,9 +366,8 @@ def optimize(sim: Any, table: HostTable, overloaded: np.ndarray, rng: np.random.
         vms = sorted(table.lists[i], key=lambda x: -r[x])
         placed: list[tuple[int, int]] = []
         snaps: dict[int, tuple] = {}
-        allowed = ~excl_tgt[host]
         for v in vms:
-            j = table.find_host(v, allowed)
+            j = table.find_host(v, excl_tgt)
             if j < 0:
                 placed = []
                 break
@@ -371,3 +393,67 @@ def _room(a: np.ndarray, size: int) -> np.ndarray:
     out = np.zeros((size,) + a.shape[1:], dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
+
+
+def _kernel_context(sim: Any, t: HostTable) -> np.ndarray | None:
+    """The kernel's context words (see ``_kernel.c``) for one optimization, or None where the kernel does not
+    apply (IQR/MAD after-tests run in Python). Every array it points to lives as long as the table."""
+    from kumo.compat._after import RegressionAfter, ThresholdAfter
+
+    after = t.after
+    if isinstance(after, ThresholdAfter):
+        mode = 1
+    elif isinstance(after, RegressionAfter):
+        mode = 2
+    else:
+        return None
+    keep: list[np.ndarray] = []
+
+    def ptr(a: np.ndarray, dtype: Any) -> int:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            raise TypeError(f"kernel array must be C-contiguous {dtype}, got {a.dtype}")
+        keep.append(a)
+        return int(a.__array_interface__["data"][0])
+
+    f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
+    names = _K.words()
+    words = np.zeros(len(names), dtype=np.uint64)
+    w = words.view(np.int64)
+    d = words.view(np.float64)
+    slot = {name: k for k, name in enumerate(names)}
+
+    def put(name: str, a: np.ndarray, dtype: np.dtype) -> None:
+        w[slot[name]] = ptr(a, dtype)
+
+    if sim.vmh.shape[1] != t._hist.shape[1]:
+        return None
+    for name in ("avail", "pe", "sum_c", "sum_r", "cap", "pnow", "hist"):
+        put(name, getattr(t, "_" + name), f8)
+    for name in ("off", "nlist", "peak", "host", "hlen"):
+        put(name, getattr(t, "_" + name), i8)
+    put("r", sim.r, f8)
+    put("vm_mips", sim.vm_mips, f8)
+    put("vmh", sim.vmh, f8)
+    put("power", POWER_FLAT, f8)
+    w[slot["hist_stride"]] = t._hist.shape[1]
+    w[slot["mode"]] = mode
+    d[slot["pe_min"]] = float(sim.pe_min)
+    if mode == 1:
+        d[slot["thr"]] = float(sim.detector.threshold)
+    else:
+        put("A", after._A, f8)
+        put("B", after._B, f8)
+        put("hz", after._hz, f8)
+        put("vm_lr", np.ascontiguousarray(sim.vm_lr), f8)
+        put("vm_hz", sim.vm_hz, f8)
+        put("vm_hlen", sim.vm_hlen, i8)
+        if after.robust:
+            put("vm_res", np.ascontiguousarray(sim.vm_res), f8)
+            put("hat", np.ascontiguousarray(after.hat), f8)
+        w[slot["w"]] = after.w
+        w[slot["min_len"]] = after.min_len
+        w[slot["robust"]] = int(after.robust)
+        d[slot["safety"]] = after.safety
+        d[slot["fallback"]] = after.fallback
+    t._kernel_keep = keep
+    return words

@@ -26,15 +26,32 @@ from pathlib import Path
 from typing import Any
 
 from kumo.errors import TraceFormatError
-from kumo.traces._gwa import vm_files
 from kumo.traces._textio import head_lines, list_files
 from kumo.traces.base import EXTRA_COLUMNS, Trace
-from kumo.traces.bitbrains import read_bitbrains
 from kumo.traces.compact import load_compact, save
-from kumo.traces.generic import read_generic
-from kumo.traces.info import trace_info
-from kumo.traces.materna import read_materna
-from kumo.traces.planetlab import read_planetlab
+
+# the text readers import pandas (~0.3 s): they load on first use, so reading a .kumo file stays light
+_LAZY = {
+    "read_bitbrains": "kumo.traces.bitbrains",
+    "read_generic": "kumo.traces.generic",
+    "read_materna": "kumo.traces.materna",
+    "read_planetlab": "kumo.traces.planetlab",
+    "trace_info": "kumo.traces.info",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kumo.traces' has no attribute {name!r}")
+
+
+def _reader(format: str) -> Callable[..., Trace]:
+    if format in ("compact", "kumo"):
+        return load_compact
+    return __getattr__(READERS[format])
 
 __all__ = [
     "EXTRA_COLUMNS",
@@ -62,13 +79,14 @@ ALIASES = {
     "bitbrains-rnd": "bitbrains-rnd-2013-7",
     "planetlab": "planetlab-20110303",
 }
-READERS: dict[str, Callable[..., Trace]] = {
+#: format name -> reader (a function, or the name of a lazily imported one; resolve with ``_reader``)
+READERS: dict[str, Any] = {
     "compact": load_compact,
     "kumo": load_compact,
-    "bitbrains": read_bitbrains,
-    "materna": read_materna,
-    "planetlab": read_planetlab,
-    "generic": read_generic,
+    "bitbrains": "read_bitbrains",
+    "materna": "read_materna",
+    "planetlab": "read_planetlab",
+    "generic": "read_generic",
 }
 #: format names accepted by ``load(..., format=)``; ``kumo`` is an alias of ``compact``
 FORMATS = tuple(READERS)
@@ -95,6 +113,8 @@ def _detect_folder(folder: Path) -> str:
     if not files:
         raise TraceFormatError(folder, "empty folder: no trace files")
     if any(f.name.lower().endswith((".csv", ".csv.gz")) for f in files):
+        from kumo.traces._gwa import vm_files
+
         _, first = vm_files(folder)[0]
         lines = head_lines(first, 2)
         if not lines or not lines[0].lower().lstrip().startswith("timestamp"):
@@ -160,4 +180,4 @@ def load(path_or_name: str | Path, format: str | None = None, **options: Any) ->
             path,
             f"no such file or folder, and not an embedded trace (valid names: {', '.join(embedded_names(aliases=True))})",
         )
-    return READERS[format or detect_format(path)](path, **options)
+    return _reader(format or detect_format(path))(path, **options)
