@@ -58,6 +58,10 @@ class AfterTest:
     def load(self, i: int, state: Any) -> None:
         pass
 
+    def now(self, i: int) -> bool:
+        """The detector on the host at position ``i`` as its list stands (exact)."""
+        return self.t.overloaded_now_exact(i)
+
     def over(self, v: int, pos: np.ndarray) -> np.ndarray:
         """(k,) bool for the hosts at ``pos`` (non-empty, suitable)."""
         return np.array([self.t.overloaded_after(int(i), v) for i in pos.tolist()], dtype=bool)
@@ -148,12 +152,6 @@ class RegressionAfter(AfterTest):
     def _views(self) -> None:
         n = self.t.n
         self.A, self.B, self.hz = self._A[:n], self._B[:n], self._hz[:n]
-        self.hz_max = float(self.hz.max()) if n else 0.0
-        self.hz_const = n > 0 and float(self.hz.min()) == self.hz_max
-        self._base = (self.A + self.B * self.hz) * self.safety  # each host's own screened prediction
-
-    def _rebase(self, i: int) -> None:
-        self._base[i] = (self._A[i] + self._B[i] * self._hz[i]) * self.safety
 
     def grow(self, i: int) -> None:
         # the joining (empty) host now sits at position i of the table's arrays: recompute ours there
@@ -167,12 +165,7 @@ class RegressionAfter(AfterTest):
         hw = self.t.hist[i, : self.w]
         self._A[i] = hw @ self.alpha
         self._B[i] = hw @ self.beta
-        hz = _horizon_one(self.t.max_ram[i])
-        if hz != self._hz[i]:
-            self._hz[i] = hz
-            self._views()
-        else:
-            self._rebase(i)
+        self._hz[i] = _horizon_one(self.t.max_ram[i])
 
     def added(self, i: int, v: int) -> None:
         sim = self.t.sim
@@ -180,12 +173,7 @@ class RegressionAfter(AfterTest):
         lr = sim.vm_lr[v]
         self._A[i] += lr[0] * f
         self._B[i] += lr[1] * f
-        hz = _horizon_one(self.t.max_ram[i])
-        if hz != self._hz[i]:
-            self._hz[i] = hz
-            self._views()
-        else:
-            self._rebase(i)
+        self._hz[i] = _horizon_one(self.t.max_ram[i])
 
     def rebuilt(self, i: int) -> None:
         self._set(i)
@@ -195,7 +183,22 @@ class RegressionAfter(AfterTest):
 
     def load(self, i: int, state: Any) -> None:
         self._A[i], self._B[i], self._hz[i] = state
-        self._rebase(i)
+
+    def now(self, i: int) -> bool:
+        """The detector on the host as its list stands: the linear screen, the exact code near the threshold
+        (and, for LRR, where the robust fit could turn "over" around)."""
+        t = self.t
+        if int(t.hlen[i]) < self.min_len:
+            return bool(t.sum_r[i] / t.cap[i] > self.fallback)  # the detector's short-history rule, exact
+        pred = (self._A[i] + self._B[i] * self._hz[i]) * self.safety
+        if abs(pred - 1) <= _KNIFE:
+            return t.overloaded_now_exact(i)
+        if pred >= 1 and self.robust:
+            hw = t.hist[i, : self.w]
+            res = np.sort(np.abs(hw - hw @ self.hat))
+            if res[(self.w - 1) // 2 + 1] <= 1e-9 * max(float(hw.max()), 1e-300):
+                return t.overloaded_now_exact(i)
+        return bool(pred >= 1)
 
     def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
         t = self.t
@@ -203,9 +206,11 @@ class RegressionAfter(AfterTest):
         if tested.any():
             mv = sim.vm_mips[v]
             a_v, b_v = sim.vm_lr[v]
-            if self.hz_const and sim.vm_hz[v] <= self.hz_max:
-                hz = self.hz_max  # every host extrapolates to the same point (PlanetLab: 11)
-                pred = self._base + ((a_v + b_v * hz) * mv * self.safety) * t.invcap
+            hz_max = float(self.hz.max())
+            if float(self.hz.min()) == hz_max and sim.vm_hz[v] <= hz_max:
+                hz = hz_max  # every host extrapolates to the same point (PlanetLab: 11)
+                base = (self.A + self.B * self.hz) * self.safety  # each host's own screened prediction
+                pred = base + ((a_v + b_v * hz) * mv * self.safety) * t.invcap
             else:
                 hz = np.maximum(self.hz, sim.vm_hz[v])
                 pred = ((self.A + a_v * mv / t.cap) + (self.B + b_v * mv / t.cap) * hz) * self.safety

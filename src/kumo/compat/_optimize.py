@@ -230,7 +230,8 @@ class HostTable:
         else:
             self.hist[i] = 0.0
             self.max_ram[i] = _INT_MIN
-        self.hlen[i] = int(trim_zero_tail(self.hist[i]))
+        nz = np.flatnonzero(self.hist[i])
+        self.hlen[i] = int(nz[-1]) + 1 if nz.size else 1  # trim_zero_tail of one row
         self.after.rebuilt(i)
 
     _FIELDS = ("sum_c", "avail", "sum_r", "hlen", "max_ram", "nlist", "busy")
@@ -249,7 +250,12 @@ class HostTable:
 
     # ------------------------------------------------------------------------------------ tests
     def overloaded_now(self, i: int) -> bool:
-        """The detector on the host at position ``i`` as its list stands."""
+        """The detector on the host at position ``i`` as its list stands (screened where the after-test
+        keeps a screen, exact otherwise)."""
+        return self.after.now(i)
+
+    def overloaded_now_exact(self, i: int) -> bool:
+        """:meth:`overloaded_now` by the detector's exact scalar code."""
         n = int(self.hlen[i])
         return self.sim.detect_one(self.sum_r[i] / self.cap[i], self.hist[i][:n], float(self.max_ram[i]))
 
