@@ -255,6 +255,16 @@ class SpreadAfter(AfterTest):
     """IQR/MAD: the spread test on the VM-added histories of a chunk of hosts
     (:func:`kumo.compat._screens.spread_overloaded`, equal to the detector's row functions bit for bit)."""
 
+    def now(self, i: int) -> bool:
+        ctx = self.t._ctx
+        if ctx is not None:
+            from kumo.compat._optimize import _K
+
+            r = _K.spread_now(ctx, i)
+            if r != -2:
+                return bool(r)
+        return self.t.overloaded_now_exact(i)
+
     def over(self, v: int, pos: np.ndarray) -> np.ndarray:
         t = self.t
         sim = t.sim

@@ -36,7 +36,7 @@ enum {
 };
 /* the Python side checks the count: layout() must list W_N_WORDS names */
 
-enum { MODE_NONE = 0, MODE_THR = 1, MODE_LR = 2 };
+enum { MODE_NONE = 0, MODE_THR = 1, MODE_LR = 2, MODE_IQR = 3, MODE_MAD = 4 };
 
 #define KNIFE 1e-9
 #define NEAR_W 1e-9
@@ -90,6 +90,181 @@ static int maybe_robust(const word_t *c, int64_t i, int64_t v, double f)
     return res[(w - 1) / 2 + 1] <= 1e-9 * scale;
 }
 
+/* ------------------------------------------------------------------------------------------ IQR / MAD */
+
+static void sort_small(double *x, int64_t n)
+{
+    for (int64_t i = 1; i < n; i++) {
+        double key = x[i];
+        int64_t j = i - 1;
+        while (j >= 0 && x[j] > key) {
+            x[j + 1] = x[j];
+            j--;
+        }
+        x[j + 1] = key;
+    }
+}
+
+/* Java Math.round for the non-negative multiples of 0.25 used here (exact: x - floor(x) is exact) */
+static inline int64_t java_round(double x)
+{
+    double f = floor(x);
+    return (int64_t)f + (x - f >= 0.5 ? 1 : 0);
+}
+
+/* commons-math Percentile(50), legacy estimator, on n >= 1 sorted values */
+static inline double pct50_sorted(const double *s, int64_t n)
+{
+    if (n == 1)
+        return s[0];
+    double pos = 0.5 * (n + 1);
+    if (pos < 1)
+        return s[0];
+    if (pos >= n)
+        return s[n - 1];
+    double fpos = floor(pos);
+    int64_t i = (int64_t)fpos;
+    double dif = pos - fpos;
+    double lower = s[i - 1];
+    return lower + dif * (s[i] - lower);
+}
+
+/* CloudSim MathUtil.iqr / MathUtil.mad of x[0..n) (x is sorted in place; n >= 2 for IQR) */
+static double spread(int64_t mode, double *x, int64_t n)
+{
+    sort_small(x, n);
+    if (mode == MODE_IQR) {
+        int64_t q1 = java_round(0.25 * (n + 1)) - 1;
+        int64_t q3 = java_round(0.75 * (n + 1)) - 1;
+        return x[q3] - x[q1];
+    }
+    double med = pct50_sorted(x, n);
+    for (int64_t k = 0; k < n; k++)
+        x[k] = fabs(med - x[k]);
+    sort_small(x, n);
+    return pct50_sorted(x, n);
+}
+
+/* the IQR/MAD detector on the host at position i, with VM v added (v < 0: as the list stands) */
+static int spread_over(const word_t *c, int64_t i, int64_t v)
+{
+    const double *cap = (const double *)c[W_CAP].u, *sum_r = (const double *)c[W_SUM_R].u;
+    const int64_t stride = c[W_HIST_STRIDE].i;
+    const double *hist = (const double *)c[W_HIST].u + i * stride;
+    int64_t n = ((const int64_t *)c[W_HLEN].u)[i];
+    double x[256];
+    double util;
+    if (stride > 256)
+        return -1;
+    if (v >= 0) {
+        const double req = ((const double *)c[W_R].u)[v];
+        const double mv = ((const double *)c[W_VM_MIPS].u)[v];
+        const double *vmh = (const double *)c[W_VMH].u + v * stride;
+        int64_t nv = ((const int64_t *)c[W_VM_HLEN].u)[v];
+        if (nv > n)
+            n = nv;
+        util = (sum_r[i] + req) / cap[i];
+        if (n < c[W_MIN_LEN].i)
+            return util > c[W_FALLBACK].d;
+        for (int64_t k = 0; k < n; k++)
+            x[k] = hist[k] + vmh[k] * mv / cap[i];
+    } else {
+        util = sum_r[i] / cap[i];
+        if (n < c[W_MIN_LEN].i)
+            return util > c[W_FALLBACK].d;
+        for (int64_t k = 0; k < n; k++)
+            x[k] = hist[k];
+    }
+    return util > 1 - c[W_SAFETY].d * spread(c[W_MODE].i, x, n);
+}
+
+static double *scratch_d = NULL;
+static int64_t *scratch_i = NULL;
+static Py_ssize_t scratch_n = 0;
+
+static int grow_scratch(Py_ssize_t n)
+{
+    if (n <= scratch_n)
+        return 0;
+    double *d = (double *)PyMem_Realloc(scratch_d, (size_t)n * sizeof(double));
+    if (!d)
+        return -1;
+    scratch_d = d;
+    int64_t *p = (int64_t *)PyMem_Realloc(scratch_i, (size_t)n * sizeof(int64_t));
+    if (!p)
+        return -1;
+    scratch_i = p;
+    scratch_n = n;
+    return 0;
+}
+
+/* PABFD with an IQR/MAD after-test: score every suitable host, then test them best-scored first (ties to the
+ * lowest host id); the first that passes wins. Returns the position, -1, or -3 (memory) */
+static int64_t pabfd_spread(const word_t *c, Py_ssize_t n, Py_ssize_t v, const uint8_t *excluded)
+{
+    const double *avail = (const double *)c[W_AVAIL].u, *pe = (const double *)c[W_PE].u;
+    const double *sum_c = (const double *)c[W_SUM_C].u, *cap = (const double *)c[W_CAP].u;
+    const double *pnow = (const double *)c[W_PNOW].u, *power = (const double *)c[W_POWER].u;
+    const int64_t *off = (const int64_t *)c[W_OFF].u, *nlist = (const int64_t *)c[W_NLIST].u;
+    const int64_t *host = (const int64_t *)c[W_HOST].u;
+    int64_t *peak = (int64_t *)c[W_PEAK].u;
+    const double pe_min = c[W_PE_MIN].d;
+    const double req = ((const double *)c[W_R].u)[v];
+    if (grow_scratch(n) < 0)
+        return -3;
+    double *cd = scratch_d;
+    int64_t *cp = scratch_i; /* candidate position; -(pos + 1) once tested and rejected */
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!(avail[i] >= req) || excluded[host[i]] || (req > pe_min && !(pe[i] >= req)))
+            continue;
+        if (sum_c[i] != 0 && nlist[i] >= peak[i])
+            peak[i] = nlist[i] + 1;
+        double ua = (sum_c[i] + req) / cap[i];
+        if (ua > 1.0)
+            ua = 1.0;
+        cd[k] = spec_power(ua, power + off[i]) - pnow[i];
+        cp[k] = i;
+        k++;
+    }
+    for (Py_ssize_t round = 0; round < k; round++) {
+        Py_ssize_t b = -1;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            if (cp[j] < 0)
+                continue;
+            if (b < 0 || cd[j] < cd[b] || (cd[j] == cd[b] && host[cp[j]] < host[cp[b]]))
+                b = j;
+        }
+        if (b < 0)
+            return -1;
+        int64_t i = cp[b];
+        if (sum_c[i] == 0)
+            return i; /* an empty host: nothing to test */
+        int over = spread_over(c, i, v);
+        if (over < 0)
+            return -2;
+        if (!over)
+            return i;
+        cp[b] = -(i + 1);
+    }
+    return -1;
+}
+
+/* spread_now(ctx, i) -> the IQR/MAD detector on position i as its list stands (or -2: use Python) */
+static PyObject *spread_now(PyObject *self, PyObject *args)
+{
+    Py_buffer ctx_buf;
+    Py_ssize_t i;
+    if (!PyArg_ParseTuple(args, "y*n", &ctx_buf, &i))
+        return NULL;
+    const word_t *c = (const word_t *)ctx_buf.buf;
+    int r = -2;
+    if (ctx_buf.len >= (Py_ssize_t)(W_N_WORDS * sizeof(word_t)) && (c[W_MODE].i == MODE_IQR || c[W_MODE].i == MODE_MAD))
+        r = spread_over(c, i, -1);
+    PyBuffer_Release(&ctx_buf);
+    return PyLong_FromLong(r < 0 ? -2 : r);
+}
+
 /* pabfd(ctx, n, v, excluded) -> position, -1 (no host) or -2 (ask the exact Python path) */
 static PyObject *pabfd(PyObject *self, PyObject *args)
 {
@@ -105,6 +280,14 @@ static PyObject *pabfd(PyObject *self, PyObject *args)
     }
     const word_t *c = (const word_t *)ctx_buf.buf;
     const uint8_t *excluded = (const uint8_t *)ex_buf.buf;
+    if (c[W_MODE].i == MODE_IQR || c[W_MODE].i == MODE_MAD) {
+        int64_t r = pabfd_spread(c, n, v, excluded);
+        PyBuffer_Release(&ctx_buf);
+        PyBuffer_Release(&ex_buf);
+        if (r == -3)
+            return PyErr_NoMemory();
+        return PyLong_FromLongLong(r);
+    }
 
     const double *avail = (const double *)c[W_AVAIL].u, *pe = (const double *)c[W_PE].u;
     const double *sum_c = (const double *)c[W_SUM_C].u, *sum_r = (const double *)c[W_SUM_R].u;
@@ -214,6 +397,7 @@ static PyObject *layout(PyObject *self, PyObject *noargs)
 
 static PyMethodDef methods[] = {
     {"pabfd", pabfd, METH_VARARGS, "pabfd(ctx, n, v, excluded) -> position, -1 (none) or -2 (use the Python path)"},
+    {"spread_now", spread_now, METH_VARARGS, "spread_now(ctx, i) -> IQR/MAD verdict on position i (0/1) or -2"},
     {"words", layout, METH_NOARGS, "names of the 64-bit words of a context, in order"},
     {NULL, NULL, 0, NULL},
 };

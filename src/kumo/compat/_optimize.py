@@ -404,13 +404,15 @@ def _room(a: np.ndarray, size: int) -> np.ndarray:
 def _kernel_context(sim: Any, t: HostTable) -> np.ndarray | None:
     """The kernel's context words (see ``_kernel.c``) for one optimization, or None where the kernel does not
     apply (IQR/MAD after-tests run in Python). Every array it points to lives as long as the table."""
-    from kumo.compat._after import RegressionAfter, ThresholdAfter
+    from kumo.compat._after import RegressionAfter, SpreadAfter, ThresholdAfter
 
     after = t.after
     if isinstance(after, ThresholdAfter):
         mode = 1
     elif isinstance(after, RegressionAfter):
         mode = 2
+    elif isinstance(after, SpreadAfter):
+        mode = 3 if sim.detector_name == "iqr" else 4
     else:
         return None
     keep: list[np.ndarray] = []
@@ -446,6 +448,12 @@ def _kernel_context(sim: Any, t: HostTable) -> np.ndarray | None:
     d[slot["pe_min"]] = float(sim.pe_min)
     if mode == 1:
         d[slot["thr"]] = float(sim.detector.threshold)
+    elif mode in (3, 4):
+        det = sim.detector
+        put("vm_hlen", sim.vm_hlen, i8)
+        w[slot["min_len"]] = int(det.min_history)
+        d[slot["safety"]] = float(det.safety)
+        d[slot["fallback"]] = float(det.fallback_threshold)
     else:
         put("A", after._A, f8)
         put("B", after._B, f8)
