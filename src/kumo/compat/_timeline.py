@@ -123,8 +123,18 @@ class CloudSimRun:
         ram_host = float(self.host_ram[table.host[i]])
         width = max(self.n_hist, 1)
         picked: list[int] = []
+        mmt = self.sel_name in (None, "mmt")
         while lst:
             idx = np.asarray(lst)
+            if mmt:
+                # MinimumMigrationTime.pick without its context: the first VM of least RAM (RAM is finite)
+                p = int(np.argmin(self.vm_ram[idx]))
+                v = lst.pop(p)
+                picked.append(v)
+                table.destroy(i, v)
+                if not table.overloaded_now(i):
+                    break
+                continue
             ctx = SelectionContext(
                 vm_index=idx, ram_mb=self.vm_ram[idx], cpu_demand_mhz=self.r[idx], cpu_booked_mhz=self.vm_mips[idx],
                 ram_demand_mb=np.zeros(idx.size), ram_booked_mb=self.vm_ram[idx],
