@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from kumo.compat._after import _NEAR_W, _XP, AFTER_TESTS, AfterTest, horizon
-from kumo.compat._model import POWER_FLAT, spec_power_one
+from kumo.compat._model import INTERVAL_S, MIGRATION_MB_PER_S, POWER_FLAT, spec_power_one
 from kumo.policies.detection import trim_zero_tail
 
 __all__ = ["AFTER_TESTS", "AfterTest", "HostTable", "horizon", "optimize", "spec_power"]
@@ -471,3 +471,84 @@ def _kernel_context(sim: Any, t: HostTable) -> np.ndarray | None:
         d[slot["fallback"]] = after.fallback
     t._kernel_keep = keep
     return words
+
+
+def optimize_compiled(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, alloc: np.ndarray, avail: np.ndarray,
+                      overloaded: np.ndarray) -> list[tuple[int, int]] | None:
+    """:func:`optimize` with MMT selection in the C kernel (``optimize_mmt``), or None where it does not
+    apply or hands the call back (a close call for the detector's exact code): then run :func:`optimize`.
+    Nothing outside the kernel changes before it succeeds, except ``sim.peak`` on success, as in Python."""
+    if not kernel_available() or sim.sel_name not in (None, "mmt"):
+        return None
+    name = sim.detector_name
+    mode = {"thr": 1, "lr": 2, "lrr": 2, "iqr": 3, "mad": 4}.get(name or "")
+    if mode is None or sim.vmh.shape[1] != sim.host_hist.shape[1]:
+        return None
+    names = _K.opt_words()
+    words = np.zeros(len(names), dtype=np.uint64)
+    w = words.view(np.int64)
+    d = words.view(np.float64)
+    slot = {n: k for k, n in enumerate(names)}
+    keep: list[np.ndarray] = []
+
+    def put(key: str, a: np.ndarray, dtype: Any) -> None:
+        a = np.ascontiguousarray(a, dtype=dtype)
+        keep.append(a)
+        w[slot[key]] = int(a.__array_interface__["data"][0])
+
+    nh, nv = sim.nh, sim.nv
+    out = np.empty(4 * nv + 4, dtype=np.int64)
+    peak = sim.peak
+    if peak.dtype != np.int64 or not peak.flags.c_contiguous:
+        return None
+    for key, val in (("nh", nh), ("nv", nv), ("nslot", s_vm.size), ("stride", sim.vmh.shape[1]), ("mode", mode),
+                     ("ntypes", int(sim.host_type.max()) + 1)):
+        w[slot[key]] = val
+    put("s_vm", s_vm, np.int64)
+    put("s_host", s_host, np.int64)
+    put("alloc", alloc, np.float64)
+    put("avail", avail, np.float64)
+    put("over", overloaded, np.uint8)
+    put("u", sim.u_cached, np.float64)
+    put("hhist", sim.host_hist, np.float64)
+    w[slot["peak"]] = int(peak.__array_interface__["data"][0])  # updated in place on success
+    put("type", sim.host_type, np.int64)
+    put("cap", sim.host_mips, np.float64)
+    put("pe", sim.pe_mips, np.float64)
+    put("off", sim.power_offset, np.int64)
+    put("power", POWER_FLAT, np.float64)
+    put("r", sim.r, np.float64)
+    put("vm_ram", sim.vm_ram, np.float64)
+    put("vm_mips", sim.vm_mips, np.float64)
+    put("vmh", sim.vmh, np.float64)
+    put("vm_hlen", sim.vm_hlen, np.int64)
+    put("out", out, np.int64)
+    d[slot["pe_min"]] = float(sim.pe_min)
+    d[slot["mig_rate"]] = float(MIGRATION_MB_PER_S)
+    d[slot["interval"]] = float(INTERVAL_S)
+    det = sim.detector
+    if mode == 1:
+        d[slot["thr"]] = float(det.threshold)
+    elif mode == 2:
+        win = int(det.window)
+        w[slot["w"]] = win
+        w[slot["min_len"]] = max(int(det.min_history), win)
+        w[slot["robust"]] = int(name == "lrr")
+        d[slot["safety"]] = float(det.safety)
+        d[slot["fallback"]] = float(det.fallback_threshold)
+        put("vm_lr", sim.vm_lr, np.float64)
+        put("vm_hz", sim.vm_hz, np.float64)
+        put("alpha", sim.lr_weights[0], np.float64)
+        put("beta", sim.lr_weights[1], np.float64)
+        if name == "lrr":
+            put("vm_res", sim.vm_res, np.float64)
+            put("hat", sim.lr_hat, np.float64)
+    else:
+        w[slot["min_len"]] = int(det.min_history)
+        d[slot["safety"]] = float(det.safety)
+        d[slot["fallback"]] = float(det.fallback_threshold)
+    n = _K.optimize_mmt(words)
+    if n < 0:
+        return None
+    pairs = out[: 2 * n].reshape(n, 2).tolist()
+    return [(v, h) for v, h in pairs]

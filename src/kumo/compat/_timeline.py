@@ -16,7 +16,7 @@ import numpy as np
 
 from kumo.compat import _model as M
 from kumo.compat._accounting import Histories
-from kumo.compat._optimize import AFTER_TESTS, AfterTest, HostTable, horizon, optimize
+from kumo.compat._optimize import AFTER_TESTS, AfterTest, HostTable, horizon, optimize, optimize_compiled
 from kumo.compat._screens import mc_pick_screen
 from kumo.policies import registry
 from kumo.policies.detection import host_history, trim_zero_tail
@@ -102,6 +102,7 @@ class CloudSimRun:
                 xs = x[::-1]  # abscissa of h[j] (newest first): w - j
                 self.lr_hat = np.outer(self.lr_weights[0], np.ones(w)) + np.outer(self.lr_weights[1], xs)
         self.wall_s = 0.0
+        self.n_python_optimize = 0  # optimizations decided by the Python path (no kernel, or handed back)
 
     # ------------------------------------------------------------------------------------------- policies
     def detect_one(self, util: float, hist: np.ndarray, max_ram: float) -> bool:
@@ -365,8 +366,11 @@ class CloudSimRun:
         else:
             overloaded = self.detector.overloaded(util, self.host_hist, hist_len)
         overloaded = np.asarray(overloaded, dtype=bool)
-        table = HostTable(self, s_vm, s_host, alloc, avail, overloaded)
-        mig = optimize(self, table, overloaded, self.rng)
+        mig = optimize_compiled(self, s_vm, s_host, alloc, avail, overloaded)
+        if mig is None:
+            self.n_python_optimize += 1
+            table = HostTable(self, s_vm, s_host, alloc, avail, overloaded)
+            mig = optimize(self, table, overloaded, self.rng)
         if self.record:
             self.log.append(("optimize", t, np.flatnonzero(overloaded).tolist(), list(mig)))
         return mig
