@@ -395,7 +395,7 @@ static PyObject *pabfd(PyObject *self, PyObject *args)
  * ========================================================================================================== */
 
 enum {
-    O_NH, O_NV, O_NSLOT, O_S_VM, O_S_HOST, O_ALLOC, O_AVAIL, O_OVER, O_U, O_HHIST, O_PEAK, O_TYPE, O_NTYPES,
+    O_NH, O_NV, O_NSLOT, O_S_VM, O_S_HOST, O_ALLOC, O_C_SLOT, O_OVER_OUT, O_U, O_PEAK, O_TYPE, O_NTYPES,
     O_CAP, O_PE, O_OFF, O_POWER, O_R, O_VM_RAM, O_VM_MIPS, O_VMH, O_VM_HLEN, O_VM_LR, O_VM_HZ, O_VM_RES,
     O_STRIDE, O_MODE, O_MIN_LEN, O_W, O_ROBUST, O_ALPHA, O_BETA, O_HAT, O_OUT,
     O_PE_MIN, O_THR, O_SAFETY, O_FALLBACK, O_MIG_RATE, O_INTERVAL,
@@ -829,9 +829,9 @@ static PyObject *optimize_mmt(PyObject *self, PyObject *args)
     o.mig_rate = c[O_MIG_RATE].d;
     o.interval = c[O_INTERVAL].d;
     const int64_t *s_vm = (const int64_t *)c[O_S_VM].u, *s_host = (const int64_t *)c[O_S_HOST].u;
-    const double *alloc = (const double *)c[O_ALLOC].u, *avail_in = (const double *)c[O_AVAIL].u;
-    const uint8_t *overloaded = (const uint8_t *)c[O_OVER].u;
-    const double *u = (const double *)c[O_U].u, *hhist = (const double *)c[O_HHIST].u;
+    const double *alloc = (const double *)c[O_ALLOC].u, *c_slot = (const double *)c[O_C_SLOT].u;
+    uint8_t *overloaded = (uint8_t *)c[O_OVER_OUT].u;
+    const double *u = (const double *)c[O_U].u;
     int64_t *peak_out = (int64_t *)c[O_PEAK].u;
     int64_t *out = (int64_t *)c[O_OUT].u;
     const int64_t ntypes = c[O_NTYPES].i;
@@ -878,23 +878,33 @@ static PyObject *optimize_mmt(PyObject *self, PyObject *args)
         goto done;
     }
 
-    /* ---- the table after the periodic update (HostTable.__init__) */
+    /* ---- the table after the periodic update (CloudSimRun._optimize_python + HostTable.__init__) */
     for (int64_t h = 0; h < nh; h++) {
-        o.avail[h] = avail_in[h];
+        o.avail[h] = o.cap[h];
         o.max_ram[h] = INT_MIN_D;
         o.peak[h] = peak_out[h];
         o.pnow[h] = spec_power(u[h], o.power + o.off[h]);
-        memcpy(o.hist + h * S, hhist + h * S, (size_t)S * sizeof(double));
-        o.hlen[h] = trim_len(o.hist + h * S, S);
         snap_of[h] = -1;
+        excl_src[h] = 0; /* here: the scheduler's "over-subscribed" flag */
     }
     for (int64_t k = 0; k < nslot; k++) {
         int64_t h = s_host[k], v = s_vm[k];
+        /* the scheduler's available MIPS: sequential subtraction in list order; 0 once over-subscribed */
+        if (!excl_src[h] && o.avail[h] >= c_slot[k])
+            o.avail[h] -= c_slot[k];
+        else
+            excl_src[h] = 1;
         o.sum_c[h] += alloc[k];
         o.sum_r[h] += o.r[v];
         if (o.vm_ram[v] > o.max_ram[h])
             o.max_ram[h] = o.vm_ram[v];
         o.nlist[h] += 1;
+        /* the host's utilization history (host_history: (u * mips) / host mips, summed in list order) */
+        double *row = o.hist + h * S;
+        const double *vr = o.vmh + v * S;
+        double mv = o.vm_mips[v];
+        for (int64_t q = 0; q < S; q++)
+            row[q] += vr[q] * mv / o.cap[h];
         if (list_push(&o.lists[h], v) < 0) {
             nomem = 1;
             goto done;
@@ -902,12 +912,22 @@ static PyObject *optimize_mmt(PyObject *self, PyObject *args)
     }
     for (int64_t t = 0; t < ntypes; t++)
         o.rep[t] = -1;
+    /* a. the over-utilized hosts */
+    for (int64_t h = 0; h < nh; h++) {
+        if (excl_src[h])
+            o.avail[h] = 0.0;
+        o.hlen[h] = trim_len(o.hist + h * S, S);
+        if (o.mode == MODE_LR)
+            set_ab(&o, h);
+        int ov = over_now(&o, h);
+        if (ov < 0)
+            goto done;
+        overloaded[h] = (uint8_t)ov;
+    }
     for (int64_t h = 0; h < nh; h++) {
         o.pristine[h] = o.nlist[h] == 0 && u[h] == 0 && !overloaded[h];
         if (o.pristine[h] && o.rep[o.type[h]] < 0)
             o.rep[o.type[h]] = h;
-        if (o.mode == MODE_LR)
-            set_ab(&o, h);
     }
 
     /* ---- b. MMT on each over-utilized host, lowest id first */
@@ -1077,8 +1097,8 @@ done:
 
 static PyObject *opt_words(PyObject *self, PyObject *noargs)
 {
-    return Py_BuildValue("(ssssssssssssssssssssssssssssssssssssssss)",
-        "nh", "nv", "nslot", "s_vm", "s_host", "alloc", "avail", "over", "u", "hhist", "peak", "type", "ntypes",
+    return Py_BuildValue("(sssssssssssssssssssssssssssssssssssssss)",
+        "nh", "nv", "nslot", "s_vm", "s_host", "alloc", "c_slot", "over_out", "u", "peak", "type", "ntypes",
         "cap", "pe", "off", "power", "r", "vm_ram", "vm_mips", "vmh", "vm_hlen", "vm_lr", "vm_hz", "vm_res",
         "stride", "mode", "min_len", "w", "robust", "alpha", "beta", "hat", "out",
         "pe_min", "thr", "safety", "fallback", "mig_rate", "interval");

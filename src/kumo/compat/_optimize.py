@@ -473,16 +473,24 @@ def _kernel_context(sim: Any, t: HostTable) -> np.ndarray | None:
     return words
 
 
-def optimize_compiled(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, alloc: np.ndarray, avail: np.ndarray,
-                      overloaded: np.ndarray) -> list[tuple[int, int]] | None:
-    """:func:`optimize` with MMT selection in the C kernel (``optimize_mmt``), or None where it does not
-    apply or hands the call back (a close call for the detector's exact code): then run :func:`optimize`.
-    Nothing outside the kernel changes before it succeeds, except ``sim.peak`` on success, as in Python."""
+def optimize_compiled(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
+                      alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray] | None:
+    """Steps a to d of one ``optimizeAllocation`` with MMT selection in the C kernel (``optimize_mmt``):
+    ``(migration map, over-utilized hosts)``, or None where it does not apply or hands the call back (a
+    close call for the detector's exact code); the caller then runs the Python path
+    (``CloudSimRun._optimize_python``). Nothing outside the kernel changes unless it succeeds (then
+    ``sim.peak`` grows, as in Python).
+
+    Parameters
+    ----------
+    s_vm, s_host : the VM slots in list order (host-major); c : each slot's requested MIPS capped at the PE
+        size; alloc : each slot's allocated MIPS (what CloudSim's scheduler holds).
+    """
     if not kernel_available() or sim.sel_name not in (None, "mmt"):
         return None
     name = sim.detector_name
     mode = {"thr": 1, "lr": 2, "lrr": 2, "iqr": 3, "mad": 4}.get(name or "")
-    if mode is None or sim.vmh.shape[1] != sim.host_hist.shape[1]:
+    if mode is None:
         return None
     names = _K.opt_words()
     words = np.zeros(len(names), dtype=np.uint64)
@@ -506,11 +514,11 @@ def optimize_compiled(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, alloc: np.
         w[slot[key]] = val
     put("s_vm", s_vm, np.int64)
     put("s_host", s_host, np.int64)
+    over = np.zeros(nh, dtype=np.uint8)
     put("alloc", alloc, np.float64)
-    put("avail", avail, np.float64)
-    put("over", overloaded, np.uint8)
+    put("c_slot", c, np.float64)
+    put("over_out", over, np.uint8)
     put("u", sim.u_cached, np.float64)
-    put("hhist", sim.host_hist, np.float64)
     w[slot["peak"]] = int(peak.__array_interface__["data"][0])  # updated in place on success
     put("type", sim.host_type, np.int64)
     put("cap", sim.host_mips, np.float64)
@@ -551,4 +559,4 @@ def optimize_compiled(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, alloc: np.
     if n < 0:
         return None
     pairs = out[: 2 * n].reshape(n, 2).tolist()
-    return [(v, h) for v, h in pairs]
+    return [(v, h) for v, h in pairs], over.view(bool)

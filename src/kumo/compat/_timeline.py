@@ -337,6 +337,20 @@ class CloudSimRun:
         alive = self.vm_host[s_vm] >= 0  # drop the VMs removed at this update
         if not alive.all():
             s_vm, s_host, c, alloc = s_vm[alive], s_host[alive], c[alive], alloc[alive]
+        self.u_cached = M.clamp_util(self.U / self.host_mips)
+        done = optimize_compiled(self, s_vm, s_host, c, alloc)
+        if done is None:
+            self.n_python_optimize += 1
+            mig, overloaded = self._optimize_python(s_vm, s_host, c, alloc)
+        else:
+            mig, overloaded = done
+        if self.record:
+            self.log.append(("optimize", t, np.flatnonzero(overloaded).tolist(), list(mig)))
+        return mig
+
+    def _optimize_python(self, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
+                         alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
+        # the reference path (and the fallback of the compiled one): the migration map and the over-utilized hosts
         nh = self.nh
         cap = self.host_mips
         # the scheduler's available MIPS: sequential subtraction in list order; 0 on over-subscribed hosts
@@ -355,7 +369,6 @@ class CloudSimRun:
             avail[hh[ok]] -= cj[ok]
         avail[over] = 0.0
         self.host_hist = host_history(self.vmh[s_vm], self.vm_mips[s_vm], s_host, cap, nh)
-        self.u_cached = M.clamp_util(self.U / cap)
         # a. over-utilized hosts
         hist_len = trim_zero_tail(self.host_hist)
         util = np.bincount(s_host, self.r[s_vm], nh) / cap
@@ -366,14 +379,8 @@ class CloudSimRun:
         else:
             overloaded = self.detector.overloaded(util, self.host_hist, hist_len)
         overloaded = np.asarray(overloaded, dtype=bool)
-        mig = optimize_compiled(self, s_vm, s_host, alloc, avail, overloaded)
-        if mig is None:
-            self.n_python_optimize += 1
-            table = HostTable(self, s_vm, s_host, alloc, avail, overloaded)
-            mig = optimize(self, table, overloaded, self.rng)
-        if self.record:
-            self.log.append(("optimize", t, np.flatnonzero(overloaded).tolist(), list(mig)))
-        return mig
+        table = HostTable(self, s_vm, s_host, alloc, avail, overloaded)
+        return optimize(self, table, overloaded, self.rng), overloaded
 
     def _start(self, t: float, mig: list[tuple[int, int]]) -> None:
         for v, h in mig:
