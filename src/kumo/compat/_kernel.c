@@ -1104,6 +1104,143 @@ static PyObject *opt_words(PyObject *self, PyObject *noargs)
         "pe_min", "thr", "safety", "fallback", "mig_rate", "interval");
 }
 
+
+/* ============================================================================================================
+ * initial_place(...): CloudSimRun._initial_placement at t = 0 (kumo/compat/_timeline.py), for the broker's VMs
+ * in id order. kind 1: PABFD with the detector's test on a target reduced to "m / capacity > limit" (every
+ * host's history is the single value 0, so LR/LRR/IQR/MAD use their short-history threshold and THR its own);
+ * kind 0: first fit. Fills vm_host; grows peak as CloudSim's tentative creations do. Returns the first VM
+ * without a host, or -1.
+ * ========================================================================================================== */
+static PyObject *initial_place(PyObject *self, PyObject *args)
+{
+    Py_buffer b_mips, b_ram, b_bw, b_pe, b_cap, b_hram, b_hbw, b_power, b_off, b_peak, b_out;
+    int kind;
+    double limit;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*w*w*id", &b_mips, &b_ram, &b_bw, &b_pe, &b_cap, &b_hram, &b_hbw,
+                          &b_power, &b_off, &b_peak, &b_out, &kind, &limit))
+        return NULL;
+    const double *mips = b_mips.buf, *vram = b_ram.buf, *vbw = b_bw.buf, *pe = b_pe.buf, *cap = b_cap.buf;
+    const double *power = b_power.buf;
+    const int64_t *off = b_off.buf;
+    int64_t *peak = b_peak.buf, *vm_host = b_out.buf;
+    Py_ssize_t nh = b_cap.len / (Py_ssize_t)sizeof(double), nv = b_mips.len / (Py_ssize_t)sizeof(double);
+    long long missing = -1;
+    double *avail = PyMem_Malloc((size_t)(4 * nh + 1) * sizeof(double));
+    int64_t *nlist = PyMem_Calloc((size_t)nh + 1, sizeof(int64_t));
+    if (!avail || !nlist) {
+        PyMem_Free(avail);
+        PyMem_Free(nlist);
+        PyBuffer_Release(&b_mips); PyBuffer_Release(&b_ram); PyBuffer_Release(&b_bw); PyBuffer_Release(&b_pe);
+        PyBuffer_Release(&b_cap); PyBuffer_Release(&b_hram); PyBuffer_Release(&b_hbw); PyBuffer_Release(&b_power);
+        PyBuffer_Release(&b_off); PyBuffer_Release(&b_peak); PyBuffer_Release(&b_out);
+        return PyErr_NoMemory();
+    }
+    double *ram = avail + nh, *bw = ram + nh, *sum_c = bw + nh;
+    for (Py_ssize_t h = 0; h < nh; h++) {
+        avail[h] = cap[h];
+        ram[h] = ((const double *)b_hram.buf)[h];
+        bw[h] = ((const double *)b_hbw.buf)[h];
+        sum_c[h] = 0.0;
+    }
+    for (Py_ssize_t v = 0; v < nv; v++) {
+        double m = mips[v];
+        int64_t best = -1;
+        double best_diff = INFINITY;
+        for (Py_ssize_t h = 0; h < nh; h++) {
+            if (!(pe[h] >= m) || !(avail[h] >= m) || !(ram[h] >= vram[v]) || !(bw[h] >= vbw[v]))
+                continue;
+            if (kind == 0) {
+                best = h;
+                break;
+            }
+            if (sum_c[h] != 0) {
+                if (nlist[h] >= peak[h])
+                    peak[h] = nlist[h] + 1;
+                if ((0.0 + m) / cap[h] > limit)
+                    continue;
+            }
+            double diff = spec_power((sum_c[h] + m) / cap[h], power + off[h]) - power[off[h]];
+            if (diff < best_diff) {
+                best = h;
+                best_diff = diff;
+            }
+        }
+        if (best < 0) {
+            missing = v;
+            break;
+        }
+        avail[best] -= m;
+        ram[best] -= vram[v];
+        bw[best] -= vbw[v];
+        sum_c[best] += m;
+        nlist[best] += 1;
+        if (nlist[best] > peak[best])
+            peak[best] = nlist[best];
+        vm_host[v] = best;
+    }
+    PyMem_Free(avail);
+    PyMem_Free(nlist);
+    PyBuffer_Release(&b_mips); PyBuffer_Release(&b_ram); PyBuffer_Release(&b_bw); PyBuffer_Release(&b_pe);
+    PyBuffer_Release(&b_cap); PyBuffer_Release(&b_hram); PyBuffer_Release(&b_hbw); PyBuffer_Release(&b_power);
+    PyBuffer_Release(&b_off); PyBuffer_Release(&b_peak); PyBuffer_Release(&b_out);
+    return PyLong_FromLongLong(missing);
+}
+
+/* hashmap_totals(s_hash, s_host, q, over, peak, tot): for each over-subscribed host, its slots' q summed in
+ * java.util.HashMap iteration order (bucket = hash & (table size - 1), then list order), as
+ * CloudSimRun._hashmap_totals; the table size is 16 doubled while peak > 0.75 x size. Slots are host-major. */
+static PyObject *hashmap_totals(PyObject *self, PyObject *args)
+{
+    Py_buffer b_hash, b_host, b_q, b_over, b_peak, b_tot;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*w*", &b_hash, &b_host, &b_q, &b_over, &b_peak, &b_tot))
+        return NULL;
+    const int64_t *hash = b_hash.buf, *host = b_host.buf, *peak = b_peak.buf;
+    const double *q = b_q.buf;
+    const uint8_t *over = b_over.buf;
+    double *tot = b_tot.buf;
+    Py_ssize_t n = b_host.len / (Py_ssize_t)sizeof(int64_t);
+    int64_t idx[4096];
+    Py_ssize_t a = 0;
+    int ok = 1;
+    while (a < n) {
+        int64_t h = host[a];
+        Py_ssize_t b = a;
+        while (b < n && host[b] == h)
+            b++;
+        if (over[h]) {
+            Py_ssize_t k = b - a;
+            if (k > 4096) {
+                ok = 0;
+                break;
+            }
+            int64_t size = 16;
+            while ((double)peak[h] > 0.75 * (double)size)
+                size *= 2;
+            for (Py_ssize_t j = 0; j < k; j++) { /* stable insertion sort of the slots by bucket */
+                int64_t key = a + j;
+                int64_t bk = hash[key] & (size - 1);
+                Py_ssize_t m = j - 1;
+                while (m >= 0 && (hash[idx[m]] & (size - 1)) > bk) {
+                    idx[m + 1] = idx[m];
+                    m--;
+                }
+                idx[m + 1] = key;
+            }
+            double s = 0.0;
+            for (Py_ssize_t j = 0; j < k; j++)
+                s += q[idx[j]];
+            tot[h] = s;
+        }
+        a = b;
+    }
+    PyBuffer_Release(&b_hash); PyBuffer_Release(&b_host); PyBuffer_Release(&b_q); PyBuffer_Release(&b_over);
+    PyBuffer_Release(&b_peak); PyBuffer_Release(&b_tot);
+    if (!ok)
+        Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
 static PyObject *layout(PyObject *self, PyObject *noargs)
 {
     /* the word names in order, so that Python fills the context by name */
@@ -1120,6 +1257,8 @@ static PyMethodDef methods[] = {
     {"spread_now", spread_now, METH_VARARGS, "spread_now(ctx, i) -> IQR/MAD verdict on position i (0/1) or -2"},
     {"optimize_mmt", optimize_mmt, METH_VARARGS, "optimize_mmt(ctx) -> migrations written to ctx's out buffer, or -2"},
     {"opt_words", opt_words, METH_NOARGS, "names of the 64-bit words of an optimize_mmt context, in order"},
+    {"initial_place", initial_place, METH_VARARGS, "CloudSim's initial placement at t = 0 (see the C source)"},
+    {"hashmap_totals", hashmap_totals, METH_VARARGS, "over-subscribed hosts' totals in HashMap order"},
     {"words", layout, METH_NOARGS, "names of the 64-bit words of a context, in order"},
     {NULL, NULL, 0, NULL},
 };

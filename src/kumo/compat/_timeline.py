@@ -274,6 +274,11 @@ class CloudSimRun:
         # bucket (hash & (table size - 1)), then insertion (= host-list) order; the table size depends on the
         # most entries the scheduler's map ever held (HostTable.find_host grows it as CloudSim does)
         tot = np.ones(self.nh)
+        from kumo.compat._optimize import _K, kernel_available
+
+        if kernel_available() and _K.hashmap_totals(self.vm_hash[s_vm], s_host, q, over.view(np.uint8), self.peak,
+                                                     tot):
+            return tot
         caps = M.hashmap_capacity(self.peak)
         hosts = np.flatnonzero(over)
         starts = np.searchsorted(s_host, hosts)
@@ -288,6 +293,8 @@ class CloudSimRun:
         """t = 0: the broker's VMs in id order; first fit (``dvfs``/``npa``) or PABFD with every host at
         ``P(0)`` (no update has run). Placed VMs request 0 MIPS until their cloudlet arrives at 0.1 s, so the
         detector test on a target sees the new VM's full MIPS alone, with no history."""
+        if self._initial_placement_compiled():
+            return
         nh, nv = self.nh, self.nv
         avail = self.host_mips.copy()
         ram = self.host_ram.astype(np.float64).copy()
@@ -330,6 +337,37 @@ class CloudSimRun:
         self.vm_key[:] = np.arange(nv)
         self.next_key = nv
         self._slots_cache = None
+
+    def _initial_placement_compiled(self) -> bool:
+        # the same placement in the C kernel; False where it does not apply (then the Python loop runs)
+        from kumo.compat._optimize import _K, kernel_available
+
+        if not kernel_available():
+            return False
+        if self.kind != "migration":
+            kind, limit = 0, 0.0
+        elif self.detector_name == "thr":
+            kind, limit = 1, float(self.detector.threshold)
+        elif self.detector_name in ("lr", "lrr", "iqr", "mad") and \
+                max(int(self.detector.min_history), int(getattr(self.detector, "window", 0))) > 1:
+            kind, limit = 1, float(self.detector.fallback_threshold)  # a one-value history is short
+        else:
+            return False
+        f8 = np.float64
+        vm_host = np.full(self.nv, -1, np.int64)
+        missing = _K.initial_place(
+            np.ascontiguousarray(self.vm_mips, f8), np.ascontiguousarray(self.vm_ram, f8),
+            np.ascontiguousarray(self.vm_bw, f8), np.ascontiguousarray(self.pe_mips, f8),
+            np.ascontiguousarray(self.host_mips, f8), np.ascontiguousarray(self.host_ram, f8),
+            np.ascontiguousarray(self.host_bw, f8), M.POWER_FLAT, np.ascontiguousarray(self.power_offset, np.int64),
+            self.peak, vm_host, kind, limit)
+        if missing >= 0:
+            raise RuntimeError(f"initial placement: no host for VM {missing} (CloudSim's broker would exit)")
+        self.vm_host[:] = vm_host
+        self.vm_key[:] = np.arange(self.nv)
+        self.next_key = self.nv
+        self._slots_cache = None
+        return True
 
     # ------------------------------------------------------------------------------------------- optimize
     def _optimize(self, t: float) -> list[tuple[int, int]]:
