@@ -1,14 +1,10 @@
-"""Pluggable policies of the cloud OS; importing this package registers every built-in one."""
+"""Pluggable policies of the cloud OS.
 
-import kumo.federation.brokers  # noqa: F401  (federation broker and site policies)
-from kumo.policies import (  # noqa: F401
-    consolidation,  # noqa: F401  (after detection and selection)
-    detection,
-    kohne,  # noqa: F401  (after selection: it builds selection policies)
-    placement,
-    placement_dedup,
-    selection,
-)
+Every built-in policy registers itself when its module is imported; :mod:`kumo.policies.registry` imports
+them all on the first lookup that needs them (``make``, ``names``, ``kinds``, ``all_policies``), so importing
+this package stays cheap.
+"""
+
 from kumo.policies.registry import get, make, names, register
 
 __all__ = ["get", "make", "names", "register"]

@@ -47,8 +47,10 @@ def kinds() -> list[str]:
 
 
 def get(kind: str, name: str) -> type:
-    _ensure_loaded()
     table = _REGISTRY.get(kind, {})
+    if name not in table:
+        _ensure_loaded()  # not among the modules imported so far: load every built-in policy, then decide
+        table = _REGISTRY.get(kind, {})
     if name not in table:
         raise UnknownPolicyError(kind, name, list(table))
     return table[name]
@@ -71,6 +73,23 @@ def all_policies() -> dict[str, dict[str, type]]:
     return {k: dict(v) for k, v in _REGISTRY.items()}
 
 
+_LOADED = False
+
+
 def _ensure_loaded() -> None:
-    # importing the policy modules runs their @register decorators
-    import kumo.policies  # noqa: F401
+    # importing the policy modules runs their @register decorators; they load on the first lookup that needs
+    # them (a program that imports only the detectors it uses, like the CloudSim mode, skips the rest)
+    global _LOADED
+    if _LOADED:
+        return
+    import kumo.federation.brokers  # noqa: F401  (federation broker and site policies)
+    from kumo.policies import (  # noqa: F401
+        consolidation,  # after detection and selection
+        detection,
+        kohne,  # after selection: it builds selection policies
+        placement,
+        placement_dedup,
+        selection,
+    )
+
+    _LOADED = True
