@@ -1241,6 +1241,114 @@ static PyObject *hashmap_totals(PyObject *self, PyObject *args)
     Py_RETURN_TRUE;
 }
 
+
+/* ============================================================================================================
+ * host_update(...): the allocation part of every host's updateVmsProcessing (CloudSimRun._update): per slot
+ * (host-major, list order) the capped request c, the allocation; per host the requested total, the exact
+ * over-subscription test, the proportional floor() shares in HashMap order, U (allocated, migrating-out VMs
+ * counted at full share) and R (requested). role: 0 = migrating out (90 %), 1 = normal, 2 = migrating in (10 %).
+ * grow_peak: also raise peak to each host's slot count (the slots changed since the last update).
+ * ========================================================================================================== */
+static PyObject *host_update(PyObject *self, PyObject *args)
+{
+    Py_buffer b_rs, b_host, b_role, b_hash, b_pe, b_cap, b_peak, b_c, b_alloc, b_U, b_R;
+    int grow_peak;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*w*w*w*w*w*p", &b_rs, &b_host, &b_role, &b_hash, &b_pe, &b_cap, &b_peak,
+                          &b_c, &b_alloc, &b_U, &b_R, &grow_peak))
+        return NULL;
+    const double *rs = b_rs.buf, *pe = b_pe.buf, *cap = b_cap.buf;
+    const int64_t *host = b_host.buf, *role = b_role.buf, *hash = b_hash.buf;
+    int64_t *peak = b_peak.buf;
+    double *c = b_c.buf, *alloc = b_alloc.buf, *U = b_U.buf, *R = b_R.buf;
+    Py_ssize_t n = b_rs.len / (Py_ssize_t)sizeof(double), nh = b_cap.len / (Py_ssize_t)sizeof(double);
+    int ok = 1;
+    int64_t idx[4096];
+    for (Py_ssize_t h = 0; h < nh; h++) {
+        U[h] = 0.0;
+        R[h] = 0.0;
+    }
+    Py_ssize_t a = 0;
+    while (a < n) {
+        int64_t h = host[a];
+        Py_ssize_t b = a;
+        while (b < n && host[b] == h)
+            b++;
+        double totq = 0.0;
+        for (Py_ssize_t k = a; k < b; k++) {
+            double x = rs[k] <= pe[h] ? rs[k] : pe[h];
+            c[k] = x;
+            double q = role[k] == 2 ? x * 0.1 : x;
+            alloc[k] = role[k] == 0 ? x * 0.9 : q;
+            totq += q;
+        }
+        if (grow_peak && (int64_t)(b - a) > peak[h])
+            peak[h] = (int64_t)(b - a);
+        int over = totq > cap[h];
+        if (fabs(totq - cap[h]) <= 1e-9 * cap[h]) {
+            /* too close to call: the scheduler's sequential "available >= request" test */
+            double av = cap[h];
+            over = 0;
+            for (Py_ssize_t k = a; k < b; k++) {
+                double q = role[k] == 2 ? c[k] * 0.1 : c[k];
+                if (av >= q)
+                    av -= q;
+                else {
+                    over = 1;
+                    break;
+                }
+            }
+        }
+        if (over) {
+            Py_ssize_t cnt = b - a;
+            if (cnt > 4096) {
+                ok = 0;
+                break;
+            }
+            int64_t size = 16;
+            while ((double)peak[h] > 0.75 * (double)size)
+                size *= 2;
+            for (Py_ssize_t j = 0; j < cnt; j++) {
+                int64_t key = a + j;
+                int64_t bk = hash[key] & (size - 1);
+                Py_ssize_t m = j - 1;
+                while (m >= 0 && (hash[idx[m]] & (size - 1)) > bk) {
+                    idx[m + 1] = idx[m];
+                    m--;
+                }
+                idx[m + 1] = key;
+            }
+            double tot = 0.0;
+            for (Py_ssize_t j = 0; j < cnt; j++) {
+                int64_t k = idx[j];
+                tot += role[k] == 2 ? c[k] * 0.1 : c[k];
+            }
+            double scale = cap[h] / tot;
+            for (Py_ssize_t k = a; k < b; k++) {
+                if (role[k] == 0)
+                    alloc[k] = floor(c[k] * scale * 0.9);
+                else if (role[k] == 2)
+                    alloc[k] = floor(c[k] * 0.1 * scale);
+                else
+                    alloc[k] = floor(c[k] * scale);
+            }
+        }
+        double u = 0.0, r = 0.0;
+        for (Py_ssize_t k = a; k < b; k++) {
+            u += role[k] == 0 ? alloc[k] / 0.9 : alloc[k];
+            r += rs[k];
+        }
+        U[h] = u;
+        R[h] = r;
+        a = b;
+    }
+    PyBuffer_Release(&b_rs); PyBuffer_Release(&b_host); PyBuffer_Release(&b_role); PyBuffer_Release(&b_hash);
+    PyBuffer_Release(&b_pe); PyBuffer_Release(&b_cap); PyBuffer_Release(&b_peak); PyBuffer_Release(&b_c);
+    PyBuffer_Release(&b_alloc); PyBuffer_Release(&b_U); PyBuffer_Release(&b_R);
+    if (!ok)
+        Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
 static PyObject *layout(PyObject *self, PyObject *noargs)
 {
     /* the word names in order, so that Python fills the context by name */
@@ -1259,6 +1367,7 @@ static PyMethodDef methods[] = {
     {"opt_words", opt_words, METH_NOARGS, "names of the 64-bit words of an optimize_mmt context, in order"},
     {"initial_place", initial_place, METH_VARARGS, "CloudSim's initial placement at t = 0 (see the C source)"},
     {"hashmap_totals", hashmap_totals, METH_VARARGS, "over-subscribed hosts' totals in HashMap order"},
+    {"host_update", host_update, METH_VARARGS, "allocation part of every host's update (see the C source)"},
     {"words", layout, METH_NOARGS, "names of the 64-bit words of a context, in order"},
     {NULL, NULL, 0, NULL},
 };

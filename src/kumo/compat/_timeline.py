@@ -81,7 +81,8 @@ class CloudSimRun:
         self.seq = 0
         self._slots_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._pending: tuple[Any, ...] | None = None
-        self._counts: np.ndarray | None = None
+        self._counts: np.ndarray | bool | None = None
+        self._slot_hash: np.ndarray | None = None
         self._p_last: np.ndarray | None = None
         self.record = record
         self.log: list[tuple[Any, ...]] = []
@@ -172,17 +173,78 @@ class CloudSimRun:
             s_role = np.concatenate([s_role, np.full(len(f), _IN)])
         order = np.argsort((s_host << _KEY_BITS) + s_key, kind="stable")
         self._slots_cache = (s_vm[order], s_host[order], s_role[order])
+        self._slot_hash = None
         return self._slots_cache
 
     def _update(self, t: float, full: bool) -> None:
         """Every host's ``updateVmsProcessing(t)``; ``full``: also the energy since the last update and the
         removal of VMs whose requested MIPS is exactly 0."""
-        nh = self.nh
         r = self.vm_mips * M.utilization_at(self.data, t)
         s_vm, s_host, s_role = self._slots()
         rs = r[s_vm]
-        c = np.minimum(rs, self.pe_mips[s_host])
         moving = bool(self.inflight)
+        cap = self.host_mips
+        fast = self._update_compiled(rs, s_vm, s_host, s_role)
+        if fast is not None:
+            c, alloc, U, R = fast
+            if moving:
+                is_in = s_role == _IN
+                is_out = s_role == _OUT
+        else:
+            c, alloc, U, R, is_in, is_out = self._update_python(rs, s_vm, s_host, s_role, moving)
+        if full and t > self.last_t:
+            dt = t - self.last_t
+            if self.kind == "npa":
+                frame = M.seq_sum(M.POWER_FLAT[self.power_offset + 10] * dt)
+            else:
+                u_prev = M.clamp_util(self.U / cap)
+                p0 = self._p_last if self._p_last is not None else M.spec_power_flat(u_prev, self.power_offset)
+                p1 = M.spec_power_flat(M.clamp_util(U / cap), self.power_offset)
+                frame = M.seq_sum(np.where(u_prev == 0, 0.0, (p0 + (p1 - p0) / 2) * dt))
+            self.power_ws += frame
+        # P(u) of this update is the next interval's starting power, unless a later update at this instant
+        # changes u first
+        self._p_last = p1 if full and t > self.last_t and self.kind != "npa" else None
+        self.U = U.astype(np.float64, copy=False)
+        self.r = r
+        if moving:
+            nin = ~is_in
+            self._entries(t, U, R, s_vm[nin], alloc[nin], rs[nin], is_out[nin])
+        else:
+            self._entries(t, U, R, s_vm, alloc, rs, None)
+        if full:
+            self.last_t = t
+            dead = (rs == 0) & (s_role == _NORM)
+            if dead.any():
+                self.vm_host[s_vm[dead]] = -1
+                self._slots_cache = None
+        self._last = (s_vm, s_host, c, alloc)
+
+    def _update_compiled(self, rs: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray,
+                         s_role: np.ndarray) -> tuple[np.ndarray, ...] | None:
+        # _update_python's arithmetic in the C kernel (same operations, same order); None without the kernel
+        from kumo.compat._optimize import _K, kernel_available
+
+        if not kernel_available():
+            return None
+        if self._slot_hash is None:
+            self._slot_hash = self.vm_hash[s_vm]
+        n = s_vm.size
+        c, alloc = np.empty(n), np.empty(n)
+        U, R = np.empty(self.nh), np.empty(self.nh)
+        grow = self._counts is None
+        if not _K.host_update(rs, s_host, s_role, self._slot_hash, self.pe_mips, self.host_mips, self.peak, c, alloc,
+                              U, R, grow):
+            return None  # a host with more than 4096 VMs: the Python path
+        self._counts = True
+        return c, alloc, U, R
+
+    def _update_python(self, rs: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray, s_role: np.ndarray,
+                       moving: bool) -> tuple[np.ndarray, ...]:
+        # the allocation part of every host's update: capped requests c, allocations, U and R per host
+        nh = self.nh
+        c = np.minimum(rs, self.pe_mips[s_host])
+        is_in = is_out = None
         if moving:
             is_in = s_role == _IN
             is_out = s_role == _OUT
@@ -212,33 +274,7 @@ class CloudSimRun:
         allocp = np.where(is_out, alloc / 0.9, alloc) if moving else alloc
         U = np.bincount(s_host, allocp, nh)
         R = np.bincount(s_host, rs, nh)
-        if full and t > self.last_t:
-            dt = t - self.last_t
-            if self.kind == "npa":
-                frame = M.seq_sum(M.POWER_FLAT[self.power_offset + 10] * dt)
-            else:
-                u_prev = M.clamp_util(self.U / cap)
-                p0 = self._p_last if self._p_last is not None else M.spec_power_flat(u_prev, self.power_offset)
-                p1 = M.spec_power_flat(M.clamp_util(U / cap), self.power_offset)
-                frame = M.seq_sum(np.where(u_prev == 0, 0.0, (p0 + (p1 - p0) / 2) * dt))
-            self.power_ws += frame
-        # P(u) of this update is the next interval's starting power, unless a later update at this instant
-        # changes u first
-        self._p_last = p1 if full and t > self.last_t and self.kind != "npa" else None
-        self.U = U.astype(np.float64, copy=False)
-        self.r = r
-        if moving:
-            nin = ~is_in
-            self._entries(t, U, R, s_vm[nin], alloc[nin], rs[nin], is_out[nin])
-        else:
-            self._entries(t, U, R, s_vm, alloc, rs, None)
-        if full:
-            self.last_t = t
-            dead = (rs == 0) & (s_role == _NORM)
-            if dead.any():
-                self.vm_host[s_vm[dead]] = -1
-                self._slots_cache = None
-        self._last = (s_vm, s_host, c, alloc)
+        return c, alloc, U, R, is_in, is_out
 
     def _entries(self, t: float, U: np.ndarray, R: np.ndarray, vms: np.ndarray, alloc: np.ndarray, req: np.ndarray,
                  mig: np.ndarray | None) -> None:
