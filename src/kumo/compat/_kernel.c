@@ -567,12 +567,9 @@ static int64_t find_o(opt_t *o, int64_t v, const uint8_t *excluded, double *cd, 
         int tested = o->sum_c[h] != 0;
         if (tested && o->nlist[h] >= o->peak[h])
             o->peak[h] = o->nlist[h] + 1;
-        double ua = (o->sum_c[h] + req) / o->cap[h];
-        if (ua > 1.0)
-            ua = 1.0;
-        double diff = spec_power(ua, o->power + o->off[h]) - o->pnow[h];
         if (spread_mode) {
-            cd[k] = diff;
+            double ua = (o->sum_c[h] + req) / o->cap[h];
+            cd[k] = spec_power(ua > 1.0 ? 1.0 : ua, o->power + o->off[h]) - o->pnow[h];
             cp[k] = h;
             k++;
             continue;
@@ -590,6 +587,12 @@ static int64_t find_o(opt_t *o, int64_t v, const uint8_t *excluded, double *cd, 
                 rejected = pred >= 1;
             }
         }
+        if (rejected && !o->robust)
+            continue;
+        double ua = (o->sum_c[h] + req) / o->cap[h];
+        if (ua > 1.0)
+            ua = 1.0;
+        double diff = spec_power(ua, o->power + o->off[h]) - o->pnow[h];
         if (rejected) {
             if (diff < rej_min)
                 rej_min = diff;
@@ -1349,6 +1352,23 @@ static PyObject *host_update(PyObject *self, PyObject *args)
     Py_RETURN_TRUE;
 }
 
+
+/* spec_power_vec(u, off, power, out): CloudSim's P(u) for every host (kumo.compat._model.spec_power_flat) */
+static PyObject *spec_power_vec(PyObject *self, PyObject *args)
+{
+    Py_buffer b_u, b_off, b_power, b_out;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*", &b_u, &b_off, &b_power, &b_out))
+        return NULL;
+    const double *u = b_u.buf, *power = b_power.buf;
+    const int64_t *off = b_off.buf;
+    double *out = b_out.buf;
+    Py_ssize_t n = b_u.len / (Py_ssize_t)sizeof(double);
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = spec_power(u[i], power + off[i]);
+    PyBuffer_Release(&b_u); PyBuffer_Release(&b_off); PyBuffer_Release(&b_power); PyBuffer_Release(&b_out);
+    Py_RETURN_NONE;
+}
+
 static PyObject *layout(PyObject *self, PyObject *noargs)
 {
     /* the word names in order, so that Python fills the context by name */
@@ -1368,6 +1388,7 @@ static PyMethodDef methods[] = {
     {"initial_place", initial_place, METH_VARARGS, "CloudSim's initial placement at t = 0 (see the C source)"},
     {"hashmap_totals", hashmap_totals, METH_VARARGS, "over-subscribed hosts' totals in HashMap order"},
     {"host_update", host_update, METH_VARARGS, "allocation part of every host's update (see the C source)"},
+    {"spec_power_vec", spec_power_vec, METH_VARARGS, "spec_power_vec(u, off, power, out): P(u) per host"},
     {"words", layout, METH_NOARGS, "names of the 64-bit words of a context, in order"},
     {NULL, NULL, 0, NULL},
 };

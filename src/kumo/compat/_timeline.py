@@ -198,8 +198,8 @@ class CloudSimRun:
                 frame = M.seq_sum(M.POWER_FLAT[self.power_offset + 10] * dt)
             else:
                 u_prev = M.clamp_util(self.U / cap)
-                p0 = self._p_last if self._p_last is not None else M.spec_power_flat(u_prev, self.power_offset)
-                p1 = M.spec_power_flat(M.clamp_util(U / cap), self.power_offset)
+                p0 = self._p_last if self._p_last is not None else self._power(u_prev)
+                p1 = self._power(M.clamp_util(U / cap))
                 frame = M.seq_sum(np.where(u_prev == 0, 0.0, (p0 + (p1 - p0) / 2) * dt))
             self.power_ws += frame
         # P(u) of this update is the next interval's starting power, unless a later update at this instant
@@ -219,6 +219,16 @@ class CloudSimRun:
                 self.vm_host[s_vm[dead]] = -1
                 self._slots_cache = None
         self._last = (s_vm, s_host, c, alloc)
+
+    def _power(self, u: np.ndarray) -> np.ndarray:
+        # every host's P(u): M.spec_power_flat, in the kernel when it is there (same operations)
+        from kumo.compat._optimize import _K, kernel_available
+
+        if kernel_available():
+            out = np.empty(u.size)
+            _K.spec_power_vec(np.ascontiguousarray(u, np.float64), self.power_offset, M.POWER_FLAT, out)
+            return out
+        return M.spec_power_flat(u, self.power_offset)
 
     def _update_compiled(self, rs: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray,
                          s_role: np.ndarray) -> tuple[np.ndarray, ...] | None:
