@@ -111,7 +111,7 @@ def test_properties_of_a_reduced_day(policy, planetlab_percent):
         assert seen[vm] <= 2
     assert out["migrations"] == sum(1 for e in run.log if e[0] == "migrate")
     alive = run.vm_host >= 0
-    assert np.all(run.vm_host[alive] < 80) and not run.inflight
+    assert np.all(run.vm_host[alive] < 80) and run.inflight.size == 0
     assert 0 <= out["slatah"] <= 1 and 0 <= out["pdm"] <= 1
 
 

@@ -66,7 +66,9 @@ class CloudSimRun:
         self.vm_key = np.zeros(nv, np.int64)
         self.next_key = 0
         self.n_inflight = np.zeros(nv, np.int64)
-        self.inflight: list[list[Any]] = []  # [vm, target, key, end_time, seq]
+        # migrations in flight, in start order: (vm, target, slot key) rows and their end times
+        self.inflight = np.zeros((0, 3), np.int64)
+        self.inflight_end = np.zeros(0)
         self.U = np.zeros(self.nh)  # utilization MIPS at each host's last update
         self.r = np.zeros(nv)  # requested MIPS at the last update
         self.u_cached = np.zeros(self.nh)
@@ -165,8 +167,8 @@ class CloudSimRun:
         s_host = self.vm_host[res]
         s_key = self.vm_key[res]
         s_role = np.where(self.n_inflight[res] > 0, _OUT, _NORM)
-        if self.inflight:
-            f = np.array([(m[0], m[1], m[2]) for m in self.inflight], dtype=np.int64)
+        if self.inflight.size:
+            f = self.inflight
             s_vm = np.concatenate([s_vm, f[:, 0]])
             s_host = np.concatenate([s_host, f[:, 1]])
             s_key = np.concatenate([s_key, f[:, 2]])
@@ -182,7 +184,7 @@ class CloudSimRun:
         r = self.vm_mips * M.utilization_at(self.data, t)
         s_vm, s_host, s_role = self._slots()
         rs = r[s_vm]
-        moving = bool(self.inflight)
+        moving = bool(self.inflight.size)
         cap = self.host_mips
         fast = self._update_compiled(rs, s_vm, s_host, s_role)
         if fast is not None:
@@ -467,31 +469,36 @@ class CloudSimRun:
         return optimize(self, table, overloaded, self.rng), overloaded
 
     def _start(self, t: float, mig: list[tuple[int, int]]) -> None:
-        for v, h in mig:
-            self.n_inflight[v] += 1
-            end = t + float(self.vm_ram[v]) / (float(self.host_bw[h]) / (2 * 8000))
-            if self.record:
-                self.log.append(("migrate", t, v, int(self.vm_host[v]), h, end))
-            self.inflight.append([v, h, self.next_key, end, self.seq])
-            self.next_key += 1
-            self.seq += 1
-            self.migrations += 1
+        a = np.asarray(mig, dtype=np.int64).reshape(-1, 2)
+        v, h = a[:, 0], a[:, 1]
+        np.add.at(self.n_inflight, v, 1)
+        end = t + self.vm_ram[v] / (self.host_bw[h] / (2 * 8000))
+        if self.record:
+            for vv, hh, e in zip(v.tolist(), h.tolist(), end.tolist(), strict=True):
+                self.log.append(("migrate", t, vv, int(self.vm_host[vv]), hh, e))
+        keys = self.next_key + np.arange(len(a))
+        self.inflight = np.concatenate([self.inflight, np.stack([v, h, keys], axis=1)])
+        self.inflight_end = np.concatenate([self.inflight_end, end])
+        self.next_key += len(a)
+        self.seq += len(a)
+        self.migrations += len(a)
         self._slots_cache = None
 
     def _complete_until(self, t_limit: float) -> None:
-        while self.inflight:
-            c = min(m[3] for m in self.inflight)
+        while self.inflight.size:
+            c = float(self.inflight_end.min())
             if c >= t_limit:
                 return
             self._update(c, full=True)
-            done = sorted((m for m in self.inflight if m[3] == c), key=lambda m: m[4])
-            for m in done:
-                v, h = m[0], m[1]
-                self.inflight.remove(m)
-                self.n_inflight[v] -= 1
-                self.vm_host[v] = h
-                self.vm_key[v] = self.next_key
-                self.next_key += 1
+            done = self.inflight_end == c  # completed in start order (CloudSim's event order)
+            v, h = self.inflight[done, 0], self.inflight[done, 1]
+            self.inflight = self.inflight[~done]
+            self.inflight_end = self.inflight_end[~done]
+            np.subtract.at(self.n_inflight, v, 1)
+            # a VM that was in flight twice ends where its later migration took it, with the later key
+            self.vm_host[v] = h
+            self.vm_key[v] = self.next_key + np.arange(v.size)
+            self.next_key += v.size
             self._slots_cache = None
             self._update(c, full=True)
 
