@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from kumo.config import parse
+from kumo.traces.base import Trace
+
 # CI runs the property tests on a fixed example sequence, so a result is reproducible from the log;
 # locally hypothesis explores new examples each run (and keeps failing ones in .hypothesis/).
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from kumo.config import parse
-from kumo.traces.base import Trace
 
 
 def make_trace(cpu, ram=None, booked_cpu=None, booked_ram=None, cores=None, arrive=None, depart=None, step_s=300.0):
