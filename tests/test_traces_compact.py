@@ -97,6 +97,27 @@ def test_quantization_is_idempotent_and_files_are_deterministic(tmp_path):
     assert (tmp_path / "b.kumo").read_bytes() == (tmp_path / "c.kumo").read_bytes()
 
 
+def test_zlib_codec_gives_the_same_trace(tmp_path):
+    tr = mhz_trace()
+    a = load_compact(save(tr, tmp_path / "z.kumo", codec="zstd"))
+    b = load_compact(save(tr, tmp_path / "l.kumo", codec="zlib"))
+    assert a.content_hash() == b.content_hash()
+    assert {s["codec"] for s in read_meta(tmp_path / "l.kumo")["arrays"].values()} == {"zlib"}
+    with pytest.raises(ValueError, match="unknown codec"):
+        save(tr, tmp_path / "x.kumo", codec="lz4")
+
+
+def test_embedded_planetlab_day_loads_without_pyarrow():
+    # the CloudSim benchmark's whole-process time counts every import: the small day is stored with zlib
+    import subprocess
+    import sys
+
+    code = ("import sys; from kumo.traces import load; t = load('planetlab-20110303'); "
+            "print(t.n_vms, 'pyarrow' in sys.modules, 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1052", "False", "False"]
+
+
 def test_percent_traces_are_exact_and_stored_as_bytes(tmp_path):
     tr = percent_trace()
     path = save(tr, tmp_path / "pl.kumo")

@@ -1,4 +1,5 @@
-"""Array codecs of the compact ``.kumo`` format: quantize, byte-shuffle, zstd (through pyarrow).
+"""Array codecs of the compact ``.kumo`` format: quantize, byte-shuffle, compress (zstd through pyarrow, or
+zlib from the standard library: a small file in zlib loads without importing pyarrow).
 
 An encoded array is a bytes blob plus a small JSON-able spec that says how to undo it. Two encodings:
 
@@ -17,10 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
+import zlib
 
+import numpy as np
+
+#: the default codec; ``zlib`` is the other one (levels above 9 are read as 9)
 CODEC = "zstd"
+CODECS = ("zstd", "zlib")
 
 
 def shuffle(a: np.ndarray) -> bytes:
@@ -41,12 +45,25 @@ def unshuffle(raw: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray
     return np.ascontiguousarray(b.reshape(dtype.itemsize, n).T).view(dtype).reshape(shape)
 
 
-def compress(data: bytes, level: int) -> bytes:
-    return pa.Codec(CODEC, compression_level=level).compress(data, asbytes=True)
+def compress(data: bytes, level: int, codec: str = CODEC) -> bytes:
+    if codec == "zlib":
+        return zlib.compress(data, min(max(level, 0), 9))
+    if codec != "zstd":
+        raise ValueError(f"unknown codec {codec!r}; valid: {', '.join(CODECS)}")
+    import pyarrow as pa
+
+    return pa.Codec("zstd", compression_level=level).compress(data, asbytes=True)
 
 
-def decompress(blob: bytes, size: int) -> bytes:
-    return pa.Codec(CODEC).decompress(blob, decompressed_size=size, asbytes=True)
+def decompress(blob: bytes, size: int, codec: str = CODEC) -> bytes:
+    if codec == "zlib":
+        out = zlib.decompress(blob)
+        if len(out) != size:
+            raise ValueError(f"zlib member holds {len(out)} bytes, the spec says {size}")
+        return out
+    import pyarrow as pa
+
+    return pa.Codec("zstd").decompress(blob, decompressed_size=size, asbytes=True)
 
 
 def _uint_for(max_value: int) -> np.dtype:
@@ -76,10 +93,10 @@ def quantize(x: np.ndarray, scale: float) -> np.ndarray | None:
     return q.astype(_uint_for(int(q.max())))
 
 
-def encode(x: np.ndarray, level: int, scale: float | None = None) -> tuple[bytes, dict[str, Any]]:
+def encode(x: np.ndarray, level: int, scale: float | None = None, codec: str = CODEC) -> tuple[bytes, dict[str, Any]]:
     """Encode one array; quantized with ``scale`` when given and possible, else raw (lossless)."""
     x = np.ascontiguousarray(x)
-    spec: dict[str, Any] = {"shape": list(x.shape), "codec": CODEC}
+    spec: dict[str, Any] = {"shape": list(x.shape), "codec": codec}
     q = quantize(x, scale) if scale is not None else None
     if q is not None and scale is not None:
         exact = bool(np.array_equal(dequantize(q, scale), x)) if x.dtype == np.float32 else False
@@ -89,15 +106,16 @@ def encode(x: np.ndarray, level: int, scale: float | None = None) -> tuple[bytes
         spec |= {"encoding": "raw", "dtype": x.dtype.str}
         payload = x
     spec["raw_bytes"] = payload.nbytes
-    return compress(shuffle(payload), level), spec
+    return compress(shuffle(payload), level, codec), spec
 
 
 def decode(blob: bytes, spec: dict[str, Any], transpose: bool = False) -> np.ndarray:
     """Inverse of :func:`encode`; with ``transpose`` the C-contiguous transpose of the encoded array."""
     shape = tuple(int(n) for n in spec["shape"])
-    if spec.get("codec") != CODEC:
-        raise ValueError(f"unknown codec {spec.get('codec')!r}")
-    data = unshuffle(decompress(blob, int(spec["raw_bytes"])), np.dtype(spec["dtype"]), shape)
+    codec = spec.get("codec")
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}")
+    data = unshuffle(decompress(blob, int(spec["raw_bytes"]), codec), np.dtype(spec["dtype"]), shape)
     if transpose:
         data = data.T
     if spec["encoding"] == "raw":

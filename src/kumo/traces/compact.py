@@ -1,7 +1,8 @@
 """kumo's compact single-file trace format (``.kumo``): small on disk, fast to load.
 
-Layout: a zip archive (members stored, not deflated) holding ``meta.json`` and one zstd-compressed member
-per array. ``meta.json`` carries ``format = "kumo-trace"``, ``version`` (this module writes and reads
+Layout: a zip archive (members stored, not deflated) holding ``meta.json`` and one compressed member per
+array (zstd by default, or zlib: each array's spec names its codec; the member is named ``<array>.zst``
+either way). ``meta.json`` carries ``format = "kumo-trace"``, ``version`` (this module writes and reads
 version 1; any other raises), the grid (``step_s``, ``start_epoch_s``, ``cpu_unit``, ``n_steps``,
 ``n_vms``), ``vm_ids``, ``quirks``, ``provenance`` and, per array, its encoding (see
 :mod:`kumo.traces._codec`).
@@ -64,29 +65,31 @@ def _writer_version() -> str:
         return "unknown"
 
 
-def _encode_demand(name: str, x: np.ndarray, cpu_unit: str, level: int) -> tuple[bytes, dict[str, Any]]:
+def _encode_demand(name: str, x: np.ndarray, cpu_unit: str, level: int, codec: str) -> tuple[bytes, dict[str, Any]]:
     vm_major = np.ascontiguousarray(x.T)
     if name == "cpu" and cpu_unit == "fraction":
-        blob, spec = _codec.encode(vm_major, level, CPU_PERCENT_SCALE)
+        blob, spec = _codec.encode(vm_major, level, CPU_PERCENT_SCALE, codec)
         if not spec.get("exact"):
-            blob, spec = _codec.encode(vm_major, level, CPU_FRACTION_SCALE)
+            blob, spec = _codec.encode(vm_major, level, CPU_FRACTION_SCALE, codec)
     else:
         scale = {"cpu": CPU_MHZ_SCALE, "ram_mb": RAM_MB_SCALE}.get(name)
         if scale is None and name.endswith("_kbps"):
             scale = KBPS_SCALE
-        blob, spec = _codec.encode(vm_major, level, scale)
+        blob, spec = _codec.encode(vm_major, level, scale, codec)
     spec["layout"] = "vm-major"
     return blob, spec
 
 
-def save(trace: Trace, path: str | Path, *, level: int = DEFAULT_LEVEL) -> Path:
+def save(trace: Trace, path: str | Path, *, level: int = DEFAULT_LEVEL, codec: str = _codec.CODEC) -> Path:
     """Write ``trace`` to ``path`` in the compact format (``.kumo`` is the conventional suffix).
 
     Parameters
     ----------
     trace : the trace to store.
     path : target file.
-    level : zstd level, 1..22; higher is smaller and slower to write, loading speed barely changes.
+    level : zstd level, 1..22 (zlib: 0..9); higher is smaller and slower to write, loading speed barely changes.
+    codec : ``zstd`` (smaller) or ``zlib`` (loads without importing pyarrow: for small traces, where the
+        import costs more than the bytes).
 
     Returns
     -------
@@ -99,9 +102,9 @@ def save(trace: Trace, path: str | Path, *, level: int = DEFAULT_LEVEL) -> Path:
     demand = {"cpu": trace.cpu, **({"ram_mb": trace.ram_mb} if trace.ram_mb is not None else {})}
     demand |= {f"extra/{k}": v for k, v in trace.extra.items()}
     for key, arr in demand.items():
-        blobs[key], specs[key] = _encode_demand(key.removeprefix("extra/"), arr, trace.cpu_unit, level)
+        blobs[key], specs[key] = _encode_demand(key.removeprefix("extra/"), arr, trace.cpu_unit, level, codec)
     for key in _PER_VM:
-        blobs[key], specs[key] = _codec.encode(getattr(trace, key), level)
+        blobs[key], specs[key] = _codec.encode(getattr(trace, key), level, codec=codec)
     meta = {
         "format": FORMAT,
         "version": VERSION,
