@@ -12,19 +12,41 @@ as chunks and summed sequentially, host- or VM-major, at the end, so every metri
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from kumo.compat._model import seq_sum
 
 
-def _seq_by(owner: list[np.ndarray], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    if not owner:
-        return np.zeros(0, np.int64), np.zeros(0)
-    o = np.concatenate(owner)
-    v = np.concatenate(values)
-    order = np.argsort(o, kind="stable")  # owner-major, time order within an owner
-    return o[order], v[order]
+class _Log:
+    """Append-only (owner, value...) rows in time order, in arrays that double when full (the compiled
+    kernel writes into them directly)."""
+
+    def __init__(self, n_values: int, capacity: int = 1024):
+        self.owner = np.empty(capacity, np.int64)
+        self.values = [np.empty(capacity) for _ in range(n_values)]
+        self.n = 0
+
+    def reserve(self, k: int) -> None:
+        need = self.n + k
+        if need > self.owner.size:
+            cap = max(need, 2 * self.owner.size)
+            self.owner = np.resize(self.owner, cap)
+            self.values = [np.resize(v, cap) for v in self.values]
+
+    def append(self, owner: np.ndarray, *values: np.ndarray) -> None:
+        k = owner.size
+        self.reserve(k)
+        self.owner[self.n:self.n + k] = owner
+        for dst, src in zip(self.values, values, strict=True):
+            dst[self.n:self.n + k] = src
+        self.n += k
+
+    def sorted_by_owner(self, col: int = 0) -> np.ndarray:
+        """Column ``col`` owner-major, time order within an owner."""
+        order = np.argsort(self.owner[: self.n], kind="stable")
+        return self.values[col][: self.n][order]
 
 
 def _jdiv(a: float, b: float) -> float:
@@ -58,11 +80,8 @@ class Histories:
         self.h_req = np.zeros(n_hosts)
         self.h_was_active = np.ones(n_hosts, dtype=bool)  # Helper starts each walk with "previous = active"
         self.h_on_since = np.zeros(n_hosts)
-        self._act_host: list[np.ndarray] = []
-        self._act_dt: list[np.ndarray] = []
-        self._viol_dt: list[np.ndarray] = []
-        self._down_host: list[np.ndarray] = []
-        self._down_val: list[np.ndarray] = []
+        self._act = _Log(2)  # (host, active time, violation time) per finished pair of an active host
+        self._down = _Log(1)  # (host, time since switched on) per shutdown
         self.v_t = np.full(n_vms, -1.0)
         self.v_alloc = np.zeros(n_vms)
         self.v_req = np.zeros(n_vms)
@@ -72,16 +91,24 @@ class Histories:
         self.v_tot_alloc = np.zeros(n_vms)
         self.v_tot_req = np.zeros(n_vms)
         self.v_under_mig = np.zeros(n_vms)
-        self._ratio_vm: list[np.ndarray] = []
-        self._ratio: list[np.ndarray] = []
-        self._migt_vm: list[np.ndarray] = []
-        self._migt_val: list[np.ndarray] = []
+        self._ratio = _Log(1)  # (vm, shortfall ratio) per finished pair with a shortfall
+        self._migt = _Log(1)  # (vm, time before the migration ended) per migration end
+        self.kernel: Any = None  # the compiled kernel module, when the caller wants the fast path
 
     # ------------------------------------------------------------------------------------------- hosts
     def host_entries(self, hosts: np.ndarray | None, t: float, alloc: np.ndarray, req: np.ndarray) -> None:
         """New entries (t, alloc, req, alloc > 0) for ``hosts`` (unique ids; None = all hosts, in order);
         same-time entries replace."""
         if hosts is None:
+            if self.kernel is not None:
+                nh = self.h_t.size
+                self._act.reserve(nh)
+                self._down.reserve(nh)
+                self._act.n, self._down.n = self.kernel.hist_hosts(
+                    float(t), alloc, req, self.h_t, self.h_alloc, self.h_req, self.h_was_active.view(np.uint8),
+                    self.h_on_since, self._act.owner, self._act.values[0], self._act.values[1], self._act.n,
+                    self._down.owner, self._down.values[0], self._down.n)
+                return
             hosts = self._all_hosts
         prev_t = self.h_t[hosts]
         fin = (prev_t >= 0) & (prev_t != t)
@@ -98,14 +125,11 @@ class Histories:
         if t_next is not None and active.any():
             ha = h[active]
             dt = t_next - pt[active]
-            self._act_host.append(ha)
-            self._act_dt.append(dt)
-            self._viol_dt.append(np.where(a[active] < self.h_req[ha], dt, 0.0))
+            self._act.append(ha, dt, np.where(a[active] < self.h_req[ha], dt, 0.0))
         was = self.h_was_active[h]
         down = was & ~active
         if down.any():
-            self._down_host.append(h[down])
-            self._down_val.append(pt[down] - self.h_on_since[h[down]])
+            self._down.append(h[down], pt[down] - self.h_on_since[h[down]])
         up = ~was & active
         self.h_on_since[h[up]] = pt[up]
         self.h_was_active[h] = active
@@ -115,6 +139,16 @@ class Histories:
         """New entries (t, alloc, req, in migration) for ``vms`` (unique ids; ``mig`` None = none migrating)."""
         if mig is None:
             mig = np.zeros(vms.size, dtype=bool)
+        if self.kernel is not None:
+            self._ratio.reserve(vms.size)
+            self._migt.reserve(vms.size)
+            self._ratio.n, self._migt.n = self.kernel.hist_vms(
+                float(t), np.ascontiguousarray(vms, np.int64), np.ascontiguousarray(alloc, np.float64),
+                np.ascontiguousarray(req, np.float64), np.ascontiguousarray(mig, bool).view(np.uint8), self.v_t,
+                self.v_alloc, self.v_req, self.v_mig.view(np.uint8), self.v_was_mig.view(np.uint8),
+                self.v_mig_since, self.v_tot_alloc, self.v_tot_req, self.v_under_mig, self._ratio.owner,
+                self._ratio.values[0], self._ratio.n, self._migt.owner, self._migt.values[0], self._migt.n)
+            return
         prev_t = self.v_t[vms]
         fin = (prev_t >= 0) & (prev_t != t)
         if fin.any():
@@ -135,16 +169,13 @@ class Histories:
             self.v_tot_req[v] += r * dt
             short = a < r
             if short.any():
-                vs = v[short]
-                self._ratio_vm.append(vs)
-                self._ratio.append((r[short] - a[short]) / r[short])
+                self._ratio.append(v[short], (r[short] - a[short]) / r[short])
                 sm = short & mig
                 self.v_under_mig[v[sm]] += (r[sm] - a[sm]) * dt[sm]
         was = self.v_was_mig[v]
         ended = was & ~mig
         if ended.any():
-            self._migt_vm.append(v[ended])
-            self._migt_val.append(pt[ended] - self.v_mig_since[v[ended]])
+            self._migt.append(v[ended], pt[ended] - self.v_mig_since[v[ended]])
         began = ~was & mig
         self.v_mig_since[v[began]] = pt[began]
         self.v_was_mig[v] = mig
@@ -159,14 +190,14 @@ class Histories:
 
     def metrics(self) -> dict[str, float]:
         """SLATAH, PDM, overall and average SLA violation, shutdowns and the mean/std times (after close)."""
-        _, act = _seq_by(self._act_host, self._act_dt)
-        _, viol = _seq_by(self._act_host, self._viol_dt)
+        act = self._act.sorted_by_owner(0)
+        viol = self._act.sorted_by_owner(1)
         slatah = _jdiv(seq_sum(viol), seq_sum(act))
         tot_req = seq_sum(self.v_tot_req)
         tot_alloc = seq_sum(self.v_tot_alloc)
-        _, ratios = _seq_by(self._ratio_vm, self._ratio)
-        _, downs = _seq_by(self._down_host, self._down_val)
-        _, migt = _seq_by(self._migt_vm, self._migt_val)
+        ratios = self._ratio.sorted_by_owner()
+        downs = self._down.sorted_by_owner()
+        migt = self._migt.sorted_by_owner()
         sd_mean, sd_std = _mean_std(downs)
         mg_mean, mg_std = _mean_std(migt)
         return {

@@ -1369,6 +1369,116 @@ static PyObject *spec_power_vec(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+
+/* ============================================================================================================
+ * State histories (kumo/compat/_accounting.py Histories): the host and VM entries of one instant, finishing
+ * the pending entries of an earlier instant. Rows are appended to the caller's logs (capacity reserved by
+ * the caller); returns the new row counts.
+ * ========================================================================================================== */
+
+/* hist_hosts(t, U, R, h_t, h_alloc, h_req, was_active, on_since, act_host, act_dt, viol_dt, n_act,
+ *            down_host, down_val, n_down) -> (n_act, n_down): every host gets the entry (t, U, R) */
+static PyObject *hist_hosts(PyObject *self, PyObject *args)
+{
+    double t;
+    Py_buffer bU, bR, bt, ba, bq, bw, bo, bah, bad, bav, bdh, bdv;
+    Py_ssize_t n_act, n_down;
+    if (!PyArg_ParseTuple(args, "dy*y*w*w*w*w*w*w*w*w*nw*w*n", &t, &bU, &bR, &bt, &ba, &bq, &bw, &bo, &bah, &bad, &bav,
+                          &n_act, &bdh, &bdv, &n_down))
+        return NULL;
+    const double *U = bU.buf, *R = bR.buf;
+    double *h_t = bt.buf, *h_alloc = ba.buf, *h_req = bq.buf, *on_since = bo.buf;
+    uint8_t *was = bw.buf;
+    int64_t *act_host = bah.buf, *down_host = bdh.buf;
+    double *act_dt = bad.buf, *viol_dt = bav.buf, *down_val = bdv.buf;
+    Py_ssize_t nh = bt.len / (Py_ssize_t)sizeof(double);
+    for (Py_ssize_t h = 0; h < nh; h++) {
+        double pt = h_t[h];
+        if (pt >= 0 && pt != t) {
+            double a = h_alloc[h];
+            int active = a > 0;
+            if (active) {
+                double dt = t - pt;
+                act_host[n_act] = h;
+                act_dt[n_act] = dt;
+                viol_dt[n_act] = a < h_req[h] ? dt : 0.0;
+                n_act++;
+            }
+            if (was[h] && !active) {
+                down_host[n_down] = h;
+                down_val[n_down] = pt - on_since[h];
+                n_down++;
+            }
+            if (!was[h] && active)
+                on_since[h] = pt;
+            was[h] = (uint8_t)active;
+        }
+        h_t[h] = t;
+        h_alloc[h] = U[h];
+        h_req[h] = R[h];
+    }
+    PyBuffer_Release(&bU); PyBuffer_Release(&bR); PyBuffer_Release(&bt); PyBuffer_Release(&ba);
+    PyBuffer_Release(&bq); PyBuffer_Release(&bw); PyBuffer_Release(&bo); PyBuffer_Release(&bah);
+    PyBuffer_Release(&bad); PyBuffer_Release(&bav); PyBuffer_Release(&bdh); PyBuffer_Release(&bdv);
+    return Py_BuildValue("nn", n_act, n_down);
+}
+
+/* hist_vms(t, vms, alloc, req, mig, v_t, v_alloc, v_req, v_mig, was_mig, mig_since, tot_alloc, tot_req,
+ *          under_mig, ratio_vm, ratio, n_ratio, migt_vm, migt_val, n_migt) -> (n_ratio, n_migt) */
+static PyObject *hist_vms(PyObject *self, PyObject *args)
+{
+    double t;
+    Py_buffer bv, bal, brq, bmg, bt, ba, bq, bm, bw, bs, bta, btq, bu, brv, brr, bmv, bmt;
+    Py_ssize_t n_ratio, n_migt;
+    if (!PyArg_ParseTuple(args, "dy*y*y*y*w*w*w*w*w*w*w*w*w*w*w*nw*w*n", &t, &bv, &bal, &brq, &bmg, &bt, &ba, &bq,
+                          &bm, &bw, &bs, &bta, &btq, &bu, &brv, &brr, &n_ratio, &bmv, &bmt, &n_migt))
+        return NULL;
+    const int64_t *vms = bv.buf;
+    const double *alloc = bal.buf, *req = brq.buf;
+    const uint8_t *mig = bmg.buf;
+    double *v_t = bt.buf, *v_alloc = ba.buf, *v_req = bq.buf, *mig_since = bs.buf;
+    double *tot_alloc = bta.buf, *tot_req = btq.buf, *under = bu.buf, *ratio = brr.buf, *migt_val = bmt.buf;
+    uint8_t *v_mig = bm.buf, *was = bw.buf;
+    int64_t *ratio_vm = brv.buf, *migt_vm = bmv.buf;
+    Py_ssize_t n = bv.len / (Py_ssize_t)sizeof(int64_t);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        int64_t v = vms[k];
+        double pt = v_t[v];
+        if (pt >= 0 && pt != t) {
+            double a = v_alloc[v], r = v_req[v];
+            int m = v_mig[v] != 0;
+            double dt = t - pt;
+            tot_alloc[v] += a * dt;
+            tot_req[v] += r * dt;
+            if (a < r) {
+                ratio_vm[n_ratio] = v;
+                ratio[n_ratio] = (r - a) / r;
+                n_ratio++;
+                if (m)
+                    under[v] += (r - a) * dt;
+            }
+            if (was[v] && !m) {
+                migt_vm[n_migt] = v;
+                migt_val[n_migt] = pt - mig_since[v];
+                n_migt++;
+            }
+            if (!was[v] && m)
+                mig_since[v] = pt;
+            was[v] = (uint8_t)m;
+        }
+        v_t[v] = t;
+        v_alloc[v] = alloc[k];
+        v_req[v] = req[k];
+        v_mig[v] = mig[k] != 0;
+    }
+    PyBuffer_Release(&bv); PyBuffer_Release(&bal); PyBuffer_Release(&brq); PyBuffer_Release(&bmg);
+    PyBuffer_Release(&bt); PyBuffer_Release(&ba); PyBuffer_Release(&bq); PyBuffer_Release(&bm);
+    PyBuffer_Release(&bw); PyBuffer_Release(&bs); PyBuffer_Release(&bta); PyBuffer_Release(&btq);
+    PyBuffer_Release(&bu); PyBuffer_Release(&brv); PyBuffer_Release(&brr); PyBuffer_Release(&bmv);
+    PyBuffer_Release(&bmt);
+    return Py_BuildValue("nn", n_ratio, n_migt);
+}
+
 static PyObject *layout(PyObject *self, PyObject *noargs)
 {
     /* the word names in order, so that Python fills the context by name */
@@ -1389,6 +1499,8 @@ static PyMethodDef methods[] = {
     {"hashmap_totals", hashmap_totals, METH_VARARGS, "over-subscribed hosts' totals in HashMap order"},
     {"host_update", host_update, METH_VARARGS, "allocation part of every host's update (see the C source)"},
     {"spec_power_vec", spec_power_vec, METH_VARARGS, "spec_power_vec(u, off, power, out): P(u) per host"},
+    {"hist_hosts", hist_hosts, METH_VARARGS, "every host's state-history entry at one instant"},
+    {"hist_vms", hist_vms, METH_VARARGS, "VM state-history entries at one instant"},
     {"words", layout, METH_NOARGS, "names of the 64-bit words of a context, in order"},
     {NULL, NULL, 0, NULL},
 };

@@ -521,6 +521,9 @@ class CloudSimRun:
     def run(self) -> dict[str, float]:
         """Simulate the day; CloudSim's printed metrics (fractions, not percent)."""
         t0 = time.perf_counter()
+        from kumo.compat._optimize import _K, kernel_available
+
+        self.hist.kernel = _K if kernel_available() else None
         self._initial_placement()
         limit = self.n_steps * M.INTERVAL_S  # CloudSim.terminateSimulation(24 h)
         t = M.START_S
