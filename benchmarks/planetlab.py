@@ -77,9 +77,9 @@ def main() -> None:
           f"[goal >= 20x: {'met' if CLOUDSIM_QUIET_S / med >= 20 else 'NOT met'}]")
     print(f"  CloudSim shipped main {CLOUDSIM_SHIPPED_S:.2f} s -> kumo is {CLOUDSIM_SHIPPED_S / med:.1f}x faster")
     print(f"  simulation alone {t_sim:.2f} s -> {CLOUDSIM_QUIET_S / t_sim:.1f}x CloudSim's whole quiet run")
-    from kumo.compat._optimize import _K
+    from kumo.compat._compiled import K
 
-    if _K is not None:
+    if K is not None:
         pmed, plo, phi = whole_process(ONE, max(1, args.repeat // 2), env={"KUMO_PURE_PYTHON": "1"})
         print(f"  the same without the C kernel (KUMO_PURE_PYTHON=1, same results): {pmed:.2f} s "
               f"({plo:.2f}-{phi:.2f}) -> the kernel makes the whole process {pmed / med:.1f}x faster")

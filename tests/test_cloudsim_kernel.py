@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kumo.compat import _optimize
+from kumo.compat import _compiled
 from kumo.compat.cloudsim import _percent, load_day, make_run
 
-pytestmark = pytest.mark.skipif(_optimize._K is None, reason="the C kernel is not built in this installation")
+pytestmark = pytest.mark.skipif(_compiled.K is None, reason="the C kernel is not built in this installation")
 
 POLICIES = ["thr-mmt", "iqr-mmt", "mad-mmt", "lr-mmt", "lrr-mmt", "lr-mc", "lr-rs", "lr-mu", "thr-hpg", "mad-mm"]
 
@@ -46,6 +46,6 @@ def test_kernel_equals_python(percent: np.ndarray, policy: str, monkeypatch: pyt
 
 def test_kernel_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KUMO_PURE_PYTHON", raising=False)
-    assert _optimize.kernel_available()
+    assert _compiled.available()
     monkeypatch.setenv("KUMO_PURE_PYTHON", "1")
-    assert not _optimize.kernel_available()
+    assert not _compiled.available()

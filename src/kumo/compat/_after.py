@@ -258,9 +258,9 @@ class SpreadAfter(AfterTest):
     def now(self, i: int) -> bool:
         ctx = self.t._ctx
         if ctx is not None:
-            from kumo.compat._optimize import _K
+            from kumo.compat._compiled import K
 
-            r = _K.spread_now(ctx, i)
+            r = K.spread_now(ctx, i)
             if r != -2:
                 return bool(r)
         return self.t.overloaded_now_exact(i)

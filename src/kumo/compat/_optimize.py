@@ -18,32 +18,18 @@ Speed without changing a single decision:
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numpy as np
 
+from kumo.compat import _compiled
 from kumo.compat._after import _NEAR_W, _XP, AFTER_TESTS, AfterTest, horizon
-from kumo.compat._model import INTERVAL_S, MIGRATION_MB_PER_S, POWER_FLAT, spec_power_one
+from kumo.compat._model import POWER_FLAT, spec_power_one
 from kumo.policies.detection import trim_zero_tail
 
 __all__ = ["AFTER_TESTS", "AfterTest", "HostTable", "horizon", "optimize", "spec_power"]
 
 _INT_MIN = float(-(2**31))
-
-# the compiled PABFD kernel (kumo/compat/_kernel.c, built at install; optional): the same decisions as the
-# Python path below, which stays the reference and handles every case the kernel hands back.
-# KUMO_PURE_PYTHON=1 turns it off (tests compare the two).
-try:
-    from kumo.compat import _kernel as _K
-except ImportError:  # pragma: no cover - an installation without a C compiler
-    _K = None
-
-
-def kernel_available() -> bool:
-    """True when the compiled PABFD kernel is installed and not disabled by ``KUMO_PURE_PYTHON``."""
-    return _K is not None and not os.environ.get("KUMO_PURE_PYTHON")
-
 
 def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
     # kumo.compat._model.spec_power_flat, inlined for the hot path (same operations, same bits)
@@ -124,7 +110,7 @@ class HostTable:
         self._views()
         self.rep = {t: int(self.pos[h]) for t, h in reps.items()}
         self.after = sim.after_test(self)
-        self._ctx = _kernel_context(sim, self) if kernel_available() else None
+        self._ctx = _compiled.table_context(sim, self)
 
     _ARRAYS = ("host", "cap", "invcap", "pe", "off", "type", "pnow", "nlist", "peak", "sum_c", "sum_r", "avail",
                "max_ram", "hist", "hlen", "busy")
@@ -276,7 +262,7 @@ class HostTable:
         ``excluded`` is a full-size (n_hosts,) bool mask of the forbidden targets, by host id.
         """
         if self._ctx is not None:
-            i = _K.pabfd(self._ctx, self.n, v, excluded)
+            i = _compiled.K.pabfd(self._ctx, self.n, v, excluded)
             if i != -2:
                 return i
         req = self.sim.r[v]
@@ -399,164 +385,3 @@ def _room(a: np.ndarray, size: int) -> np.ndarray:
     out = np.zeros((size,) + a.shape[1:], dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
-
-
-def _kernel_context(sim: Any, t: HostTable) -> np.ndarray | None:
-    """The kernel's context words (see ``_kernel.c``) for one optimization, or None where the kernel does not
-    apply (IQR/MAD after-tests run in Python). Every array it points to lives as long as the table."""
-    from kumo.compat._after import RegressionAfter, SpreadAfter, ThresholdAfter
-
-    after = t.after
-    if isinstance(after, ThresholdAfter):
-        mode = 1
-    elif isinstance(after, RegressionAfter):
-        mode = 2
-    elif isinstance(after, SpreadAfter):
-        mode = 3 if sim.detector_name == "iqr" else 4
-    else:
-        return None
-    keep: list[np.ndarray] = []
-
-    def ptr(a: np.ndarray, dtype: Any) -> int:
-        if a.dtype != dtype or not a.flags.c_contiguous:
-            raise TypeError(f"kernel array must be C-contiguous {dtype}, got {a.dtype}")
-        keep.append(a)
-        return int(a.__array_interface__["data"][0])
-
-    f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
-    names = _K.words()
-    words = np.zeros(len(names), dtype=np.uint64)
-    w = words.view(np.int64)
-    d = words.view(np.float64)
-    slot = {name: k for k, name in enumerate(names)}
-
-    def put(name: str, a: np.ndarray, dtype: np.dtype) -> None:
-        w[slot[name]] = ptr(a, dtype)
-
-    if sim.vmh.shape[1] != t._hist.shape[1]:
-        return None
-    for name in ("avail", "pe", "sum_c", "sum_r", "cap", "pnow", "hist"):
-        put(name, getattr(t, "_" + name), f8)
-    for name in ("off", "nlist", "peak", "host", "hlen"):
-        put(name, getattr(t, "_" + name), i8)
-    put("r", sim.r, f8)
-    put("vm_mips", sim.vm_mips, f8)
-    put("vmh", sim.vmh, f8)
-    put("power", POWER_FLAT, f8)
-    w[slot["hist_stride"]] = t._hist.shape[1]
-    w[slot["mode"]] = mode
-    d[slot["pe_min"]] = float(sim.pe_min)
-    if mode == 1:
-        d[slot["thr"]] = float(sim.detector.threshold)
-    elif mode in (3, 4):
-        det = sim.detector
-        put("vm_hlen", sim.vm_hlen, i8)
-        w[slot["min_len"]] = int(det.min_history)
-        d[slot["safety"]] = float(det.safety)
-        d[slot["fallback"]] = float(det.fallback_threshold)
-    else:
-        put("A", after._A, f8)
-        put("B", after._B, f8)
-        put("hz", after._hz, f8)
-        put("vm_lr", np.ascontiguousarray(sim.vm_lr), f8)
-        put("vm_hz", sim.vm_hz, f8)
-        put("vm_hlen", sim.vm_hlen, i8)
-        if after.robust:
-            put("vm_res", np.ascontiguousarray(sim.vm_res), f8)
-            put("hat", np.ascontiguousarray(after.hat), f8)
-        w[slot["w"]] = after.w
-        w[slot["min_len"]] = after.min_len
-        w[slot["robust"]] = int(after.robust)
-        d[slot["safety"]] = after.safety
-        d[slot["fallback"]] = after.fallback
-    t._kernel_keep = keep
-    return words
-
-
-def optimize_compiled(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
-                      alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray] | None:
-    """Steps a to d of one ``optimizeAllocation`` with MMT selection in the C kernel (``optimize_mmt``):
-    ``(migration map, over-utilized hosts)``, or None where it does not apply or hands the call back (a
-    close call for the detector's exact code); the caller then runs the Python path
-    (``CloudSimRun._optimize_python``). Nothing outside the kernel changes unless it succeeds (then
-    ``sim.peak`` grows, as in Python).
-
-    Parameters
-    ----------
-    s_vm, s_host : the VM slots in list order (host-major); c : each slot's requested MIPS capped at the PE
-        size; alloc : each slot's allocated MIPS (what CloudSim's scheduler holds).
-    """
-    if not kernel_available() or sim.sel_name not in (None, "mmt"):
-        return None
-    name = sim.detector_name
-    mode = {"thr": 1, "lr": 2, "lrr": 2, "iqr": 3, "mad": 4}.get(name or "")
-    if mode is None:
-        return None
-    names = _K.opt_words()
-    words = np.zeros(len(names), dtype=np.uint64)
-    w = words.view(np.int64)
-    d = words.view(np.float64)
-    slot = {n: k for k, n in enumerate(names)}
-    keep: list[np.ndarray] = []
-
-    def put(key: str, a: np.ndarray, dtype: Any) -> None:
-        a = np.ascontiguousarray(a, dtype=dtype)
-        keep.append(a)
-        w[slot[key]] = int(a.__array_interface__["data"][0])
-
-    nh, nv = sim.nh, sim.nv
-    out = np.empty(4 * nv + 4, dtype=np.int64)
-    peak = sim.peak
-    if peak.dtype != np.int64 or not peak.flags.c_contiguous:
-        return None
-    for key, val in (("nh", nh), ("nv", nv), ("nslot", s_vm.size), ("stride", sim.vmh.shape[1]), ("mode", mode),
-                     ("ntypes", int(sim.host_type.max()) + 1)):
-        w[slot[key]] = val
-    put("s_vm", s_vm, np.int64)
-    put("s_host", s_host, np.int64)
-    over = np.zeros(nh, dtype=np.uint8)
-    put("alloc", alloc, np.float64)
-    put("c_slot", c, np.float64)
-    put("over_out", over, np.uint8)
-    put("u", sim.u_cached, np.float64)
-    w[slot["peak"]] = int(peak.__array_interface__["data"][0])  # updated in place on success
-    put("type", sim.host_type, np.int64)
-    put("cap", sim.host_mips, np.float64)
-    put("pe", sim.pe_mips, np.float64)
-    put("off", sim.power_offset, np.int64)
-    put("power", POWER_FLAT, np.float64)
-    put("r", sim.r, np.float64)
-    put("vm_ram", sim.vm_ram, np.float64)
-    put("vm_mips", sim.vm_mips, np.float64)
-    put("vmh", sim.vmh, np.float64)
-    put("vm_hlen", sim.vm_hlen, np.int64)
-    put("out", out, np.int64)
-    d[slot["pe_min"]] = float(sim.pe_min)
-    d[slot["mig_rate"]] = float(MIGRATION_MB_PER_S)
-    d[slot["interval"]] = float(INTERVAL_S)
-    det = sim.detector
-    if mode == 1:
-        d[slot["thr"]] = float(det.threshold)
-    elif mode == 2:
-        win = int(det.window)
-        w[slot["w"]] = win
-        w[slot["min_len"]] = max(int(det.min_history), win)
-        w[slot["robust"]] = int(name == "lrr")
-        d[slot["safety"]] = float(det.safety)
-        d[slot["fallback"]] = float(det.fallback_threshold)
-        put("vm_lr", sim.vm_lr, np.float64)
-        put("vm_hz", sim.vm_hz, np.float64)
-        put("alpha", sim.lr_weights[0], np.float64)
-        put("beta", sim.lr_weights[1], np.float64)
-        if name == "lrr":
-            put("vm_res", sim.vm_res, np.float64)
-            put("hat", sim.lr_hat, np.float64)
-    else:
-        w[slot["min_len"]] = int(det.min_history)
-        d[slot["safety"]] = float(det.safety)
-        d[slot["fallback"]] = float(det.fallback_threshold)
-    n = _K.optimize_mmt(words)
-    if n < 0:
-        return None
-    pairs = out[: 2 * n].reshape(n, 2).tolist()
-    return [(v, h) for v, h in pairs], over.view(bool)

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from kumo.compat import _compiled
 from kumo.compat import _model as M
 from kumo.compat._accounting import Histories
-from kumo.compat._optimize import AFTER_TESTS, AfterTest, HostTable, horizon, optimize, optimize_compiled
+from kumo.compat._optimize import AFTER_TESTS, AfterTest, HostTable, horizon, optimize
 from kumo.compat._screens import mc_pick_screen
 from kumo.policies import registry
 from kumo.policies.detection import host_history, trim_zero_tail
@@ -186,8 +187,9 @@ class CloudSimRun:
         rs = r[s_vm]
         moving = bool(self.inflight.size)
         cap = self.host_mips
-        fast = self._update_compiled(rs, s_vm, s_host, s_role)
+        fast = _compiled.host_update(self, rs, s_vm, s_host, s_role, self._counts is None)
         if fast is not None:
+            self._counts = True
             c, alloc, U, R = fast
             if moving:
                 is_in = s_role == _IN
@@ -200,8 +202,8 @@ class CloudSimRun:
                 frame = M.seq_sum(M.POWER_FLAT[self.power_offset + 10] * dt)
             else:
                 u_prev = M.clamp_util(self.U / cap)
-                p0 = self._p_last if self._p_last is not None else self._power(u_prev)
-                p1 = self._power(M.clamp_util(U / cap))
+                p0 = self._p_last if self._p_last is not None else _compiled.power(u_prev, self.power_offset)
+                p1 = _compiled.power(M.clamp_util(U / cap), self.power_offset)
                 frame = M.seq_sum(np.where(u_prev == 0, 0.0, (p0 + (p1 - p0) / 2) * dt))
             self.power_ws += frame
         # P(u) of this update is the next interval's starting power, unless a later update at this instant
@@ -222,34 +224,11 @@ class CloudSimRun:
                 self._slots_cache = None
         self._last = (s_vm, s_host, c, alloc)
 
-    def _power(self, u: np.ndarray) -> np.ndarray:
-        # every host's P(u): M.spec_power_flat, in the kernel when it is there (same operations)
-        from kumo.compat._optimize import _K, kernel_available
-
-        if kernel_available():
-            out = np.empty(u.size)
-            _K.spec_power_vec(np.ascontiguousarray(u, np.float64), self.power_offset, M.POWER_FLAT, out)
-            return out
-        return M.spec_power_flat(u, self.power_offset)
-
-    def _update_compiled(self, rs: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray,
-                         s_role: np.ndarray) -> tuple[np.ndarray, ...] | None:
-        # _update_python's arithmetic in the C kernel (same operations, same order); None without the kernel
-        from kumo.compat._optimize import _K, kernel_available
-
-        if not kernel_available():
-            return None
+    def slot_hash(self) -> np.ndarray:
+        """``HashMap.hash`` of each slot's VM uid (for the over-subscribed sums), cached with the slots."""
         if self._slot_hash is None:
-            self._slot_hash = self.vm_hash[s_vm]
-        n = s_vm.size
-        c, alloc = np.empty(n), np.empty(n)
-        U, R = np.empty(self.nh), np.empty(self.nh)
-        grow = self._counts is None
-        if not _K.host_update(rs, s_host, s_role, self._slot_hash, self.pe_mips, self.host_mips, self.peak, c, alloc,
-                              U, R, grow):
-            return None  # a host with more than 4096 VMs: the Python path
-        self._counts = True
-        return c, alloc, U, R
+            self._slot_hash = self.vm_hash[self._slots()[0]]
+        return self._slot_hash
 
     def _update_python(self, rs: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray, s_role: np.ndarray,
                        moving: bool) -> tuple[np.ndarray, ...]:
@@ -322,11 +301,6 @@ class CloudSimRun:
         # bucket (hash & (table size - 1)), then insertion (= host-list) order; the table size depends on the
         # most entries the scheduler's map ever held (HostTable.find_host grows it as CloudSim does)
         tot = np.ones(self.nh)
-        from kumo.compat._optimize import _K, kernel_available
-
-        if kernel_available() and _K.hashmap_totals(self.vm_hash[s_vm], s_host, q, over.view(np.uint8), self.peak,
-                                                     tot):
-            return tot
         caps = M.hashmap_capacity(self.peak)
         hosts = np.flatnonzero(over)
         starts = np.searchsorted(s_host, hosts)
@@ -341,7 +315,10 @@ class CloudSimRun:
         """t = 0: the broker's VMs in id order; first fit (``dvfs``/``npa``) or PABFD with every host at
         ``P(0)`` (no update has run). Placed VMs request 0 MIPS until their cloudlet arrives at 0.1 s, so the
         detector test on a target sees the new VM's full MIPS alone, with no history."""
-        if self._initial_placement_compiled():
+        if _compiled.initial_placement(self):
+            self.vm_key[:] = np.arange(self.nv)
+            self.next_key = self.nv
+            self._slots_cache = None
             return
         nh, nv = self.nh, self.nv
         avail = self.host_mips.copy()
@@ -386,37 +363,6 @@ class CloudSimRun:
         self.next_key = nv
         self._slots_cache = None
 
-    def _initial_placement_compiled(self) -> bool:
-        # the same placement in the C kernel; False where it does not apply (then the Python loop runs)
-        from kumo.compat._optimize import _K, kernel_available
-
-        if not kernel_available():
-            return False
-        if self.kind != "migration":
-            kind, limit = 0, 0.0
-        elif self.detector_name == "thr":
-            kind, limit = 1, float(self.detector.threshold)
-        elif self.detector_name in ("lr", "lrr", "iqr", "mad") and \
-                max(int(self.detector.min_history), int(getattr(self.detector, "window", 0))) > 1:
-            kind, limit = 1, float(self.detector.fallback_threshold)  # a one-value history is short
-        else:
-            return False
-        f8 = np.float64
-        vm_host = np.full(self.nv, -1, np.int64)
-        missing = _K.initial_place(
-            np.ascontiguousarray(self.vm_mips, f8), np.ascontiguousarray(self.vm_ram, f8),
-            np.ascontiguousarray(self.vm_bw, f8), np.ascontiguousarray(self.pe_mips, f8),
-            np.ascontiguousarray(self.host_mips, f8), np.ascontiguousarray(self.host_ram, f8),
-            np.ascontiguousarray(self.host_bw, f8), M.POWER_FLAT, np.ascontiguousarray(self.power_offset, np.int64),
-            self.peak, vm_host, kind, limit)
-        if missing >= 0:
-            raise RuntimeError(f"initial placement: no host for VM {missing} (CloudSim's broker would exit)")
-        self.vm_host[:] = vm_host
-        self.vm_key[:] = np.arange(self.nv)
-        self.next_key = self.nv
-        self._slots_cache = None
-        return True
-
     # ------------------------------------------------------------------------------------------- optimize
     def _optimize(self, t: float) -> list[tuple[int, int]]:
         s_vm, s_host, c, alloc = self._last
@@ -424,7 +370,7 @@ class CloudSimRun:
         if not alive.all():
             s_vm, s_host, c, alloc = s_vm[alive], s_host[alive], c[alive], alloc[alive]
         self.u_cached = M.clamp_util(self.U / self.host_mips)
-        done = optimize_compiled(self, s_vm, s_host, c, alloc)
+        done = _compiled.optimize(self, s_vm, s_host, c, alloc)
         if done is None:
             self.n_python_optimize += 1
             mig, overloaded = self._optimize_python(s_vm, s_host, c, alloc)
@@ -521,9 +467,7 @@ class CloudSimRun:
     def run(self) -> dict[str, float]:
         """Simulate the day; CloudSim's printed metrics (fractions, not percent)."""
         t0 = time.perf_counter()
-        from kumo.compat._optimize import _K, kernel_available
-
-        self.hist.kernel = _K if kernel_available() else None
+        self.hist.kernel = _compiled.K if _compiled.available() else None
         self._initial_placement()
         limit = self.n_steps * M.INTERVAL_S  # CloudSim.terminateSimulation(24 h)
         t = M.START_S
