@@ -16,9 +16,8 @@ high bytes of small numbers are mostly zero and compress to almost nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 import zlib
+from typing import Any
 
 import numpy as np
 
