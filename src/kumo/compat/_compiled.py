@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from kumo.compat._optimize import HostTable
 
 try:
-    from kumo.compat import _kernel as K
+    from kumo.compat import _kernel as K  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - an installation without a C compiler
     K = None
 
@@ -163,7 +163,7 @@ def table_context(sim: Any, t: HostTable) -> np.ndarray | None:
         w[slot["robust"]] = int(after.robust)
         d[slot["safety"]] = after.safety
         d[slot["fallback"]] = after.fallback
-    t._kernel_keep = keep
+    t._kernel_keep = keep  # type: ignore[attr-defined]
     return words
 
 

@@ -133,8 +133,8 @@ class CloudSimRun:
             idx = np.asarray(lst)
             if mmt:
                 # MinimumMigrationTime.pick without its context: the first VM of least RAM (RAM is finite)
-                p = int(np.argmin(self.vm_ram[idx]))
-                v = lst.pop(p)
+                first = int(np.argmin(self.vm_ram[idx]))
+                v = lst.pop(first)
                 picked.append(v)
                 table.destroy(i, v)
                 if not table.overloaded_now(i):
@@ -231,14 +231,13 @@ class CloudSimRun:
         return self._slot_hash
 
     def _update_python(self, rs: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray, s_role: np.ndarray,
-                       moving: bool) -> tuple[np.ndarray, ...]:
+                       moving: bool) -> tuple[Any, ...]:
         # the allocation part of every host's update: capped requests c, allocations, U and R per host
         nh = self.nh
         c = np.minimum(rs, self.pe_mips[s_host])
-        is_in = is_out = None
+        is_in = s_role == _IN
+        is_out = s_role == _OUT
         if moving:
-            is_in = s_role == _IN
-            is_out = s_role == _OUT
             q = np.where(is_in, c * 0.1, c)
             alloc = np.where(is_out, c * 0.9, np.where(is_in, c * 0.1, c))
         else:
