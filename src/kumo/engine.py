@@ -206,7 +206,7 @@ class Engine:
         self.virt = (Virtualization.build(scenario.virtualization, tr.vm_ids, scenario.seed, scenario.name)
                      if scenario.virtualization else None)
         self._dirty_mbps = np.zeros(nv)
-        self._host_net_mbps = np.zeros(nh)
+        self._host_net_mbps: np.ndarray = np.zeros(nh)
         self._down_since = np.full(nv, -1.0)
         if self.virt is not None:
             self.state.vm_image[:] = self.virt.vm_image
@@ -218,10 +218,10 @@ class Engine:
                     self._push(float(tf), _EV_FAIL, int(h))
                     self._push(float(tr_), _EV_REPAIR, int(h))
         self.vm_first_step = np.full(nv, -1, np.int32)
-        self.host_steps = (
+        self.host_steps: dict[str, np.ndarray] | None = (
             {"cpu_util": np.zeros((n, nh), np.float32), "power_w": np.zeros((n, nh), np.float32),
              "state": np.zeros((n, nh), np.int8)} if scenario.record_host_steps else None)
-        self.vm_steps = (
+        self.vm_steps: dict[str, np.ndarray] | None = (
             {"cpu_demand_mhz": np.zeros((n, nv), np.float32), "cpu_delivered_mhz": np.zeros((n, nv), np.float32),
              "ram_demand_mb": np.zeros((n, nv), np.float32), "ram_shortfall_mb": np.zeros((n, nv), np.float32),
              "downtime_s": np.zeros((n, nv), np.float32), "host": np.full((n, nv), -1, np.int32)}
@@ -620,13 +620,14 @@ class Engine:
             delivered[placed] = cpu[placed] * integ.share_integral(src, np.full(len(placed), t0),
                                                                     np.full(len(placed), t1), base_share)
             if len(mig):
-                sh, tg = s.vm_host[mig], s.vm_target[mig]
+                src_h, tgt_h = s.vm_host[mig], s.vm_target[mig]
                 starts = np.array([self._mig["start_s"][self._mig_open[int(v)]] for v in mig])
-                a = np.maximum(starts, t0)
-                b = np.minimum(mig_end, t1)
-                on_src = integ.share_integral(sh, np.full(len(mig), t0), b, base_share)
-                lost = mig_loss * integ.share_integral(sh, a, b, base_share)
-                on_tgt = np.where(mig_end < t1, integ.share_integral(tg, b, np.full(len(mig), t1), base_share), 0.0)
+                seg_a = np.maximum(starts, t0)
+                seg_b = np.minimum(mig_end, t1)
+                on_src = integ.share_integral(src_h, np.full(len(mig), t0), seg_b, base_share)
+                lost = mig_loss * integ.share_integral(src_h, seg_a, seg_b, base_share)
+                on_tgt = np.where(mig_end < t1,
+                                  integ.share_integral(tgt_h, seg_b, np.full(len(mig), t1), base_share), 0.0)
                 delivered[mig] = cpu[mig] * (on_src - lost + on_tgt)
         if useful is not None:
             delivered *= useful
