@@ -40,6 +40,10 @@ class PowerTable:
             raise ValueError(f"PowerTable.watts: must be finite and >= 0, got {self.watts}")
         if np.any(np.diff(w) < 0):
             raise ValueError(f"PowerTable.watts: must not decrease with load, got {self.watts}")
+        # the interpolation arrays, built once (power_w runs in hot loops); not fields: equality and the
+        # repr stay those of ``watts``
+        object.__setattr__(self, "_w", w)
+        object.__setattr__(self, "_x", np.arange(len(w), dtype=np.float64))
 
     @property
     def idle_w(self) -> float:
@@ -50,9 +54,9 @@ class PowerTable:
         return float(self.watts[-1])
 
     def power_w(self, util: np.ndarray | float) -> np.ndarray:
-        w = np.asarray(self.watts, dtype=np.float64)
+        w: np.ndarray = self._w  # type: ignore[attr-defined]
         x = np.clip(np.asarray(util, dtype=np.float64), 0.0, 1.0) * (len(w) - 1)
-        return np.interp(x, np.arange(len(w), dtype=np.float64), w)
+        return np.interp(x, self._x, w)  # type: ignore[attr-defined]
 
 
 def linear_table(idle_w: float, max_w: float) -> PowerTable:

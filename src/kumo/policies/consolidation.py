@@ -85,6 +85,7 @@ class _Memory:
     def __init__(self) -> None:
         self.ready = False
         self.detector: Any = None
+        self.ols_weights: np.ndarray | None = None  # the detector's OLS screen, when it has one
         self.selector: Any = None
         self.vm_hist: np.ndarray = np.zeros((0, 0))  # (n_vms, H) newest first, fraction of booked CPU
         self.filled = 0
@@ -100,6 +101,7 @@ class _Plan:
     hist: np.ndarray  # (n_hosts, H)
     on: np.ndarray
     touched: np.ndarray  # sent or received a VM this round
+    p_now: np.ndarray  # watts now (0 when off), kept up to date by _move
     moves: list[tuple[int, int]] = field(default_factory=list)
 
 
@@ -164,6 +166,7 @@ class Consolidation:
         mem = self._mem
         if not mem.ready:
             mem.detector = make("detection", self.detection, self._detection_params())
+            mem.ols_weights = mem.detector.ols_weights() if hasattr(mem.detector, "ols_weights") else None
             mem.selector = make("selection", self.selection, self.selection_params)
             mem.vm_hist = np.zeros((view.vms.n, self.history_length))
             mem.ready = True
@@ -210,13 +213,17 @@ class Consolidation:
 
     def _plan(self, view: ClusterView) -> _Plan:
         placed = np.flatnonzero(view.vm_host >= 0)
+        used = np.array(view.host_cpu_demand, dtype=np.float64)
+        on = np.array(view.host_state != HOST_OFF)
+        every = np.arange(view.hosts.n)
         return _Plan(
-            used=np.array(view.host_cpu_demand, dtype=np.float64),
+            used=used,
             ram=np.array(view.host_ram_booked, dtype=np.float64),
             n_vms=np.array(view.host_n_vms, dtype=np.int64),
             hist=self._host_hist(view, placed, view.vm_host[placed]),
-            on=np.array(view.host_state != HOST_OFF),
+            on=on,
             touched=np.zeros(view.hosts.n, dtype=bool),
+            p_now=self._power(view, every, used, on),
         )
 
     def _overloaded(self, util: np.ndarray, hist: np.ndarray) -> np.ndarray:
@@ -242,6 +249,8 @@ class Consolidation:
         plan.hist[dst] += self._vm_term(view, vm, dst)
         plan.touched[[src, dst]] = True
         plan.on[dst] = True
+        both = np.array([src, dst])
+        plan.p_now[both] = self._power(view, both, plan.used[both], plan.on[both])
         plan.moves.append((vm, dst))
 
     # ------------------------------------------------------------------------------------------- steps
@@ -281,9 +290,12 @@ class Consolidation:
         cand = np.flatnonzero(ok)
         if cand.size == 0:
             return -1
-        score = score_hosts(self.placement, plan.used[cand], cap[cand], d, self._power(view, cand, plan.used[cand],
-                            plan.on[cand]), self._power(view, cand, plan.used[cand] + d, np.ones(cand.size, bool)))
+        score = score_hosts(self.placement, plan.used[cand], cap[cand], d, plan.p_now[cand],
+                            self._power(view, cand, plan.used[cand] + d, np.ones(cand.size, bool)))
         order = cand[np.lexsort((cand, score))]
+        screened = self._first_passing_screened(view, plan, vm, order, d)
+        if screened is not None:
+            return screened
         # the detector (with the VM added) only has to clear the best-scored hosts: test them in growing chunks
         pos, chunk = 0, 8
         while pos < order.size:
@@ -299,6 +311,44 @@ class Consolidation:
             pos += chunk
             chunk *= 4
         return -1
+
+    def _first_passing_screened(self, view: ClusterView, plan: _Plan, vm: int, order: np.ndarray,
+                                d: float) -> int | None:
+        """The first host of ``order`` that the detector accepts with ``vm`` added, deciding all candidates at
+        once: THR exactly; LR (and CloudSim's LRR) by the OLS screen (:meth:`ols_weights`), with the exact
+        detector on the rows within 1e-9 of the threshold (and, for LRR, on every row the screen calls over).
+        Same answer as testing the hosts one by one; None for detectors without a screen (IQR/MAD)."""
+        det = self._mem.detector
+        thr = getattr(det, "threshold", None)
+        weights = self._mem.ols_weights
+        if thr is None and weights is None:
+            return None
+        busy = plan.n_vms[order] > 0
+        if not busy.any():
+            return int(order[0])
+        bh = order[busy]
+        cap = view.hosts.cpu_mhz[bh]
+        util = (plan.used[bh] + d) / cap
+        if weights is None:
+            over = np.asarray(det.overloaded(util), dtype=bool)  # THR: exact as it stands
+        else:
+            hist = plan.hist[bh] + self._mem.vm_hist[vm][None, :] * view.vms.cpu_booked_mhz[vm] / cap[:, None]
+            hl = trim_zero_tail(hist)
+            w = weights.size
+            pred = (hist[:, :w] @ weights) * float(det.safety)
+            over = pred >= 1
+            unsure = np.abs(pred - 1) <= 1e-9
+            if det.ols_may_flip_over:
+                unsure |= over
+            short = hl < max(int(det.min_history), w)
+            over = np.where(short, util > float(det.fallback_threshold), over)
+            unsure &= ~short
+            if unsure.any():
+                u = np.flatnonzero(unsure)
+                over[u] = np.asarray(det.overloaded(util[u], hist[u], hl[u]), dtype=bool)
+        good = np.ones(order.size, dtype=bool)
+        good[busy] = ~over
+        return int(order[int(np.argmax(good))]) if good.any() else -1
 
     def _power(self, view: ClusterView, hosts: np.ndarray, used: np.ndarray, on: np.ndarray) -> np.ndarray:
         from kumo.models.power import host_power_w
@@ -321,7 +371,7 @@ class Consolidation:
                 continue  # a VM is in flight to or from the host: leave it
             sources[h] = True
             saved = (plan.used.copy(), plan.ram.copy(), plan.n_vms.copy(), plan.hist.copy(), plan.touched.copy(),
-                     len(plan.moves))
+                     plan.p_now.copy(), len(plan.moves))
             excluded = over | sources
             ok = True
             for vm in sorted(vms, key=lambda v: -view.vm_cpu_demand[v]):
@@ -331,7 +381,7 @@ class Consolidation:
                     break
                 self._move(view, plan, vm, h, t)
             if not ok:
-                plan.used, plan.ram, plan.n_vms, plan.hist, plan.touched, n = saved
+                plan.used, plan.ram, plan.n_vms, plan.hist, plan.touched, plan.p_now, n = saved
                 del plan.moves[n:]
             else:
                 moved.update(vms)

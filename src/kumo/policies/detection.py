@@ -322,6 +322,28 @@ class _RegressionDetector:
     def _fit_rows(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    #: the exact fit can turn an OLS "over" into "not over" (LRR's robust step); a screen must not trust it
+    ols_may_flip_over = False
+
+    def ols_weights(self) -> np.ndarray | None:
+        """Weights ``g`` (window,) on the newest-first window such that the OLS prediction at
+        ``horizon_steps`` is ``safety * (h[:window] @ g)`` up to rounding, or None when the fit is not OLS.
+
+        OLS is linear in the data, so callers can screen many candidate histories with one matrix-vector
+        product and run :meth:`overloaded` only where the screen is within rounding of the threshold
+        (``kumo.policies.consolidation`` does).
+        """
+        if not self._is_ols():
+            return None
+        w = int(self.window)
+        x = np.arange(1, w + 1, dtype=np.float64)  # oldest first
+        beta = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
+        alpha = 1.0 / w - beta * x.mean()
+        return (alpha + beta * float(self.horizon_steps))[::-1].copy()  # newest first
+
+    def _is_ols(self) -> bool:
+        return False
+
     def _fit_one(self, y: list[float]) -> tuple[float, float]:
         raise NotImplementedError
 
@@ -418,6 +440,9 @@ class LocalRegression(_RegressionDetector):
     def validate(self) -> list[str]:
         return super().validate() + _is_bool("weighted", self.weighted)
 
+    def _is_ols(self) -> bool:
+        return not self.weighted
+
     def _fit_rows(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.weighted:
             return _stats.loess_line_fit_rows(y, 0)
@@ -467,6 +492,11 @@ class LocalRegressionRobust(_RegressionDetector):
     def validate(self) -> list[str]:
         return (super().validate() + _is_bool("cloudsim_compat", self.cloudsim_compat)
                 + _int_at_least("robust_iterations", self.robust_iterations, 1))
+
+    ols_may_flip_over = True  # CloudSim's robust fit gives NaN ("not over") where OLS residuals vanish
+
+    def _is_ols(self) -> bool:
+        return bool(self.cloudsim_compat)
 
     def _fit_rows(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.cloudsim_compat:
