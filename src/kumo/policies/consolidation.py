@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from kumo.policies.detection import host_history, trim_zero_tail
+from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail
 from kumo.policies.registry import make, register
 from kumo.policies.selection import SelectionContext, select_until_ok
 from kumo.state import HOST_OFF, VM_RUNNING, ClusterView
@@ -319,9 +319,8 @@ class Consolidation:
         detector on the rows within 1e-9 of the threshold (and, for LRR, on every row the screen calls over).
         Same answer as testing the hosts one by one; None for detectors without a screen (IQR/MAD)."""
         det = self._mem.detector
-        thr = getattr(det, "threshold", None)
         weights = self._mem.ols_weights
-        if thr is None and weights is None:
+        if weights is None and not isinstance(det, StaticThreshold):
             return None
         busy = plan.n_vms[order] > 0
         if not busy.any():
