@@ -178,6 +178,45 @@ def test_vms_in_flight_are_not_candidates_and_have_left_their_source_for_plannin
     assert decide(s, selection="mm", host_selection="wf", ee=False) is None
 
 
+GUARD = dict(uptime_guard=True, uptime_window_h=1.0, uptime_allowance_s=18.0, uptime_downtime_s=10.0)
+
+
+def guarded(state, spent, **params):
+    """A controller with the uptime guard whose VMs have already spent ``spent`` s of downtime this hour."""
+    ctl = SlaScheduler(**GUARD, **params)
+    assert ctl.validate() == []
+    ctl._mem.ut_window = int(state.t_s // 3600)
+    ctl._mem.ut_spent = np.asarray(spent, float)
+    return ctl
+
+
+def test_uptime_guard_skips_a_vm_whose_next_migration_would_break_its_uptime_slo():
+    s = cluster(**LAYOUT)
+    # v2 (MM's choice, see above) migrated this hour already: 10 s spent + 10 s > 18 s allowed -> protected;
+    # of v0 (500) and v1 (300), both clear the 50 MHz excess, MM takes the smaller v1; WF: host 2
+    ctl = guarded(s, [0, 0, 10, 0, 0], selection="mm", host_selection="wf", ee=False)
+    assert ctl.decide(ClusterView(s), np.random.default_rng(0)).migrations == [(1, 2)]
+    assert ctl._mem.ut_spent[1] == 10.0  # the decided migration is booked
+    # every VM of the overloaded host protected: relieving the overload outranks one uptime break
+    ctl = guarded(s, [10, 10, 10, 0, 0], selection="mm", host_selection="wf", ee=False)
+    assert ctl.decide(ClusterView(s), np.random.default_rng(0)).migrations == [(2, 2)]
+    # a new window starts afresh
+    s.t_s = 3600.0
+    ctl = guarded(s, [0, 0, 10, 0, 0], selection="mm", host_selection="wf", ee=False)
+    ctl._mem.ut_window = 0
+    assert ctl.decide(ClusterView(s), np.random.default_rng(0)).migrations == [(2, 2)]
+
+
+def test_uptime_guard_keeps_ee_from_draining_a_host_with_a_protected_vm():
+    s = cluster(hosts=[(1000, 10000)] * 3, vms=[(0, 100, 100, 100, 100), (1, 500, 3000, 500, 3000)])
+    ctl = guarded(s, [10, 0], selection="mm", host_selection="wf", ee=True, lower=0.2)
+    d = ctl.decide(ClusterView(s), np.random.default_rng(0))
+    assert d.migrations == [] and d.switch_off == [2]  # without the guard: [(0, 1)] (test above)
+    # the FF baseline does not know the SLAs: its preset switches the guard off
+    assert preset_params("FF", **GUARD)["uptime_guard"] is True  # overrides win in preset_params ...
+    assert {**GUARD, **PRESETS["FF"]}["uptime_guard"] is False  # ... the preset wins in compare and sweeps
+
+
 def test_presets_are_registered_and_validated():
     names = registry.names("controller")
     for label in PRESETS:

@@ -23,6 +23,8 @@ class Memory:
         self.counts = {"overload": 0, "lb": 0, "ee": 0, "power_on": 0}
         self.on_since: np.ndarray = np.zeros(0, np.int64)
         self.was_on: np.ndarray = np.zeros(0, bool)
+        self.ut_window = -1  # uptime guard: current window and downtime booked per VM in it
+        self.ut_spent: np.ndarray = np.zeros(0)
 
 
 @dataclass

@@ -36,6 +36,15 @@ Vieweg 2018, Table 10.10; the algorithms are the reconstruction of ``shared/refe
   host and fits on no running host powers on the lowest-index off host that fits (without EE hosts are
   never switched off again).
 
+* uptime guard (``uptime_guard``; reference §0 and §4, an [A] reading): the schedulers are *SLA-based*
+  (Kohne's title; CrossCloud'16: availability is an SLO that migrations affect), so they know each VM's
+  uptime objective (``uptime_window_h``, ``uptime_allowance_s``) and what a migration costs of it
+  (``uptime_downtime_s``). A VM whose next migration would break it is *protected*: overload relief takes
+  it only when the host has no other candidate (``uptime_guard_relief``: and, with ``over-capacity``, only
+  when the host's demand exceeds its capacity; ``never``: not at all), EE does not drain a host holding one, LB does not move one
+  (:mod:`kumo.policies._kohne_guard`). The naive FF baseline does not know the SLAs (its preset switches
+  the guard off).
+
 A VM migrates at most once per decision and a VM in flight is not a candidate.
 """
 
@@ -47,6 +56,8 @@ from typing import Any
 
 import numpy as np
 
+from kumo.policies import _kohne_ext as _ext
+from kumo.policies import _kohne_guard as _guard
 from kumo.policies._kohne_plan import Memory as _Memory
 from kumo.policies._kohne_plan import Plan as _Plan
 from kumo.policies.registry import make, register
@@ -61,7 +72,7 @@ _FITS = ("binding", "cpu", "ram")
 
 #: Table 10.10's schedulers as parameters of :class:`SlaScheduler`
 PRESETS: dict[str, dict[str, Any]] = {
-    "FF": {"selection": "ff", "host_selection": "ff", "lb": False, "fit_ceiling": 1.0},
+    "FF": {"selection": "ff", "host_selection": "ff", "lb": False, "fit_ceiling": 1.0, "uptime_guard": False},
     "HPGBF": {"selection": "hpg", "host_selection": "bf", "lb": False},
     "HPGOP": {"selection": "hpg", "host_selection": "op", "lb": False},
     "HPGWF": {"selection": "hpg", "host_selection": "wf", "lb": False},
@@ -105,6 +116,14 @@ class SlaScheduler:
         drained.
     vm_cooldown_steps : a VM that migrated fewer steps ago is left alone by EE (its host is not drained)
         and LB; overload relief may still move it.
+    uptime_guard, uptime_window_h, uptime_allowance_s, uptime_downtime_s : SLA-aware migration (see the
+        module docstring): the uptime SLO the scheduler knows (calendar window, downtime allowed in it) and
+        the downtime it expects a migration to cost; off (FF's naive baseline) or on.
+        ``uptime_guard_relief``: when overload relief may still take a protected VM if the host has no
+        other: ``overloaded`` (whenever the host is over its thresholds) or ``over-capacity`` (only when its
+        demand exceeds its capacity, i.e. when staying breaks CPU/RAM objectives; above the threshold but
+        within capacity no SLA breaks, so an SLA-based scheduler keeps the VM's uptime) or ``never`` (the
+        uptime SLO is never broken by a migration: a host whose VMs are all protected waits).
     """
 
     selection: str = "mm"
@@ -131,13 +150,19 @@ class SlaScheduler:
     ee_interval_steps: int = 1
     ee_min_on_steps: int = 0
     vm_cooldown_steps: int = 0
+    uptime_guard: bool = False
+    uptime_window_h: float = 24.0
+    uptime_allowance_s: float = 86.4
+    uptime_downtime_s: float = 10.0
+    uptime_guard_relief: str = "overloaded"
     _mem: _Memory = field(default_factory=_Memory, init=False, repr=False, compare=False)
 
     def validate(self) -> list[str]:
         out = []
         for name, valid in (("selection", _SELECTIONS), ("host_selection", _HOSTS), ("op", _OPS), ("fit", _FITS),
                             ("resources", ("cpu", "ram", "both")), ("ee_targets", ("non-candidates", "any")),
-                            ("ff_evict", ("until-under", "all"))):
+                            ("ff_evict", ("until-under", "all")),
+                            ("uptime_guard_relief", ("overloaded", "over-capacity", "never"))):
             if getattr(self, name) not in valid:
                 out.append(f"{name}: must be one of {list(valid)}, got {getattr(self, name)!r}")
         for name in ("upper_cpu", "upper_ram"):
@@ -153,6 +178,11 @@ class SlaScheduler:
         if self.max_moves_per_host is not None and not (isinstance(self.max_moves_per_host, int)
                                                         and self.max_moves_per_host >= 1):
             out.append(f"max_moves_per_host: must be an integer >= 1 or None, got {self.max_moves_per_host!r}")
+        for name in ("uptime_window_h", "uptime_allowance_s", "uptime_downtime_s"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                    and (v > 0 or name != "uptime_window_h")):
+                out.append(f"{name}: must be a number >= 0 (window > 0), got {v!r}")
         for name, lo in (("lb_moves", 1), ("op_history_steps", 1), ("op_min_history", 2), ("ee_interval_steps", 1),
                          ("ee_min_on_steps", 0), ("vm_cooldown_steps", 0)):
             v = getattr(self, name)
@@ -176,6 +206,8 @@ class SlaScheduler:
             self._init_memory(view)
         if self.host_selection == "op":
             self._record_history(view)
+        if self.uptime_guard:
+            _guard.new_window(self, mem, view)
         is_on = view.host_state != HOST_OFF
         mem.on_since[is_on & ~mem.was_on] = view.step
         mem.was_on = is_on
@@ -196,12 +228,12 @@ class SlaScheduler:
             self._relieve(view, plan, h, running[run_host == h], rng)
         n0 = len(plan.moves)
         if self.lb:
-            self._balance(view, plan, running, run_host, rng)
+            _ext.balance(self, view, plan, running, run_host, rng)
         n1 = len(plan.moves)
         off: list[int] = []
         if self.ee:
             if view.step % self.ee_interval_steps == 0:
-                self._consolidate(view, plan, running, run_host, over)
+                _ext.consolidate(self, view, plan, running, run_host, over)
             off = np.flatnonzero(empty & ~plan.touched).tolist()
         c = mem.counts
         c["overload"] += n0
@@ -209,6 +241,8 @@ class SlaScheduler:
         c["ee"] += len(plan.moves) - n1
         for vm, _ in plan.moves:
             mem.placed_at[vm] = view.step
+        if self.uptime_guard and plan.moves:
+            _guard.charge(self, mem, [vm for vm, _ in plan.moves])
         if not plan.moves and not off:
             return None
         return Decision(migrations=plan.moves, switch_off=off, reason=self.selection + self.host_selection)
@@ -288,13 +322,22 @@ class SlaScheduler:
         return self.upper_cpu, self.upper_ram
 
     # -------------------------------------------------------------------------------------- overload
-    def _candidates(self, vms: np.ndarray, plan: _Plan) -> np.ndarray:
+    def _candidates(self, vms: np.ndarray, plan: _Plan, strict: bool = False) -> np.ndarray:
+        """The VMs of a host that may move, in host-list order (earliest arrival first). With the uptime
+        guard, VMs whose migration would break their uptime SLO are left out; unless ``strict``, they
+        come back when no other VM is left (relieving the overload outranks one uptime break)."""
         if plan.moved:
             vms = vms[[v not in plan.moved for v in vms.tolist()]]
-        return vms[np.lexsort((vms, self._mem.placed_at[vms]))]  # host-list order: earliest arrival first
+        if self.uptime_guard and len(vms):
+            ok = ~_guard.protected(self, self._mem, vms)
+            if ok.any() or strict:
+                vms = vms[ok]
+        return vms[np.lexsort((vms, self._mem.placed_at[vms]))]
 
     def _relieve(self, view: ClusterView, plan: _Plan, h: int, vms: np.ndarray, rng: np.random.Generator) -> None:
-        cand = self._candidates(vms, plan)
+        strict = self.uptime_guard_relief == "never" or (self.uptime_guard_relief == "over-capacity" and not (
+            plan.used_c[h] > plan.cap_c[h] or plan.used_r[h] > plan.cap_r[h]))
+        cand = self._candidates(vms, plan, strict=strict)
         if not len(cand):
             return
         if self.selection == "ff":
@@ -388,103 +431,6 @@ class SlaScheduler:
         if not valid.any():
             return wf
         return int(idx[_arg_best(np.where(valid, -r, -np.inf))])
-
-    # -------------------------------------------------------------------------------------- extensions
-    def _balance(self, view: ClusterView, plan: _Plan, running: np.ndarray, run_host: np.ndarray,
-                 rng: np.random.Generator) -> None:
-        trigger = self._lb_trigger()
-        for _ in range(self.lb_moves):
-            load = np.where(plan.on, plan.load(), np.nan)
-            if not np.isfinite(load).any():
-                return
-            hi, lo = int(np.nanargmax(load)), int(np.nanargmin(load))
-            if load[hi] - load[lo] <= self.lb_delta or load[hi] <= trigger:
-                return
-            cand = self._candidates(running[run_host == hi], plan)
-            if self.vm_cooldown_steps:
-                cand = cand[self._mem.placed_at[cand] <= view.step - self.vm_cooldown_steps]
-            if not len(cand):
-                return
-            mid = float(load[hi] + load[lo]) / 2
-            p = 0 if self.selection == "ff" else self._mem.selector.pick(
-                self._context(view, plan, hi, cand, upper=(mid, mid)), rng)
-            if p < 0:
-                return
-            vm = int(cand[p])
-            ok = plan.feasible(vm, hi, plan.on)
-            if not ok.any():
-                return
-            after = np.maximum((plan.used_c + plan.vm_c[vm]) / plan.cap_c, (plan.used_r + plan.vm_r[vm]) / plan.cap_r)
-            dst = _arg_best(np.where(ok, -after, -np.inf))
-            src_after = max((plan.used_c[hi] - plan.vm_c[vm]) / plan.cap_c[hi],
-                            (plan.used_r[hi] - plan.vm_r[vm]) / plan.cap_r[hi])
-            if max(src_after, after[dst]) >= load[hi]:
-                return
-            plan.move(vm, hi, dst)
-
-    def _consolidate(self, view: ClusterView, plan: _Plan, running: np.ndarray, run_host: np.ndarray,
-                     over: np.ndarray) -> None:
-        load = plan.load()
-        n_vms = view.host_n_vms
-        cand = plan.on & ~plan.touched & ~over & (n_vms > 0) & (load < self.lower)
-        if self.ee_min_on_steps:
-            cand &= self._mem.on_since <= view.step - self.ee_min_on_steps
-        if self.vm_cooldown_steps:
-            # a host holding a VM that moved recently is not drained (the VM would move twice)
-            recent = running[self._mem.placed_at[running] > view.step - self.vm_cooldown_steps]
-            cand[view.vm_host[recent]] = False
-        if not cand.any():
-            return
-        if self.ee_targets == "non-candidates":
-            plan.blocked |= cand
-        ceiling = plan.ceiling
-        if self.ee_upper is not None and self.fit_ceiling is None:
-            plan.set_ceiling((min(self.ee_upper, self.upper_cpu), min(self.ee_upper, self.upper_ram)))
-        on_cand = cand[run_host]
-        cand &= self._drainable(plan, running[on_cand], run_host[on_cand], n_vms)
-        drained = False
-        for h in np.flatnonzero(cand)[np.argsort(load[cand], kind="stable")].tolist():
-            if plan.touched[h]:
-                continue
-            vms = running[run_host == h]
-            if drained and not self._each_fits_somewhere(plan, vms, h):
-                continue
-            vms = vms[np.argsort(-plan.vm_r[vms], kind="stable")]
-            saved = plan.save()
-            blocked_before = bool(plan.blocked[h])
-            plan.blocked[h] = True
-            if all(self._move(plan, v, h, power_on=False) for v in vms.tolist()):
-                drained = True
-                continue
-            plan.restore(saved)
-            plan.blocked[h] = blocked_before
-        plan.set_ceiling(ceiling)
-
-    @staticmethod
-    def _fits_matrix(plan: _Plan, vms: np.ndarray) -> np.ndarray:
-        """(len(vms), n_hosts) whether each VM fits on each host now (room and availability, not the
-        VM's own host)."""
-        fits = (plan.room[None, :, :] >= plan.need[vms][:, :, None]).all(axis=1)
-        fits &= (plan.on & ~plan.blocked)[None, :]
-        return fits
-
-    @classmethod
-    def _drainable(cls, plan: _Plan, running: np.ndarray, run_host: np.ndarray, n_vms: np.ndarray) -> np.ndarray:
-        """(n_hosts,) hosts none of whose VMs is in flight and each of whose VMs fits on some other host
-        now: a necessary condition for an all-or-nothing drain, for every host in one matrix test. Room
-        only shrinks while consolidating, so a host failing it now fails it later in the round."""
-        nh = len(plan.cap_c)
-        fits = cls._fits_matrix(plan, running)
-        fits[np.arange(len(running)), run_host] = False
-        stuck = np.bincount(run_host, ~fits.any(axis=1), nh) > 0
-        return ~stuck & (np.bincount(run_host, minlength=nh) == n_vms)  # and no VM of theirs in flight
-
-    @classmethod
-    def _each_fits_somewhere(cls, plan: _Plan, vms: np.ndarray, src: int) -> bool:
-        fits = cls._fits_matrix(plan, vms)
-        fits[:, src] = False
-        return bool(fits.any(axis=1).all())
-
 
 def _arg_best(score: np.ndarray) -> int:
     """Index of the largest score, the lowest index on ties."""
