@@ -17,7 +17,7 @@ from kumo.compat.cloudsim import _percent, load_day, make_run
 
 pytestmark = pytest.mark.skipif(_compiled.K is None, reason="the C kernel is not built in this installation")
 
-POLICIES = ["thr-mmt", "iqr-mmt", "mad-mmt", "lr-mmt", "lrr-mmt", "lr-mc", "lr-rs", "lr-mu", "thr-hpg", "mad-mm"]
+POLICIES = ["thr-mmt", "iqr-mmt", "mad-mmt", "lr-mmt", "lrr-mmt", "lr-mc", "lr-rs", "lr-mu", "iqr-mu", "thr-hpg", "mad-mm"]
 
 
 @pytest.fixture(scope="module")

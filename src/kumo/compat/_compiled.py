@@ -9,7 +9,7 @@ runs both paths and compares the migration logs and metrics).
 =========================  =====================================================================
 kernel entry               Python reference it replaces
 =========================  =====================================================================
-``optimize_mmt``           ``CloudSimRun._optimize_python`` + ``optimize`` with MMT selection
+``optimize_mmt``           ``CloudSimRun._optimize_python`` + ``optimize`` with MMT or MU selection
 ``pabfd``/``spread_now``   ``HostTable.find_host`` / ``overloaded_now`` (other selections)
 ``initial_place``          ``CloudSimRun._initial_placement``'s loop
 ``host_update``            ``CloudSimRun._update_python``
@@ -169,7 +169,7 @@ def table_context(sim: Any, t: HostTable) -> np.ndarray | None:
 
 def optimize(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
                       alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray] | None:
-    """Steps a to d of one ``optimizeAllocation`` with MMT selection in the C kernel (``optimize_mmt``):
+    """Steps a to d of one ``optimizeAllocation`` with MMT or MU selection in the C kernel (``optimize_mmt``):
     ``(migration map, over-utilized hosts)``, or None where it does not apply or hands the call back (a
     close call for the detector's exact code); the caller then runs the Python path
     (``CloudSimRun._optimize_python``). Nothing outside the kernel changes unless it succeeds (then
@@ -180,8 +180,14 @@ def optimize(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
     s_vm, s_host : the VM slots in list order (host-major); c : each slot's requested MIPS capped at the PE
         size; alloc : each slot's allocated MIPS (what CloudSim's scheduler holds).
     """
-    if not available() or sim.sel_name not in (None, "mmt"):
+    if not available():
         return None
+    if sim.sel_name in (None, "mmt"):
+        sel = 0
+    elif sim.sel_name == "mu":
+        sel = 1 if getattr(sim.selector, "relative", True) else 2
+    else:
+        return None  # MC, RS, HPG, MM: the Python path (with the PABFD kernel)
     name = sim.detector_name
     mode = {"thr": 1, "lr": 2, "lrr": 2, "iqr": 3, "mad": 4}.get(name or "")
     if mode is None:
@@ -204,6 +210,7 @@ def optimize(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
     if peak.dtype != np.int64 or not peak.flags.c_contiguous:
         return None
     for key, val in (("nh", nh), ("nv", nv), ("nslot", s_vm.size), ("stride", sim.vmh.shape[1]), ("mode", mode),
+                     ("sel", sel),
                      ("ntypes", int(sim.host_type.max()) + 1)):
         w[slot[key]] = val
     put("s_vm", s_vm, np.int64)

@@ -13,7 +13,7 @@ enum {
     O_NH, O_NV, O_NSLOT, O_S_VM, O_S_HOST, O_ALLOC, O_C_SLOT, O_OVER_OUT, O_U, O_PEAK, O_TYPE, O_NTYPES,
     O_CAP, O_PE, O_OFF, O_POWER, O_R, O_VM_RAM, O_VM_MIPS, O_VMH, O_VM_HLEN, O_VM_LR, O_VM_HZ, O_VM_RES,
     O_STRIDE, O_MODE, O_MIN_LEN, O_W, O_ROBUST, O_ALPHA, O_BETA, O_HAT, O_OUT,
-    O_PE_MIN, O_THR, O_SAFETY, O_FALLBACK, O_MIG_RATE, O_INTERVAL,
+    O_PE_MIN, O_THR, O_SAFETY, O_FALLBACK, O_MIG_RATE, O_INTERVAL, O_SEL,
     O_N_WORDS
 };
 
@@ -454,6 +454,7 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
     int64_t *out = (int64_t *)c[O_OUT].u;
     const int64_t ntypes = c[O_NTYPES].i;
     const int64_t max_mig = 2 * nv; /* the out buffer holds 2 nv (vm, host) pairs */
+    const int64_t sel = c[O_SEL].i;  /* 0 MMT, 1 MU (relative), 2 MU (absolute) */
 
     long long result = -2;
     int nomem = 0;
@@ -555,10 +556,22 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
             continue;
         list_t *l = &o.lists[h];
         while (l->n) {
+            /* the first VM of least key: MMT = RAM; MU = requested / booked MIPS (sel 1) or requested (sel 2) */
             int64_t p = 0;
-            for (int64_t j = 1; j < l->n; j++)
-                if (o.vm_ram[l->v[j]] < o.vm_ram[l->v[p]])
-                    p = j;
+            if (sel == 0) {
+                for (int64_t j = 1; j < l->n; j++)
+                    if (o.vm_ram[l->v[j]] < o.vm_ram[l->v[p]])
+                        p = j;
+            } else {
+                double best = sel == 1 ? o.r[l->v[0]] / o.vm_mips[l->v[0]] : o.r[l->v[0]];
+                for (int64_t j = 1; j < l->n; j++) {
+                    double key = sel == 1 ? o.r[l->v[j]] / o.vm_mips[l->v[j]] : o.r[l->v[j]];
+                    if (key < best) {
+                        best = key;
+                        p = j;
+                    }
+                }
+            }
             int64_t v = l->v[p];
             memmove(l->v + p, l->v + p + 1, (size_t)(l->n - p - 1) * sizeof(int64_t));
             l->n -= 1;
@@ -715,11 +728,11 @@ done:
 
 PyObject *kumo_opt_words(PyObject *self, PyObject *noargs)
 {
-    return Py_BuildValue("(sssssssssssssssssssssssssssssssssssssss)",
+    return Py_BuildValue("(ssssssssssssssssssssssssssssssssssssssss)",
         "nh", "nv", "nslot", "s_vm", "s_host", "alloc", "c_slot", "over_out", "u", "peak", "type", "ntypes",
         "cap", "pe", "off", "power", "r", "vm_ram", "vm_mips", "vmh", "vm_hlen", "vm_lr", "vm_hz", "vm_res",
         "stride", "mode", "min_len", "w", "robust", "alpha", "beta", "hat", "out",
-        "pe_min", "thr", "safety", "fallback", "mig_rate", "interval");
+        "pe_min", "thr", "safety", "fallback", "mig_rate", "interval", "sel");
 }
 
 
