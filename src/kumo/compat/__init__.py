@@ -6,7 +6,17 @@ event, quirks included) or runs them on kumo's general engine with the quirks fi
 :mod:`kumo.compat.realistic`.
 """
 
+from typing import Any
+
 from kumo.compat.cloudsim import EXAMPLES, policy_names, run_cloudsim
-from kumo.compat.validation import validation_table
 
 __all__ = ["EXAMPLES", "policy_names", "run_cloudsim", "validation_table"]
+
+
+def __getattr__(name: str) -> Any:
+    # the validation table (reference data, formatting) loads on first use: run_cloudsim alone stays light
+    if name == "validation_table":
+        from kumo.compat.validation import validation_table
+
+        return validation_table
+    raise AttributeError(f"module 'kumo.compat' has no attribute {name!r}")

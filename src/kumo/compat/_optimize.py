@@ -77,7 +77,7 @@ class HostTable:
         # empty hosts of one type are interchangeable: only the lowest-id one (the type's representative)
         # is in the universe; the next joins when it receives a VM
         self._queue = {t: np.flatnonzero(pristine & (sim.host_type == t)).tolist()
-                       for t in np.unique(sim.host_type).tolist()}
+                       for t in sorted(set(sim.host_type.tolist()))}  # (np.unique would import numpy.ma)
         reps = {t: q.pop(0) for t, q in self._queue.items() if q}
         universe = np.flatnonzero(~pristine)
         hs = np.sort(np.concatenate([universe, np.asarray(list(reps.values()), dtype=np.int64)]))

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +58,8 @@ _PER_VM = ("cores", "cpu_booked_mhz", "ram_booked_mb", "arrive_step", "depart_st
 
 
 def _writer_version() -> str:
+    from importlib import metadata  # only when writing (importing it costs ~15 ms)
+
     try:
         return metadata.version("kumosim")
     except metadata.PackageNotFoundError:
