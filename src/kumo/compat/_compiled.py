@@ -31,8 +31,9 @@ from kumo.compat._model import INTERVAL_S, MIGRATION_MB_PER_S, POWER_FLAT
 if TYPE_CHECKING:
     from kumo.compat._optimize import HostTable
 
+K: Any  # the extension module, or None
 try:
-    from kumo.compat import _kernel as K  # type: ignore[attr-defined]
+    from kumo.compat import _kernel as K  # type: ignore[attr-defined, no-redef]
 except ImportError:  # pragma: no cover - an installation without a C compiler
     K = None
 
