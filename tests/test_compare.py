@@ -124,7 +124,41 @@ def test_full_month_against_the_reference(full_month):
 
 @pytest.mark.slow
 @pytest.mark.validation
-@pytest.mark.xfail(reason="known shortfall: HPGWF, MMWF and MMWF+LB have 28, 4 and 5 uptime breaks (reference: 0)",
-                   strict=False)
+@pytest.mark.xfail(reason="known shortfall of the shipped (classic) set-up: HPGWF, MMWF and MMWF+LB have 28, 4 and "
+                          "5 uptime breaks (reference: 0); the guard set-up meets it, see "
+                          "test_guard_setup_full_month_worst_fit_variants_have_no_uptime_breaks", strict=False)
 def test_full_month_worst_fit_variants_have_no_uptime_breaks(full_month):
     assert full_month.checks().set_index("target").loc["zero uptime breaks for the worst-fit variants", "pass"]
+
+
+def test_guard_setup_is_shipped_labelled_and_keeps_ff_naive():
+    g = load_setup("guard")
+    assert g.calibration["readings"] == "guard" and "--readings guard" in g.calibration["script"]
+    assert g.calibration_rows == load_setup().calibration_rows  # same calibration rows, other readings
+    params = g.scenario["controller"]["params"]
+    assert params["uptime_guard"] is True
+    # the guard knows the ledger's uptime rule: one fixed downtime over the allowance of one window
+    sla = g.ledger["sla"]
+    assert sla["downtime"] == "fixed" and params["uptime_downtime_s"] == sla["fixed_downtime_s"]
+    assert params["uptime_window_h"] == sla["uptime_window_h"]
+    assert params["uptime_allowance_s"] == pytest.approx((1 - sla["uptime_target"]) * sla["uptime_window_h"] * 3600)
+    consts = g.constants().set_index("constant")
+    assert consts.loc["uptime guard (SLA-aware selection)", "value"] is True
+    assert load_setup().scenario["controller"]["params"]["uptime_guard"] is False
+
+
+@pytest.mark.slow
+@pytest.mark.validation
+def test_guard_setup_full_month_worst_fit_variants_have_no_uptime_breaks():
+    # the alternative reading (kumo.compare's docstring): zero uptime breaks on the worst-fit rows, which is
+    # robust (also at thresholds 0.79 / 0.81), FF still >= 10x; its Spearman (measured 0.81) is below the
+    # target, so it is not asserted here beyond the ordering facts it keeps
+    cmp = compare("guard")
+    checks = cmp.checks().set_index("target")
+    assert checks.loc["zero uptime breaks for the worst-fit variants", "pass"]
+    assert checks.loc["FF migrations >= 10x every MM scheduler's", "pass"]
+    k = cmp.kumo
+    assert k.loc[["MMBF", "MMOP", "MMWF", "MMWF+LB"], "margin_percent"].min() > \
+        k.loc[["FF", "HPGBF", "HPGOP", "HPGWF"], "margin_percent"].max()
+    assert k.sla_breaks_uptime.idxmax() == "FF"
+    assert cmp.spearman_margin >= 0.8  # measured 0.810
