@@ -88,6 +88,7 @@ class _Memory:
         self.ols_weights: np.ndarray | None = None  # the detector's OLS screen, when it has one
         self.selector: Any = None
         self.vm_hist: np.ndarray = np.zeros((0, 0))  # (n_vms, H) newest first, fraction of booked CPU
+        self.demand: np.ndarray = np.zeros(0)  # the VMs' CPU demand during the current decision
         self.filled = 0
 
 
@@ -101,7 +102,9 @@ class _Plan:
     hist: np.ndarray  # (n_hosts, H)
     on: np.ndarray
     touched: np.ndarray  # sent or received a VM this round
-    p_now: np.ndarray  # watts now (0 when off), kept up to date by _move
+    p_now: np.ndarray  # watts now (0 when off); rows flagged in p_stale are recomputed before use
+    p_stale: np.ndarray  # hosts whose load changed since p_now was computed
+    hlen: np.ndarray  # valid length of each row of hist (trim_zero_tail), kept up to date by _move
     moves: list[tuple[int, int]] = field(default_factory=list)
 
 
@@ -164,6 +167,7 @@ class Consolidation:
         from kumo.engine import Decision  # the engine module imports the policies; import late
 
         mem = self._mem
+        mem.demand = view.vm_cpu_demand  # one read-only view for the whole decision
         if not mem.ready:
             mem.detector = make("detection", self.detection, self._detection_params())
             mem.ols_weights = mem.detector.ols_weights() if hasattr(mem.detector, "ols_weights") else None
@@ -216,14 +220,17 @@ class Consolidation:
         used = np.array(view.host_cpu_demand, dtype=np.float64)
         on = np.array(view.host_state != HOST_OFF)
         every = np.arange(view.hosts.n)
+        hist = self._host_hist(view, placed, view.vm_host[placed])
         return _Plan(
             used=used,
             ram=np.array(view.host_ram_booked, dtype=np.float64),
             n_vms=np.array(view.host_n_vms, dtype=np.int64),
-            hist=self._host_hist(view, placed, view.vm_host[placed]),
+            hist=hist,
             on=on,
             touched=np.zeros(view.hosts.n, dtype=bool),
             p_now=self._power(view, every, used, on),
+            p_stale=np.zeros(view.hosts.n, dtype=bool),
+            hlen=trim_zero_tail(hist),
         )
 
     def _overloaded(self, util: np.ndarray, hist: np.ndarray) -> np.ndarray:
@@ -237,7 +244,7 @@ class Consolidation:
         return self._mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / view.hosts.cpu_mhz[host]
 
     def _move(self, view: ClusterView, plan: _Plan, vm: int, src: int, dst: int) -> None:
-        d = float(view.vm_cpu_demand[vm])
+        d = float(self._mem.demand[vm])
         r = float(view.vms.ram_booked_mb[vm])
         plan.used[src] -= d
         plan.used[dst] += d
@@ -247,10 +254,11 @@ class Consolidation:
         plan.n_vms[dst] += 1
         plan.hist[src] = np.maximum(plan.hist[src] - self._vm_term(view, vm, src), 0.0)
         plan.hist[dst] += self._vm_term(view, vm, dst)
-        plan.touched[[src, dst]] = True
+        both = [src, dst]
+        plan.hlen[both] = trim_zero_tail(plan.hist[both])
+        plan.touched[both] = True
         plan.on[dst] = True
-        both = np.array([src, dst])
-        plan.p_now[both] = self._power(view, both, plan.used[both], plan.on[both])
+        plan.p_stale[both] = True
         plan.moves.append((vm, dst))
 
     # ------------------------------------------------------------------------------------------- steps
@@ -280,7 +288,7 @@ class Consolidation:
                    wake: bool) -> int:
         hosts = view.hosts
         cap = hosts.cpu_mhz
-        d = float(view.vm_cpu_demand[vm])
+        d = float(self._mem.demand[vm])
         ok = ~excluded & (plan.used + d <= cap)
         ok[src] = False
         if not wake:
@@ -290,8 +298,15 @@ class Consolidation:
         cand = np.flatnonzero(ok)
         if cand.size == 0:
             return -1
-        score = score_hosts(self.placement, plan.used[cand], cap[cand], d, plan.p_now[cand],
-                            self._power(view, cand, plan.used[cand] + d, np.ones(cand.size, bool)))
+        # one power evaluation: the candidates with the VM, and the hosts whose load changed since the last
+        stale = np.flatnonzero(plan.p_stale)
+        k = cand.size
+        pw = self._power(view, np.concatenate([cand, stale]), np.concatenate([plan.used[cand] + d, plan.used[stale]]),
+                         np.concatenate([np.ones(k, bool), plan.on[stale]]))
+        if stale.size:
+            plan.p_now[stale] = pw[k:]
+            plan.p_stale[stale] = False
+        score = score_hosts(self.placement, plan.used[cand], cap[cand], d, plan.p_now[cand], pw[:k])
         order = cand[np.lexsort((cand, score))]
         screened = self._first_passing_screened(view, plan, vm, order, d)
         if screened is not None:
@@ -331,10 +346,12 @@ class Consolidation:
         if weights is None:
             over = np.asarray(det.overloaded(util), dtype=bool)  # THR: exact as it stands
         else:
-            hist = plan.hist[bh] + self._mem.vm_hist[vm][None, :] * view.vms.cpu_booked_mhz[vm] / cap[:, None]
-            hl = trim_zero_tail(hist)
+            # screen: the OLS prediction is linear in the history, so host part + VM part; the window length
+            # of host + VM is the longer of the two (both are non-negative)
             w = weights.size
-            pred = (hist[:, :w] @ weights) * float(det.safety)
+            vrow = self._mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+            pred = (plan.hist[bh, :w] @ weights + (vrow[:w] @ weights) / cap) * float(det.safety)
+            hl = np.maximum(plan.hlen[bh], int(trim_zero_tail(vrow)))
             over = pred >= 1
             unsure = np.abs(pred - 1) <= 1e-9
             if det.ols_may_flip_over:
@@ -344,7 +361,8 @@ class Consolidation:
             unsure &= ~short
             if unsure.any():
                 u = np.flatnonzero(unsure)
-                over[u] = np.asarray(det.overloaded(util[u], hist[u], hl[u]), dtype=bool)
+                hist = plan.hist[bh[u]] + self._mem.vm_hist[vm][None, :] * view.vms.cpu_booked_mhz[vm] / cap[u, None]
+                over[u] = np.asarray(det.overloaded(util[u], hist, trim_zero_tail(hist)), dtype=bool)
         good = np.ones(order.size, dtype=bool)
         good[busy] = ~over
         return int(order[int(np.argmax(good))]) if good.any() else -1
@@ -370,17 +388,18 @@ class Consolidation:
                 continue  # a VM is in flight to or from the host: leave it
             sources[h] = True
             saved = (plan.used.copy(), plan.ram.copy(), plan.n_vms.copy(), plan.hist.copy(), plan.touched.copy(),
-                     plan.p_now.copy(), len(plan.moves))
+                     plan.p_now.copy(), plan.p_stale.copy(), plan.hlen.copy(), len(plan.moves))
             excluded = over | sources
             ok = True
-            for vm in sorted(vms, key=lambda v: -view.vm_cpu_demand[v]):
+            demand = self._mem.demand
+            for vm in sorted(vms, key=lambda v: -demand[v]):
                 t = self._find_host(view, plan, vm, h, excluded, wake=False)
                 if t < 0:
                     ok = False
                     break
                 self._move(view, plan, vm, h, t)
             if not ok:
-                plan.used, plan.ram, plan.n_vms, plan.hist, plan.touched, plan.p_now, n = saved
+                plan.used, plan.ram, plan.n_vms, plan.hist, plan.touched, plan.p_now, plan.p_stale, plan.hlen, n = saved
                 del plan.moves[n:]
             else:
                 moved.update(vms)
