@@ -151,8 +151,8 @@ def test_guard_setup_is_shipped_labelled_and_keeps_ff_naive():
 @pytest.mark.validation
 def test_guard_setup_full_month_worst_fit_variants_have_no_uptime_breaks():
     # the alternative reading (kumo.compare's docstring): zero uptime breaks on the worst-fit rows, which is
-    # robust (also at thresholds 0.79 / 0.81), FF still >= 10x; its Spearman (measured 0.81) is below the
-    # target, so it is not asserted here beyond the ordering facts it keeps
+    # robust (also at thresholds 0.79 / 0.81), FF still >= 10x; its Spearman (measured 0.881) is below the
+    # target, so only the ordering facts it keeps are asserted, and the measured value as a regression floor
     cmp = compare("guard")
     checks = cmp.checks().set_index("target")
     assert checks.loc["zero uptime breaks for the worst-fit variants", "pass"]
@@ -161,4 +161,4 @@ def test_guard_setup_full_month_worst_fit_variants_have_no_uptime_breaks():
     assert k.loc[["MMBF", "MMOP", "MMWF", "MMWF+LB"], "margin_percent"].min() > \
         k.loc[["FF", "HPGBF", "HPGOP", "HPGWF"], "margin_percent"].max()
     assert k.sla_breaks_uptime.idxmax() == "FF"
-    assert cmp.spearman_margin >= 0.8  # measured 0.810
+    assert cmp.spearman_margin >= 0.88  # measured 0.881; deterministic runs
