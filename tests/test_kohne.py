@@ -197,9 +197,23 @@ def test_uptime_guard_skips_a_vm_whose_next_migration_would_break_its_uptime_slo
     ctl = guarded(s, [0, 0, 10, 0, 0], selection="mm", host_selection="wf", ee=False)
     assert ctl.decide(ClusterView(s), np.random.default_rng(0)).migrations == [(1, 2)]
     assert ctl._mem.ut_spent[1] == 10.0  # the decided migration is booked
-    # every VM of the overloaded host protected: relieving the overload outranks one uptime break
+    # every VM of the overloaded host protected: by default relieving the overload outranks one uptime break
     ctl = guarded(s, [10, 10, 10, 0, 0], selection="mm", host_selection="wf", ee=False)
     assert ctl.decide(ClusterView(s), np.random.default_rng(0)).migrations == [(2, 2)]
+    # ... but not when staying breaks nothing (950 of 1000 MHz is over the threshold, within capacity) ...
+    ctl = guarded(s, [10, 10, 10, 0, 0], selection="mm", host_selection="wf", ee=False,
+                  uptime_guard_relief="over-capacity")
+    assert ctl.decide(ClusterView(s), np.random.default_rng(0)) is None
+    # ... and never with "never", even over capacity (1050 of 1000 MHz)
+    s.vm_cpu_demand[2] += 100
+    s.host_cpu_demand[0] += 100
+    for relief, expected in (("over-capacity", [(2, 2)]), ("never", None)):
+        ctl = guarded(s, [10, 10, 10, 0, 0], selection="mm", host_selection="wf", ee=False,
+                      uptime_guard_relief=relief)
+        d = ctl.decide(ClusterView(s), np.random.default_rng(0))
+        assert (d.migrations if d else None) == expected
+    s.vm_cpu_demand[2] -= 100
+    s.host_cpu_demand[0] -= 100
     # a new window starts afresh
     s.t_s = 3600.0
     ctl = guarded(s, [0, 0, 10, 0, 0], selection="mm", host_selection="wf", ee=False)
@@ -224,10 +238,11 @@ def test_presets_are_registered_and_validated():
     ctl = registry.make("controller", "kohne-mmwf-lb")
     assert (ctl.selection, ctl.host_selection, ctl.lb) == ("mm", "wf", True)
     bad = SlaScheduler(selection="xx", host_selection="zz", upper_cpu=1.5, lower=0.95, lb_moves=0,
-                       selection_params={"driver": "nope"})
+                       selection_params={"driver": "nope"}, uptime_guard_relief="sometimes", uptime_window_h=0)
     msgs = "\n".join(bad.validate())
     for part in ("selection: must be one of", "host_selection: must be one of", "upper_cpu: must be in (0, 1]",
-                 "lower: must be in", "lb_moves: must be an integer >= 1"):
+                 "lower: must be in", "lb_moves: must be an integer >= 1", "uptime_guard_relief: must be one of",
+                 "uptime_window_h: must be a number"):
         assert part in msgs
     with pytest.raises(KeyError, match="valid: FF, HPGBF"):
         preset_params("XYZ")
