@@ -35,6 +35,7 @@ typedef struct {
     int64_t *nlist, *peak, *hlen, *rep;
     uint8_t *pristine;
     list_t *lists;
+    int64_t *scan, nscan; /* the hosts PABFD scans, ascending: every non-pristine host and each type's rep */
 } opt_t;
 
 static int list_push(list_t *l, int64_t v)
@@ -163,10 +164,6 @@ static inline double lr_pred(const opt_t *o, int64_t h, int64_t v)
            o->safety;
 }
 
-static inline int scanned(const opt_t *o, int64_t h)
-{
-    return !o->pristine[h] || o->rep[o->type[h]] == h;
-}
 
 /* PABFD findHostForVm: host id, -1 (none) or -2 (close call) */
 static int64_t find_o(opt_t *o, int64_t v, const uint8_t *excluded, double *cd, int64_t *cp)
@@ -176,8 +173,9 @@ static int64_t find_o(opt_t *o, int64_t v, const uint8_t *excluded, double *cd, 
     const int spread_mode = o->mode == MODE_IQR || o->mode == MODE_MAD;
     int64_t best = -1, k = 0;
     double best_diff = INFINITY, rej_min = INFINITY;
-    for (int64_t h = 0; h < o->nh; h++) {
-        if (!scanned(o, h) || !(o->avail[h] >= req) || excluded[h] || (req > o->pe_min && !(o->pe[h] >= req)))
+    for (int64_t q = 0; q < o->nscan; q++) {
+        int64_t h = o->scan[q];
+        if (!(o->avail[h] >= req) || excluded[h] || (req > o->pe_min && !(o->pe[h] >= req)))
             continue;
         int tested = o->sum_c[h] != 0;
         if (tested && o->nlist[h] >= o->peak[h])
@@ -243,8 +241,9 @@ static int64_t find_o(opt_t *o, int64_t v, const uint8_t *excluded, double *cd, 
         return -1;
     }
     if (o->robust && rej_min <= best_diff + NEAR_W) {
-        for (int64_t h = 0; h < o->nh; h++) {
-            if (!scanned(o, h) || !(o->avail[h] >= req) || excluded[h] || (req > o->pe_min && !(o->pe[h] >= req)) ||
+        for (int64_t q = 0; q < o->nscan; q++) {
+            int64_t h = o->scan[q];
+            if (!(o->avail[h] >= req) || excluded[h] || (req > o->pe_min && !(o->pe[h] >= req)) ||
                 o->sum_c[h] == 0 || (short_vm && o->hlen[h] < o->min_len))
                 continue;
             if (!(lr_pred(o, h, v) >= 1))
@@ -271,6 +270,14 @@ static int create_o(opt_t *o, int64_t h, int64_t v)
         for (int64_t g = h + 1; g < o->nh; g++)
             if (o->pristine[g] && o->type[g] == t) {
                 o->rep[t] = g;
+                /* the new representative joins the scan list, in id order */
+                int64_t q = o->nscan;
+                while (q > 0 && o->scan[q - 1] > g) {
+                    o->scan[q] = o->scan[q - 1];
+                    q--;
+                }
+                o->scan[q] = g;
+                o->nscan++;
                 break;
             }
     }
@@ -375,6 +382,7 @@ static void free_opt(opt_t *o)
     PyMem_Free(o->avail);
     PyMem_Free(o->nlist);
     PyMem_Free(o->pristine);
+    PyMem_Free(o->scan);
 }
 
 /* stable sort of VM ids by decreasing r (Python's sort(key=-r)): insertion sort, the lists are short */
@@ -464,9 +472,10 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
     o.nlist = (int64_t *)PyMem_Calloc((size_t)(4 * nh + ntypes + 4 * nv + 2 * nh + 8), sizeof(int64_t));
     o.pristine = (uint8_t *)PyMem_Calloc((size_t)(3 * nh + 8), 1);
     o.lists = (list_t *)PyMem_Calloc((size_t)nh, sizeof(list_t));
+    o.scan = (int64_t *)PyMem_Calloc((size_t)nh + 1, sizeof(int64_t));
     snap_t *snaps = NULL;
     double *snap_hist = NULL;
-    if (!o.avail || !o.nlist || !o.pristine || !o.lists) {
+    if (!o.avail || !o.nlist || !o.pristine || !o.lists || !o.scan) {
         nomem = 1;
         goto done;
     }
@@ -547,6 +556,8 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
         o.pristine[h] = o.nlist[h] == 0 && u[h] == 0 && !overloaded[h];
         if (o.pristine[h] && o.rep[o.type[h]] < 0)
             o.rep[o.type[h]] = h;
+        if (!o.pristine[h] || o.rep[o.type[h]] == h)
+            o.scan[o.nscan++] = h;
     }
 
     /* ---- b. MMT on each over-utilized host, lowest id first */
