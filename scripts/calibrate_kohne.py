@@ -26,6 +26,8 @@ What is calibrated, and on what (``shared/reference/kohne-sla-scheduling.md`` §
   (the guard must know it). It picks the classic point with the guard on: the worst-fit variants get zero
   uptime breaks, but the margin ranking falls to Spearman 0.881, so it is not the default; measured tables
   in :mod:`kumo.compare`;
+* link sharing (``nic_sharing``) was also tried in the classic grid (``"nic_sharing": [False, True]``): the
+  optimum stays the shipped point (objective 9.051, link not shared), so the classic grid leaves it out;
 * the best (stage 1, stage 2) pair minimises the sum over rows and columns (migrations and the three
   break counts) of log((kumo + 1) / (reference + 1))^2;
 * money: the price scale so that revenue = 60,806.34 (closed form), then the hardware cost per
