@@ -321,6 +321,66 @@ class Engine:
         self._push(t + dur, _EV_MIGRATION, vm)
         return True
 
+    def _start_batch(self, migrations: list[tuple[int, int]], t: float) -> None:
+        """:meth:`start_migration` for a decision's migrations, with one timing call for all of them.
+
+        Only without virtualization models, where a migration's timing depends on its RAM and NIC alone
+        (not on the others in flight), so the result is the same as starting them one by one."""
+        s = self.state
+        started: list[tuple[int, int, int, float]] = []
+        used = getattr(self.migration, "ram", "booked") == "used"
+        for vm_, target_ in migrations:
+            vm, target = int(vm_), int(target_)
+            if s.vm_state[vm] != VM_RUNNING:
+                raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} in state {s.vm_state[vm]}")
+            src = int(s.vm_host[vm])
+            if target == src or not 0 <= target < s.hosts.n:
+                raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} from host {src} to host {target}")
+            if not s.vm_migratable[vm] or s.host_state[target] == HOST_FAILED:
+                self.migrations_refused += 1
+                continue
+            self._power_on(target, t)
+            s.vm_state[vm] = VM_MIGRATING
+            s.vm_target[vm] = target
+            self._book(vm, target, +1)
+            ram = float(s.vm_ram_demand[vm] if used else s.vms.ram_booked_mb[vm])
+            started.append((vm, src, target, ram))
+        if not started:
+            return
+        vms, srcs, dsts, rams = (list(c) for c in zip(*started, strict=True))
+        nic = np.minimum(s.hosts.nic_mbps[srcs], s.hosts.nic_mbps[dsts])
+        dur, down, loss = self._timings(np.asarray(rams, dtype=np.float64), nic)
+        m = self._mig
+        n0 = len(m["vm"])
+        m["vm"] += vms
+        m["src"] += srcs
+        m["dst"] += dsts
+        m["start_s"] += [t] * len(vms)
+        m["end_s"] += (t + dur).tolist()
+        m["ram_mb"] += rams
+        m["status"] += ["in-flight"] * len(vms)
+        m["downtime_s"] += down.tolist()
+        m["cpu_loss"] += loss.tolist()
+        for j, (vm, src, target, _) in enumerate(started):
+            self._mig_open[vm] = n0 + j
+            self.vm_acc["migrations"][vm] += 1
+            self._add_downtime(vm, float(down[j]))
+            self.host_acc["migrations_out"][src] += 1
+            self.host_acc["migrations_in"][target] += 1
+            self._push(t + float(dur[j]), _EV_MIGRATION, vm)
+        self.step_rec["migrations_started"][s.step] += len(started)
+
+    def _timings(self, ram: np.ndarray, nic: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # (duration s, downtime s, CPU loss fraction) per migration from the migration model alone
+        model = self.migration
+        if hasattr(model, "timing"):
+            tm = model.timing(ram, nic, None)
+            return (np.asarray(tm.total_s, dtype=np.float64), np.asarray(tm.downtime_s, dtype=np.float64),
+                    np.asarray(tm.cpu_loss, dtype=np.float64))
+        dur = np.asarray(model.duration_s(ram, nic), dtype=np.float64)
+        down = np.asarray(model.downtime_s(ram, nic), dtype=np.float64)
+        return dur, down, np.full(ram.size, float(model.source_cpu_loss))
+
     def _migration_timing(self, vm: int, src: int, dst: int, ram: float) -> tuple[float, float, float]:
         """(duration s, downtime s, fraction of CPU lost while in flight) of one migration starting now."""
         s, model = self.state, self.migration
@@ -409,8 +469,11 @@ class Engine:
             s.vm_state[vm] = VM_DEPARTED
 
     def _apply(self, d: Decision, t: float) -> None:
-        for vm, target in d.migrations:
-            self.start_migration(int(vm), int(target), t)
+        if self.virt is None and len(d.migrations) > 1:
+            self._start_batch(d.migrations, t)
+        else:
+            for vm, target in d.migrations:
+                self.start_migration(int(vm), int(target), t)
         s = self.state
         for h in d.switch_off:
             if s.host_n_vms[h] > 0:
