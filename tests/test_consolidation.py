@@ -41,6 +41,7 @@ def test_overloaded_host_sheds_its_smallest_vm_to_the_free_host():
     assert mig[["vm", "src", "dst"]].values.tolist() == [[0, 0, 1]]
     assert mig["duration_s"].iloc[0] == pytest.approx(1024 / (1000 * 0.5 / 8))
     assert res.summary["migrations"] == 1
+    assert mig["cause"].tolist() == ["overload"]
 
 
 def test_underloaded_host_is_emptied_and_switched_off():
@@ -50,6 +51,7 @@ def test_underloaded_host_is_emptied_and_switched_off():
     tr = make_trace([[100, 300]] * 3, booked_cpu=[800, 800])
     res = run(scenario(n_hosts=3), tr)
     assert res.tables["migrations"][["vm", "src", "dst"]].values.tolist() == [[0, 0, 1]]
+    assert res.tables["migrations"]["cause"].tolist() == ["underload"]
     state = res.arrays["host_state"]
     assert state[-1].tolist() == [HOST_OFF, 1, HOST_OFF]
     static = run(scenario(n_hosts=3, controller={"name": "none"}), tr)
@@ -146,3 +148,13 @@ def test_no_vm_lands_on_an_overloaded_or_switched_off_host(world):
             assert e.state.check() == []  # every VM on a powered host, bookings consistent
     finally:
         type(ctl).decide = original
+
+
+def test_a_decision_needs_one_cause_per_migration():
+    from kumo.engine import Decision
+
+    tr = make_trace([[100, 300]] * 2, booked_cpu=[800, 800])
+    eng = Engine(scenario(n_hosts=3, controller={"name": "none"}), tr)
+    eng.step(0)
+    with pytest.raises(RuntimeError, match="causes"):
+        eng._apply(Decision(migrations=[(0, 2)], reason="test", causes=["a", "b"]), 300.0)

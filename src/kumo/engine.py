@@ -63,11 +63,15 @@ _EV_RESTART = 4
 
 @dataclass
 class Decision:
-    """What a controller asks for at one step: migrations (vm, target host) and hosts to switch off."""
+    """What a controller asks for at one step: migrations (vm, target host) and hosts to switch off.
+
+    ``causes`` (optional, one per migration) says why each VM moves (``overload``, ``underload``, ``lb``,
+    ``ee``...); the migrations table records it, ``reason`` standing in where it is not given."""
 
     migrations: list[tuple[int, int]] = field(default_factory=list)
     switch_off: list[int] = field(default_factory=list)
     reason: str = ""
+    causes: list[str] | None = None
 
 
 # ------------------------------------------------------------------------------------------------ set-up
@@ -184,7 +188,7 @@ class Engine:
         self._seq = 0
         # migration records
         self._mig: dict[str, list] = {k: [] for k in (
-            "vm", "src", "dst", "start_s", "end_s", "ram_mb", "status", "downtime_s", "cpu_loss")}
+            "vm", "src", "dst", "start_s", "end_s", "ram_mb", "status", "downtime_s", "cpu_loss", "cause")}
         self._mig_open: dict[int, int] = {}  # vm -> record index
         self._rej: dict[str, list] = {k: [] for k in ("vm", "step", "t_s", "reason")}
         n, nh, nv = tr.n_steps, hosts.n, vms.n
@@ -286,7 +290,7 @@ class Engine:
         if self.vm_steps is not None:
             self.vm_steps["downtime_s"][self.state.step, vm] += seconds
 
-    def start_migration(self, vm: int, target: int, t: float) -> bool:
+    def start_migration(self, vm: int, target: int, t: float, cause: str = "") -> bool:
         """Begin moving ``vm`` to ``target`` at time ``t`` (controllers call this through decisions).
 
         A VM that cannot live-migrate (passthrough, SR-IOV, a container without checkpoint/restore) or a
@@ -310,8 +314,9 @@ class Engine:
         dur, down, loss = self._migration_timing(vm, src, target, float(ram))
         m = self._mig
         self._mig_open[vm] = len(m["vm"])
-        for k, v in zip(("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status", "downtime_s", "cpu_loss"),
-                        (vm, src, target, t, t + dur, ram, "in-flight", down, loss), strict=True):
+        for k, v in zip(("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status", "downtime_s", "cpu_loss",
+                         "cause"),
+                        (vm, src, target, t, t + dur, ram, "in-flight", down, loss, cause), strict=True):
             m[k].append(v)
         self.vm_acc["migrations"][vm] += 1
         self._add_downtime(vm, down)
@@ -321,15 +326,16 @@ class Engine:
         self._push(t + dur, _EV_MIGRATION, vm)
         return True
 
-    def _start_batch(self, migrations: list[tuple[int, int]], t: float) -> None:
+    def _start_batch(self, migrations: list[tuple[int, int]], t: float, causes: list[str]) -> None:
         """:meth:`start_migration` for a decision's migrations, with one timing call for all of them.
 
         Only without virtualization models, where a migration's timing depends on its RAM and NIC alone
         (not on the others in flight), so the result is the same as starting them one by one."""
         s = self.state
         started: list[tuple[int, int, int, float]] = []
+        why: list[str] = []
         used = getattr(self.migration, "ram", "booked") == "used"
-        for vm_, target_ in migrations:
+        for (vm_, target_), cause in zip(migrations, causes, strict=True):
             vm, target = int(vm_), int(target_)
             if s.vm_state[vm] != VM_RUNNING:
                 raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} in state {s.vm_state[vm]}")
@@ -345,6 +351,7 @@ class Engine:
             self._book(vm, target, +1)
             ram = float(s.vm_ram_demand[vm] if used else s.vms.ram_booked_mb[vm])
             started.append((vm, src, target, ram))
+            why.append(cause)
         if not started:
             return
         vms, srcs, dsts, rams = (list(c) for c in zip(*started, strict=True))
@@ -361,6 +368,7 @@ class Engine:
         m["status"] += ["in-flight"] * len(vms)
         m["downtime_s"] += down.tolist()
         m["cpu_loss"] += loss.tolist()
+        m["cause"] += why
         for j, (vm, src, target, _) in enumerate(started):
             self._mig_open[vm] = n0 + j
             self.vm_acc["migrations"][vm] += 1
@@ -469,11 +477,14 @@ class Engine:
             s.vm_state[vm] = VM_DEPARTED
 
     def _apply(self, d: Decision, t: float) -> None:
+        causes = list(d.causes) if d.causes is not None else [d.reason] * len(d.migrations)
+        if len(causes) != len(d.migrations):
+            raise RuntimeError(f"decision '{d.reason}': {len(causes)} causes for {len(d.migrations)} migrations")
         if self.virt is None and len(d.migrations) > 1:
-            self._start_batch(d.migrations, t)
+            self._start_batch(d.migrations, t, causes)
         else:
-            for vm, target in d.migrations:
-                self.start_migration(int(vm), int(target), t)
+            for (vm, target), cause in zip(d.migrations, causes, strict=True):
+                self.start_migration(int(vm), int(target), t, cause)
         s = self.state
         for h in d.switch_off:
             if s.host_n_vms[h] > 0:

@@ -114,6 +114,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "downtime_s": ("float64", "s", "VM paused during the switch-over"),
         "cpu_loss": ("float64", "1", "fraction of the VM's CPU lost while in flight"),
         "status": ("string", "-", "done/aborted/unfinished"),
+        "cause": ("string", "-", "why the controller moved the VM (overload, underload, lb, ee...; else its "
+                  "decision's reason)"),
     },
     "rejections": {
         "vm": ("int64", "-", "VM index"),
@@ -223,7 +225,8 @@ def build_result(eng: Engine) -> RunResult:
                               "downtime_s", "failures")},
     })
     migrations = _frame("migrations", {
-        **{k: mig[k] for k in ("vm", "src", "dst", "start_s", "end_s", "ram_mb", "downtime_s", "cpu_loss", "status")},
+        **{k: mig[k] for k in ("vm", "src", "dst", "start_s", "end_s", "ram_mb", "downtime_s", "cpu_loss", "status",
+                               "cause")},
         "duration_s": np.asarray(mig["end_s"], float) - np.asarray(mig["start_s"], float),
     })
     rejections = _frame("rejections", rej)

@@ -192,6 +192,7 @@ class Consolidation:
             t = self._find_host(view, plan, vm, src, over, wake=True)
             if t >= 0:
                 self._move(view, plan, vm, src, t)
+        n_over = len(plan.moves)
         if self.underload:
             self._underload(view, plan, running, on_host, over)
         off: list[int] = []
@@ -200,7 +201,9 @@ class Consolidation:
             off = np.flatnonzero(empty).tolist()
         if not plan.moves and not off:
             return None
-        return Decision(migrations=plan.moves, switch_off=off, reason=f"{self.detection}-{self.selection}")
+        causes = ["overload"] * n_over + ["underload"] * (len(plan.moves) - n_over)
+        return Decision(migrations=plan.moves, switch_off=off, reason=f"{self.detection}-{self.selection}",
+                        causes=causes)
 
     # ------------------------------------------------------------------------------------------- state
     def _record(self, view: ClusterView) -> None:

@@ -245,7 +245,9 @@ class SlaScheduler:
             _guard.charge(self, mem, [vm for vm, _ in plan.moves])
         if not plan.moves and not off:
             return None
-        return Decision(migrations=plan.moves, switch_off=off, reason=self.selection + self.host_selection)
+        causes = ["overload"] * n0 + ["lb"] * (n1 - n0) + ["ee"] * (len(plan.moves) - n1)
+        return Decision(migrations=plan.moves, switch_off=off, reason=self.selection + self.host_selection,
+                        causes=causes)
 
     def _quiet(self, view: ClusterView, is_on: np.ndarray) -> bool:
         """True when no host can be overloaded (its load counting VMs leaving it is an upper bound),
