@@ -597,13 +597,14 @@ class Engine:
             decision = self.controller.decide(self.view, self.rng)
             if decision is not None:
                 self._apply(decision, t0)
+                mig = np.flatnonzero(s.vm_state == VM_MIGRATING)  # migrations started now count this step
         if self.scenario.power_management.switch_off_idle:
             # hosts left empty by departures or finished migrations go off for the whole step
             idle = np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0))
             if len(idle):
                 s.host_state[idle] = HOST_OFF
                 self.host_acc["switch_offs"][idle] += 1
-        self._account(k, t0, t1, cpu, ram, load, useful, mem)
+        self._account(k, t0, t1, cpu, ram, load, useful, mem, idx, mig)
         self._run_events_until(t1, inclusive=False)
 
     def _virtualize(self, k: int, placed: np.ndarray, idx: np.ndarray, cpu: np.ndarray,
@@ -649,16 +650,16 @@ class Engine:
                 self._restart(payload, t_ev)
 
     def _account(self, k: int, t0: float, t1: float, cpu: np.ndarray, ram: np.ndarray, load: np.ndarray,
-                 useful: np.ndarray | None, mem: Any) -> None:
-        """Integrate step ``k``: ``cpu`` is useful guest demand, ``load`` what VMs put on their hosts."""
+                 useful: np.ndarray | None, mem: Any, placed: np.ndarray, mig: np.ndarray) -> None:
+        """Integrate step ``k``: ``cpu`` is useful guest demand, ``load`` what VMs put on their hosts;
+        ``placed`` the running or migrating VMs (decisions do not change that set), ``mig`` the migrating ones
+        after the step's decision."""
         s, dt = self.state, self.dt
         nh = s.hosts.n
-        placed = np.flatnonzero((s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING))
         src = s.vm_host[placed]
         cpu_load = np.bincount(src, load[placed], nh)
         ram_load = mem.host_resident_mb if mem is not None else np.bincount(src, ram[placed], nh)
         rows: list[tuple[int, float, float, float, float, float]] = []
-        mig = np.flatnonzero(s.vm_state == VM_MIGRATING)
         mig_end = np.zeros(len(mig))
         mig_loss = np.zeros(len(mig))
         reserve = getattr(self.migration, "target_cpu_reserve", 0.0)
@@ -680,8 +681,8 @@ class Engine:
         on = s.host_state != HOST_OFF
         tables, tindex = s.hosts.power_tables, s.hosts.type_index
 
-        def power_w(u: np.ndarray, hidx: np.ndarray) -> np.ndarray:
-            return host_power_w(u, tindex[hidx], tables)
+        def power_w(u: np.ndarray, hidx: np.ndarray | None) -> np.ndarray:
+            return host_power_w(u, tindex if hidx is None else tindex[hidx], tables)
 
         integ = integrate_step(t0, t1, cpu_load, ram_load, s.hosts.cpu_mhz, s.hosts.ram_mb, on, power_w,
                                self._boot_w, pulses)

@@ -76,7 +76,7 @@ def integrate_step(
     cpu_cap: np.ndarray,
     ram_cap: np.ndarray,
     on: np.ndarray,
-    power_w: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    power_w: Callable[[np.ndarray, np.ndarray | None], np.ndarray],
     down_power_w: np.ndarray,
     pulses: Pulses | None,
 ) -> StepIntegrals:
@@ -88,7 +88,8 @@ def integrate_step(
     cpu_load, ram_load : (n_hosts,) base loads for the whole step, MHz and MB.
     cpu_cap, ram_cap : (n_hosts,) physical capacities.
     on : (n_hosts,) bool, host draws power during this step (on or booting).
-    power_w : ``power_w(util, host_index) -> watts`` for utilization in [0, 1].
+    power_w : ``power_w(util, host_index) -> watts`` for utilization in [0, 1]; ``host_index`` None means
+        every host in order.
     down_power_w : (n_hosts,) watts drawn while a host is unavailable (booting).
     pulses : sub-step deltas, or None for the fast path.
 
@@ -102,7 +103,7 @@ def integrate_step(
     if pulses is None or len(pulses.host) == 0:
         util = np.minimum(cpu_load, cpu_cap) / cpu_cap
         share = np.where(cpu_load > cpu_cap, cpu_cap / np.maximum(cpu_load, 1e-300), 1.0)
-        p = np.where(on, power_w(util, np.arange(nh)), 0.0)
+        p = np.where(on, power_w(util, None), 0.0)  # None: every host, in order
         short = np.maximum(ram_load - ram_cap, 0.0)
         return StepIntegrals(
             energy_j=p * dt,
