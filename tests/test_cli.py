@@ -93,3 +93,15 @@ def test_trace_info_and_convert(generic_csv, tmp_path):
     res = invoke("trace", "convert", str(generic_csv), str(out))
     assert res.exit_code == 0 and out.exists()
     assert invoke("trace", "info", str(out)).exit_code == 0
+
+
+def test_trace_convert_with_either_codec(tmp_path):
+    from kumo.traces import load
+
+    for codec in ("zstd", "zlib"):
+        out = tmp_path / f"pl-{codec}.kumo"
+        r = runner.invoke(app, ["trace", "convert", "planetlab", str(out), "--codec", codec])
+        assert r.exit_code == 0, r.output
+        assert load(str(out)).content_hash() == load("planetlab").content_hash()
+    r = runner.invoke(app, ["trace", "convert", "planetlab", str(tmp_path / "x.kumo"), "--codec", "lz4"])
+    assert r.exit_code == 2 and "--codec" in r.output

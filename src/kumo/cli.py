@@ -234,14 +234,19 @@ def trace_convert(
     path: Annotated[str, typer.Argument(help="Embedded name, folder or file to read.")],
     out: Annotated[Path, typer.Argument(help="Output file (kumo compact format, .kumo).")],
     format: Annotated[str | None, typer.Option("--format", "-f", help="Force a reader.")] = None,
+    codec: Annotated[str, typer.Option("--codec", help="zstd (smaller) or zlib (loads without pyarrow: "
+                                                         "for small traces).")] = "zstd",
 ) -> None:
     """Convert a trace to kumo's compact single-file format."""
     from kumo.traces import load
     from kumo.traces.compact import save
 
+    if codec not in ("zstd", "zlib"):
+        _fail(ValueError(f"--codec: must be zstd or zlib, got {codec!r}"))
+        return
     try:
         tr = load(path, format=format)
-        save(tr, out)
+        save(tr, out, codec=codec)
     except (KumoError, OSError) as e:
         _fail(e)
         return
