@@ -98,6 +98,51 @@ static inline double spread(int64_t mode, double *x, int64_t n)
 }
 
 /* the IQR/MAD detector on the host at position i, with VM v added (v < 0: as the list stands) */
+/* Can CloudSim's robust LRR fit depart from OLS on the window hw (w newest values) plus f x a VM's share?
+ * Only if >= 6 of the 10 OLS residuals are exactly zero: a screen with 1e-9 room. res_v (the VM's OLS
+ * residuals) and vmh (its history) are NULL for the host alone. (kumo/compat/_after.py _maybe_robust) */
+static inline int robust_may_depart(const double *hw, const double *hat, int64_t w, const double *res_v,
+                                    const double *vmh, double f)
+{
+    double res[64];
+    double scale = 0.0;
+    if (w > 64)
+        return 1;
+    for (int64_t j = 0; j < w; j++) {
+        double fit = 0.0;
+        for (int64_t k = 0; k < w; k++)
+            fit += hw[k] * hat[k * w + j];
+        double x = hw[j] - fit;
+        double s = hw[j];
+        if (res_v) {
+            x = x + res_v[j] * f;
+            s = hw[j] + vmh[j] * f;
+        }
+        res[j] = fabs(x);
+        if (j == 0 || s > scale)
+            scale = s;
+    }
+    if (scale < 1e-300)
+        scale = 1e-300;
+    qsort(res, (size_t)w, sizeof(double), cmp_double);
+    return res[(w - 1) / 2 + 1] <= 1e-9 * scale;
+}
+
+/* The IQR/MAD detector (mode) on a host history of n values plus, when vmh is not NULL, a VM's share
+ * vmh x mv / cap; util is the utilization it is tested with. 1/0, or -1 if n is too long for the buffer. */
+static inline int spread_verdict(int64_t mode, const double *hist, int64_t n, const double *vmh, double mv,
+                                 double cap, double util, int64_t min_len, double fallback, double safety)
+{
+    double x[256];
+    if (n < min_len)
+        return util > fallback;
+    if (n > 256)
+        return -1;
+    for (int64_t k = 0; k < n; k++)
+        x[k] = vmh ? hist[k] + vmh[k] * mv / cap : hist[k];
+    return util > 1 - safety * spread(mode, x, n);
+}
+
 /* entry points (METH_VARARGS / METH_NOARGS functions of the module) */
 PyObject *kumo_pabfd(PyObject *self, PyObject *args);
 PyObject *kumo_spread_now(PyObject *self, PyObject *args);

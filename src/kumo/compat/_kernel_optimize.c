@@ -78,32 +78,12 @@ static inline int64_t trim_len(const double *row, int64_t stride)
     return 1;
 }
 
-/* robust-fit screen on a window (hw + f * VM's share; f = 0: the host alone) */
+/* robust-fit screen on host h's window (plus f x VM v's share when v >= 0) */
 static int maybe_robust_o(const opt_t *o, const double *hw, int64_t v, double f)
 {
-    int64_t w = o->w;
-    double res[64];
-    double scale = 0.0;
-    if (w > 64)
-        return 1;
-    for (int64_t j = 0; j < w; j++) {
-        double fit = 0.0;
-        for (int64_t k = 0; k < w; k++)
-            fit += hw[k] * o->hat[k * w + j];
-        double x = hw[j] - fit;
-        double s = hw[j];
-        if (v >= 0) {
-            x = x + o->vm_res[v * w + j] * f;
-            s = hw[j] + o->vmh[v * o->stride + j] * f;
-        }
-        res[j] = fabs(x);
-        if (j == 0 || s > scale)
-            scale = s;
-    }
-    if (scale < 1e-300)
-        scale = 1e-300;
-    qsort(res, (size_t)w, sizeof(double), cmp_double);
-    return res[(w - 1) / 2 + 1] <= 1e-9 * scale;
+    if (v < 0)
+        return robust_may_depart(hw, o->hat, o->w, NULL, NULL, 0.0);
+    return robust_may_depart(hw, o->hat, o->w, o->vm_res + v * o->w, o->vmh + v * o->stride, f);
 }
 
 /* IQR/MAD verdict on host h (+ VM v when v >= 0) */
@@ -111,28 +91,12 @@ static int spread_o(const opt_t *o, int64_t h, int64_t v)
 {
     const double *hist = o->hist + h * o->stride;
     int64_t n = o->hlen[h];
-    double x[256];
-    double util;
-    if (o->stride > 256)
-        return -1;
-    if (v >= 0) {
-        double mv = o->vm_mips[v];
-        const double *vmh = o->vmh + v * o->stride;
-        if (o->vm_hlen[v] > n)
-            n = o->vm_hlen[v];
-        util = (o->sum_r[h] + o->r[v]) / o->cap[h];
-        if (n < o->min_len)
-            return util > o->fallback;
-        for (int64_t k = 0; k < n; k++)
-            x[k] = hist[k] + vmh[k] * mv / o->cap[h];
-    } else {
-        util = o->sum_r[h] / o->cap[h];
-        if (n < o->min_len)
-            return util > o->fallback;
-        for (int64_t k = 0; k < n; k++)
-            x[k] = hist[k];
-    }
-    return util > 1 - o->safety * spread(o->mode, x, n);
+    if (v < 0)
+        return spread_verdict(o->mode, hist, n, NULL, 0.0, o->cap[h], o->sum_r[h] / o->cap[h], o->min_len,
+                              o->fallback, o->safety);
+    return spread_verdict(o->mode, hist, o->vm_hlen[v] > n ? o->vm_hlen[v] : n, o->vmh + v * o->stride,
+                          o->vm_mips[v], o->cap[h], (o->sum_r[h] + o->r[v]) / o->cap[h], o->min_len, o->fallback,
+                          o->safety);
 }
 
 /* the detector on host h as its list stands: 1/0, or -2 (a close call for the exact code) */

@@ -30,64 +30,29 @@ enum {
 };
 /* the Python side checks the count: layout() must list W_N_WORDS names */
 
+/* the robust-fit screen for the host at position i with VM v added */
 static int maybe_robust(const word_t *c, int64_t i, int64_t v, double f)
 {
-    int64_t w = c[W_W].i;
-    const double *hw = (const double *)c[W_HIST].u + i * c[W_HIST_STRIDE].i;
-    const double *hat = (const double *)c[W_HAT].u;
-    const double *res_v = (const double *)c[W_VM_RES].u + v * w;
-    const double *vmh = (const double *)c[W_VMH].u + v * c[W_HIST_STRIDE].i;
-    double res[64];
-    double scale = 0.0;
-    if (w > 64)
-        return 1;
-    for (int64_t j = 0; j < w; j++) {
-        double fit = 0.0;
-        for (int64_t k = 0; k < w; k++)
-            fit += hw[k] * hat[k * w + j];
-        res[j] = fabs(hw[j] - fit + res_v[j] * f);
-        double s = hw[j] + vmh[j] * f;
-        if (j == 0 || s > scale)
-            scale = s;
-    }
-    if (scale < 1e-300)
-        scale = 1e-300;
-    qsort(res, (size_t)w, sizeof(double), cmp_double);
-    return res[(w - 1) / 2 + 1] <= 1e-9 * scale;
+    int64_t w = c[W_W].i, stride = c[W_HIST_STRIDE].i;
+    return robust_may_depart((const double *)c[W_HIST].u + i * stride, (const double *)c[W_HAT].u, w,
+                             (const double *)c[W_VM_RES].u + v * w, (const double *)c[W_VMH].u + v * stride, f);
 }
 
-/* ------------------------------------------------------------------------------------------ IQR / MAD */
-
+/* the IQR/MAD detector on position i, with VM v added (v < 0: as the list stands) */
 static int spread_over(const word_t *c, int64_t i, int64_t v)
 {
     const double *cap = (const double *)c[W_CAP].u, *sum_r = (const double *)c[W_SUM_R].u;
     const int64_t stride = c[W_HIST_STRIDE].i;
     const double *hist = (const double *)c[W_HIST].u + i * stride;
     int64_t n = ((const int64_t *)c[W_HLEN].u)[i];
-    double x[256];
-    double util;
-    if (stride > 256)
-        return -1;
-    if (v >= 0) {
-        const double req = ((const double *)c[W_R].u)[v];
-        const double mv = ((const double *)c[W_VM_MIPS].u)[v];
-        const double *vmh = (const double *)c[W_VMH].u + v * stride;
-        int64_t nv = ((const int64_t *)c[W_VM_HLEN].u)[v];
-        if (nv > n)
-            n = nv;
-        util = (sum_r[i] + req) / cap[i];
-        if (n < c[W_MIN_LEN].i)
-            return util > c[W_FALLBACK].d;
-        for (int64_t k = 0; k < n; k++)
-            x[k] = hist[k] + vmh[k] * mv / cap[i];
-    } else {
-        util = sum_r[i] / cap[i];
-        if (n < c[W_MIN_LEN].i)
-            return util > c[W_FALLBACK].d;
-        for (int64_t k = 0; k < n; k++)
-            x[k] = hist[k];
-    }
-    return util > 1 - c[W_SAFETY].d * spread(c[W_MODE].i, x, n);
+    if (v < 0)
+        return spread_verdict(c[W_MODE].i, hist, n, NULL, 0.0, cap[i], sum_r[i] / cap[i], c[W_MIN_LEN].i,
+                              c[W_FALLBACK].d, c[W_SAFETY].d);
+    int64_t nv = ((const int64_t *)c[W_VM_HLEN].u)[v];
+    return spread_verdict(c[W_MODE].i, hist, nv > n ? nv : n, (const double *)c[W_VMH].u + v * stride,
+                          ((const double *)c[W_VM_MIPS].u)[v], cap[i],
+                          (sum_r[i] + ((const double *)c[W_R].u)[v]) / cap[i], c[W_MIN_LEN].i, c[W_FALLBACK].d,
+                          c[W_SAFETY].d);
 }
 
 static double *scratch_d = NULL;
