@@ -296,6 +296,18 @@ class Engine:
         A VM that cannot live-migrate (passthrough, SR-IOV, a container without checkpoint/restore) or a
         failed target is refused: counted in ``migrations_refused``, nothing moves, returns False.
         """
+        claimed = self._claim(vm, target, t)
+        if claimed is None:
+            return False
+        src, ram = claimed
+        dur, down, loss = self._migration_timing(vm, src, target, ram)
+        self._record_start(vm, src, target, t, ram, dur, down, loss, cause)
+        self.step_rec["migrations_started"][self.state.step] += 1
+        return True
+
+    def _claim(self, vm: int, target: int, t: float) -> tuple[int, float] | None:
+        """Check a requested move and mark the VM migrating, the target booked and powered: ``(source, RAM to
+        copy)``, or None when the move is refused (counted)."""
         s = self.state
         if s.vm_state[vm] != VM_RUNNING:
             raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} in state {s.vm_state[vm]}")
@@ -304,14 +316,18 @@ class Engine:
             raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} from host {src} to host {target}")
         if not s.vm_migratable[vm] or s.host_state[target] == HOST_FAILED:
             self.migrations_refused += 1
-            return False
+            return None
         self._power_on(target, t)
         s.vm_state[vm] = VM_MIGRATING
         s.vm_target[vm] = target
         self._book(vm, target, +1)
         # what the copy moves: the booking (CloudSim) or the RAM in use now (kohne-sla-scheduling.md §3.6)
-        ram = s.vm_ram_demand[vm] if getattr(self.migration, "ram", "booked") == "used" else s.vms.ram_booked_mb[vm]
-        dur, down, loss = self._migration_timing(vm, src, target, float(ram))
+        used = getattr(self.migration, "ram", "booked") == "used"
+        return src, float(s.vm_ram_demand[vm] if used else s.vms.ram_booked_mb[vm])
+
+    def _record_start(self, vm: int, src: int, target: int, t: float, ram: float, dur: float, down: float,
+                      loss: float, cause: str) -> None:
+        # the migration's record, its downtime and counters, and its completion event
         m = self._mig
         self._mig_open[vm] = len(m["vm"])
         for k, v in zip(("vm", "src", "dst", "start_s", "end_s", "ram_mb", "status", "downtime_s", "cpu_loss",
@@ -322,9 +338,7 @@ class Engine:
         self._add_downtime(vm, down)
         self.host_acc["migrations_out"][src] += 1
         self.host_acc["migrations_in"][target] += 1
-        self.step_rec["migrations_started"][s.step] += 1
         self._push(t + dur, _EV_MIGRATION, vm)
-        return True
 
     def _start_batch(self, migrations: list[tuple[int, int]], t: float, causes: list[str]) -> None:
         """:meth:`start_migration` for a decision's migrations, with one timing call for all of them.
@@ -332,50 +346,19 @@ class Engine:
         Only without virtualization models, where a migration's timing depends on its RAM and NIC alone
         (not on the others in flight), so the result is the same as starting them one by one."""
         s = self.state
-        started: list[tuple[int, int, int, float]] = []
-        why: list[str] = []
-        used = getattr(self.migration, "ram", "booked") == "used"
-        for (vm_, target_), cause in zip(migrations, causes, strict=True):
-            vm, target = int(vm_), int(target_)
-            if s.vm_state[vm] != VM_RUNNING:
-                raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} in state {s.vm_state[vm]}")
-            src = int(s.vm_host[vm])
-            if target == src or not 0 <= target < s.hosts.n:
-                raise RuntimeError(f"controller asked to migrate VM {s.vms.ids[vm]} from host {src} to host {target}")
-            if not s.vm_migratable[vm] or s.host_state[target] == HOST_FAILED:
-                self.migrations_refused += 1
-                continue
-            self._power_on(target, t)
-            s.vm_state[vm] = VM_MIGRATING
-            s.vm_target[vm] = target
-            self._book(vm, target, +1)
-            ram = float(s.vm_ram_demand[vm] if used else s.vms.ram_booked_mb[vm])
-            started.append((vm, src, target, ram))
-            why.append(cause)
+        started: list[tuple[int, int, int, float, str]] = []
+        for (vm, target), cause in zip(migrations, causes, strict=True):
+            claimed = self._claim(int(vm), int(target), t)
+            if claimed is not None:
+                started.append((int(vm), claimed[0], int(target), claimed[1], cause))
         if not started:
             return
-        vms, srcs, dsts, rams = (list(c) for c in zip(*started, strict=True))
+        srcs = [x[1] for x in started]
+        dsts = [x[2] for x in started]
         nic = np.minimum(s.hosts.nic_mbps[srcs], s.hosts.nic_mbps[dsts])
-        dur, down, loss = self._timings(np.asarray(rams, dtype=np.float64), nic)
-        m = self._mig
-        n0 = len(m["vm"])
-        m["vm"] += vms
-        m["src"] += srcs
-        m["dst"] += dsts
-        m["start_s"] += [t] * len(vms)
-        m["end_s"] += (t + dur).tolist()
-        m["ram_mb"] += rams
-        m["status"] += ["in-flight"] * len(vms)
-        m["downtime_s"] += down.tolist()
-        m["cpu_loss"] += loss.tolist()
-        m["cause"] += why
-        for j, (vm, src, target, _) in enumerate(started):
-            self._mig_open[vm] = n0 + j
-            self.vm_acc["migrations"][vm] += 1
-            self._add_downtime(vm, float(down[j]))
-            self.host_acc["migrations_out"][src] += 1
-            self.host_acc["migrations_in"][target] += 1
-            self._push(t + float(dur[j]), _EV_MIGRATION, vm)
+        dur, down, loss = self._timings(np.array([x[3] for x in started], dtype=np.float64), nic)
+        for j, (vm, src, target, ram, cause) in enumerate(started):
+            self._record_start(vm, src, target, t, ram, float(dur[j]), float(down[j]), float(loss[j]), cause)
         self.step_rec["migrations_started"][s.step] += len(started)
 
     def _timings(self, ram: np.ndarray, nic: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -392,7 +375,6 @@ class Engine:
     def _migration_timing(self, vm: int, src: int, dst: int, ram: float) -> tuple[float, float, float]:
         """(duration s, downtime s, fraction of CPU lost while in flight) of one migration starting now."""
         s, model = self.state, self.migration
-        nic = min(s.hosts.nic_mbps[src], s.hosts.nic_mbps[dst])
         if self.virt is not None:
             # the NIC left after VM traffic, shared with the migrations already in flight on either end
             mig = np.flatnonzero(s.vm_state == VM_MIGRATING)
@@ -404,12 +386,9 @@ class Engine:
             tm = self.virt.migration_timing(model, np.array([vm]), np.array([ram]), bw,
                                             self._dirty_mbps[[vm]], s.vm_ram_demand[[vm]])
             return float(tm.total_s[0]), float(tm.downtime_s[0]), float(tm.cpu_loss[0])
-        if hasattr(model, "timing"):
-            tm = model.timing(np.array([ram]), np.array([nic]), None)
-            return float(tm.total_s[0]), float(tm.downtime_s[0]), float(tm.cpu_loss[0])
-        dur = float(model.duration_s(np.array([ram]), np.array([nic]))[0])
-        down = float(model.downtime_s(np.array([ram]), np.array([nic]))[0])
-        return dur, down, float(model.source_cpu_loss)
+        nic = min(s.hosts.nic_mbps[src], s.hosts.nic_mbps[dst])
+        dur, down, loss = self._timings(np.array([ram]), np.array([nic]))
+        return float(dur[0]), float(down[0]), float(loss[0])
 
     def _abort_migration(self, vm: int, t: float) -> None:
         s = self.state
