@@ -93,6 +93,51 @@ def power(u: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Context:
+    """A kernel context: 64-bit words by name (the kernel's ``words()``/``opt_words()`` order) holding array
+    addresses, integers and bit-cast doubles; it keeps every array it points to alive."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self.words = np.zeros(len(names), dtype=np.uint64)
+        self._int = self.words.view(np.int64)
+        self._float = self.words.view(np.float64)
+        self._slot = {name: k for k, name in enumerate(names)}
+        self.keep: list[np.ndarray] = []
+
+    def array(self, name: str, a: np.ndarray, dtype: Any, inplace: bool = False) -> None:
+        """Point ``name`` at ``a``; ``inplace``: the kernel or Python writes it, so no copy may be made."""
+        if inplace:
+            if a.dtype != np.dtype(dtype) or not a.flags.c_contiguous:
+                raise TypeError(f"kernel array {name} must be C-contiguous {np.dtype(dtype)}, got {a.dtype}")
+        else:
+            a = np.ascontiguousarray(a, dtype=dtype)
+        self.keep.append(a)
+        self._int[self._slot[name]] = int(a.__array_interface__["data"][0])
+
+    def int(self, name: str, value: int) -> None:
+        self._int[self._slot[name]] = int(value)
+
+    def float(self, name: str, value: float) -> None:
+        self._float[self._slot[name]] = float(value)
+
+
+def _detector_words(ctx: _Context, sim: Any, mode: int) -> None:
+    # the detector's parameters, in the words both contexts share (mode: 1 THR, 2 LR/LRR, 3 IQR, 4 MAD)
+    det = sim.detector
+    if mode == 1:
+        ctx.float("thr", det.threshold)
+        return
+    ctx.float("safety", det.safety)
+    ctx.float("fallback", det.fallback_threshold)
+    if mode == 2:
+        win = int(det.window)
+        ctx.int("w", win)
+        ctx.int("min_len", max(int(det.min_history), win))
+        ctx.int("robust", sim.detector_name == "lrr")
+    else:
+        ctx.int("min_len", det.min_history)
+
+
 def table_context(sim: Any, t: HostTable) -> np.ndarray | None:
     """The context words of ``pabfd``/``spread_now`` (see ``_kernel.c``) for one Python
     :class:`~kumo.compat._optimize.HostTable`, or None without the kernel or for an after-test it does not
@@ -110,66 +155,37 @@ def table_context(sim: Any, t: HostTable) -> np.ndarray | None:
         mode = 3 if sim.detector_name == "iqr" else 4
     else:
         return None
-    keep: list[np.ndarray] = []
-
-    def ptr(a: np.ndarray, dtype: Any) -> int:
-        if a.dtype != dtype or not a.flags.c_contiguous:
-            raise TypeError(f"kernel array must be C-contiguous {dtype}, got {a.dtype}")
-        keep.append(a)
-        return int(a.__array_interface__["data"][0])
-
-    f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
-    names = K.words()
-    words = np.zeros(len(names), dtype=np.uint64)
-    w = words.view(np.int64)
-    d = words.view(np.float64)
-    slot = {name: k for k, name in enumerate(names)}
-
-    def put(name: str, a: np.ndarray, dtype: np.dtype) -> None:
-        w[slot[name]] = ptr(a, dtype)
-
     if sim.vmh.shape[1] != t._hist.shape[1]:
         return None
+    ctx = _Context(K.words())
+    f8, i8 = np.float64, np.int64
+    # the table's arrays are written in place by Python (create/rebuild) and the kernel (peak)
     for name in ("avail", "pe", "sum_c", "sum_r", "cap", "pnow", "hist"):
-        put(name, getattr(t, "_" + name), f8)
+        ctx.array(name, getattr(t, "_" + name), f8, inplace=True)
     for name in ("off", "nlist", "peak", "host", "hlen"):
-        put(name, getattr(t, "_" + name), i8)
-    put("r", sim.r, f8)
-    put("vm_mips", sim.vm_mips, f8)
-    put("vmh", sim.vmh, f8)
-    put("power", POWER_FLAT, f8)
-    w[slot["hist_stride"]] = t._hist.shape[1]
-    w[slot["mode"]] = mode
-    d[slot["pe_min"]] = float(sim.pe_min)
-    if mode == 1:
-        d[slot["thr"]] = float(sim.detector.threshold)
-    elif mode in (3, 4):
-        det = sim.detector
-        put("vm_hlen", sim.vm_hlen, i8)
-        w[slot["min_len"]] = int(det.min_history)
-        d[slot["safety"]] = float(det.safety)
-        d[slot["fallback"]] = float(det.fallback_threshold)
-    else:
-        put("A", after._A, f8)
-        put("B", after._B, f8)
-        put("hz", after._hz, f8)
-        put("vm_lr", np.ascontiguousarray(sim.vm_lr), f8)
-        put("vm_hz", sim.vm_hz, f8)
-        put("vm_hlen", sim.vm_hlen, i8)
+        ctx.array(name, getattr(t, "_" + name), i8, inplace=True)
+    for name, a in (("r", sim.r), ("vm_mips", sim.vm_mips), ("vmh", sim.vmh), ("power", POWER_FLAT)):
+        ctx.array(name, a, f8, inplace=True)
+    ctx.int("hist_stride", t._hist.shape[1])
+    ctx.int("mode", mode)
+    ctx.float("pe_min", sim.pe_min)
+    _detector_words(ctx, sim, mode)
+    if mode in (2, 3, 4):
+        ctx.array("vm_hlen", sim.vm_hlen, i8, inplace=True)
+    if mode == 2:
+        for name in ("A", "B", "hz"):
+            ctx.array(name, getattr(after, "_" + name), f8, inplace=True)
+        ctx.array("vm_lr", sim.vm_lr, f8)
+        ctx.array("vm_hz", sim.vm_hz, f8, inplace=True)
         if after.robust:
-            put("vm_res", np.ascontiguousarray(sim.vm_res), f8)
-            put("hat", np.ascontiguousarray(after.hat), f8)
-        w[slot["w"]] = after.w
-        w[slot["min_len"]] = after.min_len
-        w[slot["robust"]] = int(after.robust)
-        d[slot["safety"]] = after.safety
-        d[slot["fallback"]] = after.fallback
-    t._kernel_keep = keep  # type: ignore[attr-defined]
-    return words
+            ctx.array("vm_res", sim.vm_res, f8)
+            ctx.array("hat", after.hat, f8)
+    t._kernel_keep = ctx.keep  # type: ignore[attr-defined]
+    return ctx.words
 
 
 def optimize(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
-                      alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray] | None:
+             alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray] | None:
     """Steps a to d of one ``optimizeAllocation`` with MMT or MU selection in the C kernel (``optimize_mmt``):
     ``(migration map, over-utilized hosts)``, or None where it does not apply or hands the call back (a
     close call for the detector's exact code); the caller then runs the Python path
@@ -193,71 +209,38 @@ def optimize(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
     mode = {"thr": 1, "lr": 2, "lrr": 2, "iqr": 3, "mad": 4}.get(name or "")
     if mode is None:
         return None
-    names = K.opt_words()
-    words = np.zeros(len(names), dtype=np.uint64)
-    w = words.view(np.int64)
-    d = words.view(np.float64)
-    slot = {n: k for k, n in enumerate(names)}
-    keep: list[np.ndarray] = []
-
-    def put(key: str, a: np.ndarray, dtype: Any) -> None:
-        a = np.ascontiguousarray(a, dtype=dtype)
-        keep.append(a)
-        w[slot[key]] = int(a.__array_interface__["data"][0])
-
-    nh, nv = sim.nh, sim.nv
-    out = np.empty(4 * nv + 4, dtype=np.int64)
     peak = sim.peak
     if peak.dtype != np.int64 or not peak.flags.c_contiguous:
         return None
+    nh, nv = sim.nh, sim.nv
+    ctx = _Context(K.opt_words())
     for key, val in (("nh", nh), ("nv", nv), ("nslot", s_vm.size), ("stride", sim.vmh.shape[1]), ("mode", mode),
-                     ("sel", sel),
-                     ("ntypes", int(sim.host_type.max()) + 1)):
-        w[slot[key]] = val
-    put("s_vm", s_vm, np.int64)
-    put("s_host", s_host, np.int64)
+                     ("sel", sel), ("ntypes", int(sim.host_type.max()) + 1)):
+        ctx.int(key, val)
+    out = np.empty(4 * nv + 4, dtype=np.int64)
     over = np.zeros(nh, dtype=np.uint8)
-    put("alloc", alloc, np.float64)
-    put("c_slot", c, np.float64)
-    put("over_out", over, np.uint8)
-    put("u", sim.u_cached, np.float64)
-    w[slot["peak"]] = int(peak.__array_interface__["data"][0])  # updated in place on success
-    put("type", sim.host_type, np.int64)
-    put("cap", sim.host_mips, np.float64)
-    put("pe", sim.pe_mips, np.float64)
-    put("off", sim.power_offset, np.int64)
-    put("power", POWER_FLAT, np.float64)
-    put("r", sim.r, np.float64)
-    put("vm_ram", sim.vm_ram, np.float64)
-    put("vm_mips", sim.vm_mips, np.float64)
-    put("vmh", sim.vmh, np.float64)
-    put("vm_hlen", sim.vm_hlen, np.int64)
-    put("out", out, np.int64)
-    d[slot["pe_min"]] = float(sim.pe_min)
-    d[slot["mig_rate"]] = float(MIGRATION_MB_PER_S)
-    d[slot["interval"]] = float(INTERVAL_S)
-    det = sim.detector
-    if mode == 1:
-        d[slot["thr"]] = float(det.threshold)
-    elif mode == 2:
-        win = int(det.window)
-        w[slot["w"]] = win
-        w[slot["min_len"]] = max(int(det.min_history), win)
-        w[slot["robust"]] = int(name == "lrr")
-        d[slot["safety"]] = float(det.safety)
-        d[slot["fallback"]] = float(det.fallback_threshold)
-        put("vm_lr", sim.vm_lr, np.float64)
-        put("vm_hz", sim.vm_hz, np.float64)
-        put("alpha", sim.lr_weights[0], np.float64)
-        put("beta", sim.lr_weights[1], np.float64)
+    ctx.array("out", out, np.int64, inplace=True)
+    ctx.array("over_out", over, np.uint8, inplace=True)
+    ctx.array("peak", peak, np.int64, inplace=True)  # updated in place on success
+    for key, a in (("s_vm", s_vm), ("s_host", s_host), ("type", sim.host_type), ("off", sim.power_offset),
+                   ("vm_hlen", sim.vm_hlen)):
+        ctx.array(key, a, np.int64)
+    for key, a in (("alloc", alloc), ("c_slot", c), ("u", sim.u_cached), ("cap", sim.host_mips),
+                   ("pe", sim.pe_mips), ("power", POWER_FLAT), ("r", sim.r), ("vm_ram", sim.vm_ram),
+                   ("vm_mips", sim.vm_mips), ("vmh", sim.vmh)):
+        ctx.array(key, a, np.float64)
+    ctx.float("pe_min", sim.pe_min)
+    ctx.float("mig_rate", MIGRATION_MB_PER_S)
+    ctx.float("interval", INTERVAL_S)
+    _detector_words(ctx, sim, mode)
+    if mode == 2:
+        for key, a in (("vm_lr", sim.vm_lr), ("vm_hz", sim.vm_hz), ("alpha", sim.lr_weights[0]),
+                       ("beta", sim.lr_weights[1])):
+            ctx.array(key, a, np.float64)
         if name == "lrr":
-            put("vm_res", sim.vm_res, np.float64)
-            put("hat", sim.lr_hat, np.float64)
-    else:
-        w[slot["min_len"]] = int(det.min_history)
-        d[slot["safety"]] = float(det.safety)
-        d[slot["fallback"]] = float(det.fallback_threshold)
-    n = K.optimize_mmt(words)
+            ctx.array("vm_res", sim.vm_res, np.float64)
+            ctx.array("hat", sim.lr_hat, np.float64)
+    n = K.optimize_mmt(ctx.words)
     if n < 0:
         return None
     pairs = out[: 2 * n].reshape(n, 2).tolist()
