@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kumo.compat import _compiled
 from kumo.compat._model import INTERVAL_S, MIGRATION_MB_PER_S
 from kumo.compat._screens import spread_overloaded
 
@@ -258,9 +259,7 @@ class SpreadAfter(AfterTest):
     def now(self, i: int) -> bool:
         ctx = self.t._ctx
         if ctx is not None:
-            from kumo.compat._compiled import K
-
-            r = K.spread_now(ctx, i)
+            r = _compiled.K.spread_now(ctx, i)
             if r != -2:
                 return bool(r)
         return self.t.overloaded_now_exact(i)

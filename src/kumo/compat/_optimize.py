@@ -24,7 +24,7 @@ import numpy as np
 
 from kumo.compat import _compiled
 from kumo.compat._after import _NEAR_W, _XP, AFTER_TESTS, AfterTest, horizon
-from kumo.compat._model import POWER_FLAT, spec_power_one
+from kumo.compat._model import POWER_FLAT
 from kumo.policies.detection import trim_zero_tail
 
 __all__ = ["AFTER_TESTS", "AfterTest", "HostTable", "horizon", "optimize", "spec_power"]
@@ -282,12 +282,6 @@ class HostTable:
         diff = np.where(ok, np.interp(ua * 10 + self.off, _XP, POWER_FLAT) - self.pnow, np.inf)
         return self.after.choose(v, diff, tested)
 
-    def exact_diff(self, i: int) -> float:
-        """CloudSim's ``P(u_after) - getPower()`` for position ``i`` of the current call."""
-        u = float(self._ua[i])
-        tab = self.sim.power_tables[int(self.type[i])]
-        return spec_power_one(u, tab) - float(self.pnow[i])
-
     def pick(self, diff: np.ndarray) -> int:
         """Position of the least screened ``diff`` (inf = not allowed), decided exactly: every host within
         1e-9 W of the screened minimum is re-scored with CloudSim's formula, ties to the lowest host id."""
@@ -298,10 +292,7 @@ class HostTable:
         near = np.flatnonzero(diff <= best + _NEAR_W)
         if near.size == 1:
             return i
-        if near.size <= 3:
-            exact = [(self.exact_diff(j), int(self.host[j]), j) for j in near.tolist()]
-            return min(exact)[2]
-        # vectorized exact scores (spec_power is CloudSim's formula elementwise, the same bits as the scalar)
+        # exact scores (spec_power is CloudSim's formula elementwise, the same bits as the scalar)
         ex = spec_power(self._ua[near], self.off[near]) - self.pnow[near]
         tied = near[ex == ex.min()]
         return int(tied[0]) if tied.size == 1 else int(tied[np.argmin(self.host[tied])])

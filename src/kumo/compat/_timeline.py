@@ -57,7 +57,6 @@ class CloudSimRun:
         self.host_ram = H["ram"]
         self.host_bw = H["bw"]
         self.power_offset = self.host_type * 11
-        self.power_tables = [tuple(row) for row in M.POWER.tolist()]  # per host type, for exact scalar P(u)
         self.vm_mips = V["mips"].astype(np.float64)
         self.vm_ram = V["ram"].astype(np.float64)
         self.vm_bw = V["bw"].astype(np.float64)
