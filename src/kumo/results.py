@@ -128,18 +128,11 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
 _STATE_NAMES = np.array(["pending", "running", "migrating", "departed", "rejected", "queued", "down"])
 
 
-@dataclass
-class RunResult:
-    """Everything a run produced. ``tables`` follow :data:`SCHEMA`; ``arrays`` hold optional matrices:
-    with ``record_host_steps``, ``host_cpu_util``, ``host_power_w``, ``host_state`` (n_steps, n_hosts);
-    with ``record_vm_steps``, ``vm_cpu_demand_mhz``, ``vm_cpu_delivered_mhz`` (time mean over the step),
-    ``vm_ram_demand_mb``, ``vm_ram_shortfall_mb`` (time mean), ``vm_downtime_s`` (migration downtime
-    started in the step), ``vm_host`` (host at the step start after placement, -1 if none), all
-    (n_steps, n_vms)."""
+class TableAccess:
+    """``result.summary`` (the one-row summary table as a dict) and ``result.<table>`` for every table in
+    ``tables``: shared by run and federation results."""
 
     tables: dict[str, pd.DataFrame]
-    manifest: dict[str, Any]
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -150,6 +143,20 @@ class RunResult:
         if name in tables:
             return tables[name]
         raise AttributeError(name)
+
+
+@dataclass
+class RunResult(TableAccess):
+    """Everything a run produced. ``tables`` follow :data:`SCHEMA`; ``arrays`` hold optional matrices:
+    with ``record_host_steps``, ``host_cpu_util``, ``host_power_w``, ``host_state`` (n_steps, n_hosts);
+    with ``record_vm_steps``, ``vm_cpu_demand_mhz``, ``vm_cpu_delivered_mhz`` (time mean over the step),
+    ``vm_ram_demand_mb``, ``vm_ram_shortfall_mb`` (time mean), ``vm_downtime_s`` (migration downtime
+    started in the step), ``vm_host`` (host at the step start after placement, -1 if none), all
+    (n_steps, n_vms)."""
+
+    tables: dict[str, pd.DataFrame]
+    manifest: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     def write(self, out_dir: str | Path, fmt: str = "parquet") -> Path:
         """Write every table (``parquet`` or ``csv``), ``schema.json`` and ``manifest.json`` to ``out_dir``."""

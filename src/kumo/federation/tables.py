@@ -18,7 +18,7 @@ import pandas as pd
 
 from kumo.accounting import SlaSpec, migration_downtime_s, sla_breaks
 from kumo.federation.ledger import LEDGER_COLUMNS, Usage, build_ledger, flows, provider_totals, uptime_breaks
-from kumo.results import RunResult, build_result, write_tables
+from kumo.results import RunResult, TableAccess, build_result, write_tables
 
 if TYPE_CHECKING:
     from kumo.federation.runner import FederationRun
@@ -183,23 +183,13 @@ FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
 
 
 @dataclass
-class FederationResult:
+class FederationResult(TableAccess):
     """Everything a federation run produced: ``tables`` (see :data:`FED_SCHEMA`), a ``manifest`` and the
     data centers' own results (``datacenter_results``, in data-center order)."""
 
     tables: dict[str, pd.DataFrame]
     manifest: dict[str, Any]
     datacenter_results: list[RunResult] = field(default_factory=list)
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        return self.tables["summary"].iloc[0].to_dict()
-
-    def __getattr__(self, name: str) -> pd.DataFrame:
-        tables = self.__dict__.get("tables", {})
-        if name in tables:
-            return tables[name]
-        raise AttributeError(name)
 
     def ledger_of(self, provider: str) -> pd.DataFrame:
         """The lines of one provider's ledger."""
