@@ -176,7 +176,7 @@ def scenario(sim: dict[str, Any], label: str, ff_evict: str = "until-under") -> 
         "migration": {"model": "cloudsim", "params": {"ram": "used", "source_cpu_loss": 0.0,
                                                       "target_cpu_reserve": 0.1}},
         "energy": {"pue": PUE, "price_per_kwh": ENERGY_PRICE},
-        "controller": {"name": "sla", "params": params},
+        "controller": {"name": "sla", "params": params, "timing": sim.get("timing", "start")},
         **({"virtualization": {"migration": {"share_with_vm_traffic": False}}} if sim.get("nic_sharing") else {}),
     }
 
@@ -349,6 +349,11 @@ def main() -> None:
     ap.add_argument("--readings", choices=tuple(GRIDS), default="classic",
                     help="classic: the shipped calibration; guard: SLA-aware schedulers (uptime guard) with the "
                          "reference's own EE and relief rules in the grid, written to kohne-calibration-guard.json")
+    ap.add_argument("--timing", nargs="+", choices=("start", "end"), default=None,
+                    help="readings of the controller's timing in the stage-1 grid (ControllerSpec.timing): start = "
+                         "acts on the step's own demand before it is accounted; end = after (CloudSim's order)")
+    ap.add_argument("--grid", type=json.loads, default=None,
+                    help='JSON object replacing stage-1 grid entries, e.g. \'{"lower": [0.1, 0.2]}\' (exploration)')
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args()
     LEDGER_GRID["downtime_moves"] = list(dict.fromkeys(args.downtime_moves))
@@ -362,7 +367,11 @@ def main() -> None:
     from kumo.compare import load_reference
 
     ref = load_reference()
-    grid = QUICK_GRID if args.quick else GRIDS[args.readings]
+    grid = dict(QUICK_GRID if args.quick else GRIDS[args.readings])
+    if args.timing:
+        grid["timing"] = list(dict.fromkeys(args.timing))
+    for k, v in (args.grid or {}).items():
+        grid[k] = [tuple(x) if isinstance(x, list) else x for x in v]
     keys = list(grid)
     sims = [dict(zip(keys, c, strict=True)) for c in itertools.product(*grid.values())]
     jobs = []
@@ -383,7 +392,7 @@ def main() -> None:
     for job in jobs:
         # the FF preset switches the guard off: its runs do not depend on the guard's readings
         sim_key = {k: v for k, v in job[1].items() if not (k == "max_moves_per_host" and v is None)
-                   and not (k == "nic_sharing" and not v)
+                   and not (k == "nic_sharing" and not v) and not (k == "timing" and v == "start")
                    and not (job[2] == "FF" and k.startswith("uptime_guard"))}
         key = json.dumps([sim_key, job[2], job[3]], sort_keys=True, default=list)
         if key in cached and "mig_src_over" in cached[key].get("facts", {}):
@@ -461,6 +470,9 @@ def main() -> None:
         "uptime guard (SLA-aware selection)": {"value": bool(sim.get("uptime_guard")), "status": A,
                                                "note": "a VM whose migration would break its uptime SLO is "
                                                        "not moved when another can be; FF: off"},
+        "controller timing": {"value": sim.get("timing", "start"), "status": C,
+                              "note": "start: acts on the step's demand before it is accounted; end: after "
+                                      "(CloudSim's order)"},
         "FF eviction": {"value": ev, "status": C},
         "SLA check": {"value": var["check"], "status": C},
         "break counting": {"value": var["counting"], "status": C},
@@ -491,7 +503,9 @@ def main() -> None:
         "script": "scripts/calibrate_kohne.py" + (" --quick" if args.quick else "")
                   + (f" --readings {args.readings}" if args.readings != "classic" else "")
                   + (f" --downtime-moves {' '.join(LEDGER_GRID['downtime_moves'])}"
-                     if LEDGER_GRID["downtime_moves"] != ["all"] else ""),
+                     if LEDGER_GRID["downtime_moves"] != ["all"] else "")
+                  + (f" --timing {' '.join(args.timing)}" if args.timing else "")
+                  + (f" --grid '{json.dumps(args.grid)}'" if args.grid else ""),
         "readings": args.readings,
         "objective": "sum over calibration rows and (migrations, CPU, RAM, uptime breaks) of "
                      "log((kumo + 1) / (reference + 1))^2",

@@ -133,6 +133,11 @@ class ControllerSpec(_Strict):
     name: str = "none"
     params: dict[str, Any] = {}
     interval_steps: int = Field(1, ge=1)
+    #: when the controller acts within its step: "start" — on the step's own demand, before the step is
+    #: accounted (an overload it sees and resolves at once costs nothing); "end" — after the step is accounted,
+    #: on the demand just suffered, its moves starting with the next step (CloudSim's and FederatedCloudSim's
+    #: order: the host state is recorded, then the allocation optimized)
+    timing: Literal["start", "end"] = "start"
 
 
 class Scenario(_Strict):

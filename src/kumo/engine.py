@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from kumo.books import Books
 from kumo.config import Scenario
 from kumo.errors import ConfigError
 from kumo.integrate import Pulses, integrate_step
@@ -155,6 +156,10 @@ def prepare_trace(scenario: Scenario, trace: Trace) -> Trace:
 class Engine:
     """One simulation run. Use :func:`run` unless you need to step by hand."""
 
+    #: account plain steps in batches (:mod:`kumo.books`); False integrates every step on its own (the
+    #: reference the batched path is tested against)
+    batch_plain_steps = True
+
     def __init__(self, scenario: Scenario, trace: Trace, progress: Progress | None = None,
                  managed_arrivals: bool = False):
         self.scenario = scenario
@@ -190,21 +195,15 @@ class Engine:
         self._mig: dict[str, list] = {k: [] for k in (
             "vm", "src", "dst", "start_s", "end_s", "ram_mb", "status", "downtime_s", "cpu_loss", "cause")}
         self._mig_open: dict[int, int] = {}  # vm -> record index
+        self._flight = np.zeros((3, tr.n_vms))  # start s, end s, CPU loss fraction of each VM's open migration
         self._rej: dict[str, list] = {k: [] for k in ("vm", "step", "t_s", "reason")}
         n, nh, nv = tr.n_steps, hosts.n, vms.n
         # with managed_arrivals an outside broker decides which VMs arrive here (see place_arrivals)
         self._arrivals = [np.zeros(0, np.int64)] * n if managed_arrivals else _bucket(vms.arrive_step, n)
         self._departures = _bucket(vms.depart_step, n + 1)
-        # accumulators
-        self.step_rec = {k: np.zeros(n) for k in (
-            "active_hosts", "energy_j", "cpu_demand_mhz", "cpu_delivered_mhz", "ram_demand_mb",
-            "ram_shortfall_mb", "running_vms", "migrations_started", "migrations_in_flight", "overloaded_hosts")}
-        self.host_acc = {k: np.zeros(nh) for k in (
-            "energy_j", "on_s", "cpu_load_mhz_s", "overload_s", "ram_shortfall_mb_s", "vm_steps",
-            "switch_ons", "switch_offs", "migrations_out", "migrations_in", "failures")}
-        self.vm_acc = {k: np.zeros(nv) for k in (
-            "cpu_demand_mhz_s", "cpu_delivered_mhz_s", "ram_demand_mb_s", "ram_shortfall_mb_s",
-            "cpu_short_steps", "ram_short_steps", "migrations", "downtime_s", "steps_run", "failures")}
+        # accumulators and per-step records (kumo.books; plain steps are accounted in batches)
+        self.books = Books(n, nh, nv, self.dt, hosts.cpu_mhz, hosts.ram_mb, self._power_w,
+                           scenario.record_host_steps, scenario.record_vm_steps)
         self.migrations_refused = 0
         # virtualization models (kumo.models.virtualization): None when the scenario has none
         self.virt = (Virtualization.build(scenario.virtualization, tr.vm_ids, scenario.seed, scenario.name)
@@ -222,15 +221,39 @@ class Engine:
                     self._push(float(tf), _EV_FAIL, int(h))
                     self._push(float(tr_), _EV_REPAIR, int(h))
         self.vm_first_step = np.full(nv, -1, np.int32)
-        self.host_steps: dict[str, np.ndarray] | None = (
-            {"cpu_util": np.zeros((n, nh), np.float32), "power_w": np.zeros((n, nh), np.float32),
-             "state": np.zeros((n, nh), np.int8)} if scenario.record_host_steps else None)
-        self.vm_steps: dict[str, np.ndarray] | None = (
-            {"cpu_demand_mhz": np.zeros((n, nv), np.float32), "cpu_delivered_mhz": np.zeros((n, nv), np.float32),
-             "ram_demand_mb": np.zeros((n, nv), np.float32), "ram_shortfall_mb": np.zeros((n, nv), np.float32),
-             "downtime_s": np.zeros((n, nv), np.float32), "host": np.full((n, nv), -1, np.int32)}
-            if scenario.record_vm_steps else None)
         self.wall_s = 0.0
+
+    # the books, brought up to date on every read
+    @property
+    def vm_acc(self) -> dict[str, np.ndarray]:
+        self.books.flush()
+        return self.books.vm_acc
+
+    @property
+    def host_acc(self) -> dict[str, np.ndarray]:
+        self.books.flush()
+        return self.books.host_acc
+
+    @property
+    def step_rec(self) -> dict[str, np.ndarray]:
+        self.books.flush()
+        return self.books.step_rec
+
+    @property
+    def vm_steps(self) -> dict[str, np.ndarray] | None:
+        self.books.flush()
+        return self.books.vm_steps
+
+    @property
+    def host_steps(self) -> dict[str, np.ndarray] | None:
+        self.books.flush()
+        return self.books.host_steps
+
+    def _power_w(self, u: np.ndarray, hidx: np.ndarray | None) -> np.ndarray:
+        """Watts of hosts ``hidx`` (None: all, in order) at utilization ``u``."""
+        s = self.state
+        return host_power_w(u, s.hosts.type_index if hidx is None else s.hosts.type_index[hidx],
+                            s.hosts.power_tables)
 
     # -------------------------------------------------------------------------------------- mutations
     def _book(self, vm: int, host: int, sign: float) -> None:
@@ -243,7 +266,7 @@ class Engine:
         s = self.state
         if s.host_state[host] != HOST_OFF:
             return
-        self.host_acc["switch_ons"][host] += 1
+        self.books.host_acc["switch_ons"][host] += 1
         boot = self.scenario.power_management.boot_s
         if boot > 0:
             s.host_state[host] = HOST_BOOTING
@@ -286,9 +309,9 @@ class Engine:
         return True
 
     def _add_downtime(self, vm: int, seconds: float) -> None:
-        self.vm_acc["downtime_s"][vm] += seconds
-        if self.vm_steps is not None:
-            self.vm_steps["downtime_s"][self.state.step, vm] += seconds
+        self.books.vm_acc["downtime_s"][vm] += seconds
+        if self.books.vm_steps is not None:
+            self.books.vm_steps["downtime_s"][self.state.step, vm] += seconds
 
     def start_migration(self, vm: int, target: int, t: float, cause: str = "") -> bool:
         """Begin moving ``vm`` to ``target`` at time ``t`` (controllers call this through decisions).
@@ -302,7 +325,7 @@ class Engine:
         src, ram = claimed
         dur, down, loss = self._migration_timing(vm, src, target, ram)
         self._record_start(vm, src, target, t, ram, dur, down, loss, cause)
-        self.step_rec["migrations_started"][self.state.step] += 1
+        self.books.step_rec["migrations_started"][self.state.step] += 1
         return True
 
     def _claim(self, vm: int, target: int, t: float) -> tuple[int, float] | None:
@@ -334,10 +357,11 @@ class Engine:
                          "cause"),
                         (vm, src, target, t, t + dur, ram, "in-flight", down, loss, cause), strict=True):
             m[k].append(v)
-        self.vm_acc["migrations"][vm] += 1
+        self._flight[:, vm] = (t, t + dur, loss)
+        self.books.vm_acc["migrations"][vm] += 1
         self._add_downtime(vm, down)
-        self.host_acc["migrations_out"][src] += 1
-        self.host_acc["migrations_in"][target] += 1
+        self.books.host_acc["migrations_out"][src] += 1
+        self.books.host_acc["migrations_in"][target] += 1
         self._push(t + dur, _EV_MIGRATION, vm)
 
     def _start_batch(self, migrations: list[tuple[int, int]], t: float, causes: list[str]) -> None:
@@ -359,7 +383,7 @@ class Engine:
         dur, down, loss = self._timings(np.array([x[3] for x in started], dtype=np.float64), nic)
         for j, (vm, src, target, ram, cause) in enumerate(started):
             self._record_start(vm, src, target, t, ram, float(dur[j]), float(down[j]), float(loss[j]), cause)
-        self.step_rec["migrations_started"][s.step] += len(started)
+        self.books.step_rec["migrations_started"][s.step] += len(started)
 
     def _timings(self, ram: np.ndarray, nic: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # (duration s, downtime s, CPU loss fraction) per migration from the migration model alone
@@ -415,13 +439,13 @@ class Engine:
             s.vm_host[vm] = -1
             s.vm_state[vm] = VM_DOWN
             self._down_since[vm] = t
-            self.vm_acc["failures"][vm] += 1
+            self.books.vm_acc["failures"][vm] += 1
         if len(victims) and self.virt is not None:
             delay, _ = self.virt.on_host_failure(victims)
             for vm, d in zip(victims, delay, strict=True):
                 self._push(t + float(d), _EV_RESTART, int(vm))
         s.host_state[host] = HOST_FAILED
-        self.host_acc["failures"][host] += 1
+        self.books.host_acc["failures"][host] += 1
 
     def _restart(self, vm: int, t: float) -> None:
         s = self.state
@@ -470,7 +494,7 @@ class Engine:
                 raise RuntimeError(f"controller asked to switch off host {h}, which holds {s.host_n_vms[h]} VM(s)")
             if s.host_state[h] != HOST_OFF:
                 s.host_state[h] = HOST_OFF
-                self.host_acc["switch_offs"][h] += 1
+                self.books.host_acc["switch_offs"][h] += 1
 
     # -------------------------------------------------------------------------------------- the loop
     def run(self) -> RunResult:
@@ -489,6 +513,7 @@ class Engine:
         """End the run: migrations still in flight keep their planned end time and are marked unfinished."""
         for rec in self._mig_open.values():
             self._mig["status"][rec] = "unfinished"
+        self.books.flush()
 
     def step(self, k: int) -> None:
         """Simulate step ``k``: :meth:`begin_step`, trace-driven arrivals, :meth:`finish_step`."""
@@ -546,10 +571,40 @@ class Engine:
         self._depart(vm, self.state.t_s)
 
     def finish_step(self, k: int) -> None:
-        """Observe demand, let the controller decide, account the step and run the events inside it."""
-        s, tr, dt = self.state, self.trace, self.dt
+        """Observe demand, let the controller decide, account the step and run the events inside it.
+
+        With ``controller.timing = "start"`` the controller acts at the start of the step on the demand of
+        the step (its moves start before the step is accounted); with ``"end"`` it acts at the step's end on
+        the demand just accounted, so the moves start with the next step (CloudSim's order).
+        """
+        s, dt = self.state, self.dt
         t0, t1 = k * dt, (k + 1) * dt
-        # observe demand
+        cpu, ram, load, useful, mem, idx = self._observe(k)
+        decide = self.controller is not None and k % self.scenario.controller.interval_steps == 0
+        at_end = self.scenario.controller.timing == "end"
+        if decide and not at_end:
+            self._decide(t0)
+        mig = np.flatnonzero(s.vm_state == VM_MIGRATING)  # migrations started now count this step
+        if self.scenario.power_management.switch_off_idle:
+            # hosts left empty by departures or finished migrations go off for the whole step
+            idle = np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0))
+            if len(idle):
+                s.host_state[idle] = HOST_OFF
+                self.books.host_acc["switch_offs"][idle] += 1
+        self._account(k, t0, t1, cpu, ram, load, useful, mem, idx, mig)
+        if decide and at_end:
+            # the step is over: finish what ends at t1, look again at the step's demand, and decide
+            s.t_s = t1
+            self._run_events_until(t1)
+            self._observe(k)
+            self._decide(t1)
+        else:
+            self._run_events_until(t1, inclusive=False)
+
+    def _observe(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, Any, np.ndarray]:
+        """Read step ``k``'s demand into the state (per VM, and per host counting VMs in flight on both
+        ends); returns (cpu, ram, host load per VM, useful fraction, memory-model result, placed VMs)."""
+        s, tr = self.state, self.trace
         placed = (s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING)
         cpu = tr.cpu[k].astype(np.float64)
         if self.scenario.trace.cap_demand_at_booking:
@@ -571,20 +626,13 @@ class Engine:
         if len(mig):
             np.add.at(s.host_cpu_demand, s.vm_target[mig], load[mig])
             np.add.at(s.host_ram_demand, s.vm_target[mig], ram[mig])
-        # decide
-        if self.controller is not None and k % self.scenario.controller.interval_steps == 0:
-            decision = self.controller.decide(self.view, self.rng)
-            if decision is not None:
-                self._apply(decision, t0)
-                mig = np.flatnonzero(s.vm_state == VM_MIGRATING)  # migrations started now count this step
-        if self.scenario.power_management.switch_off_idle:
-            # hosts left empty by departures or finished migrations go off for the whole step
-            idle = np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0))
-            if len(idle):
-                s.host_state[idle] = HOST_OFF
-                self.host_acc["switch_offs"][idle] += 1
-        self._account(k, t0, t1, cpu, ram, load, useful, mem, idx, mig)
-        self._run_events_until(t1, inclusive=False)
+        return cpu, ram, load, useful, mem, idx
+
+    def _decide(self, t: float) -> None:
+        assert self.controller is not None
+        decision = self.controller.decide(self.view, self.rng)
+        if decision is not None:
+            self._apply(decision, t)
 
     def _virtualize(self, k: int, placed: np.ndarray, idx: np.ndarray, cpu: np.ndarray,
                     ram: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, Any]:
@@ -634,36 +682,39 @@ class Engine:
         ``placed`` the running or migrating VMs (decisions do not change that set), ``mig`` the migrating ones
         after the step's decision."""
         s, dt = self.state, self.dt
+        booting = np.flatnonzero((s.host_state == HOST_BOOTING) & (s.host_ready_s > t0))
+        if (self.batch_plain_steps and not len(mig) and not len(booting) and mem is None and useful is None
+                and load is cpu):
+            # a plain step: constant loads over the step, accounted in a batch (kumo.books)
+            self.books.plain(k, cpu, ram, placed, s.vm_host.copy(), s.host_state != HOST_OFF,
+                             s.host_n_vms.copy(), s.host_state.copy())
+            return
+        self.books.flush()
         nh = s.hosts.n
         src = s.vm_host[placed]
         cpu_load = np.bincount(src, load[placed], nh)
         ram_load = mem.host_resident_mb if mem is not None else np.bincount(src, ram[placed], nh)
-        rows: list[tuple[int, float, float, float, float, float]] = []
-        mig_end = np.zeros(len(mig))
-        mig_loss = np.zeros(len(mig))
         reserve = getattr(self.migration, "target_cpu_reserve", 0.0)
-        for j, vm in enumerate(mig):
-            rec = self._mig_open[int(vm)]
-            start, end = self._mig["start_s"][rec], self._mig["end_s"][rec]
-            mig_end[j] = end
-            mig_loss[j] = self._mig["cpu_loss"][rec]
-            a, b = max(start, t0), min(end, t1)
-            tgt, sh = int(s.vm_target[vm]), int(s.vm_host[vm])
-            rows.append((tgt, a, b, reserve * load[vm], ram[vm], 0.0))
-            if end < t1:  # completes inside the step: the VM runs on the target afterwards
-                rows.append((tgt, end, t1, load[vm], ram[vm], 0.0))
-                rows.append((sh, end, t1, -load[vm], -ram[vm], 0.0))
-        booting = np.flatnonzero((s.host_state == HOST_BOOTING) & (s.host_ready_s > t0))
-        for h in booting:
-            rows.append((int(h), t0, min(float(s.host_ready_s[h]), t1), 0.0, 0.0, 1.0))
-        pulses = Pulses.build(rows) if rows else None
+        mig_start, mig_end, mig_loss = self._flight[0, mig], self._flight[1, mig], self._flight[2, mig]
+        # per migration, in order: the target's reserve while in flight, then, when it completes inside the
+        # step, the VM's load moving from source to target
+        n = len(mig)
+        lm, rm = load[mig], ram[mig]
+        done = mig_end < t1
+        rows = np.zeros((n, 3, 6))
+        rows[:, 0] = np.column_stack((s.vm_target[mig], np.maximum(mig_start, t0), np.minimum(mig_end, t1),
+                                      reserve * lm, rm, np.zeros(n)))
+        rows[:, 1] = np.column_stack((s.vm_target[mig], mig_end, np.full(n, t1), lm, rm, np.zeros(n)))
+        rows[:, 2] = np.column_stack((s.vm_host[mig], mig_end, np.full(n, t1), -lm, -rm, np.zeros(n)))
+        keep = np.column_stack((np.ones(n, bool), done, done)).ravel()
+        table = rows.reshape(-1, 6)[keep]
+        if len(booting):
+            table = np.concatenate((table, np.column_stack((booting, np.full(len(booting), t0),
+                                                            np.minimum(s.host_ready_s[booting], t1),
+                                                            np.zeros((len(booting), 2)), np.ones(len(booting))))))
+        pulses = Pulses.from_table(table) if len(table) else None
         on = s.host_state != HOST_OFF
-        tables, tindex = s.hosts.power_tables, s.hosts.type_index
-
-        def power_w(u: np.ndarray, hidx: np.ndarray | None) -> np.ndarray:
-            return host_power_w(u, tindex if hidx is None else tindex[hidx], tables)
-
-        integ = integrate_step(t0, t1, cpu_load, ram_load, s.hosts.cpu_mhz, s.hosts.ram_mb, on, power_w,
+        integ = integrate_step(t0, t1, cpu_load, ram_load, s.hosts.cpu_mhz, s.hosts.ram_mb, on, self._power_w,
                                self._boot_w, pulses)
         base_share = integ.share_s / dt
         # delivered CPU per VM: demand x time-integral of its host's share
@@ -675,8 +726,7 @@ class Engine:
                                                                     np.full(len(placed), t1), base_share)
             if len(mig):
                 src_h, tgt_h = s.vm_host[mig], s.vm_target[mig]
-                starts = np.array([self._mig["start_s"][self._mig_open[int(v)]] for v in mig])
-                seg_a = np.maximum(starts, t0)
+                seg_a = np.maximum(mig_start, t0)
                 seg_b = np.minimum(mig_end, t1)
                 on_src = integ.share_integral(src_h, np.full(len(mig), t0), seg_b, base_share)
                 lost = mig_loss * integ.share_integral(src_h, seg_a, seg_b, base_share)
@@ -696,7 +746,7 @@ class Engine:
             frac = np.divide(integ.ram_short_mb_s, host_ram_s, out=np.zeros(nh), where=host_ram_s > 0)
             vm_ram_short = np.zeros_like(ram)
             vm_ram_short[placed] = ram[placed] * dt * frac[src]
-        va = self.vm_acc
+        va = self.books.vm_acc
         va["cpu_demand_mhz_s"] += demand_s
         va["cpu_delivered_mhz_s"] += delivered
         va["ram_demand_mb_s"] += ram * dt
@@ -704,14 +754,14 @@ class Engine:
         va["cpu_short_steps"][placed] += delivered[placed] < demand_s[placed] * (1 - 1e-9)
         va["ram_short_steps"][placed] += vm_ram_short[placed] > 1e-9
         va["steps_run"][placed] += 1
-        ha = self.host_acc
+        ha = self.books.host_acc
         ha["energy_j"] += integ.energy_j
         ha["on_s"] += np.where(on, dt, 0.0)
         ha["cpu_load_mhz_s"] += integ.load_mhz_s
         ha["overload_s"] += integ.overload_s
         ha["ram_shortfall_mb_s"] += integ.ram_short_mb_s
         ha["vm_steps"] += s.host_n_vms
-        sr = self.step_rec
+        sr = self.books.step_rec
         sr["active_hosts"][k] = np.count_nonzero(on)
         sr["energy_j"][k] = integ.energy_j.sum()
         sr["cpu_demand_mhz"][k] = cpu.sum()
@@ -721,17 +771,17 @@ class Engine:
         sr["running_vms"][k] = len(placed)
         sr["migrations_in_flight"][k] = len(mig)
         sr["overloaded_hosts"][k] = np.count_nonzero(integ.overload_s > 0)
-        if self.vm_steps is not None:
-            vs = self.vm_steps
+        if self.books.vm_steps is not None:
+            vs = self.books.vm_steps
             vs["cpu_demand_mhz"][k] = cpu
             vs["cpu_delivered_mhz"][k] = delivered / dt
             vs["ram_demand_mb"][k] = ram
             vs["ram_shortfall_mb"][k] = vm_ram_short / dt
             vs["host"][k] = s.vm_host
-        if self.host_steps is not None:
-            self.host_steps["cpu_util"][k] = integ.load_mhz_s / (s.hosts.cpu_mhz * dt)
-            self.host_steps["power_w"][k] = integ.energy_j / dt
-            self.host_steps["state"][k] = s.host_state
+        if self.books.host_steps is not None:
+            self.books.host_steps["cpu_util"][k] = integ.load_mhz_s / (s.hosts.cpu_mhz * dt)
+            self.books.host_steps["power_w"][k] = integ.energy_j / dt
+            self.books.host_steps["state"][k] = s.host_state
 
 
 def _bucket(step_of: np.ndarray, n: int) -> list[np.ndarray]:

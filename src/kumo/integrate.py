@@ -29,7 +29,11 @@ class Pulses:
 
     @classmethod
     def build(cls, rows: list[tuple[int, float, float, float, float, float]]) -> Pulses:
-        arr = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
+        return cls.from_table(np.asarray(rows, dtype=np.float64).reshape(-1, 6))
+
+    @classmethod
+    def from_table(cls, arr: np.ndarray) -> Pulses:
+        """From a (p, 6) float table: host, a, b, cpu, ram, down per row."""
         return cls(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
 
 

@@ -1,0 +1,115 @@
+"""kumo.books: plain steps accounted in batches give the same books, to the last bit, as step by step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_trace
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kumo
+from kumo import books
+from kumo.engine import Decision, Engine
+from kumo.state import VM_RUNNING
+
+
+class SometimesMover:
+    """Every ``every``-th step, migrates one running VM to another host (steps in between stay plain)."""
+
+    def __init__(self, every: int):
+        self.every = every
+        self.k = 0
+
+    def decide(self, view, rng):
+        self.k += 1
+        d = Decision()
+        running = np.flatnonzero(view.vm_state == VM_RUNNING)
+        if self.k % self.every == 0 and len(running) and view.hosts.n > 1:
+            vm = int(running[rng.integers(len(running))])
+            target = int(rng.integers(view.hosts.n - 1))
+            d.migrations.append((vm, target + (target >= view.vm_host[vm])))
+        return d
+
+
+def _run(sc, tr, batch: bool, every: int, monkeypatch):
+    monkeypatch.setattr(Engine, "batch_plain_steps", batch)
+    e = Engine(sc, tr)
+    e.controller = SometimesMover(every)
+    return e.run()
+
+
+def _assert_same(a, b):
+    assert a.arrays.keys() == b.arrays.keys()
+    for k in a.arrays:
+        x, y = np.asarray(a.arrays[k]), np.asarray(b.arrays[k])
+        assert x.dtype == y.dtype and x.shape == y.shape, k
+        assert np.array_equal(x.view(np.uint8) if x.dtype.kind == "f" else x,
+                              y.view(np.uint8) if y.dtype.kind == "f" else y), k
+    for k in a.tables:
+        if k == "summary":
+            pd.testing.assert_frame_equal(a.tables[k].drop(columns=["wall_s"], errors="ignore"),
+                                          b.tables[k].drop(columns=["wall_s"], errors="ignore"), check_exact=True)
+        else:
+            pd.testing.assert_frame_equal(a.tables[k], b.tables[k], check_exact=True)
+
+
+worlds = st.fixed_dictionaries({
+    "n_vms": st.integers(1, 12),
+    "n_steps": st.integers(1, 30),
+    "n_hosts": st.integers(1, 4),
+    "seed": st.integers(0, 2**16),
+    "every": st.integers(1, 7),
+    "batch": st.integers(1, 5),
+    "switch_off": st.booleans(),
+    "boot_s": st.sampled_from([0.0, 45.0]),
+})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(w=worlds)
+def test_batched_books_are_bit_identical(w, monkeypatch):
+    rng = np.random.default_rng(w["seed"])
+    cpu = rng.uniform(0, 2500, (w["n_steps"], w["n_vms"]))
+    ram = rng.uniform(0, 3000, (w["n_steps"], w["n_vms"]))
+    arrive = rng.integers(0, w["n_steps"], w["n_vms"])
+    depart = np.minimum(arrive + rng.integers(1, w["n_steps"] + 1, w["n_vms"]), w["n_steps"])
+    tr = make_trace(cpu, ram=ram, booked_cpu=np.full(w["n_vms"], 2000.0),
+                    booked_ram=rng.uniform(500, 3000, w["n_vms"]), arrive=arrive, depart=depart)
+    sc = kumo.parse_scenario({
+        "seed": w["seed"], "record_vm_steps": True, "record_host_steps": True,
+        "hosts": [{"name": "a", "count": w["n_hosts"], "cores": 2, "core_mhz": 1000, "ram_mb": 4096,
+                   "cpu_overcommit": 3.0, "ram_overcommit": 2.0, "power": {"kind": "linear", "idle_w": 80, "max_w": 200}},
+                  {"name": "b", "count": 1, "cores": 4, "core_mhz": 1000, "ram_mb": 2048,
+                   "cpu_overcommit": 3.0, "ram_overcommit": 2.0, "power": {"kind": "spec", "model": "hp-ml110-g5"}}],
+        "power_management": {"switch_off_idle": w["switch_off"], "boot_s": w["boot_s"]},
+        "placement": {"on_no_host": "queue"},
+    })
+    monkeypatch.setattr(books, "BATCH", w["batch"])
+    _assert_same(_run(sc, tr, True, w["every"], monkeypatch), _run(sc, tr, False, w["every"], monkeypatch))
+
+
+def test_batched_books_on_the_embedded_month(monkeypatch):
+    """A Kohne scheduler on the first 1,000 steps of the embedded Bitbrains month, both ways."""
+    from kumo.compare import load_setup
+    from kumo.policies.kohne import PRESETS
+
+    data = dict(load_setup().scenario)
+    data["controller"] = {"name": "sla", "params": {**data["controller"]["params"], **PRESETS["MMWF+LB"]}}
+    data["trace"] = {**data["trace"], "max_steps": 1000}
+    data["record_host_steps"] = True
+    sc = kumo.parse_scenario(data)
+    out = []
+    for batch in (True, False):
+        monkeypatch.setattr(Engine, "batch_plain_steps", batch)
+        out.append(kumo.run(sc))
+    _assert_same(*out)
+    assert out[0].tables["summary"]["migrations"].iloc[0] > 0
+
+
+@pytest.mark.parametrize("n", [7, 20, 500, 1052])
+def test_row_sums_match_one_dimensional_sums(n):
+    a = np.random.default_rng(n).random((50, n)) * 1e6
+    assert all(books._row_sums(a)[i] == a[i].sum() for i in range(len(a)))
