@@ -67,6 +67,19 @@ and picks another stage-1 point (ee_upper 0.6, max_moves_per_host 2); on the val
 within-2x checks pass 7 of 20 instead of 4, but the worst-fit variants still break uptime (HPGWF 17,
 MMWF 2, MMWF+LB 29; 4, 0, 6 with the daily window of the reference's §4) and the Spearman of the margins
 falls to 0.81, below the target, so the shipped calibration keeps ``downtime_moves = "all"``.
+
+Also tried and not shipped:
+
+* the controller acting at the *end* of its step (``controller.timing = "end"``: an overload is suffered for
+  one interval before the controller reacts, CloudSim's order), calibrated on the same rows with the
+  reference's own rules added to the grid (``scripts/calibrate_kohne.py --timing end --grid '{"lower": [0.1,
+  0.2], "ee_upper": [null, 0.6, 0.75], "max_moves_per_host": [null, 1, 2]}'``, 432 runs, 21 min): objective
+  13.11 (start: 9.05). Its best point (upper 0.9, lower 0.2, no per-step cap) gives zero uptime breaks on the
+  worst-fit rows and 10 of 20 within-2x checks, but no CPU break on any row, so HPG's margins turn positive
+  and the Spearman of the margins falls to 0.43. Counting any shortfall instead gives FF thousands of CPU
+  breaks (the reference: 12): with the lag every demand spike is a break, whatever the scheduler;
+* HPG's other two-resource drivers on the shipped point (``selection_params.driver``): ``cpu_first``
+  Spearman 0.881, ``normalized_sum`` 0.762, HPG CPU breaks 5-19x the reference on the validation rows.
 """
 
 from __future__ import annotations
