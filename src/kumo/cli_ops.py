@@ -153,12 +153,12 @@ def _short(axis: str) -> str:
 
 @app.command("sweep")
 def sweep_cmd(
-    spec: Annotated[Path, typer.Argument(help="Experiment TOML: base scenario, [axes], seeds.")],
+    spec: Annotated[Path, typer.Argument(help="Experiment TOML: base scenario, \\[axes], seeds.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Result folder (resumable); default: "
                                              "sweep-<name> next to the spec.")] = None,
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).")] = None,
     dask: Annotated[str | None, typer.Option(help="Run on a Dask distributed scheduler at this address.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write the spec's [plot] figure to this file.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write the spec's \\[plot] figure to this file.")] = None,
     ledgers: Annotated[bool, typer.Option(help="Also write every point's ledger to OUT/ledgers/<key>.csv.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Validate and list the points, run nothing.")] = False,
