@@ -163,13 +163,46 @@ def test_uptime_penalty_rules():
     assert a3.summary["penalties_uptime"] == pytest.approx(14.0)
 
 
+def test_windowed_breaks_compare_the_shortfall_over_a_window_with_the_demand_over_it():
+    n = 576  # two days of 5-minute steps: 48 one-hour windows, two daily ones
+    delivered = np.full((n, 2), 100.0, np.float32)
+    delivered[3, 0] = 0.0  # VM 0 gets nothing for one step in hour 0: 1/12 of the hour's demand
+    delivered[300:306, 1] = 50.0  # VM 1 short by half for 6 steps in hour 25: 1/4 of that hour
+    shortfall = np.zeros((n, 2), np.float32)
+    shortfall[400, 0] = 1000.0  # VM 0 gets none of its RAM for one step in hour 33
+    r = fake_result(arrays={"vm_cpu_delivered_mhz": delivered, "vm_ram_shortfall_mb": shortfall})
+
+    def counts(**sla):
+        s = account(r, {"sla": {"counting": "window", **sla}}).summary
+        return s["sla_breaks_cpu"], s["sla_breaks_ram"]
+
+    assert counts(window_h=1.0) == (2, 1)  # any shortfall breaks its window
+    assert counts(window_h=1.0, cpu_tolerance=0.1, ram_tolerance=0.1) == (1, 0)  # 1/12 forgiven, 1/4 not
+    assert counts(window_h=1.0, cpu_tolerance=0.3, ram_tolerance=0.05) == (0, 1)
+    # over a day, VM 1's six half steps are 3/288 of its demand, VM 0's lost step 1/288
+    assert counts(window_h=24.0, cpu_tolerance=0.01) == (1, 1)
+    assert counts(window_h=24.0, cpu_tolerance=0.011, ram_tolerance=0.01) == (0, 0)
+    led = account(r, {"sla": {"counting": "window", "window_h": 1.0}}).ledger
+    cpu = led[led.item == "cpu"].sort_values("vm")
+    assert cpu.window.tolist() == [0, 25] and cpu.step.tolist() == [0, 300]
+    assert cpu.unit.tolist() == ["share of demand"] * 2
+    assert cpu.measure.tolist() == pytest.approx([1 / 12, 0.25])
+    assert cpu.t_s.tolist() == [0.0, 25 * 3600.0]
+    # a VM not placed in a window cannot break it, whatever the arrays say
+    host = np.zeros((n, 2), np.int32)
+    host[0:12, 0] = -1
+    r2 = fake_result(arrays={"vm_cpu_delivered_mhz": delivered, "vm_host": host})
+    s2 = account(r2, {"sla": {"counting": "window", "window_h": 1.0}}).summary
+    assert s2["sla_breaks_cpu"] == 1
+
+
 def test_ledger_spec_validation_reports_every_problem_with_its_path():
     with pytest.raises(ConfigError) as e:
         parse_ledger_spec({"penalties": {"cpu": {"value": -1}}, "sla": {"counting": "weekly", "uptime_window_h": 0},
                            "prices": {"colour": "red"}})
     text = "\n".join(e.value.issues)
     assert "ledger.penalties.cpu.value: Input should be greater than or equal to 0, got -1" in text
-    assert "ledger.sla.counting: Input should be 'interval' or 'episode'" in text
+    assert "ledger.sla.counting: Input should be 'interval', 'episode' or 'window'" in text
     assert "ledger.sla.uptime_window_h" in text
     assert "ledger.prices.colour: Extra inputs are not permitted" in text
     assert LedgerSpec().penalties.cpu.value == 160 and LedgerSpec().penalties.ram.value == 120

@@ -63,7 +63,7 @@ def test_bad_axes_are_all_reported_with_their_paths():
     assert "axes.hosts[3].cores: index [3] out of range" in text
     assert "axes.scheduler: unknown scheduler 'NOPE'" in text
     assert "controller.params.upper_cpu: must be in (0, 1], got 2.0" in text
-    assert "ledger.sla.counting: Input should be 'interval' or 'episode'" in text
+    assert "ledger.sla.counting: Input should be 'interval', 'episode' or 'window'" in text
     d = {"a": [{"b": 1}]}
     set_path(d, "a[0].c.d", 5)
     assert d == {"a": [{"b": 1, "c": {"d": 5}}]}

@@ -162,7 +162,7 @@ LEDGER_SCHEMA: dict[str, tuple[str, str, str]] = {
     "vm_id": ("string", "-", "VM identifier from the trace, empty if none"),
     "host": ("int64", "-", "host index, -1 if none"),
     "step": ("int64", "-", "step of the break (first step of the window or episode), -1 if none"),
-    "window": ("int64", "-", "uptime window index, -1 if none"),
+    "window": ("int64", "-", "uptime or SLA window index, -1 if none"),
     "t_s": ("float64", "s", "start of the step or window, NaN if none"),
     "measure": ("float64", "-", "what was measured: shortfall, downtime or quantity billed (see unit)"),
     "unit": ("string", "-", "unit of measure"),

@@ -43,8 +43,14 @@ class SlaSpec(_Strict):
     ram_tolerance : as ``cpu_tolerance`` for RAM. The engine splits a host's RAM shortfall over its VMs in
         proportion to their RAM demand, so every VM with RAM demand on a host whose physical RAM is
         exhausted breaks (the reference's "each VM on that host" reading).
-    counting : ``interval`` (one break per VM per step in violation, the default) or ``episode`` (one per
-        contiguous run of violating steps of a VM).
+    counting : ``interval`` (one break per VM per step in violation, the default), ``episode`` (one per
+        contiguous run of violating steps of a VM) or ``window`` (the objective is evaluated per period, as
+        the uptime objective is: a VM breaks it in a calendar window of ``window_h`` when its shortfall summed
+        over the window exceeds the tolerance x its demand summed over the window — the share of its demand
+        it did not get; one break per VM and window. A short spike then costs nothing, a host left
+        overloaded for hours does).
+    window_h : the evaluation period of the CPU and RAM objectives for ``counting = "window"`` (windows
+        aligned at the trace start, like the uptime windows).
     uptime_window_h, uptime_target : the uptime objective: a VM's migration downtime within one calendar
         window (aligned at the trace start) may not exceed (1 - target) x window; each window in excess is
         one break. Defaults 24 h and 99.9 % (86.4 s a day).
@@ -74,7 +80,8 @@ class SlaSpec(_Strict):
     inflight_at: Literal["source", "target"] = "source"
     cpu_tolerance: float = Field(default=0.0, ge=0, lt=1)
     ram_tolerance: float = Field(default=0.0, ge=0, lt=1)
-    counting: Literal["interval", "episode"] = "interval"
+    counting: Literal["interval", "episode", "window"] = "interval"
+    window_h: float = Field(default=24.0, gt=0)
     uptime_window_h: float = Field(default=24.0, gt=0)
     uptime_target: float = Field(default=0.999, ge=0, le=1)
     downtime: Literal["cold", "live", "fixed", "engine"] = "cold"
@@ -174,6 +181,27 @@ def _resource_breaks(viol: np.ndarray, measure: np.ndarray, counting: str, resou
             "t_s": step * step_s, "measure": measure[step, vm].astype(np.float64), "unit": np.full(len(vm), unit)}
 
 
+def _window_breaks(short: np.ndarray, demand: np.ndarray, placed: np.ndarray, tolerance: float, floor: float,
+                   window_h: float, resource: str, step_s: float) -> dict[str, np.ndarray]:
+    """``counting = "window"``: one break per VM and window whose summed shortfall exceeds ``tolerance`` x
+    its summed demand (+ ``floor``); measure = the share of its demand the VM missed in the window."""
+    n_steps, n_vms = short.shape
+    window_s = window_h * 3600.0
+    n_windows = max(1, int(np.ceil(n_steps * step_s / window_s)))
+    win = np.minimum((np.arange(n_steps) * step_s // window_s).astype(np.int64), n_windows - 1)
+    idx = (win[:, None] * n_vms + np.arange(n_vms)[None, :]).ravel()
+    size = n_windows * n_vms
+    s = np.bincount(idx, np.asarray(short, np.float64).ravel(), size).reshape(n_windows, n_vms)
+    d = np.bincount(idx, np.asarray(demand, np.float64).ravel(), size).reshape(n_windows, n_vms)
+    p = np.bincount(idx, placed.ravel(), size).reshape(n_windows, n_vms) > 0
+    w, vm = np.nonzero(p & (s > d * tolerance + floor))
+    step = np.minimum((w * window_s / step_s).astype(np.int64), max(n_steps - 1, 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(d[w, vm] > 0, s[w, vm] / d[w, vm], 1.0)
+    return {"vm": vm, "resource": np.full(len(vm), resource), "step": step, "window": w,
+            "t_s": w * window_s, "measure": share, "unit": np.full(len(vm), "share of demand")}
+
+
 def downtime_per_window(result: RunResult, sla: SlaSpec) -> np.ndarray:
     """(n_windows, n_vms) migration downtime in seconds per uptime window (calendar windows of
     ``uptime_window_h`` from the trace start; a migration counts in the window where it starts)."""
@@ -211,9 +239,10 @@ def sla_breaks(result: RunResult, sla: SlaSpec | None = None) -> pd.DataFrame:
     """Every SLA break of a run, one row each, ordered by resource (cpu, ram, uptime), step, VM.
 
     Columns: ``vm``, ``resource`` (cpu / ram / uptime), ``step`` (the step of a CPU/RAM break or the first
-    step of an episode or uptime window), ``window`` (uptime window index, else -1), ``t_s``, ``measure``
-    (CPU shortfall MHz, RAM shortfall MB — time means over the step — or downtime s in the window) and
-    ``unit``. Needs ``record_vm_steps``.
+    step of an episode or window), ``window`` (uptime window index, or SLA window index with ``counting =
+    "window"``, else -1), ``t_s``, ``measure`` (CPU shortfall MHz, RAM shortfall MB — time means over the
+    step —, with ``counting = "window"`` the share of its demand the VM missed in the window, or downtime s
+    in the uptime window) and ``unit``. Needs ``record_vm_steps``.
     """
     return _breaks(result, sla or SlaSpec())[0]
 
@@ -301,10 +330,19 @@ def _breaks(result: RunResult, sla: SlaSpec) -> tuple[pd.DataFrame, float]:
     n_steps, n_vms = cpu_d.shape
     step_s = _step_s(result)
     cpu_short, ram_s, cpu_viol, ram_viol = shortfalls(result, sla)
-    parts = [
-        _resource_breaks(cpu_viol, cpu_short, sla.counting, "cpu", "MHz", step_s),
-        _resource_breaks(ram_viol, ram_s, sla.counting, "ram", "MB", step_s),
-    ]
+    if sla.counting == "window":
+        ram_d, host = _arrays(result, "vm_ram_demand_mb", "vm_host")
+        placed = host >= 0
+        parts = [
+            _window_breaks(cpu_short, cpu_d, placed, max(sla.cpu_tolerance, 1e-6), 0.0, sla.window_h, "cpu",
+                           step_s),
+            _window_breaks(ram_s, ram_d, placed, sla.ram_tolerance, 1e-6, sla.window_h, "ram", step_s),
+        ]
+    else:
+        parts = [
+            _resource_breaks(cpu_viol, cpu_short, sla.counting, "cpu", "MHz", step_s),
+            _resource_breaks(ram_viol, ram_s, sla.counting, "ram", "MB", step_s),
+        ]
     ut, downtime = _uptime_breaks(result, sla, n_steps, n_vms, step_s)
     parts.append(ut)
     df = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in _BREAK_COLUMNS})
