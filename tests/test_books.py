@@ -62,6 +62,7 @@ worlds = st.fixed_dictionaries({
     "seed": st.integers(0, 2**16),
     "every": st.integers(1, 7),
     "batch": st.integers(1, 5),
+    "cells": st.sampled_from([1, 20, 10**6]),
     "switch_off": st.booleans(),
     "boot_s": st.sampled_from([0.0, 45.0]),
 })
@@ -88,6 +89,7 @@ def test_batched_books_are_bit_identical(w, monkeypatch):
         "placement": {"on_no_host": "queue"},
     })
     monkeypatch.setattr(books, "BATCH", w["batch"])
+    monkeypatch.setattr(books, "MAX_CELLS", w["cells"])
     _assert_same(_run(sc, tr, True, w["every"], monkeypatch), _run(sc, tr, False, w["every"], monkeypatch))
 
 

@@ -23,6 +23,8 @@ import numpy as np
 
 #: plain steps kept before they are accounted together
 BATCH = 96
+#: ... and at most this many VM-steps (bounds the batch's memory for large traces: about 30 MB)
+MAX_CELLS = 250_000
 
 
 class Books:
@@ -65,7 +67,7 @@ class Books:
         if self._pending and self._pending[-1][0] != k - 1:
             self.flush()
         self._pending.append((k, cpu, ram, placed, vm_host, on, n_vms, state))
-        if len(self._pending) >= BATCH:
+        if len(self._pending) >= BATCH or len(self._pending) * len(cpu) >= MAX_CELLS:
             self.flush()
 
     def flush(self) -> None:
