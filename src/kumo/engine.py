@@ -26,7 +26,6 @@ import numpy as np
 from kumo.books import Books
 from kumo.config import Scenario
 from kumo.errors import ConfigError
-from kumo.integrate import Pulses, integrate_step
 from kumo.models.migration import MIGRATION_MODELS
 from kumo.models.power import SPECPOWER_TABLES, PowerTable, host_power_w, linear_table
 from kumo.models.virtualization import Virtualization
@@ -681,7 +680,7 @@ class Engine:
         """Integrate step ``k``: ``cpu`` is useful guest demand, ``load`` what VMs put on their hosts;
         ``placed`` the running or migrating VMs (decisions do not change that set), ``mig`` the migrating ones
         after the step's decision."""
-        s, dt = self.state, self.dt
+        s = self.state
         booting = np.flatnonzero((s.host_state == HOST_BOOTING) & (s.host_ready_s > t0))
         if (self.batch_plain_steps and not len(mig) and not len(booting) and mem is None and useful is None
                 and load is cpu):
@@ -689,99 +688,9 @@ class Engine:
             self.books.plain(k, cpu, ram, placed, s.vm_host.copy(), s.host_state != HOST_OFF,
                              s.host_n_vms.copy(), s.host_state.copy())
             return
-        self.books.flush()
-        nh = s.hosts.n
-        src = s.vm_host[placed]
-        cpu_load = np.bincount(src, load[placed], nh)
-        ram_load = mem.host_resident_mb if mem is not None else np.bincount(src, ram[placed], nh)
         reserve = getattr(self.migration, "target_cpu_reserve", 0.0)
-        mig_start, mig_end, mig_loss = self._flight[0, mig], self._flight[1, mig], self._flight[2, mig]
-        # per migration, in order: the target's reserve while in flight, then, when it completes inside the
-        # step, the VM's load moving from source to target
-        n = len(mig)
-        lm, rm = load[mig], ram[mig]
-        done = mig_end < t1
-        rows = np.zeros((n, 3, 6))
-        rows[:, 0] = np.column_stack((s.vm_target[mig], np.maximum(mig_start, t0), np.minimum(mig_end, t1),
-                                      reserve * lm, rm, np.zeros(n)))
-        rows[:, 1] = np.column_stack((s.vm_target[mig], mig_end, np.full(n, t1), lm, rm, np.zeros(n)))
-        rows[:, 2] = np.column_stack((s.vm_host[mig], mig_end, np.full(n, t1), -lm, -rm, np.zeros(n)))
-        keep = np.column_stack((np.ones(n, bool), done, done)).ravel()
-        table = rows.reshape(-1, 6)[keep]
-        if len(booting):
-            table = np.concatenate((table, np.column_stack((booting, np.full(len(booting), t0),
-                                                            np.minimum(s.host_ready_s[booting], t1),
-                                                            np.zeros((len(booting), 2)), np.ones(len(booting))))))
-        pulses = Pulses.from_table(table) if len(table) else None
-        on = s.host_state != HOST_OFF
-        integ = integrate_step(t0, t1, cpu_load, ram_load, s.hosts.cpu_mhz, s.hosts.ram_mb, on, self._power_w,
-                               self._boot_w, pulses)
-        base_share = integ.share_s / dt
-        # delivered CPU per VM: demand x time-integral of its host's share
-        delivered = np.zeros_like(cpu)
-        if pulses is None:
-            delivered[placed] = cpu[placed] * integ.share_s[src]
-        else:
-            delivered[placed] = cpu[placed] * integ.share_integral(src, np.full(len(placed), t0),
-                                                                    np.full(len(placed), t1), base_share)
-            if len(mig):
-                src_h, tgt_h = s.vm_host[mig], s.vm_target[mig]
-                seg_a = np.maximum(mig_start, t0)
-                seg_b = np.minimum(mig_end, t1)
-                on_src = integ.share_integral(src_h, np.full(len(mig), t0), seg_b, base_share)
-                lost = mig_loss * integ.share_integral(src_h, seg_a, seg_b, base_share)
-                on_tgt = np.where(mig_end < t1,
-                                  integ.share_integral(tgt_h, seg_b, np.full(len(mig), t1), base_share), 0.0)
-                delivered[mig] = cpu[mig] * (on_src - lost + on_tgt)
-        if useful is not None:
-            delivered *= useful
-        demand_s = cpu * dt
-        if mem is not None:
-            # the memory model says which VM misses what (swap, balloon), and what faults cost its CPU
-            vm_ram_short = mem.vm_ram_short_mb * dt
-            delivered *= 1.0 - mem.vm_cpu_penalty
-        else:
-            # RAM shortfall per VM: its host's shortfall split in proportion to RAM demand
-            host_ram_s = integ.ram_load_mb_s
-            frac = np.divide(integ.ram_short_mb_s, host_ram_s, out=np.zeros(nh), where=host_ram_s > 0)
-            vm_ram_short = np.zeros_like(ram)
-            vm_ram_short[placed] = ram[placed] * dt * frac[src]
-        va = self.books.vm_acc
-        va["cpu_demand_mhz_s"] += demand_s
-        va["cpu_delivered_mhz_s"] += delivered
-        va["ram_demand_mb_s"] += ram * dt
-        va["ram_shortfall_mb_s"] += vm_ram_short
-        va["cpu_short_steps"][placed] += delivered[placed] < demand_s[placed] * (1 - 1e-9)
-        va["ram_short_steps"][placed] += vm_ram_short[placed] > 1e-9
-        va["steps_run"][placed] += 1
-        ha = self.books.host_acc
-        ha["energy_j"] += integ.energy_j
-        ha["on_s"] += np.where(on, dt, 0.0)
-        ha["cpu_load_mhz_s"] += integ.load_mhz_s
-        ha["overload_s"] += integ.overload_s
-        ha["ram_shortfall_mb_s"] += integ.ram_short_mb_s
-        ha["vm_steps"] += s.host_n_vms
-        sr = self.books.step_rec
-        sr["active_hosts"][k] = np.count_nonzero(on)
-        sr["energy_j"][k] = integ.energy_j.sum()
-        sr["cpu_demand_mhz"][k] = cpu.sum()
-        sr["cpu_delivered_mhz"][k] = delivered.sum() / dt
-        sr["ram_demand_mb"][k] = ram.sum()
-        sr["ram_shortfall_mb"][k] = integ.ram_short_mb_s.sum() / dt
-        sr["running_vms"][k] = len(placed)
-        sr["migrations_in_flight"][k] = len(mig)
-        sr["overloaded_hosts"][k] = np.count_nonzero(integ.overload_s > 0)
-        if self.books.vm_steps is not None:
-            vs = self.books.vm_steps
-            vs["cpu_demand_mhz"][k] = cpu
-            vs["cpu_delivered_mhz"][k] = delivered / dt
-            vs["ram_demand_mb"][k] = ram
-            vs["ram_shortfall_mb"][k] = vm_ram_short / dt
-            vs["host"][k] = s.vm_host
-        if self.books.host_steps is not None:
-            self.books.host_steps["cpu_util"][k] = integ.load_mhz_s / (s.hosts.cpu_mhz * dt)
-            self.books.host_steps["power_w"][k] = integ.energy_j / dt
-            self.books.host_steps["state"][k] = s.host_state
+        self.books.exact(k, t0, t1, s, cpu, ram, load, useful, mem, placed, mig, self._flight[:, mig], reserve,
+                         booting, self._boot_w)
 
 
 def _bucket(step_of: np.ndarray, n: int) -> list[np.ndarray]:

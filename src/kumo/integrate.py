@@ -28,10 +28,6 @@ class Pulses:
     down: np.ndarray  # +1 while the host is unavailable (booting)
 
     @classmethod
-    def build(cls, rows: list[tuple[int, float, float, float, float, float]]) -> Pulses:
-        return cls.from_table(np.asarray(rows, dtype=np.float64).reshape(-1, 6))
-
-    @classmethod
     def from_table(cls, arr: np.ndarray) -> Pulses:
         """From a (p, 6) float table: host, a, b, cpu, ram, down per row."""
         return cls(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
