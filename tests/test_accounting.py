@@ -67,6 +67,23 @@ def test_revenue_is_price_per_size_hour_times_billed_hours():
     assert rev.measure.tolist() == pytest.approx([hours, hours])
 
 
+def test_price_list_bills_each_vm_at_the_cheapest_size_that_covers_it():
+    r = fake_result()  # VM 0: 2 vCPU, 4 GiB; VM 1: 1 vCPU, 2 GiB; 48 h each
+    sizes = [{"name": "large", "vcpus": 4, "ram_gb": 16, "per_hour": 0.30},
+             {"name": "small", "vcpus": 1, "ram_gb": 2, "per_hour": 0.05},
+             {"name": "medium", "vcpus": 2, "ram_gb": 4, "per_hour": 0.10},
+             {"name": "mem", "vcpus": 1, "ram_gb": 8, "per_hour": 0.12}]
+    a = account(r, {"prices": {"scale": 2.0, "sizes": sizes}})
+    rev = a.ledger[a.ledger.category == "revenue"]
+    assert rev.rate.tolist() == pytest.approx([2 * 0.10, 2 * 0.05])
+    assert a.summary["revenue"] == pytest.approx(2 * (0.10 + 0.05) * 48)
+    # a VM bigger than every size is an error that names it
+    with pytest.raises(ConfigError, match=r"1 VM\(s\) fit no listed size, first VM vm0 \(2 vCPU, 4 GiB"):
+        account(r, {"prices": {"sizes": sizes[1:2]}})
+    with pytest.raises(ConfigError, match=r"ledger.prices.sizes\[0\].per_hour: Input should be greater than or equal to 0"):
+        parse_ledger_spec({"prices": {"sizes": [{"vcpus": 1, "ram_gb": 1, "per_hour": -1}]}})
+
+
 def test_costs_energy_times_pue_times_price_plus_hardware_per_host_hour():
     r = fake_result()
     a = account(r, {"costs": {"hardware_per_host_hour": 0.5}})

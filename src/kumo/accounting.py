@@ -54,6 +54,7 @@ __all__ = [
     "LedgerSpec",
     "Penalty",
     "PenaltySpec",
+    "PriceSize",
     "PriceSpec",
     "SlaSpec",
     "account",
@@ -96,18 +97,31 @@ class PenaltySpec(_Strict):
     uptime: Penalty = Penalty(kind="revenue-fraction", value=0.10)
 
 
-class PriceSpec(_Strict):
-    """Revenue: ``price_per_hour(vm) = scale x (per_vcpu_hour x vcpus + per_gb_hour x booked_ram_gb)``.
+class PriceSize(_Strict):
+    """One entry of a price list: an instance size and its price per hour."""
 
-    The weights' ratio 7.46 : 1 and billing by hours are the reference's assumption (§5); ``scale`` is
-    calibrated so that the embedded trace earns Kohne's 60,806.34 (see ``data/kohne-calibration.json``).
-    ``billing``: ``placed`` bills the steps a VM was placed (a rejected VM pays nothing), ``lifetime`` the
-    steps of its trace lifetime. Without rejections both agree.
+    name: str = ""
+    vcpus: float = Field(gt=0)
+    ram_gb: float = Field(gt=0)
+    per_hour: float = Field(ge=0)
+
+
+class PriceSpec(_Strict):
+    """Revenue: a VM's price per hour times its billed hours.
+
+    The price per hour is ``scale x (per_vcpu_hour x vcpus + per_gb_hour x booked_ram_gb)`` or, with a price
+    list (``sizes``), ``scale x`` the price of the cheapest listed size that covers the VM's booking (vCPUs and
+    RAM GiB; the first listed on ties), as a provider sells instance types; a VM larger than every size is an
+    error naming it. The weights' ratio 7.46 : 1 and billing by hours are the reference's assumption (§5);
+    ``scale`` is calibrated so that the embedded trace earns Kohne's 60,806.34 (see
+    ``data/kohne-calibration.json``). ``billing``: ``placed`` bills the steps a VM was placed (a rejected VM
+    pays nothing), ``lifetime`` the steps of its trace lifetime. Without rejections both agree.
     """
 
     scale: float = Field(default=1.0, ge=0)
     per_vcpu_hour: float = Field(default=7.46, ge=0)
     per_gb_hour: float = Field(default=1.0, ge=0)
+    sizes: list[PriceSize] = []
     billing: Literal["placed", "lifetime"] = "placed"
 
 
@@ -204,11 +218,27 @@ def billed_hours(result: RunResult, prices: PriceSpec) -> np.ndarray:
 
 
 def price_per_hour(result: RunResult, prices: PriceSpec) -> np.ndarray:
-    """(n_vms,) currency per hour: scale x (per_vcpu_hour x cores + per_gb_hour x booked RAM GB)."""
+    """(n_vms,) currency per hour: scale x (per_vcpu_hour x cores + per_gb_hour x booked RAM GB), or scale x
+    the cheapest covering size of the price list (:class:`PriceSpec`)."""
     vms = result.tables["vms"]
-    size = prices.per_vcpu_hour * vms["cores"].to_numpy(np.float64) + \
-        prices.per_gb_hour * vms["ram_booked_mb"].to_numpy(np.float64) / 1024.0
-    return prices.scale * size
+    cores = vms["cores"].to_numpy(np.float64)
+    ram_gb = vms["ram_booked_mb"].to_numpy(np.float64) / 1024.0
+    if not prices.sizes:
+        return prices.scale * (prices.per_vcpu_hour * cores + prices.per_gb_hour * ram_gb)
+    vcpus = np.array([z.vcpus for z in prices.sizes])
+    gb = np.array([z.ram_gb for z in prices.sizes])
+    cost = np.array([z.per_hour for z in prices.sizes])
+    # a size covers a VM when it has at least its vCPUs and RAM (1 ppm slack for MiB/GiB rounding)
+    covers = (vcpus[None, :] >= cores[:, None] * (1 - 1e-6)) & (gb[None, :] >= ram_gb[:, None] * (1 - 1e-6))
+    bad = ~covers.any(axis=1)
+    if bad.any():
+        ids = vms["vm_id"].to_numpy(str) if "vm_id" in vms else np.arange(len(vms)).astype(str)
+        i = int(np.flatnonzero(bad)[0])
+        raise ConfigError([f"ledger.prices.sizes: {int(bad.sum())} VM(s) fit no listed size, first VM {ids[i]} "
+                           f"({cores[i]:g} vCPU, {ram_gb[i]:.3g} GiB booked); the largest sizes offer "
+                           f"{vcpus.max():g} vCPU and {gb.max():g} GiB"])
+    pick = np.argmin(np.where(covers, cost[None, :], np.inf), axis=1)
+    return prices.scale * cost[pick]
 
 
 def revenue_per_vm(result: RunResult, prices: PriceSpec) -> np.ndarray:
