@@ -213,6 +213,47 @@ def test_windowed_breaks_compare_the_shortfall_over_a_window_with_the_demand_ove
     assert s2["sla_breaks_cpu"] == 1
 
 
+def test_sla_classes_give_groups_of_vms_their_own_tolerances_targets_and_penalties():
+    n = 576
+    delivered = np.full((n, 2), 100.0, np.float32)
+    delivered[[3, 4], 0] = 90.0  # VM 0 (2 vCPU, 4 GiB) misses 10 % in two steps
+    delivered[[5], 1] = 90.0  # VM 1 (1 vCPU, 2 GiB) misses 10 % in one step
+    r = fake_result(arrays={"vm_cpu_delivered_mhz": delivered}, migrations=[(0, 0.0), (1, 600.0)])
+    base = {"sla": {"uptime_target": 0.999, "downtime": "fixed", "fixed_downtime_s": 100.0}}
+    plain = account(r, base)
+    assert (plain.summary["sla_breaks_cpu"], plain.summary["sla_breaks_uptime"]) == (3, 2)
+    gold = {"name": "gold", "min_vcpus": 2, "cpu_tolerance": 0.0, "uptime_target": 0.99,
+            "penalties": {"cpu": {"kind": "fixed", "value": 1000.0}}}
+    bronze = {"name": "bronze", "vms": ["vm1"], "cpu_tolerance": 0.2}
+    a = account(r, {**base, "classes": [gold, bronze]})
+    pen = a.ledger[a.ledger.category == "penalty"]
+    # gold (VM 0): both CPU breaks at 1000; 100 s of downtime is within 1 % of a day: no uptime break
+    # bronze (VM 1): its 10 % shortfall is within 20 %; its uptime break keeps the ledger's target and price
+    assert pen[["item", "vm", "sla_class", "rate"]].values.tolist() == [
+        ["cpu", 0, "gold", 1000.0], ["cpu", 0, "gold", 1000.0], ["uptime", 1, "bronze", 0.10]]
+    assert a.summary["penalties"] == pytest.approx(2000.0 + 0.10 * a.ledger.amount[a.ledger.vm.eq(1)
+                                                                                    & a.ledger.category.eq("revenue")].sum())
+    assert set(a.ledger[a.ledger.category != "penalty"].sla_class) == {""}
+    # the first class that matches wins; VMs no class matches keep the ledger's SLA ("default")
+    b = account(r, {**base, "classes": [bronze, {"name": "all", "max_vcpus": 64, "cpu_tolerance": 0.5}]})
+    assert b.ledger[b.ledger.category == "penalty"][["item", "vm", "sla_class"]].values.tolist() == [
+        ["uptime", 0, "all"], ["uptime", 1, "bronze"]]
+    c = account(r, {**base, "classes": [bronze]})
+    assert c.ledger[c.ledger.item == "cpu"].sla_class.tolist() == ["default", "default"]
+
+
+def test_sla_class_problems_are_reported():
+    with pytest.raises(ConfigError) as e:
+        parse_ledger_spec({"classes": [{"name": "gold"}, {"name": "default", "vms": ["x"]},
+                                       {"name": "a", "vms": ["x"]}, {"name": "a", "vms": ["y"]}]})
+    text = "\n".join(e.value.issues)
+    assert "class 'gold' selects no VM" in text and "'default' is the name" in text
+    with pytest.raises(ConfigError, match="SLA class names must be unique; repeated: a"):
+        parse_ledger_spec({"classes": [{"name": "a", "vms": ["x"]}, {"name": "a", "vms": ["y"]}]})
+    with pytest.raises(ConfigError, match=r"ledger.classes\[0\].vms: 1 VM id\(s\) not in the run, first 'nope'"):
+        account(fake_result(), {"classes": [{"name": "a", "vms": ["vm0", "nope"]}]})
+
+
 def test_ledger_spec_validation_reports_every_problem_with_its_path():
     with pytest.raises(ConfigError) as e:
         parse_ledger_spec({"penalties": {"cpu": {"value": -1}}, "sla": {"counting": "weekly", "uptime_window_h": 0},

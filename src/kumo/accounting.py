@@ -2,7 +2,8 @@
 
 The model is FederatedCloudSim's "CloudAccount" as reconstructed in
 ``shared/reference/kohne-sla-scheduling.md`` (§4 SLA, §5 money). Every VM has one SLA with a CPU, a RAM
-and an uptime objective. The functions here are pure: they read a finished :class:`~kumo.results.RunResult`
+and an uptime objective: the ledger's, or that of the first SLA class (:class:`SlaClass`: tolerances,
+uptime target, penalties) that covers it. The functions here are pure: they read a finished :class:`~kumo.results.RunResult`
 (its tables and the per-step per-VM matrices recorded with ``record_vm_steps = true``) and a
 :class:`LedgerSpec`, and return tables. Nothing is simulated again, so penalty or price changes cost
 milliseconds.
@@ -12,7 +13,7 @@ The ledger has one line per money item, signed (income > 0, expense < 0), so tha
 
 * ``revenue``: one line per VM (billed hours x price per hour);
 * ``penalty``: one line per SLA break (which VM broke which objective, at which step or in which
-  uptime window, by how much, and what it cost);
+  window, by how much, under which SLA class, and what it cost);
 * ``energy``: one line per host (IT kWh x PUE x price);
 * ``hardware``: one line per host (host-hours x cost per host-hour).
 
@@ -29,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from kumo.accounting_sla import (
     SlaSpec,
@@ -54,8 +55,10 @@ __all__ = [
     "LedgerSpec",
     "Penalty",
     "PenaltySpec",
+    "PenaltyOverride",
     "PriceSize",
     "PriceSpec",
+    "SlaClass",
     "SlaSpec",
     "account",
     "billed_hours",
@@ -67,6 +70,7 @@ __all__ = [
     "revenue_per_vm",
     "shortfalls",
     "sla_breaks",
+    "sla_classes",
     "source_overloaded",
     "summarize",
 ]
@@ -139,13 +143,101 @@ class CostSpec(_Strict):
     hardware_basis: Literal["park", "on"] = "park"
 
 
+class PenaltyOverride(_Strict):
+    """An SLA class's penalties; a type left out keeps the ledger's."""
+
+    cpu: Penalty | None = None
+    ram: Penalty | None = None
+    uptime: Penalty | None = None
+
+
+class SlaClass(_Strict):
+    """An SLA class (gold, silver, ...): which VMs it covers and what it changes in their SLA.
+
+    A VM belongs to the first class that matches it: listed by id in ``vms``, or every size bound given
+    (``min_vcpus`` ... ``max_ram_gb``, on the booking) holds. VMs no class matches keep the ledger's SLA
+    (class ``default``). A class may change the CPU and RAM tolerances, the uptime target and the penalties;
+    the counting rule and the windows stay the ledger's.
+    """
+
+    name: str = Field(min_length=1)
+    vms: list[str] = []
+    min_vcpus: float | None = Field(default=None, ge=0)
+    max_vcpus: float | None = Field(default=None, ge=0)
+    min_ram_gb: float | None = Field(default=None, ge=0)
+    max_ram_gb: float | None = Field(default=None, ge=0)
+    cpu_tolerance: float | None = Field(default=None, ge=0, lt=1)
+    ram_tolerance: float | None = Field(default=None, ge=0, lt=1)
+    uptime_target: float | None = Field(default=None, ge=0, le=1)
+    penalties: PenaltyOverride = PenaltyOverride()
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> SlaClass:
+        if self.name == "default":
+            raise ValueError("'default' is the name of the VMs no class matches; choose another")
+        bounds = (self.min_vcpus, self.max_vcpus, self.min_ram_gb, self.max_ram_gb)
+        if not self.vms and all(b is None for b in bounds):
+            raise ValueError(f"class '{self.name}' selects no VM: give vms or a size bound")
+        return self
+
+    def matches(self, vm_ids: np.ndarray, vcpus: np.ndarray, ram_gb: np.ndarray) -> np.ndarray:
+        """(n_vms,) bool: the VMs this class covers (before earlier classes take theirs)."""
+        if self.vms:
+            return np.isin(vm_ids, np.asarray(self.vms, dtype=str))
+        m = np.ones(len(vm_ids), bool)
+        for bound, x, above in ((self.min_vcpus, vcpus, True), (self.max_vcpus, vcpus, False),
+                                (self.min_ram_gb, ram_gb, True), (self.max_ram_gb, ram_gb, False)):
+            if bound is not None:
+                m &= (x >= bound * (1 - 1e-9)) if above else (x <= bound * (1 + 1e-9))
+        return m
+
+    def sla(self, base: SlaSpec) -> SlaSpec:
+        over = {k: getattr(self, k) for k in ("cpu_tolerance", "ram_tolerance", "uptime_target")
+                if getattr(self, k) is not None}
+        return base.model_copy(update=over)
+
+    def penalty_spec(self, base: PenaltySpec) -> PenaltySpec:
+        over = {k: getattr(self.penalties, k) for k in ("cpu", "ram", "uptime") if getattr(self.penalties, k)}
+        return base.model_copy(update=over)
+
+
 class LedgerSpec(_Strict):
-    """Everything the ledger needs besides the run: SLA rules, penalties, prices, costs."""
+    """Everything the ledger needs besides the run: SLA rules, penalties, prices, costs, and optional SLA
+    classes (:class:`SlaClass`) that give groups of VMs other tolerances, uptime targets and penalties."""
 
     sla: SlaSpec = SlaSpec()
     penalties: PenaltySpec = PenaltySpec()
     prices: PriceSpec = PriceSpec()
     costs: CostSpec = CostSpec()
+    classes: list[SlaClass] = []
+
+    @model_validator(mode="after")
+    def _unique_class_names(self) -> LedgerSpec:
+        names = [c.name for c in self.classes]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"SLA class names must be unique; repeated: {', '.join(dup)}")
+        return self
+
+
+def sla_classes(result: RunResult, spec: LedgerSpec) -> np.ndarray:
+    """(n_vms,) index of each VM's SLA class in ``spec.classes``, -1 for the ledger's own SLA (``default``).
+
+    Raises ConfigError for a class listing VM ids the run does not have."""
+    vms = result.tables["vms"]
+    ids = vms["vm_id"].to_numpy(str)
+    vcpus = vms["cores"].to_numpy(np.float64)
+    ram_gb = vms["ram_booked_mb"].to_numpy(np.float64) / 1024.0
+    out = np.full(len(vms), -1, np.int64)
+    problems = []
+    for i, c in enumerate(spec.classes):
+        unknown = sorted(set(c.vms) - set(ids.tolist()))
+        if unknown:
+            problems.append(f"ledger.classes[{i}].vms: {len(unknown)} VM id(s) not in the run, first {unknown[0]!r}")
+        out[(out < 0) & c.matches(ids, vcpus, ram_gb)] = i
+    if problems:
+        raise ConfigError(problems)
+    return out
 
 
 def parse_ledger_spec(data: dict[str, Any] | LedgerSpec | None, source: str | None = None) -> LedgerSpec:
@@ -182,6 +274,7 @@ LEDGER_SCHEMA: dict[str, tuple[str, str, str]] = {
     "unit": ("string", "-", "unit of measure"),
     "rate": ("float64", "currency/unit", "price applied to the measure or per break"),
     "amount": ("float64", "currency", "signed: income > 0, expense < 0"),
+    "sla_class": ("string", "-", "SLA class of a penalty's VM (default: the ledger's own SLA), empty if none"),
 }
 
 #: accounts (summary) column -> (dtype, unit, description)
@@ -247,14 +340,38 @@ def revenue_per_vm(result: RunResult, prices: PriceSpec) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ ledger
-def _penalty_amounts(breaks: pd.DataFrame, spec: LedgerSpec, vm_revenue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _class_breaks(result: RunResult, spec: LedgerSpec, vm_revenue: np.ndarray
+                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Breaks, their rate and penalty, and each break's SLA class name, class by class; total downtime."""
+    breaks, downtime = _breaks(result, spec.sla)
+    if not spec.classes:
+        rate, pen = _penalty_amounts(breaks, spec.sla, spec.penalties, vm_revenue)
+        return breaks, rate, pen, np.full(len(breaks), "default", dtype=object), downtime
+    of = sla_classes(result, spec)
+    parts = []
+    for i, c in enumerate([None, *spec.classes]):
+        sla = spec.sla if c is None else c.sla(spec.sla)
+        pens = spec.penalties if c is None else c.penalty_spec(spec.penalties)
+        b = breaks if sla == spec.sla else _breaks(result, sla)[0]
+        b = b[of[b["vm"].to_numpy(np.int64)] == i - 1]
+        rate, pen = _penalty_amounts(b, sla, pens, vm_revenue)
+        parts.append((b, rate, pen, np.full(len(b), "default" if c is None else c.name, dtype=object)))
+    df = pd.concat([p[0] for p in parts], ignore_index=True)
+    order = np.lexsort((df["vm"].to_numpy(), df["step"].to_numpy(),
+                        pd.Categorical(df["resource"], ["cpu", "ram", "uptime"]).codes))
+    cat = [np.concatenate([p[j] for p in parts]) for j in (1, 2, 3)]
+    return df.iloc[order].reset_index(drop=True), cat[0][order], cat[1][order], cat[2][order], downtime
+
+
+def _penalty_amounts(breaks: pd.DataFrame, sla: SlaSpec, penalties: PenaltySpec, vm_revenue: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
     rate = np.zeros(len(breaks))
     amount = np.zeros(len(breaks))
     res = breaks["resource"].to_numpy(str)
     vm = breaks["vm"].to_numpy(np.int64)
-    allowance = (1.0 - spec.sla.uptime_target) * spec.sla.uptime_window_h * 3600.0
+    allowance = (1.0 - sla.uptime_target) * sla.uptime_window_h * 3600.0
     for name in ("cpu", "ram", "uptime"):
-        p: Penalty = getattr(spec.penalties, name)
+        p: Penalty = getattr(penalties, name)
         m = res == name
         if not m.any():
             continue
@@ -330,18 +447,18 @@ def account(result: RunResult, spec: LedgerSpec | dict[str, Any] | None = None) 
     hours = billed_hours(result, spec.prices)
     pph = price_per_hour(result, spec.prices)
     vm_rev = pph * hours
-    breaks, downtime = _breaks(result, spec.sla)
-    rate, pen = _penalty_amounts(breaks, spec, vm_rev)
+    breaks, rate, pen, klass, downtime = _class_breaks(result, spec, vm_rev)
     n_vm = len(vms)
     revenue = pd.DataFrame({"category": "revenue", "item": "vm", "vm": np.arange(n_vm), "measure": hours,
                             "unit": "h", "rate": pph, "amount": vm_rev})
     penalty = pd.DataFrame({"category": "penalty", "item": breaks["resource"], "vm": breaks["vm"],
                             "step": breaks["step"], "window": breaks["window"], "t_s": breaks["t_s"],
-                            "measure": breaks["measure"], "unit": breaks["unit"], "rate": rate, "amount": -pen})
+                            "measure": breaks["measure"], "unit": breaks["unit"], "rate": rate, "amount": -pen,
+                            "sla_class": klass})
     costs, kwh, pue = _host_costs(result, spec)
     frames = [f for f in (revenue, penalty, costs) if len(f)]
     led = pd.concat(frames, ignore_index=True)
-    for col, fill in (("vm", -1), ("host", -1), ("step", -1), ("window", -1), ("t_s", np.nan)):
+    for col, fill in (("vm", -1), ("host", -1), ("step", -1), ("window", -1), ("t_s", np.nan), ("sla_class", "")):
         led[col] = led[col].fillna(fill) if col in led else fill
     vm_col = led["vm"].to_numpy(np.int64)
     led["vm_id"] = np.where(vm_col >= 0, vm_ids[np.maximum(vm_col, 0)] if n_vm else "", "")
