@@ -168,23 +168,24 @@ class Books:
         cpu_load = np.bincount(src, load[placed], nh)
         ram_load = mem.host_resident_mb if mem is not None else np.bincount(src, ram[placed], nh)
         mig_start, mig_end, mig_loss = flight
-        # per migration, in order: the target's reserve while in flight, then, when it completes inside the
-        # step, the VM's load moving from source to target
         n = len(mig)
-        lm, rm = load[mig], ram[mig]
-        done = mig_end < t1
-        rows = np.zeros((n, 3, 6))
-        rows[:, 0] = np.column_stack((s.vm_target[mig], np.maximum(mig_start, t0), np.minimum(mig_end, t1),
-                                      reserve * lm, rm, np.zeros(n)))
-        rows[:, 1] = np.column_stack((s.vm_target[mig], mig_end, np.full(n, t1), lm, rm, np.zeros(n)))
-        rows[:, 2] = np.column_stack((s.vm_host[mig], mig_end, np.full(n, t1), -lm, -rm, np.zeros(n)))
-        keep = np.column_stack((np.ones(n, bool), done, done)).ravel()
-        table = rows.reshape(-1, 6)[keep]
+        tables = []
+        if n:
+            # per migration, in order: the target's reserve while in flight, then, when it completes inside
+            # the step, the VM's load moving from source to target
+            lm, rm = load[mig], ram[mig]
+            done = mig_end < t1
+            rows = np.zeros((n, 3, 6))
+            rows[:, 0] = np.column_stack((s.vm_target[mig], np.maximum(mig_start, t0), np.minimum(mig_end, t1),
+                                          reserve * lm, rm, np.zeros(n)))
+            rows[:, 1] = np.column_stack((s.vm_target[mig], mig_end, np.full(n, t1), lm, rm, np.zeros(n)))
+            rows[:, 2] = np.column_stack((s.vm_host[mig], mig_end, np.full(n, t1), -lm, -rm, np.zeros(n)))
+            keep = np.column_stack((np.ones(n, bool), done, done)).ravel()
+            tables.append(rows.reshape(-1, 6)[keep])
         if len(booting):
-            table = np.concatenate((table, np.column_stack((booting, np.full(len(booting), t0),
-                                                            np.minimum(s.host_ready_s[booting], t1),
-                                                            np.zeros((len(booting), 2)), np.ones(len(booting))))))
-        pulses = Pulses.from_table(table) if len(table) else None
+            tables.append(np.column_stack((booting, np.full(len(booting), t0), np.minimum(s.host_ready_s[booting], t1),
+                                           np.zeros((len(booting), 2)), np.ones(len(booting)))))
+        pulses = Pulses.from_table(np.concatenate(tables)) if tables else None
         on = s.host_state != HOST_OFF
         integ = integrate_step(t0, t1, cpu_load, ram_load, s.hosts.cpu_mhz, s.hosts.ram_mb, on, self.power_w,
                                boot_w, pulses)
