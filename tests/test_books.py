@@ -111,6 +111,34 @@ def test_batched_books_on_the_embedded_month(monkeypatch):
     assert out[0].tables["summary"]["migrations"].iloc[0] > 0
 
 
+VIRT = {
+    "dirty_rate": {"source": "cpu+io"},
+    "memory": {"idle_resident_fraction": 0.6},
+    "cpu": {}, "io": {}, "replication": {},
+    "failures": {"kind": "exponential", "mtbf_h": 200.0, "mttr_h": 8.0},
+    "images": [{"name": "linux", "preset": "homogeneous"}],
+    "classes": [{"name": "web", "share": 0.6, "image": "linux", "io_mode": "virtio"},
+                {"name": "db", "share": 0.4, "image": "linux", "io_mode": "sriov", "protected": True}],
+}
+
+
+def test_batched_books_with_every_virtualization_model(monkeypatch):
+    """Plain steps with the virtualization models (host load, useful CPU, memory model) batch identically."""
+    from kumo.compare import load_setup
+    from kumo.policies.kohne import PRESETS
+
+    data = dict(load_setup().scenario)
+    data["controller"] = {"name": "sla", "params": {**data["controller"]["params"], **PRESETS["MMWF"]}}
+    data["trace"] = {**data["trace"], "max_steps": 600, "max_vms": 150}
+    data["virtualization"] = VIRT
+    sc = kumo.parse_scenario(data)
+    out = []
+    for batch in (True, False):
+        monkeypatch.setattr(Engine, "batch_plain_steps", batch)
+        out.append(kumo.run(sc))
+    _assert_same(*out)
+
+
 @pytest.mark.parametrize("n", [7, 20, 500, 1052])
 def test_row_sums_match_one_dimensional_sums(n):
     a = np.random.default_rng(n).random((50, n)) * 1e6

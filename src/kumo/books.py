@@ -1,7 +1,8 @@
 """The run's books: per-step records and running totals; how each step of a run is accounted.
 
-Most steps of a trace replay are *plain*: no migration in flight, no host booting and no virtualization
-model, so every host's load is constant over the step. The engine hands such steps to :meth:`Books.plain`,
+Most steps of a trace replay are *plain*: no migration in flight and no host booting, so every host's load
+is constant over the step (the virtualization models' results for the step — host load, useful CPU,
+memory-model verdicts — are kept with it). The engine hands such steps to :meth:`Books.plain`,
 which only keeps the step's demand and placement; :meth:`Books.flush` then accounts up to
 :data:`BATCH` of them at once with 2-D numpy (steps x hosts, steps x VMs) instead of some sixty small numpy
 calls per step. Steps with sub-step events go to :meth:`Books.exact`, which integrates them exactly
@@ -59,18 +60,25 @@ class Books:
              "ram_demand_mb": np.zeros((n, nv), np.float32), "ram_shortfall_mb": np.zeros((n, nv), np.float32),
              "downtime_s": np.zeros((n, nv), np.float32), "host": np.full((n, nv), -1, np.int32)}
             if vm_steps else None)
-        self._pending: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                  np.ndarray]] = []
+        self._pending: list[tuple[Any, ...]] = []
 
     # ------------------------------------------------------------------------------------------ plain steps
     def plain(self, k: int, cpu: np.ndarray, ram: np.ndarray, placed: np.ndarray, vm_host: np.ndarray,
-              on: np.ndarray, n_vms: np.ndarray, state: np.ndarray) -> None:
+              on: np.ndarray, n_vms: np.ndarray, state: np.ndarray, load: np.ndarray | None = None,
+              useful: np.ndarray | None = None, mem: Any = None) -> None:
         """Keep plain step ``k`` for the next batch: ``cpu``, ``ram`` (n_vms,) demand (0 where not placed),
         ``placed`` the placed VMs' indices, and snapshots of ``vm_host``, the hosts drawing power (``on``),
-        VMs per host and host states. The caller must not change the arrays afterwards."""
+        VMs per host and host states. With virtualization models: ``load`` the CPU each VM puts on its host
+        (None: its demand), ``useful`` the useful fraction of delivered CPU and ``mem`` the memory model's
+        result (host RAM, per-VM RAM shortfall and CPU penalty). The caller must not change the arrays
+        afterwards."""
         if self._pending and self._pending[-1][0] != k - 1:
             self.flush()
-        self._pending.append((k, cpu, ram, placed, vm_host, on, n_vms, state))
+        virt = None
+        if load is not None or useful is not None or mem is not None:
+            virt = (load, useful, None if mem is None else (mem.host_resident_mb, mem.vm_ram_short_mb,
+                                                            mem.vm_cpu_penalty))
+        self._pending.append((k, cpu, ram, placed, vm_host, on, n_vms, state, virt))
         if len(self._pending) >= BATCH or len(self._pending) * len(cpu) >= MAX_CELLS:
             self.flush()
 
@@ -94,8 +102,14 @@ class Books:
         rows = np.arange(b)[:, None] * nh
         src = np.where(placed, vm_host, 0)
         bins = np.where(placed, rows + src, b * nh).ravel()
-        cpu_load = np.bincount(bins, cpu.ravel(), b * nh + 1)[:-1].reshape(b, nh)
+        virt = [x[8] for x in p]
+        loads = cpu if all(v is None or v[0] is None for v in virt) else \
+            np.stack([x[1] if v is None or v[0] is None else v[0] for x, v in zip(p, virt, strict=True)])
+        cpu_load = np.bincount(bins, loads.ravel(), b * nh + 1)[:-1].reshape(b, nh)
         ram_load = np.bincount(bins, ram.ravel(), b * nh + 1)[:-1].reshape(b, nh)
+        has_mem = np.array([v is not None and v[2] is not None for v in virt])
+        for j in np.flatnonzero(has_mem).tolist():  # the memory model says what each host holds in RAM
+            ram_load[j] = virt[j][2][0]
         # the same formulas as kumo.integrate.integrate_step without pulses, over (steps, hosts)
         cap, rcap = self.cpu_cap, self.ram_cap
         util = np.minimum(cpu_load, cap) / cap
@@ -112,6 +126,14 @@ class Books:
         delivered = cpu * np.take_along_axis(share_s, src, axis=1)
         frac = np.divide(ram_short_mb_s, ram_load_mb_s, out=np.zeros_like(ram_load_mb_s), where=ram_load_mb_s > 0)
         vm_ram_short = ram * dt * np.take_along_axis(frac, src, axis=1)
+        for i, v in enumerate(virt):  # as Books.exact: useful fraction, then the memory model's verdicts
+            if v is None:
+                continue
+            if v[1] is not None:
+                delivered[i] *= v[1]
+            if v[2] is not None:
+                vm_ram_short[i] = v[2][1] * dt
+                delivered[i] *= 1.0 - v[2][2]
         demand_s = cpu * dt
         va = self.vm_acc
         _add_rows(va["cpu_demand_mhz_s"], demand_s)

@@ -682,11 +682,10 @@ class Engine:
         after the step's decision."""
         s = self.state
         booting = np.flatnonzero((s.host_state == HOST_BOOTING) & (s.host_ready_s > t0))
-        if (self.batch_plain_steps and not len(mig) and not len(booting) and mem is None and useful is None
-                and load is cpu):
+        if self.batch_plain_steps and not len(mig) and not len(booting):
             # a plain step: constant loads over the step, accounted in a batch (kumo.books)
             self.books.plain(k, cpu, ram, placed, s.vm_host.copy(), s.host_state != HOST_OFF,
-                             s.host_n_vms.copy(), s.host_state.copy())
+                             s.host_n_vms.copy(), s.host_state.copy(), None if load is cpu else load, useful, mem)
             return
         reserve = getattr(self.migration, "target_cpu_reserve", 0.0)
         self.books.exact(k, t0, t1, s, cpu, ram, load, useful, mem, placed, mig, self._flight[:, mig], reserve,
