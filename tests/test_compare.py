@@ -113,11 +113,11 @@ def test_full_month_against_the_reference(full_month):
     # the targets that the calibrated set-up meets (kumo.compare's docstring lists the measured
     # table); the runs are deterministic, so falling below is a regression, not noise
     checks = cmp.checks().set_index("target")
-    assert cmp.spearman_margin >= 0.9  # measured 0.905
+    assert cmp.spearman_margin >= 0.95  # measured 0.952: two adjacent swaps (MMOP/MMWF, HPGOP/HPGWF)
     assert checks.loc["FF migrations >= 10x every MM scheduler's", "pass"]
-    # within-2x checks on the validation rows: measured 11 of 20 (a regression floor, not a target met)
+    # within-2x checks on the validation rows: measured 13 of 20 (a regression floor, not a target met)
     within = checks[checks.index.str.contains("within 2x")]
-    assert len(within) == 20 and within["pass"].sum() >= 11
+    assert len(within) == 20 and within["pass"].sum() >= 13
     # the ordering facts of the reference (kohne-sla-scheduling.md 8.7-8.9) that hold in kumo
     assert k.margin_percent.idxmax() == "MMWF+LB"
     assert k.loc[["MMBF", "MMOP", "MMWF", "MMWF+LB"], "margin_percent"].min() > \
@@ -127,10 +127,9 @@ def test_full_month_against_the_reference(full_month):
 
 @pytest.mark.slow
 @pytest.mark.validation
-@pytest.mark.xfail(reason="known shortfall of the shipped (classic) set-up: HPGWF, MMWF and MMWF+LB have 0, 0 and "
-                          "1 uptime breaks (reference: 0); the guard set-up meets it, see "
-                          "test_guard_setup_full_month_worst_fit_variants_have_no_uptime_breaks", strict=False)
 def test_full_month_worst_fit_variants_have_no_uptime_breaks(full_month):
+    # met at the calibrated point; not robust: with both upper thresholds moved by -0.01 / +0.01 (not
+    # re-calibrated) MMWF+LB and HPGWF have 1-2 uptime breaks (kumo.compare's docstring)
     assert full_month.checks().set_index("target").loc["zero uptime breaks for the worst-fit variants", "pass"]
 
 
