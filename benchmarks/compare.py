@@ -33,7 +33,8 @@ def timed_run(label: str) -> dict[str, float | str]:
     if label == "replay":
         data["controller"] = {"name": "none"}
     else:
-        data["controller"] = {"name": "sla", "params": {**data["controller"]["params"], **PRESETS[label]}}
+        ctl = data["controller"]
+        data["controller"] = {**ctl, "params": {**ctl["params"], **PRESETS[label]}}
     sc = config.parse(data)
     t = time.perf_counter()
     trace = _cached_trace(sc.trace.source, sc.trace.format)

@@ -200,13 +200,6 @@ def ledger_variants() -> list[dict[str, Any]]:
     return [dict(zip(keys, c, strict=True)) for c in itertools.product(*LEDGER_GRID.values())]
 
 
-def _window_sums(x: np.ndarray, steps: int) -> np.ndarray:
-    """(n_windows, n_vms) sums over calendar windows of ``steps`` steps (the last one may be shorter)."""
-    n = x.shape[0]
-    idx = np.arange(n) // steps
-    return np.add.reduceat(np.asarray(x, np.float64), np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]]), axis=0)
-
-
 def _counts(viol: np.ndarray, counting: str) -> int:
     if counting == "interval":
         return int(np.count_nonzero(viol))
@@ -218,7 +211,7 @@ def _counts(viol: np.ndarray, counting: str) -> int:
 def facts(result: Any) -> dict[str, Any]:
     """What stage 2 needs of a run, compact enough to cache: CPU/RAM break counts under every (check,
     counting, tolerance) and every migration (VM, start, RAM in use) for the uptime rules."""
-    from kumo.accounting import SlaSpec, shortfalls, source_overloaded
+    from kumo.accounting import SlaSpec, shortfalls, source_overloaded, window_sums
 
     counts: dict[str, int] = {}
     for check in LEDGER_GRID["check"]:
@@ -231,10 +224,10 @@ def facts(result: Any) -> dict[str, Any]:
         for counting in LEDGER_GRID["counting"]:
             if counting.startswith("window:"):
                 # as kumo.accounting_sla._window_breaks: summed shortfall > tolerance x summed demand
-                steps = max(1, int(round(float(counting.split(":")[1]) * 3600.0 / 300.0)))
-                s_c, d_c = _window_sums(cpu_s, steps), _window_sums(cpu_d, steps)
-                s_r, d_r = _window_sums(ram_s, steps), _window_sums(ram_d, steps)
-                p_w = _window_sums(placed, steps) > 0
+                w_h = float(counting.split(":")[1])
+                s_c, d_c = window_sums(cpu_s, 300.0, w_h), window_sums(cpu_d, 300.0, w_h)
+                s_r, d_r = window_sums(ram_s, 300.0, w_h), window_sums(ram_d, 300.0, w_h)
+                p_w = window_sums(placed, 300.0, w_h, "any")
                 for tol in LEDGER_GRID["cpu_tolerance"]:
                     counts[f"cpu|{check}|{counting}|{tol}"] = int(np.count_nonzero(p_w & (s_c > d_c * max(tol, 1e-6))))
                 for tol in LEDGER_GRID["ram_tolerance"]:

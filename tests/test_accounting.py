@@ -213,6 +213,19 @@ def test_windowed_breaks_compare_the_shortfall_over_a_window_with_the_demand_ove
     assert s2["sla_breaks_cpu"] == 1
 
 
+@pytest.mark.parametrize("window_h", [1.0, 0.3, 5 / 3, 100.0])
+def test_window_sums_match_a_loop_over_calendar_windows(window_h):
+    from kumo.accounting import window_sums
+
+    x = np.random.default_rng(3).random((97, 4)).astype(np.float32)
+    win = (np.arange(97) * 300.0 // (window_h * 3600.0)).astype(int)
+    n_w = int(np.ceil(97 * 300.0 / (window_h * 3600.0)))
+    want = np.array([x[win == w].astype(np.float64).sum(axis=0) for w in range(n_w)])
+    assert np.allclose(window_sums(x, 300.0, window_h), want, rtol=1e-12, atol=0)
+    assert (window_sums(x > 0.9, 300.0, window_h, "any") == np.array([(x[win == w] > 0.9).any(axis=0)
+                                                                      for w in range(n_w)])).all()
+
+
 def test_sla_classes_give_groups_of_vms_their_own_tolerances_targets_and_penalties():
     n = 576
     delivered = np.full((n, 2), 100.0, np.float32)

@@ -99,7 +99,7 @@ def test_batched_books_on_the_embedded_month(monkeypatch):
     from kumo.policies.kohne import PRESETS
 
     data = dict(load_setup().scenario)
-    data["controller"] = {"name": "sla", "params": {**data["controller"]["params"], **PRESETS["MMWF+LB"]}}
+    data["controller"] = {**data["controller"], "params": {**data["controller"]["params"], **PRESETS["MMWF+LB"]}}
     data["trace"] = {**data["trace"], "max_steps": 1000}
     data["record_host_steps"] = True
     sc = kumo.parse_scenario(data)
@@ -128,7 +128,7 @@ def test_batched_books_with_every_virtualization_model(monkeypatch):
     from kumo.policies.kohne import PRESETS
 
     data = dict(load_setup().scenario)
-    data["controller"] = {"name": "sla", "params": {**data["controller"]["params"], **PRESETS["MMWF"]}}
+    data["controller"] = {**data["controller"], "params": {**data["controller"]["params"], **PRESETS["MMWF"]}}
     data["trace"] = {**data["trace"], "max_steps": 600, "max_vms": 150}
     data["virtualization"] = VIRT
     sc = kumo.parse_scenario(data)

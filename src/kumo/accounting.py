@@ -43,6 +43,7 @@ from kumo.accounting_sla import (
     shortfalls,
     sla_breaks,
     source_overloaded,
+    window_sums,
 )
 from kumo.errors import ConfigError
 from kumo.results import RunResult
@@ -73,6 +74,7 @@ __all__ = [
     "sla_classes",
     "source_overloaded",
     "summarize",
+    "window_sums",
 ]
 
 #: JSON dict of the money and break columns, in the order of Kohne's Table 10.10 first

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kumo.results import RunResult
 
 __all__ = ["SlaSpec", "downtime_per_window", "end_of_step_loads", "migration_downtime_s", "shortfalls",
-           "sla_breaks", "source_overloaded"]
+           "sla_breaks", "source_overloaded", "window_sums"]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -181,19 +181,53 @@ def _resource_breaks(viol: np.ndarray, measure: np.ndarray, counting: str, resou
             "t_s": step * step_s, "measure": measure[step, vm].astype(np.float64), "unit": np.full(len(vm), unit)}
 
 
+def window_sums(x: np.ndarray, step_s: float, window_h: float, how: str = "sum") -> np.ndarray:
+    """(n_windows, n_vms) sums (``how="sum"``, float64) or any-s (``"any"``) of a (n_steps, n_vms) matrix over
+    calendar windows of ``window_h`` aligned at the trace start (a step counts in the window it starts in)."""
+    n_steps, n_vms = x.shape
+    window_s = window_h * 3600.0
+    n_windows = max(1, int(np.ceil(n_steps * step_s / window_s)))
+    per = window_s / step_s
+    if per == int(per) and n_steps:
+        n_per = int(per)
+        full = n_steps // n_per
+        head = x[:full * n_per].reshape(full, n_per, n_vms)
+        tail = x[full * n_per:]
+        if how == "any":
+            out = np.zeros((n_windows, n_vms), bool)
+            out[:full] = head.any(axis=1)
+            if len(tail):
+                out[full] = tail.any(axis=0)
+            return out
+        out_f = np.zeros((n_windows, n_vms))
+        out_f[:full] = head.sum(axis=1, dtype=np.float64)
+        if len(tail):
+            out_f[full] = tail.sum(axis=0, dtype=np.float64)
+        return out_f
+    # windows of varying length in steps: each is a run of consecutive steps (an empty one sums nothing)
+    win = np.minimum((np.arange(n_steps) * step_s // window_s).astype(np.int64), n_windows - 1)
+    first = np.searchsorted(win, np.arange(n_windows))
+    filled = first < n_steps
+    if how == "any":
+        out = np.zeros((n_windows, n_vms), bool)
+        if n_steps:
+            out[filled] = np.logical_or.reduceat(x, first[filled], axis=0)
+        return out
+    out_f = np.zeros((n_windows, n_vms))
+    if n_steps:
+        out_f[filled] = np.add.reduceat(np.asarray(x, np.float64), first[filled], axis=0)
+    return out_f
+
+
 def _window_breaks(short: np.ndarray, demand: np.ndarray, placed: np.ndarray, tolerance: float, floor: float,
                    window_h: float, resource: str, step_s: float) -> dict[str, np.ndarray]:
     """``counting = "window"``: one break per VM and window whose summed shortfall exceeds ``tolerance`` x
     its summed demand (+ ``floor``); measure = the share of its demand the VM missed in the window."""
-    n_steps, n_vms = short.shape
+    n_steps = short.shape[0]
     window_s = window_h * 3600.0
-    n_windows = max(1, int(np.ceil(n_steps * step_s / window_s)))
-    win = np.minimum((np.arange(n_steps) * step_s // window_s).astype(np.int64), n_windows - 1)
-    idx = (win[:, None] * n_vms + np.arange(n_vms)[None, :]).ravel()
-    size = n_windows * n_vms
-    s = np.bincount(idx, np.asarray(short, np.float64).ravel(), size).reshape(n_windows, n_vms)
-    d = np.bincount(idx, np.asarray(demand, np.float64).ravel(), size).reshape(n_windows, n_vms)
-    p = np.bincount(idx, placed.ravel(), size).reshape(n_windows, n_vms) > 0
+    s = window_sums(short, step_s, window_h)
+    d = window_sums(demand, step_s, window_h)
+    p = window_sums(placed, step_s, window_h, "any")
     w, vm = np.nonzero(p & (s > d * tolerance + floor))
     step = np.minimum((w * window_s / step_s).astype(np.int64), max(n_steps - 1, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
