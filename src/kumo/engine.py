@@ -3,10 +3,13 @@
 Time model. Step k covers [k*dt, (k+1)*dt). The trace sample of step k is the VM's demand for that whole
 step (piecewise constant). At the start of step k, in this order: VMs whose lifetime ended leave, arriving
 (and queued) VMs are placed, the demand of step k is observed, the controller (if any) decides, and
-migrations start at t = k*dt. Migrations and host boots end at exact times inside a step; their effects
-are integrated exactly per segment (:mod:`kumo.integrate`), so a 14 s migration in a 300 s step costs 14 s,
-not a step. With ``power_management.switch_off_idle``, hosts that are empty after the decisions are
-switched off for the whole step.
+migrations start at t = k*dt. With ``controller.timing = "end"`` the controller decides instead once step
+k is accounted, on its demand, and its migrations start at (k+1)*dt (CloudSim's order). Migrations and host
+boots end at exact times inside a step; their effects are integrated exactly per segment
+(:mod:`kumo.integrate`), so a 14 s migration in a 300 s step costs 14 s, not a step. With
+``power_management.switch_off_idle``, hosts that are empty after the decisions are switched off for the
+whole step. The books (per-step records and totals) are kept by :mod:`kumo.books`, which accounts steps
+without sub-step events in batches.
 
 Energy. Between events every host's load is constant, so energy = sum of P(u) x duration over segments is
 exact (no trapezoid error). Hosts that are off draw 0 W; hosts that are on but empty draw idle power;
