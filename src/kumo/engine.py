@@ -594,8 +594,9 @@ class Engine:
                 s.host_state[idle] = HOST_OFF
                 self.books.host_acc["switch_offs"][idle] += 1
         self._account(k, t0, t1, cpu, ram, load, useful, mem, idx, mig)
-        if decide and at_end:
-            # the step is over: finish what ends at t1, look again at the step's demand, and decide
+        if decide and at_end and k < self.trace.n_steps - 1:
+            # the step is over: finish what ends at t1, look again at the step's demand, and decide (not
+            # after the run's last step: nothing decided then could take effect)
             s.t_s = t1
             self._run_events_until(t1)
             self._observe(k)
