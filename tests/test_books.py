@@ -93,22 +93,27 @@ def test_batched_books_are_bit_identical(w, monkeypatch):
     _assert_same(_run(sc, tr, True, w["every"], monkeypatch), _run(sc, tr, False, w["every"], monkeypatch))
 
 
-def test_batched_books_on_the_embedded_month(monkeypatch):
-    """A Kohne scheduler on the first 1,000 steps of the embedded Bitbrains month, both ways."""
+def _both_ways(monkeypatch, label: str, **over):
+    """A Kohne scheduler on the embedded month (shortened by ``over``), batched and step by step."""
     from kumo.compare import load_setup
     from kumo.policies.kohne import PRESETS
+    from kumo.sweep import deep_merge
 
-    data = dict(load_setup().scenario)
-    data["controller"] = {**data["controller"], "params": {**data["controller"]["params"], **PRESETS["MMWF+LB"]}}
-    data["trace"] = {**data["trace"], "max_steps": 1000}
-    data["record_host_steps"] = True
+    data = deep_merge(load_setup().scenario, over)
+    data["controller"] = {**data["controller"], "params": {**data["controller"]["params"], **PRESETS[label]}}
     sc = kumo.parse_scenario(data)
     out = []
     for batch in (True, False):
         monkeypatch.setattr(Engine, "batch_plain_steps", batch)
         out.append(kumo.run(sc))
     _assert_same(*out)
-    assert out[0].tables["summary"]["migrations"].iloc[0] > 0
+    return out[0]
+
+
+def test_batched_books_on_the_embedded_month(monkeypatch):
+    """A Kohne scheduler on the first 1,000 steps of the embedded Bitbrains month, both ways."""
+    r = _both_ways(monkeypatch, "MMWF+LB", trace={"max_steps": 1000}, record_host_steps=True)
+    assert r.tables["summary"]["migrations"].iloc[0] > 0
 
 
 VIRT = {
@@ -124,19 +129,7 @@ VIRT = {
 
 def test_batched_books_with_every_virtualization_model(monkeypatch):
     """Plain steps with the virtualization models (host load, useful CPU, memory model) batch identically."""
-    from kumo.compare import load_setup
-    from kumo.policies.kohne import PRESETS
-
-    data = dict(load_setup().scenario)
-    data["controller"] = {**data["controller"], "params": {**data["controller"]["params"], **PRESETS["MMWF"]}}
-    data["trace"] = {**data["trace"], "max_steps": 600, "max_vms": 150}
-    data["virtualization"] = VIRT
-    sc = kumo.parse_scenario(data)
-    out = []
-    for batch in (True, False):
-        monkeypatch.setattr(Engine, "batch_plain_steps", batch)
-        out.append(kumo.run(sc))
-    _assert_same(*out)
+    _both_ways(monkeypatch, "MMWF", trace={"max_steps": 600, "max_vms": 150}, virtualization=VIRT)
 
 
 @pytest.mark.parametrize("n", [7, 20, 500, 1052])

@@ -134,6 +134,19 @@ class Books:
             if v[2] is not None:
                 vm_ram_short[i] = v[2][1] * dt
                 delivered[i] *= 1.0 - v[2][2]
+        self._post(ks, placed, cpu, ram, delivered, vm_ram_short, vm_host, on, n_vms,
+                   np.stack([x[7] for x in p]) if self.host_steps is not None else None, energy_j, load_mhz_s,
+                   overload_s, ram_short_mb_s, [len(x[3]) for x in p], 0)
+
+    def _post(self, ks: slice, placed: np.ndarray, cpu: np.ndarray, ram: np.ndarray, delivered: np.ndarray,
+              vm_ram_short: np.ndarray, vm_host: np.ndarray, on: np.ndarray, n_vms: np.ndarray,
+              state: np.ndarray | None, energy_j: np.ndarray, load_mhz_s: np.ndarray, overload_s: np.ndarray,
+              ram_short_mb_s: np.ndarray, running: list[int], in_flight: int) -> None:
+        """Post the steps ``ks`` to the books: per-VM arrays (steps, n_vms) — placed mask, demand, delivered
+        CPU (MHz-s), RAM shortfall (MB-s), host; per-host arrays (steps, n_hosts) — drawing power, VMs,
+        state, energy (J), load (MHz-s), overload (s), RAM shortfall (MB-s). Totals are added step after
+        step, so posting steps one at a time or together gives the same bits."""
+        dt = self.dt
         demand_s = cpu * dt
         va = self.vm_acc
         _add_rows(va["cpu_demand_mhz_s"], demand_s)
@@ -157,8 +170,8 @@ class Books:
         sr["cpu_delivered_mhz"][ks] = _row_sums(delivered) / dt
         sr["ram_demand_mb"][ks] = _row_sums(ram)
         sr["ram_shortfall_mb"][ks] = _row_sums(ram_short_mb_s) / dt
-        sr["running_vms"][ks] = [len(x[3]) for x in p]
-        sr["migrations_in_flight"][ks] = 0
+        sr["running_vms"][ks] = running
+        sr["migrations_in_flight"][ks] = in_flight
         sr["overloaded_hosts"][ks] = np.count_nonzero(overload_s > 0, axis=1)
         if self.vm_steps is not None:
             vs = self.vm_steps
@@ -168,11 +181,9 @@ class Books:
             vs["ram_shortfall_mb"][ks] = vm_ram_short / dt
             vs["host"][ks] = vm_host
         if self.host_steps is not None:
-            self.host_steps["cpu_util"][ks] = load_mhz_s / (cap * dt)
+            self.host_steps["cpu_util"][ks] = load_mhz_s / (self.cpu_cap * dt)
             self.host_steps["power_w"][ks] = energy_j / dt
-            self.host_steps["state"][ks] = np.stack([x[7] for x in p])
-
-
+            self.host_steps["state"][ks] = state
 
     # ------------------------------------------------------------------------------------------ exact steps
     def exact(self, k: int, t0: float, t1: float, s: ClusterState, cpu: np.ndarray, ram: np.ndarray,
@@ -230,7 +241,6 @@ class Books:
                 delivered[mig] = cpu[mig] * (on_src - lost + on_tgt)
         if useful is not None:
             delivered *= useful
-        demand_s = cpu * dt
         if mem is not None:
             # the memory model says which VM misses what (swap, balloon), and what faults cost its CPU
             vm_ram_short = mem.vm_ram_short_mb * dt
@@ -241,42 +251,12 @@ class Books:
             frac = np.divide(integ.ram_short_mb_s, host_ram_s, out=np.zeros(nh), where=host_ram_s > 0)
             vm_ram_short = np.zeros_like(ram)
             vm_ram_short[placed] = ram[placed] * dt * frac[src]
-        va = self.vm_acc
-        va["cpu_demand_mhz_s"] += demand_s
-        va["cpu_delivered_mhz_s"] += delivered
-        va["ram_demand_mb_s"] += ram * dt
-        va["ram_shortfall_mb_s"] += vm_ram_short
-        va["cpu_short_steps"][placed] += delivered[placed] < demand_s[placed] * (1 - 1e-9)
-        va["ram_short_steps"][placed] += vm_ram_short[placed] > 1e-9
-        va["steps_run"][placed] += 1
-        ha = self.host_acc
-        ha["energy_j"] += integ.energy_j
-        ha["on_s"] += np.where(on, dt, 0.0)
-        ha["cpu_load_mhz_s"] += integ.load_mhz_s
-        ha["overload_s"] += integ.overload_s
-        ha["ram_shortfall_mb_s"] += integ.ram_short_mb_s
-        ha["vm_steps"] += s.host_n_vms
-        sr = self.step_rec
-        sr["active_hosts"][k] = np.count_nonzero(on)
-        sr["energy_j"][k] = integ.energy_j.sum()
-        sr["cpu_demand_mhz"][k] = cpu.sum()
-        sr["cpu_delivered_mhz"][k] = delivered.sum() / dt
-        sr["ram_demand_mb"][k] = ram.sum()
-        sr["ram_shortfall_mb"][k] = integ.ram_short_mb_s.sum() / dt
-        sr["running_vms"][k] = len(placed)
-        sr["migrations_in_flight"][k] = len(mig)
-        sr["overloaded_hosts"][k] = np.count_nonzero(integ.overload_s > 0)
-        if self.vm_steps is not None:
-            vs = self.vm_steps
-            vs["cpu_demand_mhz"][k] = cpu
-            vs["cpu_delivered_mhz"][k] = delivered / dt
-            vs["ram_demand_mb"][k] = ram
-            vs["ram_shortfall_mb"][k] = vm_ram_short / dt
-            vs["host"][k] = s.vm_host
-        if self.host_steps is not None:
-            self.host_steps["cpu_util"][k] = integ.load_mhz_s / (s.hosts.cpu_mhz * dt)
-            self.host_steps["power_w"][k] = integ.energy_j / dt
-            self.host_steps["state"][k] = s.host_state
+        mask = np.zeros(len(cpu), bool)
+        mask[placed] = True
+        self._post(slice(k, k + 1), mask[None], cpu[None], ram[None], delivered[None], vm_ram_short[None],
+                   s.vm_host[None], on[None], s.host_n_vms[None], s.host_state[None], integ.energy_j[None],
+                   integ.load_mhz_s[None], integ.overload_s[None], integ.ram_short_mb_s[None], [len(placed)],
+                   len(mig))
 
 
 def _add_rows(acc: np.ndarray, rows: np.ndarray) -> None:
