@@ -337,6 +337,46 @@ typedef struct {
     int64_t *vms;
 } snap_t;
 
+/* keep host h's list, history and sums in sn (sn->hist points at S doubles); -1: out of memory */
+static int snap_save(const opt_t *o, snap_t *sn, int64_t h, int64_t S)
+{
+    sn->h = h;
+    sn->n = o->lists[h].n;
+    sn->vms = (int64_t *)PyMem_Realloc(sn->vms, (size_t)(sn->n + 1) * sizeof(int64_t));
+    if (!sn->vms)
+        return -1;
+    memcpy(sn->vms, o->lists[h].v, (size_t)sn->n * sizeof(int64_t));
+    memcpy(sn->hist, o->hist + h * S, (size_t)S * sizeof(double));
+    sn->nlist = o->nlist[h];
+    sn->hlen = o->hlen[h];
+    sn->sum_c = o->sum_c[h];
+    sn->avail = o->avail[h];
+    sn->sum_r = o->sum_r[h];
+    sn->max_ram = o->max_ram[h];
+    sn->A = o->A[h];
+    sn->B = o->B[h];
+    sn->hz = o->hz[h];
+    return 0;
+}
+
+/* put back what snap_save kept */
+static void snap_restore(opt_t *o, const snap_t *sn, int64_t S)
+{
+    int64_t h = sn->h;
+    memcpy(o->lists[h].v, sn->vms, (size_t)sn->n * sizeof(int64_t));
+    o->lists[h].n = sn->n;
+    memcpy(o->hist + h * S, sn->hist, (size_t)S * sizeof(double));
+    o->nlist[h] = sn->nlist;
+    o->hlen[h] = sn->hlen;
+    o->sum_c[h] = sn->sum_c;
+    o->avail[h] = sn->avail;
+    o->sum_r[h] = sn->sum_r;
+    o->max_ram[h] = sn->max_ram;
+    o->A[h] = sn->A;
+    o->B[h] = sn->B;
+    o->hz[h] = sn->hz;
+}
+
 static void free_opt(opt_t *o)
 {
     if (o->lists)
@@ -617,26 +657,11 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
                 break;
             }
             if (snap_of[j] < 0) {
-                snap_t *sn = &snaps[n_snaps];
-                sn->h = j;
-                sn->n = o.lists[j].n;
-                sn->vms = (int64_t *)PyMem_Realloc(sn->vms, (size_t)(sn->n + 1) * sizeof(int64_t));
-                if (!sn->vms) {
+                snaps[n_snaps].hist = snap_hist + n_snaps * S;
+                if (snap_save(&o, &snaps[n_snaps], j, S) < 0) {
                     nomem = 1;
                     goto done;
                 }
-                memcpy(sn->vms, o.lists[j].v, (size_t)sn->n * sizeof(int64_t));
-                sn->hist = snap_hist + n_snaps * S;
-                memcpy(sn->hist, o.hist + j * S, (size_t)S * sizeof(double));
-                sn->nlist = o.nlist[j];
-                sn->hlen = o.hlen[j];
-                sn->sum_c = o.sum_c[j];
-                sn->avail = o.avail[j];
-                sn->sum_r = o.sum_r[j];
-                sn->max_ram = o.max_ram[j];
-                sn->A = o.A[j];
-                sn->B = o.B[j];
-                sn->hz = o.hz[j];
                 snap_of[j] = n_snaps++;
             }
             if (create_o(&o, j, v) < 0) {
@@ -648,22 +673,8 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
             n_placed++;
         }
         if (failed) {
-            for (int64_t s2 = 0; s2 < n_snaps; s2++) {
-                snap_t *sn = &snaps[s2];
-                int64_t j = sn->h;
-                memcpy(o.lists[j].v, sn->vms, (size_t)sn->n * sizeof(int64_t));
-                o.lists[j].n = sn->n;
-                memcpy(o.hist + j * S, sn->hist, (size_t)S * sizeof(double));
-                o.nlist[j] = sn->nlist;
-                o.hlen[j] = sn->hlen;
-                o.sum_c[j] = sn->sum_c;
-                o.avail[j] = sn->avail;
-                o.sum_r[j] = sn->sum_r;
-                o.max_ram[j] = sn->max_ram;
-                o.A[j] = sn->A;
-                o.B[j] = sn->B;
-                o.hz[j] = sn->hz;
-            }
+            for (int64_t s2 = 0; s2 < n_snaps; s2++)
+                snap_restore(&o, &snaps[s2], S);
         } else {
             for (int64_t k = 0; k < n_placed; k++) {
                 int64_t t = placed[2 * k + 1];
