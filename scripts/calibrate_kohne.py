@@ -419,6 +419,7 @@ def main() -> None:
             cached[rec["job"]] = rec
     results = []
     todo = []
+    needed = needed_counts()
     for job in jobs:
         # the FF preset switches the guard off: its runs do not depend on the guard's readings
         sim_key = {k: v for k, v in job[1].items() if not (k == "max_moves_per_host" and v is None)
@@ -426,7 +427,7 @@ def main() -> None:
                    and not (job[2] == "FF" and k.startswith("uptime_guard"))}
         key = json.dumps([sim_key, job[2], job[3]], sort_keys=True, default=list)
         if key in cached and "mig_src_over" in cached[key].get("facts", {}) \
-                and needed_counts() <= cached[key]["facts"]["counts"].keys():
+                and needed <= cached[key]["facts"]["counts"].keys():
             results.append({**cached[key], "point": job[0]})
         else:
             todo.append((key, job))

@@ -595,11 +595,11 @@ class Engine:
                 self.books.host_acc["switch_offs"][idle] += 1
         self._account(k, t0, t1, cpu, ram, load, useful, mem, idx, mig)
         if decide and at_end and k < self.trace.n_steps - 1:
-            # the step is over: finish what ends at t1, look again at the step's demand, and decide (not
-            # after the run's last step: nothing decided then could take effect)
+            # the step is over: finish what ends by t1, look again at the step's demand if that moved VMs,
+            # and decide (not after the run's last step: nothing decided then could take effect)
             s.t_s = t1
-            self._run_events_until(t1)
-            self._observe(k)
+            if self._run_events_until(t1):
+                self._observe(k)
             self._decide(t1)
         else:
             self._run_events_until(t1, inclusive=False)
@@ -664,9 +664,12 @@ class Engine:
             mem = virt.ram_demand(ram, s.vms.ram_booked_mb, np.where(placed, s.vm_host, -1), s.hosts.ram_mb)
         return load, useful, mem
 
-    def _run_events_until(self, t: float, inclusive: bool = True) -> None:
+    def _run_events_until(self, t: float, inclusive: bool = True) -> int:
+        """Run the events due by ``t``; returns how many ran."""
         ev = self._events
+        n = 0
         while ev and (ev[0][0] <= t if inclusive else ev[0][0] < t):
+            n += 1
             t_ev, kind, _, payload = heapq.heappop(ev)
             if kind == _EV_MIGRATION:
                 self._finish_migration(payload)
@@ -678,6 +681,7 @@ class Engine:
                 self.state.host_state[payload] = HOST_OFF  # repaired hosts come back switched off
             elif kind == _EV_RESTART:
                 self._restart(payload, t_ev)
+        return n
 
     def _account(self, k: int, t0: float, t1: float, cpu: np.ndarray, ram: np.ndarray, load: np.ndarray,
                  useful: np.ndarray | None, mem: Any, placed: np.ndarray, mig: np.ndarray) -> None:
