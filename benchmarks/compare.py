@@ -19,13 +19,13 @@ os.environ["OPENBLAS_NUM_THREADS"] = "1"
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
-from kumo.compare import SCHEDULERS, load_setup  # noqa: E402
+from kumo.studies.kohne2018 import SCHEDULERS, load_setup  # noqa: E402
 
 
 def timed_run(label: str) -> dict[str, float | str]:
     from kumo import config, engine
     from kumo.accounting import account
-    from kumo.policies.kohne import PRESETS
+    from kumo.studies.kohne2018 import TABLE_10_10 as PRESETS
     from kumo.sweep import _cached_trace
 
     setup = load_setup()

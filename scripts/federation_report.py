@@ -21,9 +21,8 @@ from kumo.federation.report import (
     constraint_costs,
     markdown,
     model_table,
-    plot_brokers,
-    plot_models,
 )
+from kumo.report.federation import plot_brokers, plot_models
 from kumo.traces import load
 
 

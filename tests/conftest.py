@@ -37,12 +37,12 @@ def make_trace(cpu, ram=None, booked_cpu=None, booked_ram=None, cores=None, arri
     )
 
 
-def make_scenario(hosts=((1, 1, 1000.0, 4096.0),), power=(100.0, 200.0), **kw):
+def make_scenario(hosts=((1, 1, 1000.0, 4096.0),), power=(100.0, 200.0), cpu_overcommit=1.0, **kw):
     """hosts: tuples (count, cores, core_mhz, ram_mb); extra keys go into the scenario dict."""
     data = {
         "name": "t",
         "hosts": [
-            {"count": c, "cores": k, "core_mhz": m, "ram_mb": r,
+            {"count": c, "cores": k, "core_mhz": m, "ram_mb": r, "cpu_overcommit": cpu_overcommit,
              "power": {"kind": "linear", "idle_w": power[0], "max_w": power[1]}}
             for c, k, m, r in hosts
         ],

@@ -18,7 +18,8 @@ from kumo.accounting import (
     sla_breaks,
     source_overloaded,
 )
-from kumo.engine import Decision, Engine
+from kumo.api import Decision
+from kumo.engine import Engine
 from kumo.errors import ConfigError
 from kumo.results import RunResult
 
@@ -290,7 +291,10 @@ class Scripted:
     def __init__(self, plan):
         self.plan = plan
 
-    def decide(self, view, rng):
+    def init_memory(self, view):
+        return None
+
+    def decide(self, view, memory, rng):
         return self.plan.get(view.step)
 
 

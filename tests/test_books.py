@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import kumo
 from kumo import books
-from kumo.engine import Decision, Engine
+from kumo.api import Decision
+from kumo.engine import Engine
 from kumo.state import VM_RUNNING
 
 
@@ -22,15 +23,18 @@ class SometimesMover:
         self.every = every
         self.k = 0
 
-    def decide(self, view, rng):
+    def init_memory(self, view):
+        return None
+
+    def decide(self, view, memory, rng):
         self.k += 1
-        d = Decision()
+        moves = []
         running = np.flatnonzero(view.vm_state == VM_RUNNING)
         if self.k % self.every == 0 and len(running) and view.hosts.n > 1:
             vm = int(running[rng.integers(len(running))])
             target = int(rng.integers(view.hosts.n - 1))
-            d.migrations.append((vm, target + (target >= view.vm_host[vm])))
-        return d
+            moves.append((vm, target + (target >= view.vm_host[vm])))
+        return Decision(migrations=moves, power_on=[t for _, t in moves])
 
 
 def _run(sc, tr, batch: bool, every: int, monkeypatch):
@@ -95,8 +99,8 @@ def test_batched_books_are_bit_identical(w, monkeypatch):
 
 def _both_ways(monkeypatch, label: str, **over):
     """A Kohne scheduler on the embedded month (shortened by ``over``), batched and step by step."""
-    from kumo.compare import load_setup
-    from kumo.policies.kohne import PRESETS
+    from kumo.studies.kohne2018 import TABLE_10_10 as PRESETS
+    from kumo.studies.kohne2018 import load_setup
     from kumo.sweep import deep_merge
 
     data = deep_merge(load_setup().scenario, over)

@@ -10,7 +10,8 @@ from conftest import make_trace
 from typer.testing import CliRunner
 
 from kumo.cli import app
-from kumo.compare import COLUMNS, KohneSetup, compare, load_reference, load_setup, spearman
+from kumo.studies.kohne2018.compare import compare, spearman
+from kumo.studies.kohne2018.setup import COLUMNS, KohneSetup, load_reference, load_setup
 from kumo.report import profit_decomposition
 
 
@@ -110,7 +111,7 @@ def test_full_month_against_the_reference(full_month):
     assert np.allclose(k.profit, k.revenue - k.penalties - k.costs, atol=1e-6)
     assert np.allclose(k.revenue, 60806.34, atol=0.01)
     assert (k.penalties >= 160 * k.sla_breaks_cpu + 120 * k.sla_breaks_ram - 1e-6).all()
-    # the targets that the calibrated set-up meets (kumo.compare's docstring lists the measured
+    # the targets that the calibrated set-up meets (docs/studies/kohne2018.md lists the measured
     # table); the runs are deterministic, so falling below is a regression, not noise
     checks = cmp.checks().set_index("target")
     assert cmp.spearman_margin >= 0.95  # measured 0.952: two adjacent swaps (MMOP/MMWF, HPGOP/HPGWF)
@@ -129,7 +130,7 @@ def test_full_month_against_the_reference(full_month):
 @pytest.mark.validation
 def test_full_month_worst_fit_variants_have_no_uptime_breaks(full_month):
     # met at the calibrated point; not robust: with both upper thresholds moved by -0.01 / +0.01 (not
-    # re-calibrated) MMWF+LB and HPGWF have 1-2 uptime breaks (kumo.compare's docstring)
+    # re-calibrated) MMWF+LB and HPGWF have 1-2 uptime breaks (docs/studies/kohne2018.md)
     assert full_month.checks().set_index("target").loc["zero uptime breaks for the worst-fit variants", "pass"]
 
 
@@ -152,7 +153,7 @@ def test_guard_setup_is_shipped_labelled_and_keeps_ff_naive():
 @pytest.mark.slow
 @pytest.mark.validation
 def test_guard_setup_full_month_worst_fit_variants_have_no_uptime_breaks():
-    # the alternative reading (kumo.compare's docstring): zero uptime breaks on the worst-fit rows, which is
+    # the alternative reading (docs/studies/kohne2018.md): zero uptime breaks on the worst-fit rows, which is
     # robust (also at thresholds 0.79 / 0.81), FF still >= 10x; its Spearman (measured 0.881) is below the
     # target, so only the ordering facts it keeps are asserted, and the measured value as a regression floor
     cmp = compare("guard")

@@ -28,7 +28,7 @@ def test_unknown_policy_names_list_the_valid_ones():
                        "placement": {"preset": "random-fit", "filters": ["nope"]}})
     assert any("placement.preset: unknown preset 'random-fit'; valid: best-fit, first-fit, worst-fit" in i
                for i in issues)
-    assert any(i.startswith("placement.filters[0]: unknown filter 'nope'; valid:") and "cpu-booking" in i
+    assert any(i.startswith("placement.filters[0].name: unknown filter 'nope'; valid:") and "cpu-booking" in i
                for i in issues)
 
 

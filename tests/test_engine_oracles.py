@@ -10,7 +10,8 @@ import pytest
 from conftest import make_scenario, make_trace
 
 import kumo
-from kumo.engine import Decision, Engine
+from kumo.api import Decision
+from kumo.engine import Engine
 
 
 class Scripted:
@@ -19,7 +20,10 @@ class Scripted:
     def __init__(self, plan: dict[int, Decision]):
         self.plan = plan
 
-    def decide(self, view, rng):
+    def init_memory(self, view):
+        return None
+
+    def decide(self, view, memory, rng):
         return self.plan.get(view.step)
 
 

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kumo
-from kumo.engine import Decision, Engine
+from kumo.api import Decision
+from kumo.engine import Engine
 from kumo.state import VM_MIGRATING, VM_RUNNING
 
 
@@ -18,19 +19,22 @@ class RandomMover:
     def __init__(self, switch_off: bool):
         self.switch_off = switch_off
 
-    def decide(self, view, rng):
+    def init_memory(self, view):
+        return None
+
+    def decide(self, view, memory, rng):
         running = np.flatnonzero(view.vm_state == VM_RUNNING)
-        d = Decision()
+        moves = []
         if len(running) and view.hosts.n > 1:
             vm = int(running[rng.integers(len(running))])
             target = int(rng.integers(view.hosts.n - 1))
             target += target >= view.vm_host[vm]
-            d.migrations.append((vm, target))
+            moves.append((vm, target))
+        off = []
         if self.switch_off:
-            targets = {t for _, t in d.migrations}
-            d.switch_off = [int(h) for h in np.flatnonzero((view.host_n_vms == 0) & (view.host_state == 1))
-                            if h not in targets]
-        return d
+            targets = {t for _, t in moves}
+            off = [int(h) for h in np.flatnonzero((view.host_n_vms == 0) & (view.host_state == 1)) if h not in targets]
+        return Decision(migrations=moves, switch_off=off, power_on=[t for _, t in moves])
 
 
 worlds = st.fixed_dictionaries({

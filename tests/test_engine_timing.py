@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from conftest import make_scenario, make_trace
 
-from kumo.engine import Decision, Engine
+from kumo.api import Decision
+from kumo.engine import Engine
 
 
 class MoveFirstOverloaded:
@@ -16,7 +17,10 @@ class MoveFirstOverloaded:
         self.seen: list[tuple[int, float, float]] = []
         self.moved = False
 
-    def decide(self, view, rng):
+    def init_memory(self, view):
+        return None
+
+    def decide(self, view, memory, rng):
         self.seen.append((view.step, view.t_s, float(view.host_cpu_demand[0])))
         if not self.moved and view.host_cpu_demand[0] > view.hosts.cpu_mhz[0] and view.vm_host[0] == 0:
             self.moved = True

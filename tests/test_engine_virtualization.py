@@ -7,14 +7,18 @@ import pytest
 from conftest import make_trace
 
 import kumo
-from kumo.engine import Decision, Engine
+from kumo.api import Decision
+from kumo.engine import Engine
 
 
 class Scripted:
     def __init__(self, plan):
         self.plan = plan
 
-    def decide(self, view, rng):
+    def init_memory(self, view):
+        return None
+
+    def decide(self, view, memory, rng):
         return self.plan.get(view.step)
 
 

@@ -16,9 +16,8 @@ from kumo.federation.report import (
     constraint_costs,
     markdown,
     model_table,
-    plot_brokers,
-    plot_models,
 )
+from kumo.report.federation import plot_brokers, plot_models
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 PAIRS = {"private": P.private_cloud, "public": P.public_cloud, "hybrid": P.hybrid_cloud,

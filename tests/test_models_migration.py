@@ -321,4 +321,4 @@ def test_new_models_run_in_the_engine_unchanged(model):
     e.start_migration(0, 1 - src, 0.0)
     want = MIGRATION_MODELS[model](**params)
     dur = want.duration_s(A([1024.0]), A([1000.0]), A([200.0]))[0]
-    assert e._mig["end_s"][0] == pytest.approx(dur) and e.vm_acc["downtime_s"][0] > 0
+    assert e.log.migrations["end_s"][0] == pytest.approx(dur) and e.vm_acc["downtime_s"][0] > 0

@@ -165,9 +165,10 @@ def test_dedup_weigher_prefers_hosts_with_the_same_image():
     e = Engine(make_scenario(hosts=((3, 4, 1000.0, 8192.0),)), tr)
     e.step(0)
     w = registry.make("weigher", "dedup")
-    assert np.array_equal(w.score(e.view, 3), np.zeros(3))  # no images attached: neutral
+    hosts = np.arange(3)
+    assert np.array_equal(w.score(e.view, 3, hosts), np.zeros(3))  # no images attached: neutral
     e.state.vm_host[:3] = [0, 1, 1]
-    got = w.score(_ViewWithImages(e.state, A([5, 7, 7, 7], np.int32)), 3)
+    got = w.score(_ViewWithImages(e.state, A([5, 7, 7, 7], np.int32)), 3, hosts)
     assert got.tolist() == [0.0, 1024.0, 0.0] and int(np.argmax(got)) == 1
 
 

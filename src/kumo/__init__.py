@@ -9,7 +9,8 @@ Public API::
     result.summary["energy_kwh"]; result.vms; result.write("out/")
 
 Names are imported on first use (PEP 562), so ``import kumo`` stays cheap for tools that need only a
-part of it (the CloudSim compatibility mode needs neither pandas nor pydantic).
+part of it (the CloudSim compatibility mode needs neither pandas nor pydantic). What a plugin author
+needs is in :mod:`kumo.api`; kumo's reproductions of published experiments are in :mod:`kumo.studies`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "load_scenario": ("kumo.config", "load"),
     "parse_scenario": ("kumo.config", "parse"),
     "validate_scenario": ("kumo.config", "validate"),
-    "Decision": ("kumo.engine", "Decision"),
+    "Decision": ("kumo.policies.base", "Decision"),
     "Engine": ("kumo.engine", "Engine"),
+    "PluginError": ("kumo.errors", "PluginError"),
+    "PolicyError": ("kumo.errors", "PolicyError"),
+    "load_plugin": ("kumo.plugins", "load"),
     "run": ("kumo.engine", "run"),
     "ConfigError": ("kumo.errors", "ConfigError"),
     "KumoError": ("kumo.errors", "KumoError"),
@@ -40,12 +44,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "load_federation": ("kumo.federation", "load_federation"),
     "account": ("kumo.accounting", "account"),
     "LedgerSpec": ("kumo.accounting", "LedgerSpec"),
-    "compare": ("kumo.compare", "compare"),
     "Experiment": ("kumo.sweep", "Experiment"),
     "load_experiment": ("kumo.sweep", "load_experiment"),
     "run_many": ("kumo.sweep", "run_many"),
-    "run_cloudsim": ("kumo.compat", "run_cloudsim"),
-    "validation_table": ("kumo.compat", "validation_table"),
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -66,15 +67,22 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs (ruff: see per-file-ignores)
     from kumo.accounting import LedgerSpec, account
-    from kumo.compare import compare
-    from kumo.compat import run_cloudsim, validation_table
     from kumo.config import Scenario, default_scenario
     from kumo.config import load as load_scenario
     from kumo.config import parse as parse_scenario
     from kumo.config import validate as validate_scenario
-    from kumo.engine import Decision, Engine, run
-    from kumo.errors import ConfigError, KumoError, TraceFormatError, UnknownPolicyError
+    from kumo.engine import Engine, run
+    from kumo.errors import (
+        ConfigError,
+        KumoError,
+        PluginError,
+        PolicyError,
+        TraceFormatError,
+        UnknownPolicyError,
+    )
     from kumo.federation import load_federation, run_federation
+    from kumo.plugins import load as load_plugin
+    from kumo.policies.base import Decision
     from kumo.results import RunResult
     from kumo.sweep import Experiment, load_experiment, run_many
     from kumo.traces import load as load_trace

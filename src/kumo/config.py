@@ -83,9 +83,19 @@ class TraceSpec(_Strict):
     cap_demand_at_booking: bool = True
 
 
+class FilterSpec(_Strict):
+    """A filter with parameters (``{name = "cpu-booking", params = {ratio = 1.0}}``); a plain name also works."""
+
+    name: str
+    params: dict[str, Any] = {}
+
+
 class WeigherSpec(_Strict):
+    """A weigher, its multiplier (positive spreads, negative packs) and its parameters."""
+
     name: str
     multiplier: float = 1.0
+    params: dict[str, Any] = {}
 
     @field_validator("multiplier")
     @classmethod
@@ -100,7 +110,7 @@ class PlacementSpec(_Strict):
 
     preset: str | None = "worst-fit"
     resource: Literal["cpu", "ram", "binding"] = "binding"
-    filters: list[str] | None = None
+    filters: list[str | FilterSpec] | None = None
     weighers: list[WeigherSpec] | None = None
     order: Literal["trace", "ram-desc", "cpu-desc"] = "trace"
     tie_break: Literal["first", "random"] = "first"
@@ -242,14 +252,23 @@ def _placement_issues(p: PlacementSpec, registry: Any) -> list[str]:
         if p.preset not in PRESETS:
             issues.append(f"placement.preset: unknown preset {p.preset!r}; valid: {', '.join(sorted(PRESETS))}")
     for i, f in enumerate(p.filters or []):
-        if f not in registry.names("filter"):
-            issues.append(f"placement.filters[{i}]: unknown filter {f!r}; valid: {', '.join(registry.names('filter'))}")
+        name, params = (f, {}) if isinstance(f, str) else (f.name, f.params)
+        issues += _policy_issues(registry, "filter", name, params, f"placement.filters[{i}]")
     for i, w in enumerate(p.weighers or []):
-        if w.name not in registry.names("weigher"):
-            issues.append(
-                f"placement.weighers[{i}].name: unknown weigher {w.name!r}; valid: {', '.join(registry.names('weigher'))}"
-            )
+        issues += _policy_issues(registry, "weigher", w.name, w.params, f"placement.weighers[{i}]")
     return issues
+
+
+def _policy_issues(registry: Any, kind: str, name: str, params: dict[str, Any], where: str) -> list[str]:
+    """Problems of policy ``name`` of ``kind`` with ``params``: unknown name (listing the valid ones), unknown
+    parameters, and what its ``validate()`` reports."""
+    if name not in registry.names(kind):
+        return [f"{where}.name: unknown {kind} {name!r}; valid: {', '.join(registry.names(kind))}"]
+    try:
+        pol = registry.make(kind, name, params)
+    except (ValueError, TypeError) as e:
+        return [f"{where}.params: {e}"]
+    return [f"{where}.params.{m}" for m in getattr(pol, "validate", lambda: [])()]
 
 
 def validate(data: dict[str, Any] | Scenario) -> list[str]:
@@ -276,25 +295,77 @@ def pydantic_issues(e: ValidationError) -> list[str]:
     return out
 
 
-def parse(data: dict[str, Any], source: str | None = None) -> Scenario:
-    """A validated :class:`Scenario`, or a ConfigError listing every problem."""
+def parse(data: dict[str, Any], source: str | None = None, base_dir: str | Path | None = None) -> Scenario:
+    """A validated :class:`Scenario`, or a ConfigError listing every problem.
+
+    A ``plugins`` list in ``data`` is loaded first (paths relative to ``base_dir``) and left out of the
+    scenario, so the plugins' policies validate like the built-in ones.
+    """
+    if isinstance(data, dict) and "plugins" in data:
+        data = dict(data)
+        take_plugins(data, base_dir, source)
     issues = validate(data)
     if issues:
         raise ConfigError(issues, source)
     return Scenario.model_validate(data)
 
 
-def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file."""
+# ---------------------------------------------------------------------------------------------- files
+#: what each kind of TOML file is loaded with, for messages
+FILE_COMMANDS = {"scenario": "kumo run", "sweep": "kumo sweep", "federation": "kumo run"}
+#: top-level keys that make a file a sweep (an experiment: base scenario x axes x seeds)
+SWEEP_KEYS = frozenset({"axes", "base", "seeds", "scenario", "ledger", "plot"})
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The data of a TOML file; a ConfigError naming the file when it is missing or not valid TOML."""
     p = Path(path)
     try:
         with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
+            return tomllib.load(fh)
+    except (FileNotFoundError, IsADirectoryError):
         raise ConfigError([f"file not found: {p}"], str(p)) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
-    return parse(data, str(p))
+
+
+def file_kind(data: dict[str, Any]) -> str:
+    """``"federation"`` (a ``providers`` table), ``"sweep"`` (any of :data:`SWEEP_KEYS`) or ``"scenario"``."""
+    if "providers" in data:
+        return "federation"
+    if SWEEP_KEYS & set(data):
+        return "sweep"
+    return "scenario"
+
+
+def expect_kind(data: dict[str, Any], kind: str, source: str) -> None:
+    """A ConfigError saying which command takes the file when ``data`` is not a ``kind`` file."""
+    got = file_kind(data)
+    if got != kind and not (kind == "scenario" and got == "federation"):
+        raise ConfigError([f"this is a {got} file: use {FILE_COMMANDS[got]} {source}"], source)
+
+
+def take_plugins(data: dict[str, Any], base_dir: str | Path | None, source: str | None = None) -> list[str]:
+    """Remove ``plugins`` from ``data``, load them (paths relative to ``base_dir``) and return their specs
+    resolved for other processes (absolute paths)."""
+    from kumo import plugins
+
+    raw = data.pop("plugins", [])
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise ConfigError([f"plugins: must be a list of module names or .py paths, got {raw!r}"], source)
+    specs = [plugins.resolve(x, base_dir) for x in raw]
+    plugins.load_all(specs)
+    return specs
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file (its ``plugins`` loaded first)."""
+    p = Path(path)
+    data = read_toml(p)
+    expect_kind(data, "scenario", str(p))
+    if file_kind(data) == "federation":
+        raise ConfigError([f"this is a federation file: use kumo run {p} (or kumo.load_federation)"], str(p))
+    return parse(data, str(p), p.parent)
 
 
 def default_scenario(trace: str = "bitbrains-rnd") -> Scenario:

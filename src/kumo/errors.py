@@ -66,3 +66,36 @@ class UnknownPolicyError(KumoError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message otherwise
         return str(self.args[0])
+
+
+class PluginError(KumoError):
+    """A plugin that cannot be used: a module that does not import, a policy that breaks the contract
+    (missing method, not a frozen dataclass, a name already taken), a bad entry point.
+
+    ``details`` (e.g. the plugin module's own traceback) is shown once, under the message.
+    """
+
+    def __init__(self, message: str, details: str | None = None):
+        self.message = message
+        self.details = details
+        super().__init__(message if not details else f"{message}\n\n{details.rstrip()}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        return (type(self), (self.message, self.details))
+
+
+class PolicyError(KumoError):
+    """A policy broke its contract at run time (a wrong return shape or type, an index out of range).
+
+    Parameters
+    ----------
+    kind, name : the policy's kind and registered name (``"?"`` when unknown).
+    reason : what it returned and what was expected.
+    """
+
+    def __init__(self, kind: str, name: str, reason: str):
+        self.kind, self.name, self.reason = kind, name, reason
+        super().__init__(f"{kind} policy '{name}': {reason}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return (type(self), (self.kind, self.name, self.reason))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kumo.state import VM_REJECTED, VM_STATE_NAMES
+
 if TYPE_CHECKING:
     from kumo.engine import Engine
 
@@ -33,7 +35,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "energy_cost": ("float64", "currency", "facility energy x price per kWh"),
         "migrations": ("int64", "count", "migrations started"),
         "migrations_aborted": ("int64", "count", "migrations cut short (the VM left, or a host failed)"),
-        "migrations_refused": ("int64", "count", "migrations of VMs that cannot live-migrate, or to failed hosts"),
+        "migrations_refused": ("int64", "count", "migrations the engine refused (pinned VM, target off, failed or "
+                               "full...: the refusals table)"),
         "host_failures": ("int64", "count", "host failures"),
         "vm_downtime_h": ("float64", "h", "VM downtime: migration pauses and failure restarts"),
         "rejections": ("int64", "count", "VMs no host could take"),
@@ -123,9 +126,17 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "t_s": ("float64", "s", "time of the attempt"),
         "reason": ("string", "-", "the filter that left no host"),
     },
+    "refusals": {
+        "step": ("int64", "-", "step of the decision"),
+        "t_s": ("float64", "s", "time of the decision"),
+        "kind": ("string", "-", "what was refused: migration, switch_off or power_on"),
+        "vm": ("int64", "-", "VM index (-1 if none)"),
+        "host": ("int64", "-", "target or host concerned"),
+        "reason": ("string", "-", "the engine's check that failed (see kumo.engine.migrations)"),
+    },
 }
 
-_STATE_NAMES = np.array(["pending", "running", "migrating", "departed", "rejected", "queued", "down"])
+_STATE_NAMES = np.array(VM_STATE_NAMES)
 
 
 class TableAccess:
@@ -195,8 +206,9 @@ def build_result(eng: Engine) -> RunResult:
     sc, s, tr = eng.scenario, eng.state, eng.trace
     dt, n = eng.dt, tr.n_steps
     sr, ha, va = eng.step_rec, eng.host_acc, eng.vm_acc
-    mig = eng._mig
-    rej = eng._rej
+    log = eng.log
+    mig = log.migrations
+    rej = log.rejections
     names = [h.name for h in sc.hosts]
     hosts = _frame("hosts", {
         "host": np.arange(s.hosts.n),
@@ -224,7 +236,7 @@ def build_result(eng: Engine) -> RunResult:
         "ram_booked_mb": s.vms.ram_booked_mb,
         "arrive_step": s.vms.arrive_step,
         "depart_step": s.vms.depart_step,
-        "first_placed_step": eng.vm_first_step,
+        "first_placed_step": log.first_placed_step,
         "final_state": _STATE_NAMES[s.vm_state],
         "final_host": s.vm_host,
         **{k: va[k] for k in ("steps_run", "cpu_demand_mhz_s", "cpu_delivered_mhz_s", "ram_demand_mb_s",
@@ -237,6 +249,7 @@ def build_result(eng: Engine) -> RunResult:
         "duration_s": np.asarray(mig["end_s"], float) - np.asarray(mig["start_s"], float),
     })
     rejections = _frame("rejections", rej)
+    refusals = _frame("refusals", log.refusals)
     steps = _frame("steps", {
         "step": np.arange(n), "t_s": np.arange(n) * dt,
         "energy_kwh": sr["energy_j"] / 3.6e6,
@@ -256,11 +269,11 @@ def build_result(eng: Engine) -> RunResult:
         "energy_cost": [energy_kwh * sc.energy.pue * sc.energy.price_per_kwh],
         "migrations": [len(status)],
         "migrations_aborted": [int(np.count_nonzero(status == "aborted"))],
-        "migrations_refused": [eng.migrations_refused],
+        "migrations_refused": [log.migrations_refused],
         "host_failures": [int(ha["failures"].sum())],
         "vm_downtime_h": [float(va["downtime_s"].sum()) / 3600],
-        "rejections": [int(np.count_nonzero(s.vm_state == 4))],
-        "vms_placed": [int(np.count_nonzero(eng.vm_first_step >= 0))],
+        "rejections": [int(np.count_nonzero(s.vm_state == VM_REJECTED))],
+        "vms_placed": [int(np.count_nonzero(log.first_placed_step >= 0))],
         "cpu_demand_ghz_h": [demand / 1000 / 3600],
         "cpu_delivered_ghz_h": [delivered / 1000 / 3600],
         "cpu_unmet_fraction": [1 - delivered / demand if demand > 0 else 0.0],
@@ -279,7 +292,7 @@ def build_result(eng: Engine) -> RunResult:
         "seed": sc.seed,
         "trace": {"name": tr.name, "hash": tr.content_hash(), "vms": tr.n_vms, "steps": tr.n_steps,
                   "step_s": tr.step_s, "provenance": dict(tr.provenance)},
-        "wall_s": round(eng.wall_s, 4),
+        "wall_s": round(log.wall_s, 4),
     }
     arrays: dict[str, np.ndarray] = {}
     if eng.host_steps is not None:
@@ -288,7 +301,7 @@ def build_result(eng: Engine) -> RunResult:
         arrays.update({f"vm_{k}": v for k, v in eng.vm_steps.items()})
     return RunResult(
         tables={"summary": summary, "steps": steps, "hosts": hosts, "vms": vms, "migrations": migrations,
-                "rejections": rejections},
+                "rejections": rejections, "refusals": refusals},
         manifest=manifest,
         arrays=arrays,
     )

@@ -1,12 +1,15 @@
 """Cluster state as a structure of arrays (engine-private) and the read-only view policies receive.
 
-Only :mod:`kumo.engine` mutates :class:`ClusterState`. Policies get a :class:`ClusterView`, whose arrays
-are read-only numpy views: a policy that tries to write raises ``ValueError: assignment destination is
-read-only``.
+Only :mod:`kumo.engine` mutates :class:`ClusterState`. Policies get a :class:`ClusterView`: every array it
+hands out, the static host and VM facts included, is a read-only numpy view, so a policy that tries to
+write raises ``ValueError: assignment destination is read-only``.
+
+Units: CPU in MHz, RAM in MB, time in s. Indices: hosts ``0..n_hosts-1``, VMs ``0..n_vms-1``; -1 = none.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,59 +17,70 @@ import numpy as np
 from kumo.models.power import PowerTable
 
 # VM life cycle; a VM is in exactly one of these at any time.
-VM_PENDING = 0  # not arrived yet
-VM_RUNNING = 1  # on vm_host
-VM_MIGRATING = 2  # on vm_host (source) and in flight to vm_target
-VM_DEPARTED = 3  # left at the end of its trace lifetime
-VM_REJECTED = 4  # no host could take it
-VM_QUEUED = 5  # arrived, waiting for a host (placement.on_no_host = "queue")
-VM_DOWN = 6  # its host failed; waiting to restart (or fail over) elsewhere
+VM_PENDING = 0  #: not arrived yet
+VM_RUNNING = 1  #: on vm_host
+VM_MIGRATING = 2  #: on vm_host (source) and in flight to vm_target
+VM_DEPARTED = 3  #: left at the end of its trace lifetime
+VM_REJECTED = 4  #: no host could take it
+VM_QUEUED = 5  #: arrived, waiting for a host (placement.on_no_host = "queue")
+VM_DOWN = 6  #: its host failed; waiting to restart (or fail over) elsewhere
 
 # Host power states
-HOST_OFF = 0
-HOST_ON = 1
-HOST_BOOTING = 2
-HOST_FAILED = 3  # broken until repaired; draws no power, takes no VMs
+HOST_OFF = 0  #: switched off: draws 0 W, takes no VMs
+HOST_ON = 1  #: on
+HOST_BOOTING = 2  #: switched on, ready at ``host_ready_s``
+HOST_FAILED = 3  #: broken until repaired; draws no power, takes no VMs
+
+#: names of the VM states, indexed by state number
+VM_STATE_NAMES = ("pending", "running", "migrating", "departed", "rejected", "queued", "down")
+#: names of the host states, indexed by state number
+HOST_STATE_NAMES = ("off", "on", "booting", "failed")
 
 
-@dataclass
+@dataclass(frozen=True)
 class HostArrays:
     """Static host facts, one entry per host, shape (n_hosts,)."""
 
-    type_index: np.ndarray  # int32, index into the scenario's host types
-    cores: np.ndarray  # int32
-    core_mhz: np.ndarray  # float64
-    cpu_mhz: np.ndarray  # float64, cores x core_mhz
-    ram_mb: np.ndarray  # float64
-    nic_mbps: np.ndarray  # float64
-    cpu_overcommit: np.ndarray  # float64
-    ram_overcommit: np.ndarray  # float64
-    power_tables: list[PowerTable]  # one per host type
+    type_index: np.ndarray  #: int32, index into the scenario's host types
+    cores: np.ndarray  #: int32
+    core_mhz: np.ndarray  #: float64, MHz per core
+    cpu_mhz: np.ndarray  #: float64, cores x core_mhz
+    ram_mb: np.ndarray  #: float64, MB
+    nic_mbps: np.ndarray  #: float64, Mbit/s
+    cpu_overcommit: np.ndarray  #: float64, max booked CPU / physical CPU
+    ram_overcommit: np.ndarray  #: float64, max booked RAM / physical RAM
+    power_tables: tuple[PowerTable, ...]  #: one per host type
 
     @property
     def n(self) -> int:
         return int(self.cpu_mhz.shape[0])
 
 
-@dataclass
+@dataclass(frozen=True)
 class VmArrays:
     """Static VM facts, shape (n_vms,)."""
 
-    ids: np.ndarray  # str
-    cores: np.ndarray  # int32
-    cpu_booked_mhz: np.ndarray  # float64
-    ram_booked_mb: np.ndarray  # float64
-    arrive_step: np.ndarray  # int32
-    depart_step: np.ndarray  # int32
+    ids: np.ndarray  #: str, the trace's VM ids
+    cores: np.ndarray  #: int32, vCPUs
+    cpu_booked_mhz: np.ndarray  #: float64, booked CPU of the whole VM, MHz
+    ram_booked_mb: np.ndarray  #: float64, booked RAM, MB
+    arrive_step: np.ndarray  #: int32, first step of the VM's lifetime
+    depart_step: np.ndarray  #: int32, the step at whose start it leaves
 
     @property
     def n(self) -> int:
         return int(self.cpu_booked_mhz.shape[0])
 
 
+def _read_only(facts: HostArrays | VmArrays) -> HostArrays | VmArrays:
+    """A copy of ``facts`` whose arrays are read-only views of the originals."""
+    return dataclasses.replace(facts, **{f.name: _ro(getattr(facts, f.name)) for f in dataclasses.fields(facts)
+                                         if isinstance(getattr(facts, f.name), np.ndarray)})
+
+
 @dataclass
 class ClusterState:
-    """Mutable state; only the engine writes it.
+    """Mutable state; only the engine writes it, and only in place (arrays are never replaced).
 
     Invariants (checked by :meth:`check`): a VM that is RUNNING or MIGRATING has ``vm_host >= 0``;
     MIGRATING ones also ``vm_target >= 0`` and ``vm_target != vm_host``; every other VM has both -1;
@@ -149,22 +163,56 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return v
 
 
-class ClusterView:
-    """Read-only window on the state for policies: the same array names, and no writes."""
+#: the dynamic arrays a view hands out, read-only
+VIEW_ARRAYS = ("vm_state", "vm_host", "vm_target", "host_state", "host_ready_s", "host_cpu_booked",
+               "host_ram_booked", "host_n_vms", "vm_cpu_demand", "vm_ram_demand", "host_cpu_demand",
+               "host_ram_demand", "vm_image", "vm_migratable")
 
-    __slots__ = ("_s",)
+
+class ClusterView:
+    """Read-only window on the cluster for policies.
+
+    Static facts: ``hosts`` (:class:`HostArrays`) and ``vms`` (:class:`VmArrays`). Clock: ``step``, ``t_s``
+    (s). Dynamic arrays, all read-only, refreshed in place by the engine every step:
+
+    ========================  ===========  ======================================================
+    ``vm_state``              (n_vms,)     int8, ``VM_*`` constants
+    ``vm_host``               (n_vms,)     int32 host index (source while migrating), -1 if none
+    ``vm_target``             (n_vms,)     int32 migration target, -1 unless migrating
+    ``vm_cpu_demand``         (n_vms,)     float64 MHz, this step's demand (0 when not placed)
+    ``vm_ram_demand``         (n_vms,)     float64 MB
+    ``vm_image``              (n_vms,)     int32 guest image for page sharing, -1 = none
+    ``vm_migratable``         (n_vms,)     bool, False for VMs pinned by passthrough / SR-IOV
+    ``host_state``            (n_hosts,)   int8, ``HOST_*`` constants
+    ``host_on``               (n_hosts,)   bool, not switched off (on, booting or failed)
+    ``host_ready_s``          (n_hosts,)   float64 s, when a booting host is ready
+    ``host_cpu_booked``       (n_hosts,)   float64 MHz booked (VMs migrating in included)
+    ``host_ram_booked``       (n_hosts,)   float64 MB booked
+    ``host_n_vms``            (n_hosts,)   int32 VMs placed (migrating in included)
+    ``host_cpu_demand``       (n_hosts,)   float64 MHz (VMs migrating in counted at full demand)
+    ``host_ram_demand``       (n_hosts,)   float64 MB
+    ========================  ===========  ======================================================
+
+    ``cpu_history`` is None here; a controller's :class:`kumo.policies.planning.PlannedCluster` may offer one.
+    """
+
+    __slots__ = ("_s", "_hosts", "_vms", "_arrays")
 
     def __init__(self, state: ClusterState):
         self._s = state
+        self._hosts = _read_only(state.hosts)
+        self._vms = _read_only(state.vms)
+        # the engine only ever writes these arrays in place, so one read-only view of each serves every read
+        self._arrays = {name: _ro(getattr(state, name)) for name in VIEW_ARRAYS}
 
     # static facts
     @property
     def hosts(self) -> HostArrays:
-        return self._s.hosts
+        return self._hosts  # type: ignore[return-value]
 
     @property
     def vms(self) -> VmArrays:
-        return self._s.vms
+        return self._vms  # type: ignore[return-value]
 
     # clock
     @property
@@ -178,59 +226,67 @@ class ClusterView:
     # dynamic arrays, read-only
     @property
     def vm_state(self) -> np.ndarray:
-        return _ro(self._s.vm_state)
+        return self._arrays["vm_state"]
 
     @property
     def vm_host(self) -> np.ndarray:
-        return _ro(self._s.vm_host)
+        return self._arrays["vm_host"]
 
     @property
     def vm_target(self) -> np.ndarray:
-        return _ro(self._s.vm_target)
+        return self._arrays["vm_target"]
 
     @property
     def host_state(self) -> np.ndarray:
-        return _ro(self._s.host_state)
+        return self._arrays["host_state"]
+
+    @property
+    def host_on(self) -> np.ndarray:
+        return _ro(self._s.host_state != HOST_OFF)
 
     @property
     def host_ready_s(self) -> np.ndarray:
-        return _ro(self._s.host_ready_s)
+        return self._arrays["host_ready_s"]
 
     @property
     def host_cpu_booked(self) -> np.ndarray:
-        return _ro(self._s.host_cpu_booked)
+        return self._arrays["host_cpu_booked"]
 
     @property
     def host_ram_booked(self) -> np.ndarray:
-        return _ro(self._s.host_ram_booked)
+        return self._arrays["host_ram_booked"]
 
     @property
     def host_n_vms(self) -> np.ndarray:
-        return _ro(self._s.host_n_vms)
+        return self._arrays["host_n_vms"]
 
     @property
     def vm_cpu_demand(self) -> np.ndarray:
-        return _ro(self._s.vm_cpu_demand)
+        return self._arrays["vm_cpu_demand"]
 
     @property
     def vm_ram_demand(self) -> np.ndarray:
-        return _ro(self._s.vm_ram_demand)
+        return self._arrays["vm_ram_demand"]
 
     @property
     def host_cpu_demand(self) -> np.ndarray:
-        return _ro(self._s.host_cpu_demand)
+        return self._arrays["host_cpu_demand"]
 
     @property
     def host_ram_demand(self) -> np.ndarray:
-        return _ro(self._s.host_ram_demand)
+        return self._arrays["host_ram_demand"]
 
     @property
     def vm_image(self) -> np.ndarray:
-        return _ro(self._s.vm_image)
+        return self._arrays["vm_image"]
 
     @property
     def vm_migratable(self) -> np.ndarray:
-        return _ro(self._s.vm_migratable)
+        return self._arrays["vm_migratable"]
+
+    @property
+    def cpu_history(self) -> None:
+        return None
 
     def host_vms(self, host: int) -> np.ndarray:
         """VM indices on ``host`` as source or running (not the ones migrating in), ascending."""

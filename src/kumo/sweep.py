@@ -3,9 +3,11 @@
 An :class:`Experiment` is plain data (TOML or a dict)::
 
     name = "overcommit"
-    base = "kohne"                  # the calibrated Kohne set-up (scenario + ledger), a scenario TOML path,
-                                    # or omitted (then [scenario] must be a whole scenario)
-    scheduler = "MMWF+LB"           # optional: a Table-10.10 scheduler preset for the controller
+    plugins = ["my_policies.py"]    # optional: modules that register policies, bases or axes (kumo.plugins)
+    base = "kohne"                  # a registered base (kumo.hooks.register_sweep_base; "kohne" is the Kohne
+                                    # study's calibrated set-up), a scenario or federation TOML path, or
+                                    # omitted (then [scenario] must be a whole scenario)
+    scheduler = "MMWF+LB"           # a registered axis set for every point (here the Kohne study's)
     seeds = [0]
     [scenario]                      # overrides, merged into the base scenario
     trace = { max_steps = 2016 }
@@ -17,9 +19,9 @@ An :class:`Experiment` is plain data (TOML or a dict)::
     "ledger.penalties.ram.value" = [60, 120, 240]
     "scheduler" = ["MMWF", "HPGWF"]
 
-Paths address the scenario (``hosts[0].cpu_overcommit``), the ledger (``ledger.``...) or the special
-``scheduler`` axis. Points that differ only in ledger values share one simulation: the ledger is
-re-evaluated on the same run. :func:`run_many` is resumable: each finished point is a JSON file in
+Paths address the scenario (``hosts[0].cpu_overcommit``) or the ledger (``ledger.``...); a plain name is a
+registered axis (:func:`kumo.hooks.register_sweep_axis`), applied before the paths. Points that differ
+only in ledger values share one simulation: the ledger is re-evaluated on the same run. :func:`run_many` is resumable: each finished point is a JSON file in
 ``out_dir/points/`` named by a hash of its scenario, ledger and seed, and is never rerun; the combined
 table is written to ``out_dir/results.csv``. The same seeds give identical tables. This module knows
 :func:`kumo.engine.run` and :class:`concurrent.futures.Executor`, nothing about Dask.
@@ -32,7 +34,6 @@ import hashlib
 import itertools
 import json
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -41,8 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kumo import hooks
 from kumo.errors import ConfigError
 
 __all__ = ["Experiment", "Point", "expand", "load_experiment", "run_many", "run_point_group"]
@@ -52,19 +54,41 @@ _PATH_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
 class Experiment(BaseModel):
-    """A base scenario x axes x seeds (see the module docstring)."""
+    """A base scenario x axes x seeds (see the module docstring).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Other top-level keys must be registered axes (:func:`kumo.hooks.register_sweep_axis`): their value is
+    set for every point (:attr:`fixed`). ``plugins`` are module names or resolved ``.py`` paths, loaded
+    before the points are expanded and in every worker.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     name: str = "experiment"
     description: str = ""
+    plugins: list[str] = Field(default_factory=list)
     base: str | None = None
-    scheduler: str | None = None
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     scenario: dict[str, Any] = Field(default_factory=dict)
     ledger: dict[str, Any] = Field(default_factory=dict)
     axes: dict[str, list[Any]] = Field(default_factory=dict)
     plot: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_extras(self) -> Experiment:
+        from kumo.plugins import load_all
+
+        load_all(self.plugins)  # their axes may be among the extras
+        axes = hooks.sweep_axes()
+        unknown = sorted(set(self.model_extra or {}) - set(axes))
+        if unknown:
+            valid = ", ".join(sorted(axes)) or "none registered"
+            raise ValueError(f"unknown key(s) {unknown}: not a field of a sweep nor a registered axis ({valid})")
+        return self
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        """The registered axes set at the top level, for every point."""
+        return dict(self.model_extra or {})
 
     def expand(self, root: Path | None = None) -> list[Point]:
         """Every point, axes varying slowest-first in file order, seeds fastest; validated all at once."""
@@ -82,22 +106,25 @@ class Point:
     ledger: dict[str, Any]
     key: str = field(default="")
     sim_key: str = field(default="")
+    plugins: tuple[str, ...] = ()
 
 
 def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
-    """Read an experiment TOML; returns it and its folder (relative ``base`` paths resolve there)."""
+    """Read an experiment TOML; returns it and its folder (relative ``base`` paths resolve there). Its
+    ``plugins`` are resolved against that folder and loaded."""
+    from kumo import config, plugins
+
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError([f"file not found: {p}"], str(p)) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
+    data = config.read_toml(p)
+    config.expect_kind(data, "sweep", str(p))
+    raw = data.get("plugins", [])
+    if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
+        data["plugins"] = [plugins.resolve(x, p.parent) for x in raw]
     try:
         return Experiment.model_validate(data), p.parent
     except ValidationError as e:
-        raise ConfigError([f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()], str(p)) from None
+        raise ConfigError([f"{'.'.join(map(str, err['loc']))}: {err['msg'].removeprefix('Value error, ')}"
+                           for err in e.errors()], str(p)) from None
 
 
 # ------------------------------------------------------------------------------------------------ paths
@@ -154,40 +181,29 @@ def _digest(obj: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ expand
-def _base(exp: Experiment, root: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def _base(exp: Experiment, root: Path | None) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The base scenario and ledger dicts, and the plugins the base file names."""
     if exp.base is None:
-        return {}, {}
-    if exp.base == "kohne":
-        from kumo.compare import load_setup
-
-        setup = load_setup()
-        return copy.deepcopy(setup.scenario), copy.deepcopy(setup.ledger)
-    import tomllib
-
+        return {}, {}, []
+    bases = hooks.sweep_bases()
+    if exp.base in bases:
+        sc, led = bases[exp.base].load()
+        return sc, led, []
     from kumo import config
 
     p = Path(exp.base)
     if not p.is_absolute() and root is not None:
         p = root / p
-    try:
-        raw = tomllib.loads(p.read_text())
-    except (OSError, tomllib.TOMLDecodeError):
-        raw = {}  # config.load reports the problem with the path
+    if not p.exists() and "." not in exp.base and "/" not in exp.base:
+        valid = ", ".join(sorted(bases)) or "none registered"
+        raise ConfigError([f"base: {exp.base!r} is neither a registered base ({valid}) nor a file"], exp.name)
+    raw = config.read_toml(p)
+    plugins = config.take_plugins(raw, p.parent, str(p))
     if "providers" in raw:
         from kumo.federation import load_federation
 
-        return load_federation(p).model_dump(mode="json"), {}
-    return config.load(p).model_dump(mode="json"), {}
-
-
-def _apply_scheduler(scenario: dict[str, Any], label: str) -> None:
-    from kumo.policies.kohne import PRESETS
-
-    if label not in PRESETS:
-        raise ValueError(f"unknown scheduler {label!r}; valid: {', '.join(PRESETS)}")
-    ctl = scenario.setdefault("controller", {})
-    ctl["name"] = "sla"
-    ctl["params"] = {**(ctl.get("params") or {}), **PRESETS[label]}
+        return load_federation(p).model_dump(mode="json"), {}, plugins
+    return config.load(p).model_dump(mode="json"), {}, plugins
 
 
 def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
@@ -196,10 +212,12 @@ def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
     from kumo import config
     from kumo.accounting import parse_ledger_spec
 
-    base_sc, base_led = _base(exp, root)
+    base_sc, base_led, base_plugins = _base(exp, root)
+    plugins = tuple(dict.fromkeys([*base_plugins, *exp.plugins]))
     sc0 = deep_merge(base_sc, exp.scenario)
     led0 = deep_merge(base_led, exp.ledger)
     names = list(exp.axes)
+    special = hooks.sweep_axes()
     issues: list[str] = []
     for n in names:
         if not exp.axes[n]:
@@ -211,16 +229,16 @@ def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
         for seed in exp.seeds:
             values = dict(zip(names, combo, strict=True))
             sc, led = copy.deepcopy(sc0), copy.deepcopy(led0)
-            scheduler = values.get("scheduler", exp.scheduler)
             where = f"point {values}"
             bad: list[str] = []
-            if scheduler is not None:
+            # registered axes first (a top-level one overridden by the same axis in [axes]), then the paths
+            for n, v in {**exp.fixed, **{n: v for n, v in values.items() if n in special}}.items():
                 try:
-                    _apply_scheduler(sc, str(scheduler))
+                    special[n].apply(sc, led, v)
                 except ValueError as e:
-                    bad.append(f"axes.scheduler: {e}")
+                    bad.append(f"axes.{n}: {e}")
             for n, v in values.items():
-                if n == "scheduler":
+                if n in special:
                     continue
                 try:
                     if n.startswith("ledger."):
@@ -253,7 +271,7 @@ def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
                 issues.append(f"axes: {where} repeats point {seen[key]}")
             seen[key] = len(points)
             points.append(Point(index=len(points), values=values, seed=seed, scenario=sc, ledger=led, key=key,
-                                sim_key=sim_key))
+                                sim_key=sim_key, plugins=plugins))
     if issues:
         raise ConfigError(sorted(set(issues), key=issues.index), exp.name)
     return points
@@ -268,15 +286,18 @@ def _cached_trace(source: str, fmt: str | None) -> Any:
 
 
 def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]], trace: Any = None,
-                    ledger_files: Sequence[str] | None = None) -> list[dict[str, Any]]:
+                    ledger_files: Sequence[str] | None = None, plugins: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Simulate one scenario and account it under each ledger; one summary row per ledger.
 
-    Runs in a worker process: the trace is loaded there by name (cached per process) unless given. With
-    ``ledger_files``, each ledger table is also written there (CSV, one path per ledger).
+    Runs in a worker process: the ``plugins`` are loaded there first, the trace is loaded by name (cached
+    per process) unless given. With ``ledger_files``, each ledger table is also written there (CSV, one
+    path per ledger).
     """
     from kumo import config, engine
+    from kumo import plugins as plugin_loader
     from kumo.accounting import account
 
+    plugin_loader.load_all(tuple(plugins))
     if "providers" in scenario:
         from kumo.federation import sweep_point
 
@@ -352,7 +373,7 @@ def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir:
         for group in todo.values():
             files = None if ldir is None else [str(ldir / f"{p.key}.csv") for p in group]
             fut = ex.submit(run_point_group, group[0].scenario, [p.ledger for p in group], trace,  # type: ignore[union-attr]
-                            files)
+                            files, group[0].plugins)
             futures[fut] = group
         for fut in as_completed(futures):
             group = futures[fut]

@@ -71,6 +71,13 @@ def scenario_dict(policy: str, source: str, seed: int = 0, fmt: str | None = Non
     data["seed"] = seed
     if fmt is not None:
         data["trace"]["format"] = fmt
+    # CloudSim consolidates by CPU demand and books no CPU: the hosts let a controller oversubscribe CPU
+    # bookings (RAM bookings bind first: at most 6 VMs x 2,500 MHz = 4.0x the smaller host), while the
+    # initial placement still admits by booked CPU at ratio 1 (first fit, as before)
+    for h in data["hosts"]:
+        h["cpu_overcommit"] = 8.0
+    data["placement"]["filters"] = ["powered", "vcpus", {"name": "cpu-booking", "params": {"ratio": 1.0}},
+                                    "ram-booking"]
     data["record_host_steps"] = True
     data["record_vm_steps"] = True
     data["migration"] = {"model": "cloudsim"}

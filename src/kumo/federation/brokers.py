@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from kumo.policies.registry import register
+from kumo.policies.registry import register, register_kind
 
 __all__ = [
     "AuctionBroker",
@@ -33,6 +33,10 @@ __all__ = [
     "SiteLoads",
     "Sites",
 ]
+
+
+register_kind("broker", "Broker", {"choose": 2}, "which partner provider takes an outsourced VM")
+register_kind("site", "SitePolicy", {"score": 1, "plan": 1}, "how a provider ranks its data centers")
 
 
 # ------------------------------------------------------------------------------------------------ brokers

@@ -13,7 +13,6 @@ management) plus where it is (``location``, ``jurisdiction``) and what it costs 
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -425,6 +424,11 @@ def validate(data: dict[str, Any] | FederationSpec) -> list[str]:
 
 def parse(data: dict[str, Any] | FederationSpec, source: str | None = None) -> FederationSpec:
     """A validated :class:`FederationSpec`, or a ConfigError listing every problem."""
+    if isinstance(data, dict) and "plugins" in data:
+        from kumo.config import take_plugins
+
+        data = dict(data)
+        take_plugins(data, None, source)
     issues = validate(data)
     if issues:
         raise ConfigError(issues, source)
@@ -433,16 +437,15 @@ def parse(data: dict[str, Any] | FederationSpec, source: str | None = None) -> F
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """The dict of a TOML file, or a ConfigError naming the file."""
-    p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError([f"file not found: {p}"], str(p)) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
+    from kumo.config import read_toml as read
+
+    return read(path)
 
 
 def load(path: str | Path) -> FederationSpec:
-    """Read and validate a federation TOML file."""
-    return parse(read_toml(path), str(path))
+    """Read and validate a federation TOML file (its ``plugins`` loaded first, relative to its folder)."""
+    from kumo.config import take_plugins
+
+    data = read_toml(path)
+    take_plugins(data, Path(path).parent, str(path))
+    return parse(data, str(path))

@@ -2,19 +2,21 @@
 evacuation and switch-off (Beloglazov & Buyya, CCPE 2012), in kumo's *realistic* reading.
 
 One registered controller, ``consolidation``, composes the registered ``detection`` and ``selection``
-policies with a host-selection rule (:func:`score_hosts`: PABFD or the FF/BF/WF presets) and CloudSim's
-underload rule (:func:`underload_order`). Each step, in this order:
+policies with a host-choice rule (:class:`~kumo.policies.placement.Placer`: PABFD is the
+``power-increase`` weigher; first, best and worst fit by CPU demand are the others) and CloudSim's
+underload rule (:func:`underload_order`). Each decision, in this order:
 
 1. **Overload**: the detector runs on every powered host with VMs (utilization = CPU demand / capacity; host
    history = Σ over the host's current VMs of their utilization history × booked MHz / host MHz, newest
-   first, the last ``history_length`` steps, zero tail trimmed — CloudSim's definition).
+   first, the last ``history_length`` decisions, zero tail trimmed — CloudSim's definition).
 2. **Selection**: on each over-utilized host (lowest id first), VMs are picked one at a time and taken off
-   the plan until the detector no longer flags the host (CloudSim's loop, :func:`kumo.policies.selection.select_until_ok`).
-3. **Placement** of the picked VMs, largest CPU demand first, on the best-scored feasible host: powered or
-   not, not over-utilized, not the source, CPU demand after the move within capacity, booked RAM within
-   ``ram_mb x ram_overcommit`` (RAM is a real constraint), and for a host with VMs the detector must not flag
-   it with the VM added. PABFD scores ``P(u_after) - P(u_now)`` with ``P_now = 0`` for a host that is off, so
-   waking a host costs its idle power.
+   the plan until the detector no longer flags the host (CloudSim's loop,
+   :func:`kumo.policies.selection.select_until_ok`).
+3. **Placement** of the picked VMs, largest CPU demand first, on the best-ranked feasible host: powered or
+   not, not over-utilized, not the source, CPU demand after the move within capacity, bookings within the
+   overcommit ratios, and for a host with VMs the detector must not flag it with the VM added. PABFD
+   ranks by ``P(u_after) - P_now`` with ``P_now = 0`` for a host that is off, so waking a host costs its
+   idle power.
 4. **Underload**: powered hosts with 0 < utilization < 1 that neither sent nor received a VM this round,
    least utilized first: all their VMs are placed on other powered hosts that already hold VMs (not on
    sources, over-utilized hosts or empty hosts) or none is; a host that received VMs is never emptied in
@@ -22,8 +24,9 @@ underload rule (:func:`underload_order`). Each step, in this order:
 5. **Switch-off**: powered hosts without VMs that receive none are switched off (with
    ``power_management.switch_off_idle`` the engine also switches off hosts emptied by finished migrations).
 
-Differences from CloudSim's code paths (the compat mode copies those): see :mod:`kumo.compat.realistic`.
-A VM migrates at most once per decision, and one in flight is not a candidate.
+Differences from CloudSim's code paths are listed by the CloudSim study (``kumo.studies.cloudsim``). A VM
+migrates at most once per decision, and one in flight is not a candidate. The utilization histories live
+in the controller's memory (:class:`ConsolidationMemory`), which the engine keeps between decisions.
 """
 
 from __future__ import annotations
@@ -33,15 +36,17 @@ from typing import Any
 
 import numpy as np
 
+from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision, SelectionContext
 from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail
+from kumo.policies.placement import Placer
+from kumo.policies.planning import PlannedCluster
 from kumo.policies.registry import make, register
-from kumo.policies.selection import SelectionContext, select_until_ok
-from kumo.state import HOST_OFF, VM_RUNNING, ClusterView
+from kumo.policies.selection import select_until_ok
 
-__all__ = ["CLOUDSIM_DETECTION_PARAMS", "Consolidation", "PLACEMENTS", "score_hosts", "underload_order"]
+__all__ = ["CLOUDSIM_DETECTION_PARAMS", "PLACEMENTS", "Consolidation", "ConsolidationMemory", "underload_order"]
 
-#: host-selection rules for migrated VMs
-PLACEMENTS = ("pabfd", "first-fit", "best-fit", "worst-fit")
+#: host-choice rules for migrated VMs, and the :data:`kumo.policies.placement.HOST_CHOICE` rule of each
+PLACEMENTS = {"pabfd": "pabfd", "first-fit": "ff", "best-fit": "bf", "worst-fit": "wf"}
 #: CloudSim's example parameters per detector (used when ``detection_params`` leaves them out)
 CLOUDSIM_DETECTION_PARAMS: dict[str, dict[str, Any]] = {
     "thr": {"threshold": 0.8},
@@ -52,60 +57,27 @@ CLOUDSIM_DETECTION_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
-def score_hosts(rule: str, used: np.ndarray, cap: np.ndarray, demand: float, power_now: np.ndarray,
-                power_after: np.ndarray) -> np.ndarray:
-    """Score of each host for one VM (lower is better; the caller masks infeasible hosts with +inf).
-
-    Parameters
-    ----------
-    rule : one of :data:`PLACEMENTS`. ``pabfd``: power increase ``P(u_after) - P_now`` (Beloglazov & Buyya,
-        CCPE 2012, Algorithm 1); ``first-fit``: host index; ``best-fit``: free CPU fraction after the move;
-        ``worst-fit``: minus that.
-    used, cap : (n,) CPU demand and capacity, MHz.
-    demand : the VM's CPU demand, MHz.
-    power_now, power_after : (n,) watts now (0 for a host that is off) and with the VM added.
-    """
-    if rule == "pabfd":
-        return power_after - power_now
-    if rule == "first-fit":
-        return np.arange(used.shape[0], dtype=np.float64)
-    free = (cap - used - demand) / cap
-    return free if rule == "best-fit" else -free
-
-
 def underload_order(util: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """Hosts to try emptying, least utilized first (ties to the lowest id): eligible with 0 < util < 1."""
     cand = np.flatnonzero(eligible & (util > 0) & (util < 1))
     return cand[np.lexsort((cand, util[cand]))]
 
 
-class _Memory:
-    """Per-run scratch: the detector and selector objects and each VM's utilization history."""
-
-    def __init__(self) -> None:
-        self.ready = False
-        self.detector: Any = None
-        self.ols_weights: np.ndarray | None = None  # the detector's OLS screen, when it has one
-        self.selector: Any = None
-        self.vm_hist: np.ndarray = np.zeros((0, 0))  # (n_vms, H) newest first, fraction of booked CPU
-        self.demand: np.ndarray = np.zeros(0)  # the VMs' CPU demand during the current decision
-        self.filled = 0
-
-
 @dataclass
-class _Plan:
-    """Virtual host state while one decision is made (copies; the view is never written)."""
+class ConsolidationMemory:
+    """What the ``consolidation`` controller keeps between decisions (owned by the engine).
 
-    used: np.ndarray  # CPU demand, MHz
-    ram: np.ndarray  # booked RAM, MB
-    n_vms: np.ndarray
-    hist: np.ndarray  # (n_hosts, H)
-    on: np.ndarray
-    touched: np.ndarray  # sent or received a VM this round
-    p_now: np.ndarray  # watts now (0 when off); rows flagged in p_stale are recomputed before use
-    p_stale: np.ndarray  # hosts whose load changed since p_now was computed
-    hlen: np.ndarray  # valid length of each row of hist (trim_zero_tail), kept up to date by _move
-    moves: list[tuple[int, int]] = field(default_factory=list)
+    ``vm_hist`` (n_vms, H): each VM's CPU utilization (fraction of its booking) at the last H decisions,
+    newest first; ``filled``: decisions recorded (<= H). ``detector``, ``selector`` and ``placer`` are the
+    parts built from the controller's parameters, once.
+    """
+
+    detector: Any
+    selector: Any
+    placer: Placer
+    vm_hist: np.ndarray
+    ols_weights: np.ndarray | None = None
+    filled: int = 0
 
 
 @register("controller", "consolidation")
@@ -120,11 +92,12 @@ class Consolidation:
         (:data:`CLOUDSIM_DETECTION_PARAMS`).
     selection : registered selection policy (``mmt``, ``mc``, ``mu``, ``rs``, ``hpg``, ``mm``).
     selection_params : its parameters.
-    placement : host selection for migrated VMs, one of :data:`PLACEMENTS`.
+    placement : host choice for migrated VMs, one of :data:`PLACEMENTS`.
     underload : empty under-utilized hosts (all VMs or none) so they can be switched off.
     switch_off : switch off powered hosts that have no VM.
-    history_length : steps of VM utilization history kept (CloudSim: 30).
+    history_length : decisions of VM utilization history kept (CloudSim: 30).
     ram_overcommit_check : refuse a target whose booked RAM would exceed ``ram_mb x ram_overcommit``.
+    cpu_overcommit_check : refuse a target whose booked CPU would exceed ``cpu_mhz x cpu_overcommit``.
     """
 
     detection: str = "lr"
@@ -136,13 +109,13 @@ class Consolidation:
     switch_off: bool = True
     history_length: int = 30
     ram_overcommit_check: bool = True
-    _mem: _Memory = field(default_factory=_Memory, init=False, repr=False, compare=False)
+    cpu_overcommit_check: bool = True
 
     def validate(self) -> list[str]:
         out: list[str] = []
         if self.placement not in PLACEMENTS:
             out.append(f"placement: must be one of {list(PLACEMENTS)}, got {self.placement!r}")
-        for name in ("underload", "switch_off", "ram_overcommit_check"):
+        for name in ("underload", "switch_off", "ram_overcommit_check", "cpu_overcommit_check"):
             if not isinstance(getattr(self, name), bool):
                 out.append(f"{name}: must be true or false, got {getattr(self, name)!r}")
         h = self.history_length
@@ -161,40 +134,47 @@ class Consolidation:
     def _detection_params(self) -> dict[str, Any]:
         return {**CLOUDSIM_DETECTION_PARAMS.get(self.detection, {}), **self.detection_params}
 
-    # ------------------------------------------------------------------------------------------- decide
-    def decide(self, view: ClusterView, rng: np.random.Generator) -> Any:
-        """Migrations and switch-offs for this step (a :class:`kumo.engine.Decision`), or None."""
-        from kumo.engine import Decision  # the engine module imports the policies; import late
+    def init_memory(self, view: ClusterView) -> ConsolidationMemory:
+        detector = make("detection", self.detection, self._detection_params())
+        filters: list[str] = ["cpu-demand"]
+        if self.ram_overcommit_check:
+            filters.append("ram-booking")
+        if self.cpu_overcommit_check:
+            filters.append("cpu-booking")
+        return ConsolidationMemory(
+            detector=detector,
+            selector=make("selection", self.selection, self.selection_params),
+            placer=Placer.preset(PLACEMENTS[self.placement], resource="cpu", filters=filters),
+            vm_hist=np.zeros((view.vms.n, self.history_length)),
+            ols_weights=detector.ols_weights() if hasattr(detector, "ols_weights") else None,
+        )
 
-        mem = self._mem
-        mem.demand = view.vm_cpu_demand  # one read-only view for the whole decision
-        if not mem.ready:
-            mem.detector = make("detection", self.detection, self._detection_params())
-            mem.ols_weights = mem.detector.ols_weights() if hasattr(mem.detector, "ols_weights") else None
-            mem.selector = make("selection", self.selection, self.selection_params)
-            mem.vm_hist = np.zeros((view.vms.n, self.history_length))
-            mem.ready = True
-        self._record(view)
-        plan = self._plan(view)
+    # ------------------------------------------------------------------------------------------- decide
+    def decide(self, view: ClusterView, memory: ConsolidationMemory, rng: np.random.Generator) -> Decision | None:
+        """Migrations and switch-offs for this decision, or None."""
+        mem = memory
+        self._record(view, mem)
+        plan = self._plan(view, mem)
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
         running = np.flatnonzero((view.vm_state == VM_RUNNING) & view.vm_migratable)
         on_host = view.vm_host[running]
-        over = plan.on & (plan.n_vms > 0) & self._overloaded(plan.used / cap, plan.hist)
+        hist = plan.extras["hist"]
+        over = plan.on & (plan.n_vms > 0) & self._overloaded(mem, plan.used_c / cap, hist)
         picked: list[tuple[int, int]] = []
         for h in np.flatnonzero(over).tolist():
-            for vm in self._select(view, plan, h, running[on_host == h], rng):
+            for vm in self._select(view, plan, mem, h, running[on_host == h], rng):
                 picked.append((vm, h))
         demand = view.vm_cpu_demand
         picked.sort(key=lambda p: -demand[p[0]])
         for vm, src in picked:
-            t = self._find_host(view, plan, vm, src, over, wake=True)
+            t = self._find_host(view, plan, mem, vm, src, over, wake=True)
             if t >= 0:
-                self._move(view, plan, vm, src, t)
+                self._move(view, plan, mem, vm, src, t)
         n_over = len(plan.moves)
         if self.underload:
-            self._underload(view, plan, running, on_host, over)
+            self._underload(view, plan, mem, running, on_host, over)
         off: list[int] = []
         if self.switch_off:
             empty = plan.on & (view.host_n_vms == 0) & ~plan.touched
@@ -202,119 +182,91 @@ class Consolidation:
         if not plan.moves and not off:
             return None
         causes = ["overload"] * n_over + ["underload"] * (len(plan.moves) - n_over)
-        return Decision(migrations=plan.moves, switch_off=off, reason=f"{self.detection}-{self.selection}",
-                        causes=causes)
+        wake = sorted({dst for _, dst in plan.moves if view.host_state[dst] == HOST_OFF})
+        return Decision(migrations=plan.moves, switch_off=off, power_on=wake,
+                        reason=f"{self.detection}-{self.selection}", causes=causes)
 
     # ------------------------------------------------------------------------------------------- state
-    def _record(self, view: ClusterView) -> None:
-        mem = self._mem
+    def _record(self, view: ClusterView, mem: ConsolidationMemory) -> None:
         booked = view.vms.cpu_booked_mhz
         u = np.divide(view.vm_cpu_demand, booked, out=np.zeros(view.vms.n), where=booked > 0)
         mem.vm_hist[:, 1:] = mem.vm_hist[:, :-1]
         mem.vm_hist[:, 0] = u
         mem.filled = min(mem.filled + 1, self.history_length)
 
-    def _host_hist(self, view: ClusterView, vms: np.ndarray, hosts: np.ndarray) -> np.ndarray:
-        return host_history(self._mem.vm_hist[vms], view.vms.cpu_booked_mhz[vms], hosts, view.hosts.cpu_mhz,
-                            view.hosts.n)
-
-    def _plan(self, view: ClusterView) -> _Plan:
+    def _plan(self, view: ClusterView, mem: ConsolidationMemory) -> PlannedCluster:
         placed = np.flatnonzero(view.vm_host >= 0)
-        used = np.array(view.host_cpu_demand, dtype=np.float64)
-        on = np.array(view.host_state != HOST_OFF)
-        every = np.arange(view.hosts.n)
-        hist = self._host_hist(view, placed, view.vm_host[placed])
-        return _Plan(
-            used=used,
-            ram=np.array(view.host_ram_booked, dtype=np.float64),
-            n_vms=np.array(view.host_n_vms, dtype=np.int64),
-            hist=hist,
-            on=on,
-            touched=np.zeros(view.hosts.n, dtype=bool),
-            p_now=self._power(view, every, used, on),
-            p_stale=np.zeros(view.hosts.n, dtype=bool),
-            hlen=trim_zero_tail(hist),
-        )
+        hist = host_history(mem.vm_hist[placed], view.vms.cpu_booked_mhz[placed], view.vm_host[placed],
+                            view.hosts.cpu_mhz, view.hosts.n)
+        plan = PlannedCluster(view)
+        plan.extras["hist"] = hist  # (n_hosts, H) host utilization history
+        plan.extras["hlen"] = trim_zero_tail(hist)  # its valid length per host, kept up to date by _move
+        return plan
 
-    def _overloaded(self, util: np.ndarray, hist: np.ndarray) -> np.ndarray:
-        return np.asarray(self._mem.detector.overloaded(util, hist, trim_zero_tail(hist)), dtype=bool)
+    def _overloaded(self, mem: ConsolidationMemory, util: np.ndarray, hist: np.ndarray) -> np.ndarray:
+        return np.asarray(mem.detector.overloaded(util, hist, trim_zero_tail(hist)), dtype=bool)
 
-    def _over_one(self, util: float, hist: np.ndarray) -> bool:
+    def _over_one(self, mem: ConsolidationMemory, util: float, hist: np.ndarray) -> bool:
         n = int(trim_zero_tail(hist))
-        return bool(self._mem.detector.overloaded_one(util, hist[:n]))
+        det = mem.detector
+        if hasattr(det, "overloaded_one"):
+            return bool(det.overloaded_one(util, hist[:n]))
+        return bool(np.asarray(det.overloaded(np.array([util]), hist[None, :], np.array([n])))[0])
 
-    def _vm_term(self, view: ClusterView, vm: int, host: int) -> np.ndarray:
-        return self._mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / view.hosts.cpu_mhz[host]
+    def _vm_term(self, view: ClusterView, mem: ConsolidationMemory, vm: int, host: int) -> np.ndarray:
+        return mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / view.hosts.cpu_mhz[host]
 
-    def _move(self, view: ClusterView, plan: _Plan, vm: int, src: int, dst: int) -> None:
-        d = float(self._mem.demand[vm])
-        r = float(view.vms.ram_booked_mb[vm])
-        plan.used[src] -= d
-        plan.used[dst] += d
-        plan.ram[src] -= r
-        plan.ram[dst] += r
-        plan.n_vms[src] -= 1
-        plan.n_vms[dst] += 1
-        plan.hist[src] = np.maximum(plan.hist[src] - self._vm_term(view, vm, src), 0.0)
-        plan.hist[dst] += self._vm_term(view, vm, dst)
+    def _move(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, src: int,
+              dst: int) -> None:
+        plan.move(vm, src, dst)
+        hist = plan.extras["hist"]
+        hist[src] = np.maximum(hist[src] - self._vm_term(view, mem, vm, src), 0.0)
+        hist[dst] += self._vm_term(view, mem, vm, dst)
         both = [src, dst]
-        plan.hlen[both] = trim_zero_tail(plan.hist[both])
-        plan.touched[both] = True
-        plan.on[dst] = True
-        plan.p_stale[both] = True
-        plan.moves.append((vm, dst))
+        plan.extras["hlen"][both] = trim_zero_tail(hist[both])
 
     # ------------------------------------------------------------------------------------------- steps
-    def _select(self, view: ClusterView, plan: _Plan, h: int, vms: np.ndarray, rng: np.random.Generator) -> list[int]:
+    def _select(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, h: int, vms: np.ndarray,
+                rng: np.random.Generator) -> list[int]:
         if vms.size == 0:
             return []
         cap = float(view.hosts.cpu_mhz[h])
-        det = self._mem.detector
+        det = mem.detector
         upper = getattr(det, "threshold", None) or getattr(det, "fallback_threshold", None)
         demand = view.vm_cpu_demand[vms]
         ctx = SelectionContext(
             vm_index=vms, ram_mb=view.vms.ram_booked_mb[vms], cpu_demand_mhz=demand,
             cpu_booked_mhz=view.vms.cpu_booked_mhz[vms], ram_demand_mb=view.vm_ram_demand[vms],
-            ram_booked_mb=view.vms.ram_booked_mb[vms], history=self._mem.vm_hist[vms],
-            hist_len=np.full(vms.size, self._mem.filled), host_cpu_mhz=cap,
-            host_ram_mb=float(view.hosts.ram_mb[h]), host_cpu_used_mhz=float(plan.used[h]),
+            ram_booked_mb=view.vms.ram_booked_mb[vms], history=mem.vm_hist[vms],
+            hist_len=np.full(vms.size, mem.filled), host_cpu_mhz=cap,
+            host_ram_mb=float(view.hosts.ram_mb[h]), host_cpu_used_mhz=float(plan.used_c[h]),
             host_ram_used_mb=float(view.host_ram_demand[h]), upper_cpu=upper, upper_ram=None)
-        terms = self._mem.vm_hist[vms] * view.vms.cpu_booked_mhz[vms][:, None] / cap
+        terms = mem.vm_hist[vms] * view.vms.cpu_booked_mhz[vms][:, None] / cap
+        hist = plan.extras["hist"]
 
         def still_over(removed: np.ndarray) -> bool:
-            used = float(plan.used[h] - demand[removed].sum())
-            return self._over_one(used / cap, np.maximum(plan.hist[h] - terms[removed].sum(axis=0), 0.0))
+            used = float(plan.used_c[h] - demand[removed].sum())
+            return self._over_one(mem, used / cap, np.maximum(hist[h] - terms[removed].sum(axis=0), 0.0))
 
-        return [int(vms[p]) for p in select_until_ok(self._mem.selector, ctx, rng, still_over)]
+        return [int(vms[p]) for p in select_until_ok(mem.selector, ctx, rng, still_over)]
 
-    def _find_host(self, view: ClusterView, plan: _Plan, vm: int, src: int, excluded: np.ndarray,
-                   wake: bool) -> int:
-        hosts = view.hosts
-        cap = hosts.cpu_mhz
-        d = float(self._mem.demand[vm])
-        ok = ~excluded & (plan.used + d <= cap)
-        ok[src] = False
+    def _find_host(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, src: int,
+                   excluded: np.ndarray, wake: bool) -> int:
+        within = ~excluded
+        within[src] = False
         if not wake:
-            ok &= plan.on
-        if self.ram_overcommit_check:
-            ok &= plan.ram + view.vms.ram_booked_mb[vm] <= hosts.ram_mb * hosts.ram_overcommit * (1 + 1e-12)
-        cand = np.flatnonzero(ok)
-        if cand.size == 0:
+            within &= plan.on
+        ok, _ = mem.placer.feasible(plan, vm, within=within)
+        if not ok.any():
             return -1
-        # one power evaluation: the candidates with the VM, and the hosts whose load changed since the last
-        stale = np.flatnonzero(plan.p_stale)
-        k = cand.size
-        pw = self._power(view, np.concatenate([cand, stale]), np.concatenate([plan.used[cand] + d, plan.used[stale]]),
-                         np.concatenate([np.ones(k, bool), plan.on[stale]]))
-        if stale.size:
-            plan.p_now[stale] = pw[k:]
-            plan.p_stale[stale] = False
-        score = score_hosts(self.placement, plan.used[cand], cap[cand], d, plan.p_now[cand], pw[:k])
-        order = cand[np.lexsort((cand, score))]
-        screened = self._first_passing_screened(view, plan, vm, order, d)
+        order = mem.placer.rank(plan, vm, ok)
+        d = float(view.vm_cpu_demand[vm])
+        screened = self._first_passing_screened(view, plan, mem, vm, order, d)
         if screened is not None:
             return screened
-        # the detector (with the VM added) only has to clear the best-scored hosts: test them in growing chunks
+        # the detector (with the VM added) only has to clear the best-ranked hosts: test them in growing chunks
+        cap = view.hosts.cpu_mhz
+        hist = plan.extras["hist"]
         pos, chunk = 0, 8
         while pos < order.size:
             part = order[pos:pos + chunk]
@@ -322,22 +274,22 @@ class Consolidation:
             good = ~busy
             if busy.any():
                 bh = part[busy]
-                hist = plan.hist[bh] + self._mem.vm_hist[vm][None, :] * view.vms.cpu_booked_mhz[vm] / cap[bh][:, None]
-                good[busy] = ~self._overloaded((plan.used[bh] + d) / cap[bh], hist)
+                h2 = hist[bh] + mem.vm_hist[vm][None, :] * view.vms.cpu_booked_mhz[vm] / cap[bh][:, None]
+                good[busy] = ~self._overloaded(mem, (plan.used_c[bh] + d) / cap[bh], h2)
             if good.any():
                 return int(part[int(np.argmax(good))])
             pos += chunk
             chunk *= 4
         return -1
 
-    def _first_passing_screened(self, view: ClusterView, plan: _Plan, vm: int, order: np.ndarray,
-                                d: float) -> int | None:
+    def _first_passing_screened(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
+                                order: np.ndarray, d: float) -> int | None:
         """The first host of ``order`` that the detector accepts with ``vm`` added, deciding all candidates at
-        once: THR exactly; LR (and CloudSim's LRR) by the OLS screen (:meth:`ols_weights`), with the exact
+        once: THR exactly; LR (and CloudSim's LRR) by the OLS screen (``ols_weights``), with the exact
         detector on the rows within 1e-9 of the threshold (and, for LRR, on every row the screen calls over).
         Same answer as testing the hosts one by one; None for detectors without a screen (IQR/MAD)."""
-        det = self._mem.detector
-        weights = self._mem.ols_weights
+        det = mem.detector
+        weights = mem.ols_weights
         if weights is None and not isinstance(det, StaticThreshold):
             return None
         busy = plan.n_vms[order] > 0
@@ -345,16 +297,17 @@ class Consolidation:
             return int(order[0])
         bh = order[busy]
         cap = view.hosts.cpu_mhz[bh]
-        util = (plan.used[bh] + d) / cap
+        util = (plan.used_c[bh] + d) / cap
+        hist = plan.extras["hist"]
         if weights is None:
             over = np.asarray(det.overloaded(util), dtype=bool)  # THR: exact as it stands
         else:
             # screen: the OLS prediction is linear in the history, so host part + VM part; the window length
             # of host + VM is the longer of the two (both are non-negative)
             w = weights.size
-            vrow = self._mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
-            pred = (plan.hist[bh, :w] @ weights + (vrow[:w] @ weights) / cap) * float(det.safety)
-            hl = np.maximum(plan.hlen[bh], int(trim_zero_tail(vrow)))
+            vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+            pred = (hist[bh, :w] @ weights + (vrow[:w] @ weights) / cap) * float(det.safety)
+            hl = np.maximum(plan.extras["hlen"][bh], int(trim_zero_tail(vrow)))
             over = pred >= 1
             unsure = np.abs(pred - 1) <= 1e-9
             if det.ols_may_flip_over:
@@ -364,25 +317,19 @@ class Consolidation:
             unsure &= ~short
             if unsure.any():
                 u = np.flatnonzero(unsure)
-                hist = plan.hist[bh[u]] + self._mem.vm_hist[vm][None, :] * view.vms.cpu_booked_mhz[vm] / cap[u, None]
-                over[u] = np.asarray(det.overloaded(util[u], hist, trim_zero_tail(hist)), dtype=bool)
+                h2 = hist[bh[u]] + mem.vm_hist[vm][None, :] * view.vms.cpu_booked_mhz[vm] / cap[u, None]
+                over[u] = np.asarray(det.overloaded(util[u], h2, trim_zero_tail(h2)), dtype=bool)
         good = np.ones(order.size, dtype=bool)
         good[busy] = ~over
         return int(order[int(np.argmax(good))]) if good.any() else -1
 
-    def _power(self, view: ClusterView, hosts: np.ndarray, used: np.ndarray, on: np.ndarray) -> np.ndarray:
-        from kumo.models.power import host_power_w
-
-        h = view.hosts
-        u = np.minimum(used / h.cpu_mhz[hosts], 1.0)
-        return np.where(on, host_power_w(u, h.type_index[hosts], h.power_tables), 0.0)
-
-    def _underload(self, view: ClusterView, plan: _Plan, running: np.ndarray, on_host: np.ndarray,
-                   over: np.ndarray) -> None:
+    def _underload(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, running: np.ndarray,
+                   on_host: np.ndarray, over: np.ndarray) -> None:
         moved = {vm for vm, _ in plan.moves}
         # emptying a host onto an empty one frees nothing: only hosts that already hold VMs are targets
         sources = plan.n_vms == 0
-        util = plan.used / view.hosts.cpu_mhz
+        util = plan.used_c / view.hosts.cpu_mhz
+        demand = view.vm_cpu_demand
         for h in underload_order(util, plan.on & ~over & ~plan.touched & (plan.n_vms > 0)).tolist():
             if plan.touched[h]:
                 continue
@@ -390,19 +337,13 @@ class Consolidation:
             if len(vms) != plan.n_vms[h]:
                 continue  # a VM is in flight to or from the host: leave it
             sources[h] = True
-            saved = (plan.used.copy(), plan.ram.copy(), plan.n_vms.copy(), plan.hist.copy(), plan.touched.copy(),
-                     plan.p_now.copy(), plan.p_stale.copy(), plan.hlen.copy(), len(plan.moves))
             excluded = over | sources
-            ok = True
-            demand = self._mem.demand
-            for vm in sorted(vms, key=lambda v: -demand[v]):
-                t = self._find_host(view, plan, vm, h, excluded, wake=False)
-                if t < 0:
-                    ok = False
-                    break
-                self._move(view, plan, vm, h, t)
-            if not ok:
-                plan.used, plan.ram, plan.n_vms, plan.hist, plan.touched, plan.p_now, plan.p_stale, plan.hlen, n = saved
-                del plan.moves[n:]
-            else:
-                moved.update(vms)
+            with plan.trial() as trial:
+                for vm in sorted(vms, key=lambda v: -demand[v]):
+                    t = self._find_host(view, plan, mem, vm, h, excluded, wake=False)
+                    if t < 0:
+                        trial.rollback()
+                        break
+                    self._move(view, plan, mem, vm, h, t)
+                else:
+                    moved.update(vms)

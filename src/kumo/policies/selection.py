@@ -8,7 +8,6 @@ with the engine's own re-test. Positions are indices into the context's candidat
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from kumo.policies import _stats
+from kumo.policies.base import SelectionContext, overloaded_resources
 from kumo.policies.registry import register
 
 __all__ = [
@@ -29,87 +29,7 @@ __all__ = [
     "select_until_ok",
 ]
 
-_ARRAYS = ("vm_index", "ram_mb", "cpu_demand_mhz", "cpu_booked_mhz", "ram_demand_mb", "ram_booked_mb",
-           "history", "hist_len")
-
-
-@dataclass(frozen=True, eq=False)
-class SelectionContext:
-    """The candidate VMs of one host (those not migrating, in host-list order) and the host's facts.
-
-    Attributes
-    ----------
-    vm_index : (k,) int — global VM ids.
-    ram_mb : (k,) float — configured VM RAM, MB (what a migration copies; MMT's key).
-    cpu_demand_mhz : (k,) float — current CPU demand, MHz (CloudSim: u(t) × VM MIPS).
-    cpu_booked_mhz : (k,) float — requested/booked CPU, MHz (CloudSim: VM MIPS).
-    ram_demand_mb : (k,) float — current RAM use, MB.
-    ram_booked_mb : (k,) float — booked RAM, MB.
-    history : (k, H) float — each VM's CPU utilisation history as a fraction of its own CPU booking,
-        newest first (CloudSim ``PowerVm`` history, not zero-trimmed).
-    hist_len : (k,) int — recorded entries per VM (CloudSim: the history list's size, <= 30).
-    host_cpu_mhz, host_ram_mb : float — host capacities.
-    host_cpu_used_mhz, host_ram_used_mb : float — current host usage, every VM on it included (also
-        the non-candidates, e.g. VMs migrating in).
-    upper_cpu, upper_ram : float or None — the host's upper utilisation thresholds (fractions of
-        capacity) for the threshold-driven rules (HPG, MM, :meth:`pick_set`); None = not checked.
-    """
-
-    vm_index: np.ndarray
-    ram_mb: np.ndarray
-    cpu_demand_mhz: np.ndarray
-    cpu_booked_mhz: np.ndarray
-    ram_demand_mb: np.ndarray
-    ram_booked_mb: np.ndarray
-    history: np.ndarray
-    hist_len: np.ndarray
-    host_cpu_mhz: float
-    host_ram_mb: float
-    host_cpu_used_mhz: float
-    host_ram_used_mb: float
-    upper_cpu: float | None = None
-    upper_ram: float | None = None
-
-    @property
-    def k(self) -> int:
-        """Number of candidates."""
-        return int(np.shape(self.vm_index)[0])
-
-    def take(self, positions: np.ndarray) -> SelectionContext:
-        """The context restricted to ``positions`` (in that order); the dropped candidates' demand is
-        removed from the host usage, as if they had left the host."""
-        positions = np.asarray(positions, dtype=np.int64)
-        dropped = np.ones(self.k, dtype=bool)
-        dropped[positions] = False
-        cpu = float(self.host_cpu_used_mhz) - float(_stats.java_sum(np.asarray(self.cpu_demand_mhz)[dropped]))
-        ram = float(self.host_ram_used_mb) - float(_stats.java_sum(np.asarray(self.ram_demand_mb)[dropped]))
-        sub: dict[str, Any] = {name: np.asarray(getattr(self, name))[positions] for name in _ARRAYS}
-        return dataclasses.replace(self, host_cpu_used_mhz=cpu, host_ram_used_mb=ram, **sub)
-
-    def without(self, positions: np.ndarray | list[int]) -> SelectionContext:
-        """The context with the candidates at ``positions`` removed (remaining order kept)."""
-        keep = np.ones(self.k, dtype=bool)
-        keep[np.asarray(positions, dtype=np.int64)] = False
-        return self.take(np.flatnonzero(keep))
-
-    def with_thresholds(self, upper_cpu: float | None, upper_ram: float | None) -> SelectionContext:
-        """A copy with other upper thresholds."""
-        return dataclasses.replace(self, upper_cpu=upper_cpu, upper_ram=upper_ram)
-
-    def is_overloaded(self, resources: str = "both") -> bool:
-        """Host usage / capacity ``>`` its upper threshold for any checked resource (strict, as THR)."""
-        return bool(_overloaded_resources(self, resources))
-
-
-def _overloaded_resources(ctx: SelectionContext, resources: str) -> list[str]:
-    out = []
-    if resources in ("cpu", "both") and ctx.upper_cpu is not None and \
-            ctx.host_cpu_used_mhz / ctx.host_cpu_mhz > ctx.upper_cpu:
-        out.append("cpu")
-    if resources in ("ram", "both") and ctx.upper_ram is not None and \
-            ctx.host_ram_used_mb / ctx.host_ram_mb > ctx.upper_ram:
-        out.append("ram")
-    return out
+_overloaded_resources = overloaded_resources
 
 
 def _first_min(metric: np.ndarray) -> int:

@@ -1,8 +1,11 @@
-"""Figures from result tables or files: the only module that imports plotting (matplotlib, lazily).
+"""Figures from result tables or files: the only package that imports plotting (matplotlib, lazily).
+
+:mod:`kumo.report.federation` draws the federation comparisons.
 
 * :func:`profit_decomposition` — per scheduler, revenue against penalties (CPU, RAM, uptime) and costs
   (energy, hardware), with kumo's profit and the reference profit marked; input is the JSON written by
   ``kumo compare --format json`` or a breakdown table.
+* :func:`line_plot` — curves of a model evaluated over one input (``kumo model ... --plot``);
 * :func:`sweep_figure` — one metric of a sweep's ``results.csv`` against one axis, a line per value of
   another axis (mean over seeds).
 """
@@ -15,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["profit_decomposition", "sweep_figure"]
+__all__ = ["line_plot", "profit_decomposition", "sweep_figure"]
 
 _PARTS = (("penalties_cpu", "penalties CPU", "#d62728"), ("penalties_ram", "penalties RAM", "#ff7f0e"),
           ("penalties_uptime", "penalties uptime", "#bcbd22"), ("energy_cost", "energy", "#1f77b4"),
@@ -108,5 +111,23 @@ def sweep_figure(source: pd.DataFrame | str | Path, path: str | Path, x: str, y:
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def line_plot(path: str | Path, x: Any, ys: dict[str, Any], xlabel: str, ylabel: str, title: str) -> Path:
+    """One line per entry of ``ys`` against ``x``, labelled, written to ``path`` (PNG, PDF, SVG)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, y in ys.items():
+        ax.plot(x, y, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
     plt.close(fig)
     return out

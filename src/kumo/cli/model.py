@@ -59,22 +59,9 @@ def _fmt(v: Any) -> str:
 
 
 def _plot(path: Path, x: np.ndarray, ys: dict[str, np.ndarray], xlabel: str, ylabel: str, title: str) -> None:
-    import matplotlib
+    from kumo.report import line_plot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, y in ys.items():
-        ax.plot(x, y, label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    line_plot(path, x, ys, xlabel, ylabel, title)
     Console(stderr=True).print(f"plot written to {path}")
 
 

@@ -1,24 +1,22 @@
-"""The extensions of the ``sla`` controller (:mod:`kumo.policies.kohne`): LB, load balancing (reference
-§3.7.2) and EE, consolidation of underloaded hosts (§3.7.1). Functions of the controller ``ctl`` and the
-decision's :class:`kumo.policies._kohne_plan.Plan`; private to :mod:`kumo.policies.kohne`, whose docstring
-states the readings."""
+"""The extensions of the ``sla`` controller: LB, load balancing (Kohne 2018; reconstruction §3.7.2), and EE,
+consolidation of underloaded hosts (§3.7.1). Each works on one decision's :class:`~kumo.policies.sla.round.Round`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from kumo.policies import _kohne_guard as _guard
-from kumo.policies._kohne_plan import Plan as _Plan
-from kumo.state import ClusterView
+from kumo.policies.sla import guard
+from kumo.policies.sla.round import Round
+
+__all__ = ["balance", "consolidate"]
 
 
-def balance(ctl: Any, view: ClusterView, plan: _Plan, running: np.ndarray, run_host: np.ndarray,
-            rng: np.random.Generator) -> None:
-    """LB: up to ``ctl.lb_moves`` VMs from the most- to the least-loaded feasible host while the spread
-    exceeds ``lb_delta`` and the most-loaded host is above the trigger (reference §3.7.2, [A])."""
-    trigger = ctl._lb_trigger()
+def balance(rnd: Round, running: np.ndarray, run_host: np.ndarray) -> None:
+    """LB: up to ``lb_moves`` VMs from the most- to the least-loaded feasible host while the spread exceeds
+    ``lb_delta`` and the most-loaded host is above the trigger."""
+    ctl, plan, mem = rnd.ctl, rnd.plan, rnd.mem
+    trigger = ctl.lb_trigger_level()
     for _ in range(ctl.lb_moves):
         load = np.where(plan.on, plan.load(), np.nan)
         if not np.isfinite(load).any():
@@ -26,106 +24,109 @@ def balance(ctl: Any, view: ClusterView, plan: _Plan, running: np.ndarray, run_h
         hi, lo = int(np.nanargmax(load)), int(np.nanargmin(load))
         if load[hi] - load[lo] <= ctl.lb_delta or load[hi] <= trigger:
             return
-        cand = ctl._candidates(running[run_host == hi], plan, strict=True)
+        cand = rnd.candidates(running[run_host == hi], strict=True)
         if ctl.vm_cooldown_steps:
-            cand = cand[ctl._mem.placed_at[cand] <= view.step - ctl.vm_cooldown_steps]
+            cand = cand[mem.placed_at[cand] <= rnd.view.step - ctl.vm_cooldown_steps]
         if not len(cand):
             return
         mid = float(load[hi] + load[lo]) / 2
-        p = 0 if ctl.selection == "ff" else ctl._mem.selector.pick(
-            ctl._context(view, plan, hi, cand, upper=(mid, mid)), rng)
+        p = 0 if ctl.selection == "ff" else mem.selector.pick(rnd.context(hi, cand, upper=(mid, mid)), rnd.rng)
         if p < 0:
             return
         vm = int(cand[p])
-        ok = plan.feasible(vm, hi, plan.on)
-        if not ok.any():
+        dst = mem.balancer.choose(plan, vm, plan.fits(vm, hi, plan.on))
+        if dst < 0:
             return
-        after = np.maximum((plan.used_c + plan.vm_c[vm]) / plan.cap_c, (plan.used_r + plan.vm_r[vm]) / plan.cap_r)
-        dst = int(np.argmax(np.where(ok, -after, -np.inf)))
+        after = max((plan.used_c[dst] + plan.vm_c[vm]) / plan.cap_c[dst],
+                    (plan.used_r[dst] + plan.vm_r[vm]) / plan.cap_r[dst])
         src_after = max((plan.used_c[hi] - plan.vm_c[vm]) / plan.cap_c[hi],
                         (plan.used_r[hi] - plan.vm_r[vm]) / plan.cap_r[hi])
-        if max(src_after, after[dst]) >= load[hi]:
+        if max(src_after, after) >= load[hi]:
             return
         plan.move(vm, hi, dst)
 
 
-def consolidate(ctl: Any, view: ClusterView, plan: _Plan, running: np.ndarray, run_host: np.ndarray,
-                over: np.ndarray) -> None:
-    """EE: drain underloaded hosts least-loaded first, all-or-nothing, by the active host selection
-    (reference §3.7.1, [A])."""
+def consolidate(rnd: Round, running: np.ndarray, run_host: np.ndarray, over: np.ndarray) -> None:
+    """EE: drain underloaded hosts least-loaded first, all-or-nothing, by the active host selection."""
+    ctl, plan, mem, view = rnd.ctl, rnd.plan, rnd.mem, rnd.view
     load = plan.load()
     n_vms = view.host_n_vms
     cand = plan.on & ~plan.touched & ~over & (n_vms > 0) & (load < ctl.lower)
     if ctl.ee_min_on_steps:
-        cand &= ctl._mem.on_since <= view.step - ctl.ee_min_on_steps
+        cand &= mem.on_since <= view.step - ctl.ee_min_on_steps
     if ctl.vm_cooldown_steps:
         # a host holding a VM that moved recently is not drained (the VM would move twice)
-        recent = running[ctl._mem.placed_at[running] > view.step - ctl.vm_cooldown_steps]
+        recent = running[mem.placed_at[running] > view.step - ctl.vm_cooldown_steps]
         cand[view.vm_host[recent]] = False
     if ctl.uptime_guard:
         # draining a host would break the uptime SLO of a VM on it: the host stays on
-        cand[view.vm_host[running[_guard.protected(ctl, ctl._mem, running)]]] = False
+        cand[view.vm_host[running[guard.protected(ctl, mem, running)]]] = False
     if not cand.any():
         return
     if ctl.ee_targets == "non-candidates":
         plan.blocked |= cand
     ceiling = plan.ceiling
+    assert ceiling is not None
     if ctl.ee_upper is not None and ctl.fit_ceiling is None:
         plan.set_ceiling((min(ctl.ee_upper, ctl.upper_cpu), min(ctl.ee_upper, ctl.upper_ram)))
     on_cand = cand[run_host]
-    cand &= _drainable(plan, running[on_cand], run_host[on_cand], n_vms)
+    cand &= _drainable(rnd, running[on_cand], run_host[on_cand], n_vms)
     drained = False
     for h in np.flatnonzero(cand)[np.argsort(load[cand], kind="stable")].tolist():
         if plan.touched[h]:
             continue
         vms = running[run_host == h]
-        if drained and not _each_fits_somewhere(plan, vms, h):
+        if drained and not _each_fits_somewhere(rnd, vms, h):
             continue
-        if not _fits_in_total(plan, vms, h):
+        if not _fits_in_total(rnd, vms, h):
             continue
         vms = vms[np.argsort(-plan.vm_r[vms], kind="stable")]
-        saved = plan.save()
         blocked_before = bool(plan.blocked[h])
         plan.blocked[h] = True
-        if all(ctl._move(plan, v, h, power_on=False) for v in vms.tolist()):
-            drained = True
-            continue
-        plan.restore(saved)
+        with plan.trial() as trial:
+            if all(rnd.move(v, h, power_on=False) for v in vms.tolist()):
+                drained = True
+                continue
+            trial.rollback()
         plan.blocked[h] = blocked_before
     plan.set_ceiling(ceiling)
 
 
-def _fits_matrix(plan: _Plan, vms: np.ndarray) -> np.ndarray:
+def _fits_matrix(rnd: Round, vms: np.ndarray) -> np.ndarray:
     """(len(vms), n_hosts) whether each VM fits on each host now (room and availability, not the
     VM's own host)."""
+    plan = rnd.plan
+    assert plan.room is not None and plan.need is not None
     fits = (plan.room[None, :, :] >= plan.need[vms][:, :, None]).all(axis=1)
     fits &= (plan.on & ~plan.blocked)[None, :]
     return fits
 
 
-def _drainable(plan: _Plan, running: np.ndarray, run_host: np.ndarray, n_vms: np.ndarray) -> np.ndarray:
+def _drainable(rnd: Round, running: np.ndarray, run_host: np.ndarray, n_vms: np.ndarray) -> np.ndarray:
     """(n_hosts,) hosts none of whose VMs is in flight and each of whose VMs fits on some other host
     now: a necessary condition for an all-or-nothing drain, for every host in one matrix test. Room
     only shrinks while consolidating, so a host failing it now fails it later in the round."""
-    nh = len(plan.cap_c)
-    fits = _fits_matrix(plan, running)
+    nh = len(rnd.plan.cap_c)
+    fits = _fits_matrix(rnd, running)
     fits[np.arange(len(running)), run_host] = False
     stuck = np.bincount(run_host, ~fits.any(axis=1), nh) > 0
     return ~stuck & (np.bincount(run_host, minlength=nh) == n_vms)  # and no VM of theirs in flight
 
 
-def _fits_in_total(plan: _Plan, vms: np.ndarray, src: int) -> bool:
+def _fits_in_total(rnd: Round, vms: np.ndarray, src: int) -> bool:
     """Whether the VMs' summed needs fit in the summed room of the hosts that may receive them: a
     necessary condition of an all-or-nothing drain (bin packing relaxed to one bin), far cheaper than
     trying it."""
+    plan = rnd.plan
+    assert plan.room is not None and plan.need is not None
     ok = plan.on & ~plan.blocked
     ok[src] = False
     room = np.maximum(plan.room[:, ok], 0.0).sum(axis=1)
     return bool((plan.need[vms].sum(axis=0) <= room).all())
 
 
-def _each_fits_somewhere(plan: _Plan, vms: np.ndarray, src: int) -> bool:
+def _each_fits_somewhere(rnd: Round, vms: np.ndarray, src: int) -> bool:
     """Whether every one of the VMs fits on some host other than ``src`` now."""
-    fits = _fits_matrix(plan, vms)
+    fits = _fits_matrix(rnd, vms)
     fits[:, src] = False
     return bool(fits.any(axis=1).all())

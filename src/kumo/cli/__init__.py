@@ -1,0 +1,77 @@
+"""The ``kumo`` command line: argument handling and rendering only; the work happens in the library.
+
+One module per command group: :mod:`~kumo.cli.run`, :mod:`~kumo.cli.check`, :mod:`~kumo.cli.sweep`,
+:mod:`~kumo.cli.trace`, :mod:`~kumo.cli.model`; :mod:`~kumo.cli.common` holds what they share. Commands of
+plugins (kumo's own studies among them: ``compare``, ``validate``) come from :func:`kumo.hooks.commands`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import typer
+
+from kumo.cli.check import check_cmd
+from kumo.cli.common import err_console
+from kumo.cli.model import model_app
+from kumo.cli.run import run_cmd
+from kumo.cli.sweep import sweep_cmd
+from kumo.cli.trace import trace_app
+
+__all__ = ["app", "build_app", "main"]
+
+
+def _resolve(target: Any) -> Any:
+    # a registered command may be given as "module:attribute", imported only when the CLI is built
+    if isinstance(target, str):
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+    return target
+
+
+def build_app() -> typer.Typer:
+    """The ``kumo`` app: the core commands, then every command registered by a plugin."""
+    from kumo import hooks
+
+    app = typer.Typer(
+        name="kumo",
+        help="kumo: a fast, trace-driven cloud operating-system lab (IaaS data-center simulator).",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.command("run")(run_cmd)
+    app.command("check")(check_cmd)
+    app.command("sweep")(sweep_cmd)
+    app.add_typer(trace_app, name="trace")
+    app.add_typer(model_app, name="model")
+    core = {"run", "check", "sweep", "trace", "model"}
+    for name, cmd in hooks.commands().items():
+        if name in core:
+            raise typer.BadParameter(f"plugin command '{name}' shadows a core command")
+        target = _resolve(cmd.target)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name, help=cmd.help)
+        else:
+            app.command(name, help=cmd.help)(target)
+    return app
+
+
+def main() -> None:  # console-script entry point
+    from kumo.errors import KumoError
+
+    try:
+        app = build_app()
+    except KumoError as e:  # a plugin that cannot load: say so once, without a Python traceback
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        raise SystemExit(2) from None
+    app()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # tests and tools use kumo.cli.app (typer.testing.CliRunner)
+        return build_app()
+    raise AttributeError(f"module 'kumo.cli' has no attribute {name!r}")

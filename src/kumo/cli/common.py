@@ -1,0 +1,119 @@
+"""What every ``kumo`` command shares: consoles, error exit, output formats, the ``--plugin`` option,
+executors and progress bars. Public: a plugin's own commands may use it too."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kumo.errors import KumoError
+
+__all__ = ["PluginOpt", "Printed", "bar", "console", "err_console", "executor", "fail", "fmt_value",
+           "load_plugins", "summary_table", "wide"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Printed(str, Enum):
+    """How a command prints its result."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+#: ``--plugin``: a plugin module or .py file to load first (repeatable)
+PluginOpt = Annotated[list[str] | None, typer.Option(
+    "--plugin", help="Load this plugin first: a module on sys.path or a .py file (repeatable).")]
+
+
+def fail(e: Exception) -> None:
+    """Print ``error: ...`` on stderr and exit with status 2."""
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+    raise typer.Exit(2)
+
+
+def load_plugins(specs: list[str] | None) -> None:
+    """Load the ``--plugin`` options (paths relative to the current folder); exits with the error if one
+    cannot be loaded."""
+    from kumo import plugins
+
+    try:
+        plugins.load_all([plugins.resolve(s) for s in (specs or [])])
+    except KumoError as e:
+        fail(e)
+
+
+def fmt_value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4f}" if abs(v) < 1e6 else f"{v:,.1f}"
+    return str(v)
+
+
+def summary_table(summary: dict[str, Any], title: str, schema: dict[str, tuple[str, str, str]] | None = None) -> Table:
+    """A run summary as a metric / value / unit table."""
+    from kumo.results import SCHEMA
+
+    t = Table(title=title, show_header=True, header_style="bold")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column("unit")
+    for k, v in summary.items():
+        unit = (schema or SCHEMA["summary"]).get(k, ("", "", ""))[1]
+        t.add_row(k, fmt_value(v), "" if unit == "-" else unit)
+    return t
+
+
+@contextmanager
+def executor(dask: str | None, workers: int | None, plugins: list[str] | None = None) -> Iterator[Any]:
+    """A Dask distributed client's executor for ``--dask ADDRESS``, else a local process pool. With Dask,
+    the ``.py`` plugins are uploaded to the workers (``Client.upload_file``), so a remote cluster imports
+    them too."""
+    if dask:
+        from distributed import Client
+
+        client = Client(dask)
+        try:
+            for spec in plugins or []:
+                if spec.endswith(".py") and Path(spec).is_file():
+                    client.upload_file(spec)
+            yield client.get_executor()
+        finally:
+            client.close()
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per run; parallelism is across runs
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=workers) as ex:
+            yield ex
+
+
+@contextmanager
+def bar(label: str, quiet: bool, unit: str = "runs") -> Iterator[Any]:
+    """A transient progress bar on stderr; yields ``update(done, total)`` (None when quiet)."""
+    if quiet:
+        yield None
+        return
+    with Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                  TimeElapsedColumn(), console=err_console, transient=True) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def wide(width: int) -> Console:
+    """The CLI's console, but never narrower than ``width`` (wide tables are not squeezed into an 80-column
+    pipe; a terminal wider than that is used in full)."""
+    return Console(file=console.file, width=max(console.width, width), force_terminal=console.is_terminal)

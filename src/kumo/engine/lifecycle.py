@@ -1,0 +1,161 @@
+"""A VM's life in the engine: arrival and placement (or queue, or rejection), departure, its host's
+failure and its restart elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kumo.engine.core import Core
+from kumo.engine.events import EV_RESTART
+from kumo.engine.migrations import Migrations
+from kumo.policies.placement import Placer
+from kumo.state import (
+    HOST_FAILED,
+    HOST_OFF,
+    VM_DEPARTED,
+    VM_DOWN,
+    VM_MIGRATING,
+    VM_PENDING,
+    VM_QUEUED,
+    VM_REJECTED,
+    VM_RUNNING,
+    ClusterView,
+)
+
+__all__ = ["Lifecycle"]
+
+
+class Lifecycle:
+    """Places, removes and restarts VMs through the scenario's :class:`~kumo.policies.placement.Placer`.
+
+    Parameters
+    ----------
+    core : the run's shared state, books, events and log.
+    placer : initial placement (filters and weighers).
+    rng : the run's generator (random tie-breaks).
+    migrations : to abort the migrations of VMs that leave or lose their host.
+    virt : the virtualization bundle (restart delays after failures), or None.
+    queue : VMs that fit nowhere wait in a queue (else they are rejected).
+    """
+
+    def __init__(self, core: Core, placer: Placer, rng: np.random.Generator, migrations: Migrations, virt: Any,
+                 queue: bool):
+        self.core = core
+        self.view = ClusterView(core.state)
+        self.placer = placer
+        self.rng = rng
+        self.migrations = migrations
+        self.virt = virt
+        self.queue = queue
+        self.down_since = np.full(core.state.vms.n, -1.0)
+
+    def place(self, vm: int, step: int, t: float) -> bool:
+        """Put ``vm`` on the best feasible host (switching an off host on if no running one fits); False when
+        none fits (recorded as a rejection unless the VM is already queued)."""
+        core, s = self.core, self.core.state
+        ok, emptied = self.placer.feasible(self.view, vm)
+        host = self.placer.choose(self.view, vm, ok, self.rng)
+        if host < 0:
+            # no running host fits: consider switched-off hosts and power the chosen one on
+            off = s.host_state == HOST_OFF
+            if off.any():
+                ok2, _ = self.placer.feasible(self.view, vm, skip=("powered",), within=off)
+                host = self.placer.choose(self.view, vm, ok2, self.rng)
+                if host >= 0:
+                    core.power_on(host, t)
+        if host < 0:
+            if s.vm_state[vm] != VM_QUEUED:
+                core.log.reject(vm, step, t, f"no host passes filter '{emptied}'")
+            return False
+        s.vm_host[vm] = host
+        s.vm_state[vm] = VM_RUNNING
+        core.book(vm, host, +1)
+        first = core.log.first_placed_step
+        if first[vm] < 0:
+            first[vm] = step
+        if self.down_since[vm] >= 0:  # back after a host failure
+            core.add_downtime(vm, t - self.down_since[vm])
+            self.down_since[vm] = -1.0
+        return True
+
+    def place_arrivals(self, arrivals: np.ndarray, order: str) -> np.ndarray:
+        """Place arriving VMs in ``order`` (``trace``, ``ram-desc``, ``cpu-desc``); bool array: placed or not."""
+        s = self.core.state
+        arrivals = np.asarray(arrivals, dtype=np.int64)
+        ok = np.zeros(len(arrivals), dtype=bool)
+        if not len(arrivals):
+            return ok
+        perm = np.arange(len(arrivals))
+        if order == "ram-desc":
+            perm = np.argsort(-s.vms.ram_booked_mb[arrivals], kind="stable")
+        elif order == "cpu-desc":
+            perm = np.argsort(-s.vms.cpu_booked_mhz[arrivals], kind="stable")
+        for i in perm:
+            vm = int(arrivals[i])
+            ok[i] = self.place(vm, s.step, s.t_s)
+            if not ok[i]:
+                s.vm_state[vm] = VM_QUEUED if self.queue else VM_REJECTED
+        return ok
+
+    def retry_queued(self, step: int, t: float) -> None:
+        """Try the queued VMs again, lowest index first."""
+        if self.queue:
+            for vm in np.flatnonzero(self.core.state.vm_state == VM_QUEUED):
+                self.place(int(vm), step, t)
+
+    def fits(self, vm: int) -> bool:
+        """Whether ``vm`` would find a host now (running or switched off), without placing it."""
+        ok, _ = self.placer.feasible(self.view, vm)
+        if ok.any():
+            return True
+        off = self.core.state.host_state == HOST_OFF
+        return bool(off.any() and self.placer.feasible(self.view, vm, skip=("powered",), within=off)[0].any())
+
+    def depart(self, vm: int, t: float) -> None:
+        """``vm`` leaves at ``t`` (its lifetime ended, or a broker moved it away)."""
+        core, s = self.core, self.core.state
+        st = s.vm_state[vm]
+        if st == VM_MIGRATING:
+            self.migrations.abort(vm, t)
+        if st in (VM_RUNNING, VM_MIGRATING):
+            core.book(vm, int(s.vm_host[vm]), -1)
+            s.vm_host[vm] = -1
+        if st == VM_DOWN:
+            core.add_downtime(vm, t - self.down_since[vm])
+            self.down_since[vm] = -1.0
+        if st in (VM_RUNNING, VM_MIGRATING, VM_QUEUED, VM_PENDING, VM_DOWN):
+            s.vm_state[vm] = VM_DEPARTED
+
+    def fail_host(self, host: int, t: float) -> None:
+        """A host breaks at ``t``: migrations to it abort, its VMs go down and restart (or fail over)
+        elsewhere after the delay the replication/container models give."""
+        core, s = self.core, self.core.state
+        if s.host_state[host] == HOST_FAILED:
+            return
+        for vm in np.flatnonzero((s.vm_state == VM_MIGRATING) & (s.vm_target == host)):
+            self.migrations.abort(int(vm), t)
+        victims = np.flatnonzero(((s.vm_state == VM_RUNNING) | (s.vm_state == VM_MIGRATING)) & (s.vm_host == host))
+        for vm in victims:
+            if s.vm_state[vm] == VM_MIGRATING:
+                self.migrations.abort(int(vm), t)
+            core.book(int(vm), host, -1)
+            s.vm_host[vm] = -1
+            s.vm_state[vm] = VM_DOWN
+            self.down_since[vm] = t
+            core.books.vm_acc["failures"][vm] += 1
+        if len(victims) and self.virt is not None:
+            delay, _ = self.virt.on_host_failure(victims)
+            for vm, d in zip(victims, delay, strict=True):
+                core.events.push(t + float(d), EV_RESTART, int(vm))
+        s.host_state[host] = HOST_FAILED
+        core.books.host_acc["failures"][host] += 1
+
+    def restart(self, vm: int, t: float) -> None:
+        """A VM of a failed host comes back: placed anew, else queued or rejected."""
+        s = self.core.state
+        if s.vm_state[vm] != VM_DOWN:
+            return
+        if not self.place(vm, s.step, t):
+            s.vm_state[vm] = VM_QUEUED if self.queue else VM_REJECTED
