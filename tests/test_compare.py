@@ -10,9 +10,9 @@ from conftest import make_trace
 from typer.testing import CliRunner
 
 from kumo.cli import app
+from kumo.report import profit_decomposition
 from kumo.studies.kohne2018.compare import compare, spearman
 from kumo.studies.kohne2018.setup import COLUMNS, KohneSetup, load_reference, load_setup
-from kumo.report import profit_decomposition
 
 
 def test_spearman_against_hand_ranks():

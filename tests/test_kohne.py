@@ -10,8 +10,6 @@ import kumo
 from kumo.models.power import linear_table
 from kumo.policies import registry
 from kumo.policies.sla import SlaScheduler
-from kumo.studies.kohne2018.presets import TABLE_10_10 as PRESETS
-from kumo.studies.kohne2018.presets import preset_params
 from kumo.state import (
     HOST_OFF,
     HOST_ON,
@@ -22,6 +20,8 @@ from kumo.state import (
     HostArrays,
     VmArrays,
 )
+from kumo.studies.kohne2018.presets import TABLE_10_10 as PRESETS
+from kumo.studies.kohne2018.presets import preset_params
 
 
 def cluster(hosts, vms, cpu_oc=4.0, ram_oc=4.0, off=(), step=10):

@@ -106,7 +106,8 @@ class WeigherSpec(_Strict):
 
 
 class PlacementSpec(_Strict):
-    """Initial placement: a preset (first-fit, best-fit, worst-fit) or explicit filters and weighers."""
+    """Initial placement: a preset (first-fit, best-fit, worst-fit; ``"none"`` for none) and/or explicit
+    filters and weighers (names, or tables with ``params``)."""
 
     preset: str | None = "worst-fit"
     resource: Literal["cpu", "ram", "binding"] = "binding"
@@ -115,6 +116,11 @@ class PlacementSpec(_Strict):
     order: Literal["trace", "ram-desc", "cpu-desc"] = "trace"
     tie_break: Literal["first", "random"] = "first"
     on_no_host: Literal["reject", "queue"] = "reject"
+
+    @field_validator("preset", mode="before")
+    @classmethod
+    def _no_preset(cls, v: Any) -> Any:
+        return None if v == "none" else v  # TOML has no null: preset = "none" means weighers only
 
 
 class MigrationSpec(_Strict):
@@ -227,7 +233,7 @@ def _semantic_issues(s: Scenario | dict[str, Any]) -> list[str]:
     if ctl_spec is not None and ctl_spec.name != "none":
         try:
             ctl = registry.make("controller", ctl_spec.name, ctl_spec.params)
-            issues += [f"controller.params.{x}" for x in getattr(ctl, "validate", lambda: [])()]
+            issues += [f"controller.params.{x}" for x in registry.validate(ctl)]
         except (KeyError, ValueError, TypeError) as e:
             issues.append(f"controller: {e}")
     virt = s.virtualization if isinstance(s, Scenario) else sec.get("virtualization")
@@ -268,7 +274,7 @@ def _policy_issues(registry: Any, kind: str, name: str, params: dict[str, Any], 
         pol = registry.make(kind, name, params)
     except (ValueError, TypeError) as e:
         return [f"{where}.params: {e}"]
-    return [f"{where}.params.{m}" for m in getattr(pol, "validate", lambda: [])()]
+    return [f"{where}.params.{m}" for m in registry.validate(pol)]
 
 
 def validate(data: dict[str, Any] | Scenario) -> list[str]:

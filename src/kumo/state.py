@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kumo.models.power import PowerTable
+if TYPE_CHECKING:
+    from kumo.models.power import PowerTable
 
 # VM life cycle; a VM is in exactly one of these at any time.
 VM_PENDING = 0  #: not arrived yet
@@ -74,7 +76,7 @@ class VmArrays:
 
 def _read_only(facts: HostArrays | VmArrays) -> HostArrays | VmArrays:
     """A copy of ``facts`` whose arrays are read-only views of the originals."""
-    return dataclasses.replace(facts, **{f.name: _ro(getattr(facts, f.name)) for f in dataclasses.fields(facts)
+    return dataclasses.replace(facts, **{f.name: _ro(getattr(facts, f.name)) for f in dataclasses.fields(facts)  # type: ignore[arg-type]
                                          if isinstance(getattr(facts, f.name), np.ndarray)})
 
 

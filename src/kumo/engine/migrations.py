@@ -28,6 +28,7 @@ engine refuses the second as not running).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -81,8 +82,8 @@ class Migrations:
         self.controller = controller
         self.open: dict[int, int] = {}  # vm -> its record in the log
         self.flight = np.zeros((3, core.state.vms.n))  # start s, end s, CPU loss fraction of each open migration
-        self.dirty_mbps = np.zeros(core.state.vms.n)  # refreshed by the engine when virtualization is on
-        self.host_net_mbps = np.zeros(core.state.hosts.n)
+        self.dirty_mbps: np.ndarray = np.zeros(core.state.vms.n)  # refreshed when virtualization is on
+        self.host_net_mbps: np.ndarray = np.zeros(core.state.hosts.n)
 
     # ------------------------------------------------------------------------------------------ decisions
     def apply(self, d: Any, t: float) -> None:
@@ -166,7 +167,7 @@ class Migrations:
         core.books.host_acc["migrations_in"][target] += 1
         core.events.push(t + dur, EV_MIGRATION, vm)
 
-    def _start_batch(self, migrations: tuple[tuple[int, int], ...], t: float, causes: list[str],
+    def _start_batch(self, migrations: Sequence[tuple[int, int]], t: float, causes: list[str],
                      power_on: frozenset[int]) -> None:
         """:meth:`start` for a decision's migrations, with one timing call for all of them.
 

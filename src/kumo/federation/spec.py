@@ -342,7 +342,7 @@ def _policy_issues(path: str, kind: str, ps: PolicySpec) -> list[str]:
         pol = registry.make(kind, ps.name, ps.params)
     except (KeyError, ValueError, TypeError) as e:
         return [f"{path}: {str(e).strip(chr(39))}"]
-    return [f"{path}.params.{x}" for x in getattr(pol, "validate", lambda: [])()]
+    return [f"{path}.params.{x}" for x in registry.validate(pol)]
 
 
 def _sla_issues(path: str, t: SlaTemplate, detail: str) -> list[str]:

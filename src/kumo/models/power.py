@@ -7,6 +7,7 @@ given in :data:`SPECPOWER_TABLES` (watts at 0 %, 10 %, ..., 100 % load, from SPE
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +65,7 @@ def linear_table(idle_w: float, max_w: float) -> PowerTable:
     return PowerTable((float(idle_w), float(max_w)))
 
 
-def host_power_w(util: np.ndarray, table_index: np.ndarray, tables: list[PowerTable]) -> np.ndarray:
+def host_power_w(util: np.ndarray, table_index: np.ndarray, tables: Sequence[PowerTable]) -> np.ndarray:
     """Power of many hosts of possibly different types.
 
     Parameters

@@ -83,10 +83,10 @@ class Decision:
     integers, causes of the wrong length) raises ValueError where it is built.
     """
 
-    migrations: tuple[tuple[int, int], ...] = ()
-    switch_off: tuple[int, ...] = ()
-    power_on: tuple[int, ...] = ()
-    causes: tuple[str, ...] | None = None
+    migrations: Sequence[tuple[int, int]] = ()
+    switch_off: Sequence[int] = ()
+    power_on: Sequence[int] = ()
+    causes: Sequence[str] | None = None
     reason: str = ""
 
     def __post_init__(self) -> None:
@@ -299,3 +299,74 @@ def overloaded_resources(ctx: SelectionContext, resources: str) -> list[str]:
             ctx.host_ram_used_mb / ctx.host_ram_mb > ctx.upper_ram:
         out.append("ram")
     return out
+
+
+# ------------------------------------------------------------------------------------------------ parameters
+def parameter_problems(policy: Any) -> list[str]:
+    """Type problems of a policy's parameters, from its dataclass annotations (``name: message``).
+
+    Checks ``bool``, ``int``, ``float`` (ints accepted; NaN and infinities refused unless the default is
+    one), ``str``, ``Literal[...]``, ``dict``, ``list``/``tuple`` and ``X | None``; other annotations pass.
+    The registry runs this before the policy's own ``validate()``, so every policy, a plugin's included,
+    reports a wrongly typed parameter with its name.
+    """
+    import math
+    import typing
+
+    try:
+        hints = typing.get_type_hints(type(policy))
+    except Exception:  # noqa: BLE001  (an annotation that cannot be resolved is not checked)
+        return []
+    out = []
+    for f in dataclasses.fields(policy):
+        if not f.init or f.name not in hints:
+            continue
+        value = getattr(policy, f.name)
+        ok = _matches(hints[f.name], value)
+        if ok and isinstance(value, float) and not math.isfinite(value):
+            default = f.default if f.default is not dataclasses.MISSING else None
+            ok = isinstance(default, float) and not math.isfinite(default)
+        if not ok:
+            out.append(f"{f.name}: expected {_describe(hints[f.name])}, got {value!r}")
+    return out
+
+
+def _matches(tp: Any, value: Any) -> bool:
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(a, value) for a in typing.get_args(tp))
+    if origin is typing.Literal:
+        return value in typing.get_args(tp)
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool | np.bool_)
+    if tp is int:
+        return isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    base = origin or tp
+    if base in (dict, list, tuple, set, frozenset):
+        return isinstance(value, base)
+    return True
+
+
+def _describe(tp: Any) -> str:
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(tp))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "None"
+    return getattr(origin or tp, "__name__", str(tp))

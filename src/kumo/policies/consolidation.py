@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from kumo.policies import registry
 from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision, SelectionContext
 from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail
 from kumo.policies.placement import Placer
@@ -128,7 +129,7 @@ class Consolidation:
             except (KeyError, ValueError, TypeError) as e:
                 out.append(f"{kind}: {e}")
                 continue
-            out += [f"{kind}_params.{m}" for m in getattr(pol, "validate", lambda: [])()]
+            out += [f"{kind}_params.{m}" for m in registry.validate(pol)]
         return out
 
     def _detection_params(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from kumo.errors import PluginError, UnknownPolicyError
 
 __all__ = ["KINDS", "KindSpec", "Preset", "all_policies", "all_presets", "get", "kinds", "make", "names",
-           "preset", "register", "register_kind", "register_preset"]
+           "preset", "register", "register_kind", "register_preset", "validate"]
 
 T = TypeVar("T")
 
@@ -226,6 +226,23 @@ def make(kind: str, name: str, params: Mapping[str, Any] | None = None) -> Any:
     if unknown:
         raise ValueError(f"{kind} policy '{name}': unknown parameter(s) {unknown}; valid: {sorted(valid)}")
     return cls(**params)
+
+
+def validate(policy: Any) -> list[str]:
+    """Every problem of a built policy's parameters: their types (from its annotations), then what its own
+    ``validate()`` reports. A ``validate()`` that raises is reported too, not propagated."""
+    from kumo.policies.base import parameter_problems
+
+    out = parameter_problems(policy)
+    if out:
+        return out  # the policy's own checks may assume the types are right
+    own = getattr(policy, "validate", None)
+    if own is None:
+        return []
+    try:
+        return list(own())
+    except Exception as e:  # noqa: BLE001  (a check that fails on odd input is itself a finding)
+        return [f"parameters: validate() failed ({type(e).__name__}: {e})"]
 
 
 def all_policies() -> dict[str, dict[str, type]]:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from kumo.federation.report import BROKERS
 from kumo.report import _plt
 
 __all__ = ["plot_brokers", "plot_models"]
@@ -48,6 +47,7 @@ def plot_brokers(brokers: pd.DataFrame, path: str | Path) -> Path:
     plt = _plt()
 
     provs = [p for p in dict.fromkeys(brokers["provider"]) if p != "federation"]
+    BROKERS = list(dict.fromkeys(brokers["broker"]))  # noqa: N806  (in the table's order)
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     width = 0.8 / len(BROKERS)
     for ax, (col, title) in zip(axes, [("profit", "profit (currency)"), ("breaks_hosted", "CPU+RAM breaks on its hosts"),

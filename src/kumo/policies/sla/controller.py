@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from kumo.policies import registry
 from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision
 from kumo.policies.placement import Placer
 from kumo.policies.planning import CpuHistory, PlannedCluster
@@ -158,7 +159,7 @@ class SlaScheduler:
         if self.selection in ("hpg", "mm") and not out:
             try:
                 sel = make("selection", self.selection, {"resources": self.resources, **self.selection_params})
-                out += [f"selection_params.{m}" for m in getattr(sel, "validate", lambda: [])()]
+                out += [f"selection_params.{m}" for m in registry.validate(sel)]
             except (KeyError, ValueError, TypeError) as e:
                 out.append(f"selection_params: {e}")
         return out

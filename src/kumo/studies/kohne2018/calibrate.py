@@ -1,7 +1,10 @@
 """Calibrate the unknown constants of the Kohne set-up on a stated subset of Table 10.10's rows.
 
-    python scripts/calibrate_kohne.py [--quick] [--workers 2] [--out src/kumo/data/kohne-calibration.json]
-                                      [--downtime-moves all [overload]] [--readings classic|guard]
+    python -m kumo.studies.kohne2018.calibrate [--quick] [--workers 2] [--out kohne-calibration.json]
+                                               [--downtime-moves all [overload]] [--readings classic|guard]
+
+(``scripts/calibrate_kohne.py`` runs the same.) One pipeline from grid to shipped file, hence one module
+over the usual size: its stages share the run cache and the row tables.
 
 What is calibrated, and on what (``shared/reference/kohne-sla-scheduling.md`` §8):
 
@@ -22,17 +25,17 @@ What is calibrated, and on what (``shared/reference/kohne-sla-scheduling.md`` §
   reading wins (objective 5.37; with the controller acting at the start of each interval 4.93, and 9.05
   without the window reading). Before the window reading was in the grid, ``overload``
   moved the best point (objective 9.05 -> 7.22) but the validation lost the margin ranking (Spearman 0.81),
-  so the shipped file is the default grid's; see :mod:`kumo.compare`;
+  so the shipped file is the default grid's; see ``docs/studies/kohne2018.md``;
 * ``--timing start end`` and ``--grid JSON`` replace stage-1 grid entries (controller timing; any entry), for
   exploring other readings; the shipped file is the default grid's; what the alternatives gave is in
-  :mod:`kumo.compare`;
-* ``--readings guard`` calibrates the alternative set-up ``src/kumo/data/kohne-calibration-guard.json``: the
+  ``docs/studies/kohne2018.md``;
+* ``--readings guard`` calibrates the alternative set-up ``kumo/studies/kohne2018/data/kohne-calibration-guard.json``: the
   SLA-based schedulers know their VMs' uptime objective and do not break it by their own migrations
-  (:mod:`kumo.policies._kohne_guard`; FF stays naive), with the reference's own relief and consolidation
+  (:mod:`kumo.policies.sla.guard`; FF stays naive), with the reference's own relief and consolidation
   rules and link sharing between concurrent migrations added to the stage-1 grid and the uptime rule fixed
   (the guard must know it). It picks the classic point with the guard on: the worst-fit variants get zero
   uptime breaks, but the margin ranking falls to Spearman 0.881, so it is not the default; measured tables
-  in :mod:`kumo.compare`;
+  in ``docs/studies/kohne2018.md``;
 * link sharing (``nic_sharing``) was also tried in the classic grid (``"nic_sharing": [False, True]``, with the
   per-interval ledger grid): the optimum stayed the point then shipped (objective 9.051, link not shared),
   so the classic grid leaves it out;
@@ -43,7 +46,7 @@ What is calibrated, and on what (``shared/reference/kohne-sla-scheduling.md`` §
   PUE 1.5 (see :func:`fit_costs` for why the energy price is not fitted). The CPU and RAM penalties (160, 120) are exact ([D]) and the uptime penalty is H-UT1 (10 % of
   the VM's revenue, [A]); neither is calibrated.
 
-The result, with the grid, the objective and the residuals, goes to ``src/kumo/data/kohne-calibration.json``,
+The result, with the grid, the objective and the residuals, goes to ``kumo/studies/kohne2018/data/kohne-calibration.json``,
 which ``kumo compare`` reads.
 """
 
@@ -75,7 +78,7 @@ LARGEST_BOOKING_MB = 523734.0  # VM 27 of Bitbrains Rnd 2013-7 (32 vCPU, 512 GiB
 #: * ``classic`` (the shipped calibration): the schedulers do not know the SLAs; the grid over three parks,
 #:   both thresholds, the consolidation ceiling and the VMs one host may send away per step; the uptime rule
 #:   is searched in stage 2;
-#: * ``guard``: the SLA-aware schedulers of :mod:`kumo.policies._kohne_guard` (FF stays naive). Grid around
+#: * ``guard``: the SLA-aware schedulers of :mod:`kumo.policies.sla.guard` (FF stays naive). Grid around
 #:   the classic optimum's park, adding the reference's own rules: ``ee_upper`` None (§3.7.1: a drained
 #:   host's VMs go through the overload handling's target filter, up to the upper thresholds),
 #:   ``max_moves_per_host`` None (§3.4: pick, remove, re-test until the host is under), lower 0.2 and
@@ -143,7 +146,7 @@ FIXED_DOWNTIME_S = 10.0
 ENERGY_PRICE, PUE = 0.20, 1.5
 
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src/kumo/data/kohne-calibration.json"
+DEFAULT_OUT = Path(__file__).resolve().parent / "data" / "kohne-calibration.json"
 
 
 def ram_overcommit(ram_gib: float) -> float:
@@ -168,7 +171,7 @@ def guard_params(guard: bool, relief: str = GUARD_RELIEF) -> dict[str, Any]:
 
 def scenario(sim: dict[str, Any], label: str, ff_evict: str = "until-under") -> dict[str, Any]:
     """The anchor scenario for one stage-1 point and one scheduler (the FF preset switches the guard off)."""
-    from kumo.policies.kohne import PRESETS
+    from kumo.studies.kohne2018.presets import TABLE_10_10 as PRESETS
 
     n, cores, ram = sim["park"]
     params = {"upper_cpu": sim["upper"], "upper_ram": sim["upper"], "lower": sim["lower"],
@@ -352,13 +355,13 @@ def to_toml(data: dict[str, Any]) -> str:
 
 def write_example(sc: dict[str, Any], label: str, path: Path) -> None:
     """``examples/kohne-<label>.toml``: the calibrated scenario of one scheduler, for ``kumo run``."""
-    from kumo.policies.kohne import PRESETS
+    from kumo.studies.kohne2018.presets import TABLE_10_10 as PRESETS
 
     data = json.loads(json.dumps(sc))
     data["name"] = f"kohne-{label.lower().replace('+', '-')}"
     data["controller"]["params"] = {**data["controller"]["params"], **PRESETS[label]}
     head = (f"# Kohne's {label} scheduler on Bitbrains Rnd month 1, the calibrated set-up of kumo compare.\n"
-            "# GENERATED by scripts/calibrate_kohne.py from src/kumo/data/kohne-calibration.json: the host park,\n"
+            "# GENERATED by scripts/calibrate_kohne.py from kumo/studies/kohne2018/data/kohne-calibration.json: the host park,\n"
             "# thresholds (controller.params upper_*, lower, ee_*, max_moves_per_host) and energy price are\n"
             "# CALIBRATED on the rows FF, HPGBF and MMWF of Table 10.10 or assumed; see that file's constants.\n"
             "# The SLA and money rules (ledger) live in the same JSON; `kumo run` prints the simulation summary.\n")
@@ -388,13 +391,13 @@ def main() -> None:
     args = ap.parse_args()
     LEDGER_GRID["downtime_moves"] = list(dict.fromkeys(args.downtime_moves))
     if args.readings == "guard":
-        LEDGER_GRID.update(GUARD_UPTIME_RULE)
+        LEDGER_GRID.update(GUARD_UPTIME_RULE)  # type: ignore[arg-type]
         for g in (GRIDS["guard"], QUICK_GRID):
             g["uptime_guard"] = [True]
             g["uptime_guard_relief"] = [GUARD_RELIEF]
         if args.out == DEFAULT_OUT:
             args.out = DEFAULT_OUT.with_name("kohne-calibration-guard.json")
-    from kumo.compare import load_reference
+    from kumo.studies.kohne2018.setup import load_reference
 
     ref = load_reference()
     grid = dict(QUICK_GRID if args.quick else GRIDS[args.readings])
@@ -529,7 +532,8 @@ def main() -> None:
         "LB delta / moves / trigger": {"value": "0.3 / 1 per step / the consolidation ceiling", "status": A},
         "power per host": {"value": f"linear {100 * cores / 16:.0f}..{250 * cores / 16:.0f} W", "status": A},
     }
-    fit = {lab: {c: {"kumo": int(chosen[lab]["variants"][j][n]), "reference": int(ref.at[lab, c])}
+    fit: dict[str, dict[str, dict[str, float]]] = {lab: {c: {"kumo": int(chosen[lab]["variants"][j][n]),
+                                                             "reference": int(ref.at[lab, c])}
                  for n, c in enumerate(COUNT_COLUMNS)}
            for lab in CALIBRATION_ROWS}
     for k, lab in enumerate(CALIBRATION_ROWS):
