@@ -5,7 +5,10 @@ are; before the docstrings are parsed, this extension rewrites them:
 
 * Sphinx roles become links (below);
 * simple tables (``=====  =====`` borders) become Markdown tables;
-* a paragraph ending in ``::`` before an indented literal block ends in ``:`` (the block stays code).
+* a paragraph ending in ``::`` before an indented literal block ends in ``:`` (the block stays code);
+* numpydoc items written ``name : description`` (kumo's short form) become ``name`` with the description
+  under it, so the type comes from the signature and the description is rendered as Markdown; free text
+  after the items of a section becomes a ``Notes`` section instead of a bogus item.
 
 Sphinx roles: kumo's docstrings cross-reference with Sphinx roles (``:class:`~kumo.state.ClusterView```,
 ``:func:`load```, ``:mod:`.presets```), which mkdocstrings would print as they are. Before the docstrings
@@ -80,6 +83,15 @@ def resolve(collection: Any, scope: Any, target: str) -> str | None:
                 return found
         here = here.parent
     return None
+
+
+def _title(m: re.Match[str]) -> str:
+    body = m["body"].strip()
+    titled = _TITLED.match(body)
+    if titled:
+        return titled["title"]
+    target = body.lstrip("~")
+    return target.rsplit(".", 1)[-1] if body.startswith("~") else target.lstrip(".")
 
 
 def convert(text: str, collection: Any, scope: Any) -> str:
@@ -165,9 +177,71 @@ def tables(text: str) -> str:
     return "\n".join(out)
 
 
+_SECTIONS = {"parameters", "other parameters", "attributes", "receives", "returns", "yields", "raises", "warns",
+             "see also", "notes", "references", "examples", "methods", "functions", "classes", "modules",
+             "type parameters", "type aliases", "deprecated"}
+_NAMED = {"parameters", "other parameters", "attributes", "receives"}
+_UNNAMED = {"returns", "yields"}
+_ITEM = re.compile(r"^(?P<names>\*{0,2}[A-Za-z_][\w.]*(?:,\s*\*{0,2}[A-Za-z_][\w.]*)*)(?:\s+:\s*(?P<rest>.*))?$")
+_NAMED_RETURN = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s+:\s+(?P<rest>.+)$")
+_PROSE = re.compile(r"\b(the|a|an|is|are|to|for|when|if|per|each|every)\b|``|—|:\w+:`")
+
+
+def _dashes(line: str) -> bool:
+    s = line.strip()
+    return len(s) >= 3 and set(s) == {"-"}
+
+
+def _prose(text: str) -> bool:
+    """Whether the text after ``name :`` is a description rather than a type (``float``, ``dict[str, Any]``,
+    ``float in (0, 1]``, ``(n_hosts,) float64``)."""
+    t = text.strip()
+    return len(t) > 40 or t.endswith(".") or bool(_PROSE.search(t))
+
+
+def numpy_items(text: str) -> str:
+    """``text`` with kumo's short numpydoc items, and free text after a section's items, made standard."""
+    lines = text.split("\n")
+    out: list[str] = []
+    section: str | None = None
+    items = 0
+    for i, line in enumerate(lines):
+        if line.strip() and not line[0].isspace() and i + 1 < len(lines) and _dashes(lines[i + 1]):
+            name = line.strip().lower()
+            section, items = (name if name in _SECTIONS else None), 0
+            out.append(line)
+            continue
+        if section not in _NAMED | _UNNAMED or not line.strip() or line[0].isspace() or _dashes(line):
+            out.append(line)
+            continue
+        m = _ITEM.match(line) if section in _NAMED else None
+        after_blank = i > 0 and not lines[i - 1].strip()
+        if items and after_blank and (section in _UNNAMED or m is None):
+            out += ["Notes", "-----", line]  # free text after the section's items, not an item
+            section = None
+            continue
+        items += 1
+        if section in _NAMED:
+            if m is not None and m["rest"] and _prose(m["rest"]):
+                out += [m["names"], "    " + m["rest"]]  # the type comes from the signature
+            elif m is not None and m["rest"]:
+                out.append(f"{m['names']} : {ROLE.sub(_title, m['rest'])}")
+            else:
+                out.append(line)
+        else:  # returns, yields: "[name :] type"; a description goes under the signature's type
+            named = _NAMED_RETURN.match(line)
+            if named and _prose(named["rest"]):
+                out += [f"{named['name']} :", "    " + named["rest"]]
+            elif not named and _prose(line):
+                out += [":", "    " + line]
+            else:
+                out.append(ROLE.sub(_title, line))
+    return "\n".join(out)
+
+
 def rewrite(text: str, collection: Any, scope: Any) -> str:
-    """Every rewrite of the module docstring, in order: literal markers, tables, roles."""
-    return convert(tables(_LITERAL.sub(":\n", text)), collection, scope)
+    """Every rewrite, in order: literal markers, tables, numpydoc items, roles."""
+    return convert(numpy_items(tables(_LITERAL.sub(":\n", text))), collection, scope)
 
 
 def _walk(obj: Any, seen: set[int]) -> Any:
