@@ -125,6 +125,12 @@ def _cells(line: str, starts: list[int]) -> list[str]:
     return [line[a:b].strip() for a, b in zip(starts, bounds, strict=True)]
 
 
+def _pipes(cell: str) -> str:
+    """Escape the pipes of a table cell outside code spans (Markdown tables keep those in code spans)."""
+    parts = re.split(r"(`+[^`]*`+)", cell)
+    return "".join(p.replace("|", "\\|") if i % 2 == 0 else p for i, p in enumerate(parts))
+
+
 def tables(text: str) -> str:
     """``text`` with every reST simple table (``====  ====`` borders) written as a Markdown table.
 
@@ -166,7 +172,7 @@ def tables(text: str) -> str:
                 rows.append(cells)
         if header is None:
             header = [""] * len(starts)
-        esc = [[c.replace("|", "\\|") for c in r] for r in (header, *rows)]
+        esc = [[_pipes(c) for c in r] for r in (header, *rows)]
         if out and out[-1].strip():
             out.append("")
         out.append("| " + " | ".join(esc[0]) + " |")
