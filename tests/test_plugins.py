@@ -307,3 +307,27 @@ def test_controller_memory_is_owned_by_the_engine():
     assert mem is not None and mem.filled == 1 and mem.vm_hist.shape == (2, 30)
     ctl = registry.make("controller", "consolidation", {"detection": "thr"})
     assert ctl == e.controller  # the controller itself holds no state: equal to a fresh one
+
+
+def test_the_guide_s_first_controller_runs_as_written(tmp_path):
+    """docs/extending.md: the five-minute exercise, copied from the page into files, runs."""
+    import re
+
+    text = (ROOT / "docs" / "extending.md").read_text()
+    section = text.split("## Your first controller", 1)[1].split("\n## ", 1)[0]
+    python, toml = re.findall(r"```python\n(.*?)```", section, re.S)[0], re.findall(r"```toml\n(.*?)```", section, re.S)[0]
+    (tmp_path / "hotspot.py").write_text(python.replace('"hotspot"', '"hotspot-guide"'))
+    (tmp_path / "hotspot.toml").write_text(toml.replace('name = "hotspot"', 'name = "hotspot-guide"'))
+    code, out, err = _kumo("run", "hotspot.toml", "--max-steps", "288", "--format", "json", "-q", cwd=tmp_path)
+    assert code == 0, err
+    s = json.loads(out)
+    assert s["migrations"] > 0 and s["migrations_refused"] == 0
+    manifest_plugins = kumo_manifest_plugins(tmp_path)
+    assert any(p["file"].endswith("hotspot.py") and len(p["sha256"]) == 64 for p in manifest_plugins)
+
+
+def kumo_manifest_plugins(folder):
+    code, _, err = _kumo("run", "hotspot.toml", "--max-steps", "12", "-q", "-o", "out", "--out-format", "csv",
+                         cwd=folder)
+    assert code == 0, err
+    return json.loads((folder / "out" / "manifest.json").read_text())["plugins"]

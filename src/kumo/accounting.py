@@ -20,7 +20,9 @@ The ledger has one line per money item, signed (income > 0, expense < 0), so tha
 Exact facts (Table 10.10, [D] in the reference): ``profit = revenue - penalties - costs``, a CPU break
 costs 160 and a RAM break 120. Everything else is an assumption of the reference ([A]) and a parameter
 here; the defaults are the reference's. The SLA rules and break detection live in
-:mod:`kumo.accounting_sla` and are re-exported here.
+:mod:`kumo.accounting_sla` and are re-exported here. The money side (prices, classes, penalties, costs,
+the ledger's lines) is one module past the usual size because every line of the ledger is built from all
+of them.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ class PriceSpec(_Strict):
     RAM GiB; the first listed on ties), as a provider sells instance types; a VM larger than every size is an
     error naming it. The weights' ratio 7.46 : 1 and billing by hours are the reference's assumption (§5);
     ``scale`` is calibrated so that the embedded trace earns Kohne's 60,806.34 (see
-    ``data/kohne-calibration.json``). ``billing``: ``placed`` bills the steps a VM was placed (a rejected VM
+    ``kumo/studies/kohne2018/data/kohne-calibration.json``). ``billing``: ``placed`` bills the steps a VM was placed (a rejected VM
     pays nothing), ``lifetime`` the steps of its trace lifetime. Without rejections both agree.
     """
 

@@ -2,6 +2,11 @@
 
 A scenario is plain data (TOML or a dict). :func:`load` reads TOML, :func:`validate` returns every problem
 as ``path: message`` and :func:`parse` raises one :class:`~kumo.errors.ConfigError` listing them all.
+:func:`read_toml`, :func:`file_kind` and :func:`take_plugins` are shared by the scenario, sweep and federation
+loaders (:mod:`kumo.loader`).
+
+One module past the usual size on purpose: the models, the checks that cross them and the loading of files
+are read together when a field is added.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """Run results: tables with a schema of (column, dtype, unit), written as Parquet or CSV plus a manifest.
 
 Tables: ``summary`` (one row), ``steps`` (one row per step), ``hosts``, ``vms``, ``migrations``,
-``rejections``. The summary holds no wall-clock time, so the same scenario and seed give byte-identical
+``rejections``, ``refusals`` (what the engine refused of the controller's decisions). The manifest records
+the scenario, the trace's hash, the plugins loaded (with their files' SHA-256) and the wall time. The summary holds no wall-clock time, so the same scenario and seed give byte-identical
 summary files; timings go to the manifest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kumo import plugins
 from kumo.state import VM_REJECTED, VM_STATE_NAMES
 
 if TYPE_CHECKING:
@@ -293,6 +296,7 @@ def build_result(eng: Engine) -> RunResult:
         "trace": {"name": tr.name, "hash": tr.content_hash(), "vms": tr.n_vms, "steps": tr.n_steps,
                   "step_s": tr.step_s, "provenance": dict(tr.provenance)},
         "wall_s": round(log.wall_s, 4),
+        "plugins": [dataclasses.asdict(p) for p in plugins.loaded()],
     }
     arrays: dict[str, np.ndarray] = {}
     if eng.host_steps is not None:

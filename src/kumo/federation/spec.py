@@ -8,6 +8,9 @@ one :class:`~kumo.errors.ConfigError` listing them all, :func:`load` reads TOML.
 Each data center is a kumo :class:`~kumo.config.Scenario` (hosts, placement, controller, migration, power
 management) plus where it is (``location``, ``jurisdiction``) and what it costs (``energy_price_per_kwh``,
 ``pue``, ``hardware_per_host_hour``); :func:`datacenter_scenario` builds the Scenario one engine runs.
+
+One module past the usual size on purpose: the models and the checks across them (residency, names, prices)
+are read together.
 """
 
 from __future__ import annotations

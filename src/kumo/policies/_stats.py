@@ -2,7 +2,8 @@
 
 Every function here reproduces the *floating-point operation order* of the Java code it stands for, so that
 the results agree bit for bit, not just to a tolerance. That matters: a 2-VM Maximum-Correlation choice is a
-strict ``>`` between two mathematically equal R² values, and an LR decision is ``prediction >= 1``.
+strict ``>`` between two mathematically equal R² values, and an LR decision is ``prediction >= 1``. Every
+such port lives here, in one module past the usual size, so the rules below are stated once.
 
 Rules followed throughout (written from the documented definitions, not from copied code):
 

@@ -4,6 +4,8 @@ Each policy answers "is this host over-utilised now?" for all hosts at once (:me
 host (:meth:`overloaded_one`, used while VMs are taken off a host one by one); both give identical answers.
 Arithmetic copies CloudSim 3.0.3/4.0 (``power/PowerVmAllocationPolicyMigration*``, ``util/MathUtil``) and
 commons-math3 3.6.1 bit for bit; see :mod:`kumo.policies._stats` and ``shared/reference/cloudsim-planetlab.md`` §4.
+The five detectors of the paper share their inputs, helpers and exactness rules, hence one module past the
+usual size.
 
 Inputs shared by every policy
 -----------------------------
