@@ -1,4 +1,4 @@
-"""The compiled PABFD kernel (``kumo/compat/_kernel.c``) decides exactly as the Python reference path.
+"""The compiled PABFD kernel (``kumo/studies/cloudsim/_kernel*.c``) decides exactly as the Python reference path.
 
 Each policy family runs twice on a slice of the embedded PlanetLab day (first 120 intervals, 400 VMs, 260
 hosts: enough for over- and under-utilized hosts, short and full histories, and every after-test), once with
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kumo.compat import _compiled
-from kumo.compat.cloudsim import _percent, load_day, make_run
+from kumo.studies.cloudsim import _compiled
+from kumo.studies.cloudsim.replay import _percent, load_day, make_run
 
 pytestmark = pytest.mark.skipif(_compiled.K is None, reason="the C kernel is not built in this installation")
 

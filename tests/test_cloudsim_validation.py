@@ -11,8 +11,8 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from kumo.compat import EXAMPLES, validation_table
-from kumo.compat.validation import RS_TARGETS, TARGETS, reference
+from kumo.studies.cloudsim import EXAMPLES, validation_table
+from kumo.studies.cloudsim.validation import RS_TARGETS, TARGETS, reference
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-/* PABFD's findHostForVm on a Python HostTable (kumo/compat/_optimize.py HostTable.find_host and
- * kumo/compat/_after.py), fused into one pass over the candidate hosts, and the IQR/MAD "over-utilized now"
+/* PABFD's findHostForVm on a Python HostTable (kumo/studies/cloudsim/_optimize.py HostTable.find_host and
+ * kumo/studies/cloudsim/_after.py), fused into one pass over the candidate hosts, and the IQR/MAD "over-utilized now"
  * test. The Python version stays the reference and the fallback: pabfd returns -2 whenever a decision needs
  * the detector's exact scalar code (a regression prediction within 1e-9 of the threshold, or a robust LRR
  * fit that might flip a rejection), and the caller then runs the Python path.
@@ -13,7 +13,7 @@
  *                  (P = CloudSim's SPECpower interpolation, exact formula)
  *
  * The context is a flat array of 64-bit words (pointers and bit-cast doubles), laid out by the W_ enum below
- * and filled by kumo/compat/_compiled.py table_context; the arrays it points to are owned by Python.
+ * and filled by kumo/studies/cloudsim/_compiled.py table_context; the arrays it points to are owned by Python.
  */
 #include "_kernel.h"
 

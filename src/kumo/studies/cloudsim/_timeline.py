@@ -3,7 +3,7 @@
 Host updates (``HostDynamicWorkload.updateVmsProcessing``) are vectorized over all VMs and hosts; the VMs of
 each host are kept in CloudSim's list order (placement/arrival order) through a per-VM position key, so that
 every per-host sum is CloudSim's sequential sum (``np.bincount`` adds in input order). See
-:mod:`kumo.compat.cloudsim` for what is reproduced.
+:mod:`kumo.studies.cloudsim.replay` for what is reproduced.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat import _compiled
-from kumo.compat import _model as M
-from kumo.compat._accounting import Histories
-from kumo.compat._optimize import AFTER_TESTS, AfterTest, HostTable, horizon, optimize
-from kumo.compat._screens import mc_pick_screen
 from kumo.policies import registry
 from kumo.policies.detection import host_history, trim_zero_tail
 from kumo.policies.selection import SelectionContext
+from kumo.studies.cloudsim import _compiled
+from kumo.studies.cloudsim import _model as M
+from kumo.studies.cloudsim._accounting import Histories
+from kumo.studies.cloudsim._optimize import AFTER_TESTS, AfterTest, HostTable, horizon, optimize
+from kumo.studies.cloudsim._screens import mc_pick_screen
 
 _OUT, _NORM, _IN = 0, 1, 2
 _KEY_BITS = 32

@@ -1,7 +1,7 @@
-/* Shared definitions of kumo's CloudSim-mode kernel (the C extension kumo.compat._kernel).
+/* Shared definitions of kumo's CloudSim-mode kernel (the C extension kumo.studies.cloudsim._kernel).
  *
- * The kernel replaces hot paths of the kumo/compat Python modules with the same IEEE operations in the same
- * order (build without FMA contraction); kumo/compat/_compiled.py is its Python side and lists which Python
+ * The kernel replaces hot paths of the kumo.studies.cloudsim Python modules with the same IEEE operations in the same
+ * order (build without FMA contraction); kumo/studies/cloudsim/_compiled.py is its Python side and lists which Python
  * function each entry point replaces. Files: _kernel.c (the module), _kernel_table.c (PABFD on a Python HostTable),
  * _kernel_optimize.c (a whole optimizeAllocation with MMT), _kernel_timeline.c (placement, host updates,
  * power, state histories).
@@ -42,7 +42,7 @@ static inline int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* kumo/compat/_after.py RegressionAfter._maybe_robust for one host: can CloudSim's robust fit depart from OLS
+/* kumo/studies/cloudsim/_after.py RegressionAfter._maybe_robust for one host: can CloudSim's robust fit depart from OLS
  * on the host's window plus the VM's share? (>= 6 of the 10 residuals exactly zero; a screen with 1e-9 room) */
 static inline void sort_small(double *x, int64_t n)
 {
@@ -100,7 +100,7 @@ static inline double spread(int64_t mode, double *x, int64_t n)
 /* the IQR/MAD detector on the host at position i, with VM v added (v < 0: as the list stands) */
 /* Can CloudSim's robust LRR fit depart from OLS on the window hw (w newest values) plus f x a VM's share?
  * Only if >= 6 of the 10 OLS residuals are exactly zero: a screen with 1e-9 room. res_v (the VM's OLS
- * residuals) and vmh (its history) are NULL for the host alone. (kumo/compat/_after.py _maybe_robust) */
+ * residuals) and vmh (its history) are NULL for the host alone. (kumo/studies/cloudsim/_after.py _maybe_robust) */
 static inline int robust_may_depart(const double *hw, const double *hat, int64_t w, const double *res_v,
                                     const double *vmh, double f)
 {

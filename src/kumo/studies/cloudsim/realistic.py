@@ -62,8 +62,8 @@ DIFFERENCES: list[tuple[str, str, str]] = [
 
 def scenario_dict(policy: str, source: str, seed: int = 0, fmt: str | None = None) -> dict[str, Any]:
     """The scenario data of one policy on CloudSim's PlanetLab park (``kumo.config.planetlab_cloudsim_dict``)."""
-    from kumo.compat.cloudsim import _parse
     from kumo.config import planetlab_cloudsim_dict
+    from kumo.studies.cloudsim.replay import _parse
 
     kind, det, sel = _parse(policy)
     data = planetlab_cloudsim_dict(source)
@@ -85,11 +85,11 @@ def scenario_dict(policy: str, source: str, seed: int = 0, fmt: str | None = Non
 
 
 def run_realistic(policy: str, date: str = "20110303", trace: Any | None = None, seed: int = 0) -> dict[str, float]:
-    """Run ``policy`` in the realistic mode and return the metrics of :func:`kumo.compat.run_cloudsim`."""
-    from kumo.compat.cloudsim import planetlab_dir
-    from kumo.compat.metrics import consolidation_metrics
+    """Run ``policy`` in the realistic mode and return the metrics of :func:`kumo.studies.cloudsim.run_cloudsim`."""
     from kumo.config import parse
     from kumo.engine import run
+    from kumo.studies.cloudsim.metrics import consolidation_metrics
+    from kumo.studies.cloudsim.replay import planetlab_dir
 
     if date == "20110303" or trace is not None:
         source, fmt = "planetlab-20110303", None

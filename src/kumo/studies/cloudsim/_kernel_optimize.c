@@ -1,7 +1,7 @@
 #include "_kernel.h"
 
 /* ============================================================================================================
- * optimize_mmt: one whole optimizeAllocation with MMT selection (kumo/compat/_optimize.py optimize() with
+ * optimize_mmt: one whole optimizeAllocation with MMT selection (kumo/studies/cloudsim/_optimize.py optimize() with
  * CloudSimRun.select_from), for the THR/LR/LRR/IQR/MAD detectors. Positions are host ids: every host is
  * scanned in id order, except empty pristine hosts, of which only the lowest id per type is scanned (they all
  * score alike and ties go to the lowest id; the Python HostTable's "universe" does the same).

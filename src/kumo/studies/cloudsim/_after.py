@@ -4,7 +4,7 @@ LR/LRR predictions are linear in the history, so each host keeps ``A = Σ α_j h
 intercept and slope weights) and the VM adds its share; predictions within 1e-9 of the threshold (and, for
 LRR, fits whose residuals may be exactly zero, where CloudSim's robust weights can apply) go to the
 detector's bit-exact scalar code. THR is exact as vectorized. IQR/MAD use fixed-column percentiles
-(:func:`kumo.compat._screens.spread_overloaded`, equal to the detector's row functions bit for bit) on the
+(:func:`kumo.studies.cloudsim._screens.spread_overloaded`, equal to the detector's row functions bit for bit) on the
 best-scored hosts first, in growing chunks. Every ``choose`` ends in :meth:`HostTable.pick`, which scores the
 hosts near the minimum with CloudSim's exact power formula.
 """
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kumo.compat import _compiled
-from kumo.compat._model import INTERVAL_S, MIGRATION_MB_PER_S
-from kumo.compat._screens import spread_overloaded
+from kumo.studies.cloudsim import _compiled
+from kumo.studies.cloudsim._model import INTERVAL_S, MIGRATION_MB_PER_S
+from kumo.studies.cloudsim._screens import spread_overloaded
 
 if TYPE_CHECKING:
-    from kumo.compat._optimize import HostTable
+    from kumo.studies.cloudsim._optimize import HostTable
 
 _KNIFE = 1e-9  # screened predictions closer than this to a threshold are decided by the exact code
 _INT_MIN = float(-(2**31))
@@ -254,7 +254,7 @@ class RegressionAfter(AfterTest):
 
 class SpreadAfter(AfterTest):
     """IQR/MAD: the spread test on the VM-added histories of a chunk of hosts
-    (:func:`kumo.compat._screens.spread_overloaded`, equal to the detector's row functions bit for bit)."""
+    (:func:`kumo.studies.cloudsim._screens.spread_overloaded`, equal to the detector's row functions bit for bit)."""
 
     def now(self, i: int) -> bool:
         ctx = self.t._ctx

@@ -10,7 +10,7 @@ Speed without changing a single decision:
 * **Candidate universe.** Only hosts that hold VMs and, per host type, the lowest-id empty host can win
   PABFD: empty hosts of one type score identically and CloudSim breaks ties to the lowest id. When that
   host receives a VM, the next empty host of its type joins. Per-host state lives in compact arrays.
-* **Vectorized "over-utilized after allocation" test** on all candidates at once (:mod:`kumo.compat._after`).
+* **Vectorized "over-utilized after allocation" test** on all candidates at once (:mod:`kumo.studies.cloudsim._after`).
 * **Screened power scores**: ``np.interp`` on the SPECpower tables gives every host's power increase to a
   few ulps; CloudSim's exact formula re-scores the hosts within 1e-9 W of the minimum (:meth:`HostTable.pick`).
 """
@@ -22,17 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat import _compiled
-from kumo.compat._after import _NEAR_W, _XP, AFTER_TESTS, AfterTest, horizon
-from kumo.compat._model import POWER_FLAT
 from kumo.policies.detection import trim_zero_tail
+from kumo.studies.cloudsim import _compiled
+from kumo.studies.cloudsim._after import _NEAR_W, _XP, AFTER_TESTS, AfterTest, horizon
+from kumo.studies.cloudsim._model import POWER_FLAT
 
 __all__ = ["AFTER_TESTS", "AfterTest", "HostTable", "horizon", "optimize", "spec_power"]
 
 _INT_MIN = float(-(2**31))
 
 def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
-    # kumo.compat._model.spec_power_flat, inlined for the hot path (same operations, same bits)
+    # kumo.studies.cloudsim._model.spec_power_flat, inlined for the hot path (same operations, same bits)
     u10 = u * 10
     f = np.floor(u10)
     p1 = POWER_FLAT[f.astype(np.int64) + off]
@@ -306,7 +306,7 @@ def optimize(sim: Any, table: HostTable, overloaded: np.ndarray, rng: np.random.
 
     Parameters
     ----------
-    sim : the compat run (reads demands, histories, VM facts, policies).
+    sim : the compatibility run (reads demands, histories, VM facts, policies).
     table : CloudSim's allocation state after the periodic update (mutated; discard afterwards).
     overloaded : (n_hosts,) bool, the detector's verdict on every host (step a).
     """

@@ -1,4 +1,4 @@
-"""Python side of the compiled kernel of the CloudSim compatibility mode (``kumo/compat/_kernel*.c``).
+"""Python side of the compiled kernel of the CloudSim compatibility mode (``kumo/studies/cloudsim/_kernel*.c``).
 
 The kernel is an optional C extension built at install. Each function here hands one hot path to it, or
 returns None/False when the kernel is missing, turned off (``KUMO_PURE_PYTHON=1``) or does not cover the
@@ -13,7 +13,7 @@ kernel entry               Python reference it replaces
 ``pabfd``/``spread_now``   ``HostTable.find_host`` / ``overloaded_now`` (other selections)
 ``initial_place``          ``CloudSimRun._initial_placement``'s loop
 ``host_update``            ``CloudSimRun._update_python``
-``spec_power_vec``         ``kumo.compat._model.spec_power_flat``
+``spec_power_vec``         ``kumo.studies.cloudsim._model.spec_power_flat``
 ``hist_hosts``/``hist_vms`` ``Histories.host_entries`` / ``vm_entries``
 =========================  =====================================================================
 """
@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kumo.compat import _model as M
-from kumo.compat._model import INTERVAL_S, MIGRATION_MB_PER_S, POWER_FLAT
+from kumo.studies.cloudsim import _model as M
+from kumo.studies.cloudsim._model import INTERVAL_S, MIGRATION_MB_PER_S, POWER_FLAT
 
 if TYPE_CHECKING:
-    from kumo.compat._optimize import HostTable
+    from kumo.studies.cloudsim._optimize import HostTable
 
 K: Any  # the extension module, or None
 try:
-    from kumo.compat import _kernel as K  # type: ignore[attr-defined, no-redef]
+    from kumo.studies.cloudsim import _kernel as K  # type: ignore[attr-defined, no-redef]
 except ImportError:  # pragma: no cover - an installation without a C compiler
     K = None
 
@@ -85,7 +85,7 @@ def host_update(sim: Any, rs: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray, 
 
 
 def power(u: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """Every host's P(u): :func:`kumo.compat._model.spec_power_flat`, in the kernel when it is there."""
+    """Every host's P(u): :func:`kumo.studies.cloudsim._model.spec_power_flat`, in the kernel when it is there."""
     if not available():
         return M.spec_power_flat(u, offset)
     out = np.empty(u.size)
@@ -140,11 +140,11 @@ def _detector_words(ctx: _Context, sim: Any, mode: int) -> None:
 
 def table_context(sim: Any, t: HostTable) -> np.ndarray | None:
     """The context words of ``pabfd``/``spread_now`` (see ``_kernel.c``) for one Python
-    :class:`~kumo.compat._optimize.HostTable`, or None without the kernel or for an after-test it does not
+    :class:`~kumo.studies.cloudsim._optimize.HostTable`, or None without the kernel or for an after-test it does not
     know. Every array it points to lives as long as the table."""
     if not available():
         return None
-    from kumo.compat._after import RegressionAfter, SpreadAfter, ThresholdAfter
+    from kumo.studies.cloudsim._after import RegressionAfter, SpreadAfter, ThresholdAfter
 
     after = t.after
     if isinstance(after, ThresholdAfter):

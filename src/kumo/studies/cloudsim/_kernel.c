@@ -16,7 +16,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_kernel", "Hot paths of kumo's CloudSim compatibility mode (see kumo/compat/_compiled.py).",
+    PyModuleDef_HEAD_INIT, "_kernel", "Hot paths of kumo's CloudSim compatibility mode (see kumo/studies/cloudsim/_compiled.py).",
     -1, methods,
     NULL, NULL, NULL, NULL,
 };

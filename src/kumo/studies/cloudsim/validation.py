@@ -15,7 +15,7 @@ import time
 from importlib import resources
 from typing import Any
 
-from kumo.compat.cloudsim import EXAMPLES, class_name, load_day, run_cloudsim
+from kumo.studies.cloudsim.replay import EXAMPLES, class_name, load_day, run_cloudsim
 
 #: metrics compared, in CloudSim's printing order (fractions, not percent)
 METRICS = ("energy_kwh", "migrations", "slatah", "pdm", "slav", "esv", "sla_overall", "sla_average", "host_shutdowns")

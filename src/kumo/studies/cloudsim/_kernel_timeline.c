@@ -1,7 +1,7 @@
 #include "_kernel.h"
 
 /* ============================================================================================================
- * initial_place(...): CloudSimRun._initial_placement at t = 0 (kumo/compat/_timeline.py), for the broker's VMs
+ * initial_place(...): CloudSimRun._initial_placement at t = 0 (kumo/studies/cloudsim/_timeline.py), for the broker's VMs
  * in id order. kind 1: PABFD with the detector's test on a target reduced to "m / capacity > limit" (every
  * host's history is the single value 0, so LR/LRR/IQR/MAD use their short-history threshold and THR its own);
  * kind 0: first fit. Fills vm_host; grows peak as CloudSim's tentative creations do. Returns the first VM
@@ -190,7 +190,7 @@ PyObject *kumo_host_update(PyObject *self, PyObject *args)
 }
 
 
-/* spec_power_vec(u, off, power, out): CloudSim's P(u) for every host (kumo.compat._model.spec_power_flat) */
+/* spec_power_vec(u, off, power, out): CloudSim's P(u) for every host (kumo.studies.cloudsim._model.spec_power_flat) */
 PyObject *kumo_spec_power_vec(PyObject *self, PyObject *args)
 {
     Py_buffer b_u, b_off, b_power, b_out;
@@ -208,7 +208,7 @@ PyObject *kumo_spec_power_vec(PyObject *self, PyObject *args)
 
 
 /* ============================================================================================================
- * State histories (kumo/compat/_accounting.py Histories): the host and VM entries of one instant, finishing
+ * State histories (kumo/studies/cloudsim/_accounting.py Histories): the host and VM entries of one instant, finishing
  * the pending entries of an earlier instant. Rows are appended to the caller's logs (capacity reserved by
  * the caller); returns the new row counts.
  * ========================================================================================================== */

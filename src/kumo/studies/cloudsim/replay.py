@@ -24,7 +24,7 @@ metrics match CloudSim's number for number (``shared/reference/cloudsim-planetla
   host's total request is summed in Java ``HashMap`` iteration order over the VM uids (``"2-<id>"``; the
   table size grows with the most VMs the host's scheduler ever held, PABFD's tentative ``vmCreate`` on every
   suitable host included). This is what makes IqrMmt exact to the last bit.
-* **Metrics** as ``Helper.printResults`` computes them (:mod:`kumo.compat._accounting`); ESV, which CloudSim
+* **Metrics** as ``Helper.printResults`` computes them (:mod:`kumo.studies.cloudsim._accounting`); ESV, which CloudSim
   does not print, as the reference computes it, ``(E x SLATAH) x PDM``.
 
 Result on 2011-03-03: all 17 deterministic rows of the reference (every detector with MMT, MC and MU, Dvfs,
@@ -38,10 +38,10 @@ unseeded ``java.util.Random``; after a tentative removal during an optimization 
 CloudSim's scheduler re-sums the remaining VMs in ``HashMap`` order, kumo in host-list order (this can only
 matter if a fit test is tied to the last bit of that sum).
 
-Layout: :mod:`~kumo.compat._timeline` (events and host updates), :mod:`~kumo.compat._optimize` (one
-``optimizeAllocation``), :mod:`~kumo.compat._after` (the detector on every PABFD candidate at once),
-:mod:`~kumo.compat._screens` (fast paths proven equal to the policies' exact code), :mod:`~kumo.compat._model`
-(power, trace and Java arithmetic), :mod:`~kumo.compat._accounting` (state histories and metrics).
+Layout: :mod:`~kumo.studies.cloudsim._timeline` (events and host updates), :mod:`~kumo.studies.cloudsim._optimize` (one
+``optimizeAllocation``), :mod:`~kumo.studies.cloudsim._after` (the detector on every PABFD candidate at once),
+:mod:`~kumo.studies.cloudsim._screens` (fast paths proven equal to the policies' exact code), :mod:`~kumo.studies.cloudsim._model`
+(power, trace and Java arithmetic), :mod:`~kumo.studies.cloudsim._accounting` (state histories and metrics).
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat import _model as M
-from kumo.compat._timeline import CloudSimRun
 from kumo.errors import ConfigError
+from kumo.studies.cloudsim import _model as M
+from kumo.studies.cloudsim._timeline import CloudSimRun
 
 #: detection name -> (registered policy, parameters at CloudSim's example values)
 DETECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -107,7 +107,7 @@ def planetlab_dir(date: str) -> Path:
     if os.environ.get("KUMO_PLANETLAB_DIR"):
         roots.append(Path(os.environ["KUMO_PLANETLAB_DIR"]))
     roots += [Path.cwd().parent / "shared/data/planetlab", Path.cwd() / "../shared/data/planetlab",
-              Path(__file__).resolve().parents[4] / "shared/data/planetlab"]
+              Path(__file__).resolve().parents[5] / "shared/data/planetlab"]
     for root in roots:
         if (root / date).is_dir():
             return root / date
@@ -147,7 +147,7 @@ def run_cloudsim(policy: str, date: str = "20110303", trace: Any | None = None, 
     trace : a fraction-unit PlanetLab Trace to use instead of the day.
     seed : seeds the random selection (``*-rs``); nothing else is random.
     mode : ``cloudsim`` (this module) or ``realistic`` (the general engine with the ``consolidation``
-        controller, see :mod:`kumo.compat.realistic`).
+        controller, see :mod:`kumo.studies.cloudsim.realistic`).
 
     Returns
     -------
@@ -155,7 +155,7 @@ def run_cloudsim(policy: str, date: str = "20110303", trace: Any | None = None, 
     time_before_host_shutdown_{mean,std}_s, time_before_vm_migration_{mean,std}_s (fractions, not percent).
     """
     if mode == "realistic":
-        from kumo.compat.realistic import run_realistic
+        from kumo.studies.cloudsim.realistic import run_realistic
 
         return run_realistic(policy, date=date, trace=trace, seed=seed)
     if mode != "cloudsim":
@@ -167,7 +167,7 @@ def run_cloudsim(policy: str, date: str = "20110303", trace: Any | None = None, 
 
 def make_run(percent: np.ndarray, policy: str, seed: int = 0, n_hosts: int = M.N_HOSTS,
              record: bool = False) -> CloudSimRun:
-    """A :class:`~kumo.compat._timeline.CloudSimRun` for ``policy`` on integer utilizations ``percent``."""
+    """A :class:`~kumo.studies.cloudsim._timeline.CloudSimRun` for ``policy`` on integer utilizations ``percent``."""
     kind, det, sel = _parse(policy)
     return CloudSimRun(percent, kind, None if det is None else DETECTIONS[det], sel, seed=seed, n_hosts=n_hosts,
                        record=record)
