@@ -5,7 +5,7 @@ after a warm-up on this machine class).
 
 Each measurement starts a fresh ``python`` process (interpreter start, imports, trace load, simulation and
 results) and times it from outside with ``time.perf_counter``, like the reference's external timer. The
-in-process breakdown shows where the time goes. Goals (issue #3): LrMmt at least 20x faster than CloudSim's
+in-process breakdown shows where the time goes. Goals: LrMmt at least 20x faster than CloudSim's
 LrMmt; all ten example policies together faster than CloudSim's single LrMmt run.
 
     python benchmarks/planetlab.py [--repeat 3] [--skip-ten]

@@ -19,7 +19,7 @@ from kumo.studies.cloudsim.replay import EXAMPLES, class_name, load_day, run_clo
 
 #: metrics compared, in CloudSim's printing order (fractions, not percent)
 METRICS = ("energy_kwh", "migrations", "slatah", "pdm", "slav", "esv", "sla_overall", "sla_average", "host_shutdowns")
-#: issue #3's targets (relative difference) for deterministic policies
+#: the reproduction targets (relative difference) for deterministic policies
 TARGETS = {"energy_kwh": 0.01, "migrations": 0.05, "slatah": 0.10, "pdm": 0.10, "slav": 0.10}
 #: random selection: one seeded draw against the mean of CloudSim's unseeded draws. CloudSim's own runs spread
 #: by about 2 % in energy, 4 % in migrations and 6 % in SLAV (table below), so the targets add that spread
@@ -95,7 +95,7 @@ def validation_table(policies: list[str] | None = None, date: str = REFERENCE_DA
     Returns
     -------
     pandas.DataFrame, one row per (policy, metric): ``policy``, ``cloudsim_name``, ``metric``, ``kumo``,
-    ``cloudsim`` (NaN without a reference), ``rel_diff``, ``target`` (NaN where issue #3 sets none),
+    ``cloudsim`` (NaN without a reference), ``rel_diff``, ``target`` (NaN where no target is set),
     ``within_target`` (None without a target), ``reference`` (``exact run``, ``RS mean of n runs`` or
     ``none``). ``attrs["wall_s"]`` holds each run's wall time.
     """
