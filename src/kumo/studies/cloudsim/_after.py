@@ -1,12 +1,16 @@
-"""``isHostOverUtilizedAfterAllocation`` for all PABFD candidates at once, per detector family (exact as a whole).
+"""``isHostOverUtilizedAfterAllocation`` per detector family: the verdicts PABFD needs (:mod:`._pabfd`).
 
-LR/LRR predictions are linear in the history, so each host keeps ``A = Σ α_j h_j`` and ``B = Σ β_j h_j`` (OLS
-intercept and slope weights) and the VM adds its share; predictions within 1e-9 of the threshold (and, for
-LRR, fits whose residuals may be exactly zero, where CloudSim's robust weights can apply) go to the
-detector's bit-exact scalar code. THR is exact as vectorized. IQR/MAD use fixed-column percentiles
-(:func:`kumo.studies.cloudsim._screens.spread_overloaded`, equal to the detector's row functions bit for bit) on the
-best-scored hosts first, in growing chunks. Every ``choose`` ends in :meth:`HostTable.pick`, which scores the
-hosts near the minimum with CloudSim's exact power formula.
+An after-test judges VM ``v`` on many candidate hosts at once: over-utilized or not, and unsure where the
+screen is too close to call; :func:`~kumo.studies.cloudsim._pabfd.pabfd` sends only the unsure hosts that
+could win to ``resolve``, which ends in the detector's bit-exact scalar code (:mod:`kumo.policies.detection`).
+
+* THR is exact as vectorized.
+* LR/LRR predictions are linear in the history, so each host keeps ``A = Σ α_j h_j`` and ``B = Σ β_j h_j`` (OLS
+  intercept and slope weights) and the VM adds its share; predictions within 1e-9 of the threshold are
+  unsure, and so is every LRR rejection (CloudSim's robust fit may turn it around where >= 6 of the 10
+  residuals are exactly zero: ``resolve`` screens for that before it runs the exact code).
+* IQR/MAD use fixed-column percentiles (:func:`kumo.studies.cloudsim._screens.spread_overloaded`, equal to the
+  detector's row functions bit for bit), lazily: best-scored hosts first.
 """
 
 from __future__ import annotations
@@ -16,17 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kumo.studies.cloudsim import _compiled
 from kumo.studies.cloudsim._model import INTERVAL_S, MIGRATION_MB_PER_S
 from kumo.studies.cloudsim._screens import spread_overloaded
 
 if TYPE_CHECKING:
-    from kumo.studies.cloudsim._optimize import HostTable
+    from kumo.studies.cloudsim._table import HostTable
 
 _KNIFE = 1e-9  # screened predictions closer than this to a threshold are decided by the exact code
-_INT_MIN = float(-(2**31))
-_XP = np.concatenate([np.arange(11.0), 11 + np.arange(11.0)])  # interp abscissae of POWER_FLAT (10 u + offset)
-_NEAR_W = 1e-9  # watts: screened scores this close to the minimum are re-scored exactly
 
 
 def horizon(max_ram: np.ndarray | float) -> np.ndarray:
@@ -39,7 +39,10 @@ def _horizon_one(max_ram: float) -> float:
 
 
 class AfterTest:
-    """``isHostOverUtilizedAfterAllocation`` for all candidates of one PABFD call (exact as a whole)."""
+    """Any detector: the exact scalar code on each host, best-scored hosts first. Subclasses screen; the
+    hooks ``grow``/``added``/``rebuilt``/``save``/``load`` follow the table's edits."""
+
+    lazy = True
 
     def __init__(self, table: HostTable):
         self.t = table
@@ -63,73 +66,31 @@ class AfterTest:
         """The detector on the host at position ``i`` as its list stands (exact)."""
         return self.t.overloaded_now_exact(i)
 
-    def over(self, v: int, pos: np.ndarray) -> np.ndarray:
-        """(k,) bool for the hosts at ``pos`` (non-empty, suitable)."""
+    def verdicts(self, v: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(over, unsure)`` for VM ``v`` on the (non-empty, suitable) hosts at ``pos``: see
+        :class:`~kumo.studies.cloudsim._pabfd.AfterVerdicts`."""
+        return self.resolve(v, pos), None
+
+    def resolve(self, v: int, pos: np.ndarray) -> np.ndarray:
+        """(k,) bool: the exact verdict (over-utilized with ``v``) for the hosts at ``pos``."""
         return np.array([self.t.overloaded_after(int(i), v) for i in pos.tolist()], dtype=bool)
-
-    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
-        """Best position by ``diff`` (inf = unsuitable) whose test passes; the tested hosts are checked
-        best-scored first, in growing chunks, until one passes. Ties go to the lowest host id."""
-        t = self.t
-        finite = np.flatnonzero(diff != np.inf)
-        if finite.size == 0:
-            return -1
-        order = finite[np.lexsort((t.host[finite], diff[finite]))]
-        pos, chunk = 0, 4
-        passed = np.zeros(diff.size, dtype=bool)
-        while pos < order.size:
-            part = order[pos:pos + chunk]
-            b = tested[part]
-            good = ~b
-            if b.any():
-                good[b] = ~self.over(v, part[b])
-            if good.any():
-                first = part[int(np.argmax(good))]
-                passed[part[good]] = True
-                # hosts whose screened score is within the margin of the first passing one may beat it exactly
-                rest = order[pos + chunk:]
-                rest = rest[diff[rest] <= diff[first] + _NEAR_W]
-                if rest.size:
-                    rb = tested[rest]
-                    rg = ~rb
-                    if rb.any():
-                        rg[rb] = ~self.over(v, rest[rb])
-                    passed[rest[rg]] = True
-                return t.pick(np.where(passed, diff, np.inf))
-            pos += chunk
-            chunk *= 4
-        return -1
-
-
-
-
-def _argmin_by_id(diff: np.ndarray, host: np.ndarray) -> int:
-    # CloudSim's scan in host-id order with a strict "<": the lowest id among the minima (positions are in
-    # id order except for hosts that joined the universe, hence the check for ties)
-    i = int(diff.argmin())
-    best = diff[i]
-    if best == np.inf:
-        return -1
-    same = diff == best
-    if np.count_nonzero(same) == 1:
-        return i
-    hit = np.flatnonzero(same)
-    return int(hit[np.argmin(host[hit])])
 
 
 class ThresholdAfter(AfterTest):
     """THR: ``(Σ requested + r) / capacity > threshold`` (the detector's own comparison, exact)."""
 
-    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
+    lazy = False
+
+    def verdicts(self, v: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         t = self.t
         sim = t.sim
-        over = tested & ((t.sum_r + sim.r[v]) / t.cap > sim.detector.threshold)
-        diff[over] = np.inf
-        return t.pick(diff)
+        return ((t.sum_r + sim.r[v]) / t.cap > sim.detector.threshold)[pos], None
 
 
 class RegressionAfter(AfterTest):
     """LR/LRR: ``safety · (a + b · horizon) >= 1`` on the 10 newest values (see the module docstring)."""
+
+    lazy = False
 
     def __init__(self, table: HostTable):
         super().__init__(table)
@@ -139,7 +100,6 @@ class RegressionAfter(AfterTest):
         w = int(det.window)
         self.w = w
         self.alpha, self.beta = sim.lr_weights
-        self.x = np.arange(1, w + 1, dtype=np.float64)
         self.hat = sim.lr_hat  # (w, w): newest-first window -> its OLS fitted values
         self.safety = float(det.safety)
         self.fallback = float(det.fallback_threshold)
@@ -201,44 +161,51 @@ class RegressionAfter(AfterTest):
                 return t.overloaded_now_exact(i)
         return bool(pred >= 1)
 
-    def choose(self, v: int, diff: np.ndarray, tested: np.ndarray) -> int:
+    def _predict(self, v: int, pos: np.ndarray) -> np.ndarray:
+        # the screened prediction for each host at pos with v added (two formulas, ulps apart; the knife
+        # around 1 is far wider); computed over the whole table, which is cheaper than gathering per term
         t = self.t
         sim = t.sim
-        if tested.any():
-            mv = sim.vm_mips[v]
-            a_v, b_v = sim.vm_lr[v]
-            hz_max = float(self.hz.max())
-            if float(self.hz.min()) == hz_max and sim.vm_hz[v] <= hz_max:
-                hz = hz_max  # every host extrapolates to the same point (PlanetLab: 11)
-                base = (self.A + self.B * self.hz) * self.safety  # each host's own screened prediction
-                pred = base + ((a_v + b_v * hz) * mv * self.safety) * t.invcap
-            else:
-                hz = np.maximum(self.hz, sim.vm_hz[v])
-                pred = ((self.A + a_v * mv / t.cap) + (self.B + b_v * mv / t.cap) * hz) * self.safety
-            over = pred >= 1
-            unsure = tested & (np.abs(pred - 1) <= _KNIFE)
-            if sim.vm_hlen[v] < self.min_len:
-                short = t.hlen < self.min_len
-                if short.any():
-                    over = np.where(short, (t.sum_r + sim.r[v]) / t.cap > self.fallback, over)
-                    unsure &= ~short
-            if unsure.any():
-                for i in np.flatnonzero(unsure).tolist():
-                    over[i] = t.overloaded_after(i, v)
-            rejected = tested & over
-            if self.robust and rejected.any():
-                # CloudSim's robust fit can only turn "over" into "not over" (its weighted fit gives NaN); it
-                # matters for the rejected hosts that would beat the OLS winner
-                best = _argmin_by_id(np.where(rejected, np.inf, diff), t.host)
-                cut = np.inf if best < 0 else diff[best] + _NEAR_W
-                could = np.flatnonzero(rejected & (diff <= cut))
-                if could.size:
-                    maybe = self._maybe_robust(v, could)
-                    for i in could[maybe].tolist():
-                        over[i] = t.overloaded_after(i, v)
-                    rejected = tested & over
-            diff[rejected] = np.inf
-        return t.pick(diff)
+        mv = sim.vm_mips[v]
+        a_v, b_v = sim.vm_lr[v]
+        hz_max = float(self.hz.max())
+        if float(self.hz.min()) == hz_max and sim.vm_hz[v] <= hz_max:
+            hz = hz_max  # every host extrapolates to the same point (PlanetLab: 11)
+            base = (self.A + self.B * hz) * self.safety  # each host's own screened prediction
+            return (base + ((a_v + b_v * hz) * mv * self.safety) * t.invcap)[pos]
+        hz_p = np.maximum(self.hz, sim.vm_hz[v])
+        return (((self.A + a_v * mv / t.cap) + (self.B + b_v * mv / t.cap) * hz_p) * self.safety)[pos]
+
+    def _short(self, v: int, pos: np.ndarray) -> np.ndarray:
+        # the host and the VM both have short histories: the detector's fallback threshold decides, exactly
+        if self.t.sim.vm_hlen[v] >= self.min_len:
+            return np.zeros(pos.size, dtype=bool)
+        return self.t.hlen[pos] < self.min_len
+
+    def verdicts(self, v: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        t = self.t
+        pred = self._predict(v, pos)
+        over = pred >= 1
+        unsure = np.abs(pred - 1) <= _KNIFE
+        if self.robust:
+            unsure |= over  # CloudSim's robust fit can only turn "over" into "not over"
+        short = self._short(v, pos)
+        if short.any():
+            over = np.where(short, (t.sum_r[pos] + t.sim.r[v]) / t.cap[pos] > self.fallback, over)
+            unsure &= ~short
+        return over | unsure, unsure
+
+    def resolve(self, v: int, pos: np.ndarray) -> np.ndarray:
+        pred = self._predict(v, pos)
+        over = pred >= 1
+        exact = np.abs(pred - 1) <= _KNIFE
+        if self.robust:
+            rest = np.flatnonzero(~exact & over)
+            if rest.size:
+                exact[rest[self._maybe_robust(v, pos[rest])]] = True
+        for k in np.flatnonzero(exact).tolist():
+            over[k] = self.t.overloaded_after(int(pos[k]), v)
+        return over
 
     def _maybe_robust(self, v: int, pos: np.ndarray) -> np.ndarray:
         # CloudSim's robust fit departs from OLS only if >= 6 of the 10 residuals are exactly 0. OLS residuals
@@ -256,21 +223,13 @@ class SpreadAfter(AfterTest):
     """IQR/MAD: the spread test on the VM-added histories of a chunk of hosts
     (:func:`kumo.studies.cloudsim._screens.spread_overloaded`, equal to the detector's row functions bit for bit)."""
 
-    def now(self, i: int) -> bool:
-        ctx = self.t._ctx
-        if ctx is not None:
-            r = _compiled.K.spread_now(ctx, i)
-            if r != -2:
-                return bool(r)
-        return self.t.overloaded_now_exact(i)
-
-    def over(self, v: int, pos: np.ndarray) -> np.ndarray:
+    def verdicts(self, v: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         t = self.t
         sim = t.sim
         hist = t.hist[pos] + sim.vmh[v][None, :] * sim.vm_mips[v] / t.cap[pos][:, None]
         n = np.maximum(t.hlen[pos], sim.vm_hlen[v])
         util = (t.sum_r[pos] + sim.r[v]) / t.cap[pos]
-        return spread_overloaded(sim.detector, sim.detector_name, util, hist, n)
+        return spread_overloaded(sim.detector, sim.detector_name, util, hist, n), None
 
 
 AFTER_TESTS: dict[str, type[AfterTest]] = {

@@ -29,7 +29,7 @@ from kumo.studies.cloudsim import _model as M
 from kumo.studies.cloudsim._model import INTERVAL_S, MIGRATION_MB_PER_S, POWER_FLAT
 
 if TYPE_CHECKING:
-    from kumo.studies.cloudsim._optimize import HostTable
+    from kumo.studies.cloudsim._table import HostTable
 
 K: Any  # the extension module, or None
 try:
@@ -245,3 +245,13 @@ def optimize(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
         return None
     pairs = out[: 2 * n].reshape(n, 2).tolist()
     return [(v, h) for v, h in pairs], over.view(bool)
+
+
+def table_pabfd(t: HostTable, v: int, excluded: np.ndarray) -> int | None:
+    """One PABFD decision on a Python :class:`HostTable` in the kernel: the position or -1, or None (then
+    run the Python :func:`~kumo.studies.cloudsim._pabfd.pabfd`)."""
+    ctx = t._ctx
+    if ctx is None:
+        return None
+    i = int(K.pabfd(ctx, t.n, v, excluded))
+    return None if i == -2 else i

@@ -1,304 +1,110 @@
-"""One call of CloudSim's ``optimizeAllocation`` (``cloudsim-planetlab.md`` §4 step 4), as kumo arithmetic.
+"""One call of CloudSim's ``optimizeAllocation`` (``cloudsim-planetlab.md`` §4 step 4), the Python path.
 
-The host lists, per-host sums and the schedulers' available MIPS are mutated exactly as CloudSim's tentative
-``vmCreate`` / ``vmDestroy`` calls mutate them, then thrown away (CloudSim's ``restoreAllocation``); the
-result is the migration map in CloudSim's order. Detection and selection are kumo's registered policies
-(:mod:`kumo.policies.detection`, :mod:`kumo.policies.selection`), which copy CloudSim's arithmetic.
-
-Speed without changing a single decision:
-
-* **Candidate universe.** Only hosts that hold VMs and, per host type, the lowest-id empty host can win
-  PABFD: empty hosts of one type score identically and CloudSim breaks ties to the lowest id. When that
-  host receives a VM, the next empty host of its type joins. Per-host state lives in compact arrays.
-* **Vectorized "over-utilized after allocation" test** on all candidates at once (:mod:`kumo.studies.cloudsim._after`).
-* **Screened power scores**: ``np.interp`` on the SPECpower tables gives every host's power increase to a
-  few ulps; CloudSim's exact formula re-scores the hosts within 1e-9 W of the minimum (:meth:`HostTable.pick`).
+Step a (the over-utilized hosts) builds the :class:`~kumo.studies.cloudsim._table.HostTable`; steps b to d
+(selection on each over-utilized host, PABFD for the selected VMs, the under-utilized hosts' all-or-nothing
+evacuation) mutate it as CloudSim's tentative ``vmCreate``/``vmDestroy`` calls do; the result is the
+migration map in CloudSim's order. Detection and selection are kumo's registered policies
+(:mod:`kumo.policies.detection`, :mod:`kumo.policies.selection`), which copy CloudSim's arithmetic. The C
+kernel's ``optimize`` does steps a to d for MMT and MU selection; this module is its reference and fallback.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from kumo.policies.detection import trim_zero_tail
-from kumo.studies.cloudsim import _compiled
-from kumo.studies.cloudsim._after import _NEAR_W, _XP, AFTER_TESTS, AfterTest, horizon
-from kumo.studies.cloudsim._model import POWER_FLAT
+from kumo.policies.detection import host_history, trim_zero_tail
+from kumo.policies.selection import SelectionContext
+from kumo.studies.cloudsim._after import horizon
+from kumo.studies.cloudsim._screens import mc_pick_screen
+from kumo.studies.cloudsim._table import HostTable
 
-__all__ = ["AFTER_TESTS", "AfterTest", "HostTable", "horizon", "optimize", "spec_power"]
-
-_INT_MIN = float(-(2**31))
-
-def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
-    # kumo.studies.cloudsim._model.spec_power_flat, inlined for the hot path (same operations, same bits)
-    u10 = u * 10
-    f = np.floor(u10)
-    p1 = POWER_FLAT[f.astype(np.int64) + off]
-    out = p1 + (POWER_FLAT[np.ceil(u10).astype(np.int64) + off] - p1) / 10 * (u - f / 10) * 100
-    exact = np.fmod(u, 0.1) == 0
-    if exact.any():
-        out[exact] = POWER_FLAT[u10[exact].astype(np.int64) + off[exact]]
-    return out
+__all__ = ["optimize", "optimize_python", "select_from"]
 
 
-class HostTable:
-    """CloudSim's tentative allocation state during one optimization, over the candidate universe.
+def optimize_python(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
+                    alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """The migration map and the (n_hosts,) bool over-utilized hosts of one ``optimizeAllocation``.
 
-    Position ``i`` holds host ``host[i]``; ``pos[h]`` is the position of host ``h`` or -1. The per-position
-    arrays below are views, cut to the universe's size, of preallocated arrays named with a leading ``_``.
+    Parameters
+    ----------
+    sim : the compatibility run after the periodic update.
+    s_vm, s_host : the VM slots in list order (host-major); c : each slot's requested MIPS capped at the PE
+        size; alloc : each slot's allocated MIPS (what CloudSim's scheduler holds).
     """
-
-    host: np.ndarray
-    cap: np.ndarray
-    invcap: np.ndarray
-    pe: np.ndarray
-    off: np.ndarray
-    type: np.ndarray
-    pnow: np.ndarray
-    nlist: np.ndarray
-    peak: np.ndarray
-    sum_c: np.ndarray
-    sum_r: np.ndarray
-    avail: np.ndarray
-    max_ram: np.ndarray
-    hist: np.ndarray
-    hlen: np.ndarray
-    busy: np.ndarray
-
-    def __init__(self, sim: Any, vm_of_slot: np.ndarray, host_of_slot: np.ndarray, alloc: np.ndarray,
-                 avail_full: np.ndarray, overloaded: np.ndarray):
-        self.sim = sim
-        nh = sim.nh
-        cap_full = sim.host_mips
-        counts = np.bincount(host_of_slot, minlength=nh)
-        pristine = (counts == 0) & (sim.u_cached == 0) & ~overloaded
-        # empty hosts of one type are interchangeable: only the lowest-id one (the type's representative)
-        # is in the universe; the next joins when it receives a VM
-        self._queue = {t: np.flatnonzero(pristine & (sim.host_type == t)).tolist()
-                       for t in sorted(set(sim.host_type.tolist()))}  # (np.unique would import numpy.ma)
-        reps = {t: q.pop(0) for t, q in self._queue.items() if q}
-        universe = np.flatnonzero(~pristine)
-        hs = np.sort(np.concatenate([universe, np.asarray(list(reps.values()), dtype=np.int64)]))
-        n = hs.size
-        self.n = n
-        self.pos = np.full(nh, -1, np.int64)
-        self.pos[hs] = np.arange(n)
-        # per-position arrays have room for every host: an empty host joins by writing its defaults at n
-        self._host = _room(hs, nh)
-        self._cap = _room(cap_full[hs], nh)
-        self._invcap = _room(1.0 / cap_full[hs], nh)  # screens only (exact tests divide)
-        self._pe = _room(sim.pe_mips[hs], nh)
-        self._off = _room(sim.power_offset[hs], nh)
-        self._type = _room(sim.host_type[hs], nh)
-        self._pnow = _room(spec_power(sim.u_cached[hs], self._off[:n]), nh)  # host.getPower() now
-        cut = np.searchsorted(host_of_slot, np.arange(nh + 1)).tolist()
-        vl = vm_of_slot.tolist()
-        self.lists = [vl[cut[h]:cut[h + 1]] for h in hs.tolist()]
-        self._nlist = _room(counts[hs].astype(np.int64), nh)
-        self._peak = _room(sim.peak[hs], nh)
-        self._sum_c = _room(np.bincount(host_of_slot, alloc, nh)[hs], nh)  # getUtilizationOfCpuMips
-        self._sum_r = _room(np.bincount(host_of_slot, sim.r[vm_of_slot], nh)[hs], nh)
-        self._avail = _room(avail_full[hs], nh)
-        mr = np.full(nh, _INT_MIN)
-        np.maximum.at(mr, host_of_slot, sim.vm_ram[vm_of_slot])
-        self._max_ram = _room(mr[hs], nh)
-        self._hist = _room(sim.host_hist[hs], nh)  # host utilization history, newest first
-        self._hlen = _room(np.asarray(trim_zero_tail(self._hist[:n]), dtype=np.int64), nh)
-        self._busy = _room(self._sum_c[:n] != 0, nh)
-        self._views()
-        self.rep = {t: int(self.pos[h]) for t, h in reps.items()}
-        self.after = sim.after_test(self)
-        self._ctx = _compiled.table_context(sim, self)
-
-    _ARRAYS = ("host", "cap", "invcap", "pe", "off", "type", "pnow", "nlist", "peak", "sum_c", "sum_r", "avail",
-               "max_ram", "hist", "hlen", "busy")
-
-    def _views(self) -> None:
-        n = self.n
-        for name in self._ARRAYS:
-            setattr(self, name, getattr(self, "_" + name)[:n])
-
-    def close(self) -> None:
-        """Write back what outlives the optimization: the scheduler maps' peak sizes."""
-        np.maximum.at(self.sim.peak, self.host, self.peak)
-
-    # ------------------------------------------------------------------------------------ universe
-    def _admit(self, h: int) -> int:
-        # an empty host joins the universe (its type's previous representative just received a VM)
-        sim = self.sim
-        i = self.n
-        for name, val in (("host", h), ("cap", sim.host_mips[h]), ("invcap", 1.0 / sim.host_mips[h]),
-                          ("pe", sim.pe_mips[h]), ("off", sim.power_offset[h]),
-                          ("type", sim.host_type[h]), ("nlist", 0), ("peak", sim.peak[h]), ("sum_c", 0.0),
-                          ("sum_r", 0.0), ("avail", sim.host_mips[h]), ("max_ram", _INT_MIN), ("hlen", 1),
-                          ("busy", False)):
-            getattr(self, "_" + name)[i] = val
-        self._pnow[i] = POWER_FLAT[sim.power_offset[h]]
-        self._hist[i] = 0.0
-        self.pos[h] = i
-        self.n += 1
-        self._views()
-        self.lists.append([])
-        self.after.grow(i)
-        return i
-
-    def excluded_mask(self, hosts_excluded: np.ndarray) -> np.ndarray:
-        """Compact boolean mask from a full-size one (for the hosts now in the universe)."""
-        return hosts_excluded[self.host]
-
-    # ------------------------------------------------------------------------------------ list edits
-    def create(self, i: int, v: int) -> None:
-        """``host.vmCreate(vm)`` for a VM that fits: appended, allocated in full."""
-        sim = self.sim
-        req = sim.r[v]
-        t = int(self.type[i])
-        if self.rep.get(t) == i:
-            q = self._queue[t]
-            self.rep[t] = self._admit(q.pop(0)) if q else -1
-        self.lists[i].append(v)
-        self.nlist[i] += 1
-        if self.nlist[i] > self.peak[i]:
-            self.peak[i] = self.nlist[i]
-        self.sum_c[i] += req
-        self.busy[i] = self.sum_c[i] != 0
-        self.avail[i] -= req
-        self.sum_r[i] += req
-        if sim.vm_ram[v] > self.max_ram[i]:
-            self.max_ram[i] = sim.vm_ram[v]
-        self.hist[i] += sim.vmh[v] * sim.vm_mips[v] / self.cap[i]
-        if sim.vm_hlen[v] > self.hlen[i]:
-            self.hlen[i] = sim.vm_hlen[v]
-        self.after.added(i, v)
-
-    def destroy(self, i: int, v: int) -> None:
-        """``host.vmDestroy(vm)``: removed; the scheduler re-allocates the rest, sums are rebuilt."""
-        self.lists[i].remove(v)
-        self.nlist[i] -= 1
-        self.rebuild(i)
-
-    def rebuild(self, i: int) -> None:
-        sim = self.sim
-        lst = self.lists[i]
-        r = sim.r
-        cap = float(self.cap[i])
-        pe = float(self.pe[i])
-        rs = [float(r[v]) for v in lst]
-        c = [pe if x > pe else x for x in rs]
-        s_r = 0.0
-        avail = cap
-        over = False
-        for x, cv in zip(rs, c, strict=True):
-            s_r += x
-            if not over and avail >= cv:
-                avail -= cv
-            else:
-                over = True
-        if over:
-            tot = 0.0
-            for cv in c:
-                tot += cv
-            scale = cap / tot
-            c = [math.floor(cv * scale) for cv in c]
-            avail = 0.0
-        s_c = 0.0
-        for a in c:
-            s_c += a
-        self.sum_r[i] = s_r
-        self.sum_c[i] = s_c
-        self.busy[i] = s_c != 0
-        self.avail[i] = avail
-        if lst:
-            idx = np.asarray(lst)
-            self.hist[i] = np.cumsum(sim.vmh[idx] * sim.vm_mips[idx][:, None] / cap, axis=0)[-1]
-            self.max_ram[i] = float(sim.vm_ram[idx].max())
-        else:
-            self.hist[i] = 0.0
-            self.max_ram[i] = _INT_MIN
-        nz = np.flatnonzero(self.hist[i])
-        self.hlen[i] = int(nz[-1]) + 1 if nz.size else 1  # trim_zero_tail of one row
-        self.after.rebuilt(i)
-
-    _FIELDS = ("sum_c", "avail", "sum_r", "hlen", "max_ram", "nlist", "busy")
-
-    def snapshot(self, i: int) -> tuple:
-        return (list(self.lists[i]), self.hist[i].copy(), [getattr(self, f)[i] for f in self._FIELDS],
-                self.after.save(i))
-
-    def restore(self, snaps: dict[int, tuple]) -> None:
-        for i, (lst, hist, vals, extra) in snaps.items():
-            self.lists[i] = lst
-            self.hist[i] = hist
-            for f, x in zip(self._FIELDS, vals, strict=True):
-                getattr(self, f)[i] = x
-            self.after.load(i, extra)
-
-    # ------------------------------------------------------------------------------------ tests
-    def overloaded_now(self, i: int) -> bool:
-        """The detector on the host at position ``i`` as its list stands (screened where the after-test
-        keeps a screen, exact otherwise)."""
-        return self.after.now(i)
-
-    def overloaded_now_exact(self, i: int) -> bool:
-        """:meth:`overloaded_now` by the detector's exact scalar code."""
-        n = int(self.hlen[i])
-        return self.sim.detect_one(self.sum_r[i] / self.cap[i], self.hist[i][:n], float(self.max_ram[i]))
-
-    def overloaded_after(self, i: int, v: int) -> bool:
-        """``isHostOverUtilizedAfterAllocation``, exact scalar: the detector with ``v`` appended."""
-        sim = self.sim
-        cap = self.cap[i]
-        hist = self.hist[i] + sim.vmh[v] * sim.vm_mips[v] / cap
-        n = max(int(self.hlen[i]), int(sim.vm_hlen[v]))
-        ram = float(max(self.max_ram[i], sim.vm_ram[v]))
-        return sim.detect_one((self.sum_r[i] + sim.r[v]) / cap, hist[:n], ram)
-
-    # ------------------------------------------------------------------------------------ PABFD
-    def find_host(self, v: int, excluded: np.ndarray) -> int:
-        """PABFD ``findHostForVm`` over the universe: position of the least power increase among suitable
-        hosts (ties to the lowest host id); a non-empty host over-utilized with the VM is skipped; -1 if none.
-
-        ``excluded`` is a full-size (n_hosts,) bool mask of the forbidden targets, by host id.
-        """
-        if self._ctx is not None:
-            i = _compiled.K.pabfd(self._ctx, self.n, v, excluded)
-            if i != -2:
-                return i
-        req = self.sim.r[v]
-        ok = (self.avail >= req) & ~excluded[self.host]
-        if req > self.sim.pe_min:
-            ok &= self.pe >= req
-        tested = ok & self.busy
-        # CloudSim creates the VM tentatively on every suitable non-empty host to test it; that grows the
-        # host scheduler's HashMap, whose iteration order later fixes the over-subscription sums
-        grow = tested & (self.nlist >= self.peak)
-        if grow.any():
-            self.peak[grow] = self.nlist[grow] + 1
-        # unsuitable hosts may exceed 1 (CloudSim never evaluates them; a suitable one cannot)
-        self._ua = ua = np.minimum((self.sum_c + req) / self.cap, 1.0)
-        # screened power increase: the same piecewise-linear curve as CloudSim's formula, a few ulps apart;
-        # _pick evaluates the exact formula wherever the choice could depend on those ulps
-        diff = np.where(ok, np.interp(ua * 10 + self.off, _XP, POWER_FLAT) - self.pnow, np.inf)
-        return self.after.choose(v, diff, tested)
-
-    def pick(self, diff: np.ndarray) -> int:
-        """Position of the least screened ``diff`` (inf = not allowed), decided exactly: every host within
-        1e-9 W of the screened minimum is re-scored with CloudSim's formula, ties to the lowest host id."""
-        i = int(diff.argmin())
-        best = diff[i]
-        if best == np.inf:
-            return -1
-        near = np.flatnonzero(diff <= best + _NEAR_W)
-        if near.size == 1:
-            return i
-        # exact scores (spec_power is CloudSim's formula elementwise, the same bits as the scalar)
-        ex = spec_power(self._ua[near], self.off[near]) - self.pnow[near]
-        tied = near[ex == ex.min()]
-        return int(tied[0]) if tied.size == 1 else int(tied[np.argmin(self.host[tied])])
+    nh = sim.nh
+    cap = sim.host_mips
+    # the scheduler's available MIPS: sequential subtraction in list order; 0 on over-subscribed hosts
+    counts = np.bincount(s_host, minlength=nh)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(s_vm.size) - starts[s_host]
+    over = np.zeros(nh, dtype=bool)
+    avail = cap.copy()
+    for j in range(int(counts.max()) if counts.size else 0):
+        m = pos == j
+        hh = s_host[m]
+        cj = c[m]
+        fail = ~over[hh] & ~(avail[hh] >= cj)
+        over[hh[fail]] = True
+        ok = ~over[hh]
+        avail[hh[ok]] -= cj[ok]
+    avail[over] = 0.0
+    sim.host_hist = host_history(sim.vmh[s_vm], sim.vm_mips[s_vm], s_host, cap, nh)
+    # a. over-utilized hosts
+    hist_len = trim_zero_tail(sim.host_hist)
+    util = np.bincount(s_host, sim.r[s_vm], nh) / cap
+    if sim._regression:
+        max_ram = np.full(nh, float(-(2**31)))
+        np.maximum.at(max_ram, s_host, sim.vm_ram[s_vm])
+        overloaded = sim.detector.overloaded(util, sim.host_hist, hist_len, horizon=horizon(max_ram))
+    else:
+        overloaded = sim.detector.overloaded(util, sim.host_hist, hist_len)
+    overloaded = np.asarray(overloaded, dtype=bool)
+    table = HostTable(sim, s_vm, s_host, alloc, avail, overloaded)
+    return optimize(sim, table, overloaded, sim.rng), overloaded
 
 
-# --------------------------------------------------------------------------------------------- optimize
+def select_from(sim: Any, table: HostTable, i: int, rng: np.random.Generator) -> list[int]:
+    """``getVmsToMigrateFromHosts`` for the host at position ``i``: pick, ``vmDestroy``, re-test, until the
+    host is no longer over-utilized or nothing can be picked (``select_until_ok``'s loop on CloudSim's sums)."""
+    lst = list(table.lists[i])
+    cap = float(table.cap[i])
+    upper = None
+    if sim.sel_name in ("hpg", "mm"):
+        upper = getattr(sim.detector, "threshold", None) or getattr(sim.detector, "fallback_threshold", None)
+    ram_host = float(sim.host_ram[table.host[i]])
+    width = max(sim.n_hist, 1)
+    picked: list[int] = []
+    mmt = sim.sel_name in (None, "mmt")
+    while lst:
+        idx = np.asarray(lst)
+        if mmt:
+            # MinimumMigrationTime.pick without its context: the first VM of least RAM (RAM is finite)
+            first = int(np.argmin(sim.vm_ram[idx]))
+            v = lst.pop(first)
+            picked.append(v)
+            table.destroy(i, v)
+            if not table.overloaded_now(i):
+                break
+            continue
+        ctx = SelectionContext(
+            vm_index=idx, ram_mb=sim.vm_ram[idx], cpu_demand_mhz=sim.r[idx], cpu_booked_mhz=sim.vm_mips[idx],
+            ram_demand_mb=np.zeros(idx.size), ram_booked_mb=sim.vm_ram[idx],
+            history=sim.vmh[idx, :width], hist_len=np.full(idx.size, sim.n_hist),
+            host_cpu_mhz=cap, host_ram_mb=ram_host, host_cpu_used_mhz=float(table.sum_r[i]),
+            host_ram_used_mb=0.0, upper_cpu=upper, upper_ram=None)
+        p = mc_pick_screen(ctx.history, ctx.hist_len) if sim.sel_name == "mc" else None
+        if p is None:
+            p = sim.selector.pick(ctx, rng)
+        if p < 0:
+            break
+        v = lst.pop(p)
+        picked.append(v)
+        table.destroy(i, v)
+        if not table.overloaded_now(i):
+            break
+    return picked
 
 
 def optimize(sim: Any, table: HostTable, overloaded: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int]]:
@@ -315,7 +121,7 @@ def optimize(sim: Any, table: HostTable, overloaded: np.ndarray, rng: np.random.
     # b. selection on each over-utilized host (lowest id first), re-testing after each removal
     to_move: list[int] = []
     for h in np.flatnonzero(overloaded).tolist():
-        to_move.extend(sim.select_from(table, int(table.pos[h]), rng))
+        to_move.extend(select_from(sim, table, int(table.pos[h]), rng))
     # c. PABFD for the selected VMs, largest current demand first (stable), over-utilized hosts excluded
     mig: list[tuple[int, int]] = []
     to_move.sort(key=lambda x: -r[x])
@@ -369,10 +175,3 @@ def optimize(sim: Any, table: HostTable, overloaded: np.ndarray, rng: np.random.
         mig.extend((v, int(host[j])) for v, j in placed)
     table.close()
     return mig
-
-
-def _room(a: np.ndarray, size: int) -> np.ndarray:
-    # a copy of ``a`` in an array of ``size`` rows (the rest zero)
-    out = np.zeros((size,) + a.shape[1:], dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
