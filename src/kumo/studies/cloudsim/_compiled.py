@@ -1,21 +1,18 @@
-"""Python side of the compiled kernel of the CloudSim compatibility mode (``kumo/studies/cloudsim/_kernel*.c``).
+"""Python side of the compatibility mode's C kernel (``_kernel*.c``; see ``docs/studies/cloudsim.md``, "Kernel").
 
 The kernel is an optional C extension built at install. Each function here hands one hot path to it, or
-returns None/False when the kernel is missing, turned off (``KUMO_PURE_PYTHON=1``) or does not cover the
-case, and the caller then runs the Python code, which stays the reference: the kernel does the same IEEE
-operations in the same order and hands every close call of a detector back (tests/test_cloudsim_kernel.py
-runs both paths and compares the migration logs and metrics).
+returns None/False and the caller runs the Python code, which stays the reference: the kernel does the same
+IEEE operations in the same order and hands a close call of a detector back (``tests/test_cloudsim_kernel.py``
+runs both paths and compares the migration logs and metrics). ``KUMO_PURE_PYTHON=1`` turns the kernel off.
 
-=========================  =====================================================================
-kernel entry               Python reference it replaces
-=========================  =====================================================================
-``optimize_mmt``           ``CloudSimRun._optimize_python`` + ``optimize`` with MMT or MU selection
-``pabfd``/``spread_now``   ``HostTable.find_host`` / ``overloaded_now`` (other selections)
-``initial_place``          ``CloudSimRun._initial_placement``'s loop
-``host_update``            ``CloudSimRun._update_python``
-``spec_power_vec``         ``kumo.studies.cloudsim._model.spec_power_flat``
-``hist_hosts``/``hist_vms`` ``Histories.host_entries`` / ``vm_entries``
-=========================  =====================================================================
+Every kernel argument is built here, in the order of the entry point's argument table in C (``arg_t``); the
+kernel checks each array's dtype, contiguity and shape and raises TypeError/ValueError, never reads blindly.
+Arrays the kernel or Python edit in place are passed as they are (a copy would go stale); read-only inputs
+are converted with :func:`numpy.ascontiguousarray`.
+
+:func:`stats` counts, per entry point, the calls the kernel handled, those it handed back (a close call, a
+case outside its buffers) and those it was not given because it does not cover the case (a selection other
+than MMT/MU for ``optimize``, an unknown detector).
 """
 
 from __future__ import annotations
@@ -37,16 +34,94 @@ try:
 except ImportError:  # pragma: no cover - an installation without a C compiler
     K = None
 
+#: entry points with a Python fallback, as counted by :func:`stats`
+ENTRIES = ("initial_placement", "host_update", "power", "optimize", "pabfd", "over_now")
+_HANDLED, _HANDED_BACK, _NOT_COVERED = 0, 1, 2
+_COUNTS: dict[str, list[int]] = {name: [0, 0, 0] for name in ENTRIES}
+_PABFD, _OVER_NOW = _COUNTS["pabfd"], _COUNTS["over_now"]  # the per-decision counters, bound once
+
+#: detector name -> the kernel's mode (THR 1, LR and LRR 2, IQR 3, MAD 4)
+MODES = {"thr": 1, "lr": 2, "lrr": 2, "iqr": 3, "mad": 4}
+
+
+class _Uncovered:
+    """Stands in for a kernel Table where the kernel does not cover the table's after-test."""
+
+
+UNCOVERED = _Uncovered()
+
 
 def available() -> bool:
     """True when the kernel is installed and not turned off by ``KUMO_PURE_PYTHON``."""
     return K is not None and not os.environ.get("KUMO_PURE_PYTHON")
 
 
+def stats() -> dict[str, dict[str, int]]:
+    """Calls per entry point since the last :func:`reset_stats`: ``handled`` by the kernel, ``handed_back`` to
+    Python by the kernel, ``not_covered`` (kept in Python: the kernel does not cover the case). Nothing is
+    counted while the kernel is unavailable."""
+    return {name: {"handled": c[0], "handed_back": c[1], "not_covered": c[2]} for name, c in _COUNTS.items()}
+
+
+def reset_stats() -> None:
+    """Set every counter of :func:`stats` to 0."""
+    for c in _COUNTS.values():
+        c[:] = [0, 0, 0]
+
+
+def _in(a: Any, dtype: Any) -> np.ndarray:
+    # a read-only input: any array-like, converted (a copy is harmless: nobody edits it during the call)
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------- builders
+
+
+def facts_args(sim: Any) -> tuple[Any, ...]:
+    """The kernel's ``facts`` of a run (``FACTS_ARGS`` in ``_kernel_pabfd.c``, in order): the power tables, what
+    the detector reads about the VMs, and its parameters. The arrays are read-only while the kernel uses them."""
+    f8 = np.float64
+    name = sim.detector_name
+    mode = MODES[name]
+    det = sim.detector
+    lr, robust = mode == 2, name == "lrr"
+    thr = safety = fallback = 0.0
+    min_len = 0
+    if mode == 1:
+        thr = float(det.threshold)
+    else:
+        safety, fallback = float(det.safety), float(det.fallback_threshold)
+        min_len = max(int(det.min_history), int(det.window)) if lr else int(det.min_history)
+    return (
+        POWER_FLAT, _in(sim.r, f8), _in(sim.vm_mips, f8), _in(sim.vm_ram, f8), _in(sim.vmh, f8),
+        _in(sim.vm_hlen, np.int64),
+        _in(sim.vm_lr, f8) if lr else None, _in(sim.vm_hz, f8) if lr else None,
+        _in(sim.vm_res, f8) if robust else None,
+        _in(sim.lr_weights[0], f8) if lr else None, _in(sim.lr_weights[1], f8) if lr else None,
+        _in(sim.lr_hat, f8) if robust else None,
+        mode, int(robust), min_len, thr, safety, fallback, float(sim.pe_min), MIGRATION_MB_PER_S, INTERVAL_S,
+    )
+
+
+def table_args(t: HostTable) -> tuple[Any, ...]:
+    """The hosts of a Python :class:`HostTable` for the kernel's ``Table`` (``HOSTS_ARGS`` in ``_kernel.c``, in
+    order): the table's own arrays with room for every host, which Python edits in place between calls."""
+    from kumo.studies.cloudsim._after import RegressionAfter
+
+    after = t.after
+    lr = (after._A, after._B, after._hz) if isinstance(after, RegressionAfter) else (None, None, None)
+    return (t._host, t._avail, t._pe, t._sum_c, t._sum_r, t._cap, t._pnow, t._off, t._nlist, t._peak, t._hlen,
+            t._hist, *lr)
+
+
+# --------------------------------------------------------------------------------------------- entry points
+
+
 def initial_placement(sim: Any) -> bool:
-    """``CloudSimRun._initial_placement`` in the kernel; False where it does not apply."""
+    """:func:`kumo.studies.cloudsim._placement.initial_placement` in the kernel; False where it does not apply."""
     if not available():
         return False
+    counts = _COUNTS["initial_placement"]
     if sim.kind != "migration":
         kind, limit = 0, 0.0
     elif sim.detector_name == "thr":
@@ -55,15 +130,15 @@ def initial_placement(sim: Any) -> bool:
             max(int(sim.detector.min_history), int(getattr(sim.detector, "window", 0))) > 1:
         kind, limit = 1, float(sim.detector.fallback_threshold)  # a one-value history is short
     else:
+        counts[_NOT_COVERED] += 1
         return False
     f8 = np.float64
     vm_host = np.full(sim.nv, -1, np.int64)
     missing = K.initial_place(
-        np.ascontiguousarray(sim.vm_mips, f8), np.ascontiguousarray(sim.vm_ram, f8),
-        np.ascontiguousarray(sim.vm_bw, f8), np.ascontiguousarray(sim.pe_mips, f8),
-        np.ascontiguousarray(sim.host_mips, f8), np.ascontiguousarray(sim.host_ram, f8),
-        np.ascontiguousarray(sim.host_bw, f8), POWER_FLAT, np.ascontiguousarray(sim.power_offset, np.int64),
-        sim.peak, vm_host, kind, limit)
+        _in(sim.vm_mips, f8), _in(sim.vm_ram, f8), _in(sim.vm_bw, f8), _in(sim.pe_mips, f8), _in(sim.host_mips, f8),
+        _in(sim.host_ram, f8), _in(sim.host_bw, f8), POWER_FLAT, _in(sim.power_offset, np.int64), sim.peak,
+        vm_host, kind, limit)
+    counts[_HANDLED] += 1
     if missing >= 0:
         raise RuntimeError(f"initial placement: no host for VM {missing} (CloudSim's broker would exit)")
     sim.vm_host[:] = vm_host
@@ -78,119 +153,32 @@ def host_update(sim: Any, rs: np.ndarray, s_vm: np.ndarray, s_host: np.ndarray, 
     n = s_vm.size
     c, alloc = np.empty(n), np.empty(n)
     U, R = np.empty(sim.nh), np.empty(sim.nh)
-    if not K.host_update(rs, s_host, s_role, sim.slot_hash(), sim.pe_mips, sim.host_mips, sim.peak, c, alloc, U, R,
-                         grow_peak):
-        return None  # a host with more than 4096 VMs
+    i8 = np.int64
+    if not K.host_update(_in(rs, np.float64), _in(s_host, i8), _in(s_role, i8), _in(sim.slot_hash(), i8),
+                         sim.pe_mips, sim.host_mips, sim.peak, c, alloc, U, R, int(grow_peak)):
+        _COUNTS["host_update"][_HANDED_BACK] += 1  # a host with more than 4096 VMs
+        return None
+    _COUNTS["host_update"][_HANDLED] += 1
     return c, alloc, U, R
 
 
 def power(u: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """Every host's P(u): :func:`kumo.studies.cloudsim._model.spec_power_flat`, in the kernel when it is there."""
-    if not available():
-        return M.spec_power_flat(u, offset)
-    out = np.empty(u.size)
-    K.spec_power_vec(np.ascontiguousarray(u, np.float64), np.ascontiguousarray(offset, np.int64), POWER_FLAT, out)
-    return out
-
-
-class _Context:
-    """A kernel context: 64-bit words by name (the kernel's ``words()``/``opt_words()`` order) holding array
-    addresses, integers and bit-cast doubles; it keeps every array it points to alive."""
-
-    def __init__(self, names: tuple[str, ...]):
-        self.words = np.zeros(len(names), dtype=np.uint64)
-        self._int = self.words.view(np.int64)
-        self._float = self.words.view(np.float64)
-        self._slot = {name: k for k, name in enumerate(names)}
-        self.keep: list[np.ndarray] = []
-
-    def array(self, name: str, a: np.ndarray, dtype: Any, inplace: bool = False) -> None:
-        """Point ``name`` at ``a``; ``inplace``: the kernel or Python writes it, so no copy may be made."""
-        if inplace:
-            if a.dtype != np.dtype(dtype) or not a.flags.c_contiguous:
-                raise TypeError(f"kernel array {name} must be C-contiguous {np.dtype(dtype)}, got {a.dtype}")
-        else:
-            a = np.ascontiguousarray(a, dtype=dtype)
-        self.keep.append(a)
-        self._int[self._slot[name]] = int(a.__array_interface__["data"][0])
-
-    def int(self, name: str, value: int) -> None:
-        self._int[self._slot[name]] = int(value)
-
-    def float(self, name: str, value: float) -> None:
-        self._float[self._slot[name]] = float(value)
-
-
-def _detector_words(ctx: _Context, sim: Any, mode: int) -> None:
-    # the detector's parameters, in the words both contexts share (mode: 1 THR, 2 LR/LRR, 3 IQR, 4 MAD)
-    det = sim.detector
-    if mode == 1:
-        ctx.float("thr", det.threshold)
-        return
-    ctx.float("safety", det.safety)
-    ctx.float("fallback", det.fallback_threshold)
-    if mode == 2:
-        win = int(det.window)
-        ctx.int("w", win)
-        ctx.int("min_len", max(int(det.min_history), win))
-        ctx.int("robust", sim.detector_name == "lrr")
-    else:
-        ctx.int("min_len", det.min_history)
-
-
-def table_context(sim: Any, t: HostTable) -> np.ndarray | None:
-    """The context words of ``pabfd``/``spread_now`` (see ``_kernel.c``) for one Python
-    :class:`~kumo.studies.cloudsim._optimize.HostTable`, or None without the kernel or for an after-test it does not
-    know. Every array it points to lives as long as the table."""
-    if not available():
-        return None
-    from kumo.studies.cloudsim._after import RegressionAfter, SpreadAfter, ThresholdAfter
-
-    after = t.after
-    if isinstance(after, ThresholdAfter):
-        mode = 1
-    elif isinstance(after, RegressionAfter):
-        mode = 2
-    elif isinstance(after, SpreadAfter):
-        mode = 3 if sim.detector_name == "iqr" else 4
-    else:
-        return None
-    if sim.vmh.shape[1] != t._hist.shape[1]:
-        return None
-    ctx = _Context(K.words())
-    f8, i8 = np.float64, np.int64
-    # the table's arrays are written in place by Python (create/rebuild) and the kernel (peak)
-    for name in ("avail", "pe", "sum_c", "sum_r", "cap", "pnow", "hist"):
-        ctx.array(name, getattr(t, "_" + name), f8, inplace=True)
-    for name in ("off", "nlist", "peak", "host", "hlen"):
-        ctx.array(name, getattr(t, "_" + name), i8, inplace=True)
-    for name, a in (("r", sim.r), ("vm_mips", sim.vm_mips), ("vmh", sim.vmh), ("power", POWER_FLAT)):
-        ctx.array(name, a, f8, inplace=True)
-    ctx.int("hist_stride", t._hist.shape[1])
-    ctx.int("mode", mode)
-    ctx.float("pe_min", sim.pe_min)
-    _detector_words(ctx, sim, mode)
-    if mode in (2, 3, 4):
-        ctx.array("vm_hlen", sim.vm_hlen, i8, inplace=True)
-    if mode == 2:
-        for name in ("A", "B", "hz"):
-            ctx.array(name, getattr(after, "_" + name), f8, inplace=True)
-        ctx.array("vm_lr", sim.vm_lr, f8)
-        ctx.array("vm_hz", sim.vm_hz, f8, inplace=True)
-        if after.robust:
-            ctx.array("vm_res", sim.vm_res, f8)
-            ctx.array("hat", after.hat, f8)
-    t._kernel_keep = ctx.keep  # type: ignore[attr-defined]
-    return ctx.words
+    if available():
+        out = np.empty(u.size)
+        if K.spec_power_vec(_in(u, np.float64), _in(offset, np.int64), POWER_FLAT, out):
+            _COUNTS["power"][_HANDLED] += 1
+            return out
+        _COUNTS["power"][_HANDED_BACK] += 1  # a utilization beyond the table
+    return M.spec_power_flat(u, offset)
 
 
 def optimize(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
              alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray] | None:
-    """Steps a to d of one ``optimizeAllocation`` with MMT or MU selection in the C kernel (``optimize_mmt``):
-    ``(migration map, over-utilized hosts)``, or None where it does not apply or hands the call back (a
-    close call for the detector's exact code); the caller then runs the Python path
-    (``CloudSimRun._optimize_python``). Nothing outside the kernel changes unless it succeeds (then
-    ``sim.peak`` grows, as in Python).
+    """Steps a to d of one ``optimizeAllocation`` with MMT or MU selection in the kernel: ``(migration map,
+    over-utilized hosts)``, or None where it does not apply or hands the call back (a close call for the
+    detector's exact code); the caller then runs :func:`kumo.studies.cloudsim._optimize.optimize_python`.
+    Nothing outside the kernel changes unless it succeeds (then ``sim.peak`` grows, as in Python).
 
     Parameters
     ----------
@@ -199,59 +187,71 @@ def optimize(sim: Any, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
     """
     if not available():
         return None
+    counts = _COUNTS["optimize"]
     if sim.sel_name in (None, "mmt"):
         sel = 0
     elif sim.sel_name == "mu":
         sel = 1 if getattr(sim.selector, "relative", True) else 2
     else:
-        return None  # MC, RS, HPG, MM: the Python path (with the PABFD kernel)
-    name = sim.detector_name
-    mode = {"thr": 1, "lr": 2, "lrr": 2, "iqr": 3, "mad": 4}.get(name or "")
-    if mode is None:
+        sel = -1  # MC, RS, HPG, MM: the Python path (with the kernel's PABFD)
+    if sel < 0 or sim.detector_name not in MODES:
+        counts[_NOT_COVERED] += 1
         return None
-    peak = sim.peak
-    if peak.dtype != np.int64 or not peak.flags.c_contiguous:
-        return None
-    nh, nv = sim.nh, sim.nv
-    ctx = _Context(K.opt_words())
-    for key, val in (("nh", nh), ("nv", nv), ("nslot", s_vm.size), ("stride", sim.vmh.shape[1]), ("mode", mode),
-                     ("sel", sel), ("ntypes", int(sim.host_type.max()) + 1)):
-        ctx.int(key, val)
-    out = np.empty(4 * nv + 4, dtype=np.int64)
-    over = np.zeros(nh, dtype=np.uint8)
-    ctx.array("out", out, np.int64, inplace=True)
-    ctx.array("over_out", over, np.uint8, inplace=True)
-    ctx.array("peak", peak, np.int64, inplace=True)  # updated in place on success
-    for key, a in (("s_vm", s_vm), ("s_host", s_host), ("type", sim.host_type), ("off", sim.power_offset),
-                   ("vm_hlen", sim.vm_hlen)):
-        ctx.array(key, a, np.int64)
-    for key, a in (("alloc", alloc), ("c_slot", c), ("u", sim.u_cached), ("cap", sim.host_mips),
-                   ("pe", sim.pe_mips), ("power", POWER_FLAT), ("r", sim.r), ("vm_ram", sim.vm_ram),
-                   ("vm_mips", sim.vm_mips), ("vmh", sim.vmh)):
-        ctx.array(key, a, np.float64)
-    ctx.float("pe_min", sim.pe_min)
-    ctx.float("mig_rate", MIGRATION_MB_PER_S)
-    ctx.float("interval", INTERVAL_S)
-    _detector_words(ctx, sim, mode)
-    if mode == 2:
-        for key, a in (("vm_lr", sim.vm_lr), ("vm_hz", sim.vm_hz), ("alpha", sim.lr_weights[0]),
-                       ("beta", sim.lr_weights[1])):
-            ctx.array(key, a, np.float64)
-        if name == "lrr":
-            ctx.array("vm_res", sim.vm_res, np.float64)
-            ctx.array("hat", sim.lr_hat, np.float64)
-    n = K.optimize_mmt(ctx.words)
+    out = np.empty((2 * sim.nv, 2), dtype=np.int64)
+    over = np.zeros(sim.nh, dtype=np.uint8)
+    i8, f8 = np.int64, np.float64
+    n = K.optimize(facts_args(sim), _in(sim.host_mips, f8), _in(sim.pe_mips, f8), _in(sim.power_offset, i8),
+                   _in(sim.host_type, i8), _in(sim.u_cached, f8), sim.peak, _in(s_vm, i8), _in(s_host, i8),
+                   _in(c, f8), _in(alloc, f8), out, over, sel)
     if n < 0:
+        counts[_HANDED_BACK] += 1
         return None
-    pairs = out[: 2 * n].reshape(n, 2).tolist()
-    return [(v, h) for v, h in pairs], over.view(bool)
+    counts[_HANDLED] += 1
+    return [(v, h) for v, h in out[:n].tolist()], over.view(bool)
+
+
+def table_kernel(sim: Any, t: HostTable) -> Any:
+    """The kernel's ``Table`` over a Python :class:`HostTable` (PABFD and the over-utilized test on its arrays),
+    :data:`UNCOVERED` for an after-test the kernel does not know, or None without the kernel."""
+    if not available():
+        return None
+    from kumo.studies.cloudsim._after import AFTER_TESTS
+
+    name = sim.detector_name
+    if name not in MODES or type(t.after) is not AFTER_TESTS.get(name):
+        return UNCOVERED
+    return K.Table(facts_args(sim), *table_args(t))
 
 
 def table_pabfd(t: HostTable, v: int, excluded: np.ndarray) -> int | None:
-    """One PABFD decision on a Python :class:`HostTable` in the kernel: the position or -1, or None (then
-    run the Python :func:`~kumo.studies.cloudsim._pabfd.pabfd`)."""
-    ctx = t._ctx
-    if ctx is None:
+    """One PABFD decision on a Python :class:`HostTable` in the kernel: the position or -1, or None (then run
+    the Python :func:`~kumo.studies.cloudsim._pabfd.pabfd`)."""
+    k = t._kernel
+    if k is None:
         return None
-    i = int(K.pabfd(ctx, t.n, v, excluded))
-    return None if i == -2 else i
+    if k is UNCOVERED:
+        _PABFD[_NOT_COVERED] += 1
+        return None
+    i = k.pabfd(v, excluded, t.n)
+    if i == -2:
+        _PABFD[_HANDED_BACK] += 1
+        return None
+    _PABFD[_HANDLED] += 1
+    return int(i)
+
+
+def table_over_now(t: HostTable, i: int) -> bool | None:
+    """The detector on position ``i`` of a Python :class:`HostTable` as its list stands, in the kernel, or None
+    (then run the after-test's Python ``now``)."""
+    k = t._kernel
+    if k is None:
+        return None
+    if k is UNCOVERED:
+        _OVER_NOW[_NOT_COVERED] += 1
+        return None
+    r = k.over_now(i)
+    if r == -2:
+        _OVER_NOW[_HANDED_BACK] += 1
+        return None
+    _OVER_NOW[_HANDLED] += 1
+    return bool(r)

@@ -1,10 +1,13 @@
-/* Shared definitions of kumo's CloudSim-mode kernel (the C extension kumo.studies.cloudsim._kernel).
+/* Shared definitions of the CloudSim study's kernel (the C extension kumo.studies.cloudsim._kernel).
  *
- * The kernel replaces hot paths of the kumo.studies.cloudsim Python modules with the same IEEE operations in the same
- * order (build without FMA contraction); kumo/studies/cloudsim/_compiled.py is its Python side and lists which Python
- * function each entry point replaces. Files: _kernel.c (the module), _kernel_table.c (PABFD on a Python HostTable),
- * _kernel_optimize.c (a whole optimizeAllocation with MMT), _kernel_timeline.c (placement, host updates,
- * power, state histories).
+ * The kernel replaces hot paths of the study's Python modules with the same IEEE operations in the same order
+ * (built without FMA contraction); kumo/studies/cloudsim/_compiled.py is its Python side and
+ * docs/studies/cloudsim.md describes the design. Files:
+ *   _kernel.c           the module: entry points and the Table type
+ *   _kernel_args.c      typed arguments: every entry point fills a C struct from a fixed, ordered tuple
+ *   _kernel_pabfd.c     the one PABFD (findHostForVm) and the detectors on the one host layout (hosts_t)
+ *   _kernel_optimize.c  a whole optimizeAllocation with MMT or MU selection
+ *   _kernel_timeline.c  initial placement, host updates, power, state histories
  */
 #ifndef KUMO_KERNEL_H
 #define KUMO_KERNEL_H
@@ -12,18 +15,127 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { MODE_NONE = 0, MODE_THR = 1, MODE_LR = 2, MODE_IQR = 3, MODE_MAD = 4 };
+enum { MODE_THR = 1, MODE_LR = 2, MODE_IQR = 3, MODE_MAD = 4 };
 
+/* a regression prediction this close to 1 is a close call for the detector's exact code */
 #define KNIFE 1e-9
-#define NEAR_W 1e-9
+/* watts per host type in the SPECpower table: 0, 10, ..., 100 % */
+#define POWER_POINTS 11
 
-typedef union { uint64_t u; double d; int64_t i; } word_t;
+/* ---------------------------------------------------------------------------------------------------------
+ * Typed arguments (_kernel_args.c). An entry point lists its arguments in an arg_t table, in order; each names
+ * a struct member (offsetof), a kind and, for arrays, a shape in symbolic sizes ('H' hosts, 'V' VMs, 'S'
+ * history columns, 'W' regression window, 'N' slots, ...; '1'..'9' a literal size; 0 none). The first array
+ * of a size fixes it; every later one must agree. Arrays must be C-contiguous with the exact dtype; a
+ * mismatch raises TypeError or ValueError naming the argument. Optional arguments may be None (NULL).
+ * ------------------------------------------------------------------------------------------------------- */
+typedef enum { A_F64, A_I64, A_U8, A_DOUBLE, A_INT } arg_kind_t;
+enum { A_REQUIRED = 0, A_OPTIONAL = 1, A_WRITE = 2 };
 
-/* CloudSim's PowerModelSpecPower.getPower(u) on the 11-point table `tab` (PowerModelSpecPowerHp...). */
+typedef struct {
+    const char *name;
+    arg_kind_t kind;
+    char rows, cols;
+    int flags;
+    size_t offset;
+} arg_t;
+
+#define MAX_VIEWS 40
+typedef struct {
+    Py_buffer view[MAX_VIEWS];
+    int n;
+    Py_ssize_t size[128]; /* symbolic sizes by letter/digit; -1 while unknown */
+} views_t;
+
+void views_init(views_t *vw);
+void views_release(views_t *vw);
+/* fill `out` from items [first, first + count) of `args` per `spec`; 0, or -1 with an exception set */
+int args_fill(PyObject *args, Py_ssize_t first, const char *entry, const arg_t *spec, Py_ssize_t count,
+              void *out, views_t *vw);
+/* 0 if every x[0..n) lies in [lo, hi], else -1 with ValueError naming the argument */
+int check_range(const int64_t *x, Py_ssize_t n, int64_t lo, int64_t hi, const char *entry, const char *name);
+/* the number of items of `args` must be `count` (TypeError otherwise) */
+int check_count(PyObject *args, Py_ssize_t count, const char *entry);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * The one layout PABFD and the detectors read (_kernel_pabfd.c).
+ * ------------------------------------------------------------------------------------------------------- */
+
+/* What a decision reads about the VMs, the power model and the detector (Python: _compiled.facts_args). */
+typedef struct {
+    const double *power;   /* (P,) SPECpower tables, POWER_POINTS watts per host type */
+    const double *r;       /* (V,) MIPS each VM requests now (the initial placement: its booked MIPS) */
+    const double *mips;    /* (V,) booked MIPS */
+    const double *ram;     /* (V,) RAM, MB */
+    const double *hist;    /* (V, S) utilization history, newest first */
+    const int64_t *hlen;   /* (V,) valid history length */
+    const double *lr;      /* (V, 2) LR: the VM's OLS intercept and slope terms (NULL otherwise) */
+    const double *hz;      /* (V,) LR: the VM's horizon */
+    const double *res;     /* (V, W) LRR: the VM's OLS residuals on the window */
+    const double *alpha;   /* (W,) LR: OLS intercept weights on a newest-first window */
+    const double *beta;    /* (W,) LR: OLS slope weights */
+    const double *hat;     /* (W, W) LRR: window -> OLS fitted values */
+    int64_t mode;          /* MODE_THR, MODE_LR (LR and LRR), MODE_IQR, MODE_MAD */
+    int64_t robust;        /* LRR: CloudSim's robust fit may turn an OLS "over" around */
+    int64_t min_len;       /* a history shorter than this: the fallback threshold decides */
+    double thr, safety, fallback;
+    double pe_min;         /* the park's smallest PE: a VM no larger fits every PE */
+    double mig_rate;       /* MB/s of a migration (LR's horizon) */
+    double interval;       /* s between updates (LR's horizon) */
+    int64_t nv, stride, w, npower;
+} facts_t;
+
+/* The hosts PABFD chooses from, at positions 0..n-1 (Python: _compiled.table_args for a HostTable;
+ * the optimize path allocates its own with position = host id). */
+typedef struct {
+    const int64_t *host;   /* (H,) host id at each position (ties go to the lowest id) */
+    const double *avail;   /* (H,) the scheduler's available MIPS */
+    const double *pe;      /* (H,) MIPS of one PE */
+    const double *sum_c;   /* (H,) allocated MIPS: != 0 means the VM is created tentatively and tested */
+    const double *sum_r;   /* (H,) requested MIPS */
+    const double *cap;     /* (H,) total MIPS */
+    const double *pnow;    /* (H,) watts now */
+    const int64_t *off;    /* (H,) the host type's table in power */
+    const int64_t *nlist;  /* (H,) VMs listed */
+    int64_t *peak;         /* (H,) most VMs the scheduler's map ever held; PABFD grows it */
+    const int64_t *hlen;   /* (H,) valid length of the host history */
+    const double *hist;    /* (H, S) host utilization history, newest first */
+    const double *A, *B;   /* (H,) LR: OLS intercept and slope of the host's window */
+    const double *hz;      /* (H,) LR: the host's horizon */
+    int64_t room;          /* H */
+    int64_t n;             /* positions in use */
+    const int64_t *scan;   /* the positions PABFD scans, ascending host id (NULL: 0..n-1) */
+    int64_t nscan;
+    int64_t nx;            /* length of the excluded mask: host ids must be below it */
+} hosts_t;
+
+/* PABFD's scratch: the candidates whose verdict is pending, up to one per position */
+typedef struct {
+    double *d;
+    int64_t *pos;
+    uint8_t *state;
+} cand_t;
+
+/* results besides a position */
+#define PABFD_NONE (-1)      /* no suitable host passes */
+#define PABFD_PYTHON (-2)    /* a close call: the exact Python code decides */
+#define PABFD_BAD_HOST (-3)  /* a host id or power offset out of range (ValueError) */
+
+int64_t pabfd(const facts_t *F, hosts_t *H, int64_t v, const uint8_t *excluded, cand_t *C);
+/* the detector on position i as its list stands: 1/0, or PABFD_PYTHON */
+int over_now(const facts_t *F, const hosts_t *H, int64_t i);
+/* the facts' own consistency (mode, the arrays a mode needs, W <= S); 0 or -1 with ValueError */
+int facts_check(const facts_t *F, const char *entry);
+
+extern const arg_t FACTS_ARGS[];
+extern const Py_ssize_t FACTS_NARGS;
+
+/* CloudSim's PowerModelSpecPower.getPower(u) on the POWER_POINTS-point table `tab`. */
 static inline double spec_power(double u, const double *tab)
 {
     double u10 = u * 10;
@@ -36,123 +148,17 @@ static inline double spec_power(double u, const double *tab)
     return p1 + (p2 - p1) / 10 * (u - f / 10) * 100;
 }
 
-static inline int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+/* P(u) on the table at off stays inside the npower watts (_kernel_timeline.c) */
+int power_in_table(double u, int64_t off, int64_t npower);
 
-/* kumo/studies/cloudsim/_after.py RegressionAfter._maybe_robust for one host: can CloudSim's robust fit depart from OLS
- * on the host's window plus the VM's share? (>= 6 of the 10 residuals exactly zero; a screen with 1e-9 room) */
-static inline void sort_small(double *x, int64_t n)
-{
-    for (int64_t i = 1; i < n; i++) {
-        double key = x[i];
-        int64_t j = i - 1;
-        while (j >= 0 && x[j] > key) {
-            x[j + 1] = x[j];
-            j--;
-        }
-        x[j + 1] = key;
-    }
-}
-
-/* Java Math.round for the non-negative multiples of 0.25 used here (exact: x - floor(x) is exact) */
-static inline int64_t java_round(double x)
-{
-    double f = floor(x);
-    return (int64_t)f + (x - f >= 0.5 ? 1 : 0);
-}
-
-/* commons-math Percentile(50), legacy estimator, on n >= 1 sorted values */
-static inline double pct50_sorted(const double *s, int64_t n)
-{
-    if (n == 1)
-        return s[0];
-    double pos = 0.5 * (n + 1);
-    if (pos < 1)
-        return s[0];
-    if (pos >= n)
-        return s[n - 1];
-    double fpos = floor(pos);
-    int64_t i = (int64_t)fpos;
-    double dif = pos - fpos;
-    double lower = s[i - 1];
-    return lower + dif * (s[i] - lower);
-}
-
-/* CloudSim MathUtil.iqr / MathUtil.mad of x[0..n) (x is sorted in place; n >= 2 for IQR) */
-static inline double spread(int64_t mode, double *x, int64_t n)
-{
-    sort_small(x, n);
-    if (mode == MODE_IQR) {
-        int64_t q1 = java_round(0.25 * (n + 1)) - 1;
-        int64_t q3 = java_round(0.75 * (n + 1)) - 1;
-        return x[q3] - x[q1];
-    }
-    double med = pct50_sorted(x, n);
-    for (int64_t k = 0; k < n; k++)
-        x[k] = fabs(med - x[k]);
-    sort_small(x, n);
-    return pct50_sorted(x, n);
-}
-
-/* the IQR/MAD detector on the host at position i, with VM v added (v < 0: as the list stands) */
-/* Can CloudSim's robust LRR fit depart from OLS on the window hw (w newest values) plus f x a VM's share?
- * Only if >= 6 of the 10 OLS residuals are exactly zero: a screen with 1e-9 room. res_v (the VM's OLS
- * residuals) and vmh (its history) are NULL for the host alone. (kumo/studies/cloudsim/_after.py _maybe_robust) */
-static inline int robust_may_depart(const double *hw, const double *hat, int64_t w, const double *res_v,
-                                    const double *vmh, double f)
-{
-    double res[64];
-    double scale = 0.0;
-    if (w > 64)
-        return 1;
-    for (int64_t j = 0; j < w; j++) {
-        double fit = 0.0;
-        for (int64_t k = 0; k < w; k++)
-            fit += hw[k] * hat[k * w + j];
-        double x = hw[j] - fit;
-        double s = hw[j];
-        if (res_v) {
-            x = x + res_v[j] * f;
-            s = hw[j] + vmh[j] * f;
-        }
-        res[j] = fabs(x);
-        if (j == 0 || s > scale)
-            scale = s;
-    }
-    if (scale < 1e-300)
-        scale = 1e-300;
-    qsort(res, (size_t)w, sizeof(double), cmp_double);
-    return res[(w - 1) / 2 + 1] <= 1e-9 * scale;
-}
-
-/* The IQR/MAD detector (mode) on a host history of n values plus, when vmh is not NULL, a VM's share
- * vmh x mv / cap; util is the utilization it is tested with. 1/0, or -1 if n is too long for the buffer. */
-static inline int spread_verdict(int64_t mode, const double *hist, int64_t n, const double *vmh, double mv,
-                                 double cap, double util, int64_t min_len, double fallback, double safety)
-{
-    double x[256];
-    if (n < min_len)
-        return util > fallback;
-    if (n > 256)
-        return -1;
-    for (int64_t k = 0; k < n; k++)
-        x[k] = vmh ? hist[k] + vmh[k] * mv / cap : hist[k];
-    return util > 1 - safety * spread(mode, x, n);
-}
-
-/* entry points (METH_VARARGS / METH_NOARGS functions of the module) */
-PyObject *kumo_pabfd(PyObject *self, PyObject *args);
-PyObject *kumo_spread_now(PyObject *self, PyObject *args);
-PyObject *kumo_table_words(PyObject *self, PyObject *noargs);
-PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args);
-PyObject *kumo_opt_words(PyObject *self, PyObject *noargs);
+/* entry points (_kernel_optimize.c, _kernel_timeline.c, _kernel_history.c) */
+PyObject *kumo_optimize(PyObject *self, PyObject *args);
 PyObject *kumo_initial_place(PyObject *self, PyObject *args);
 PyObject *kumo_host_update(PyObject *self, PyObject *args);
 PyObject *kumo_spec_power_vec(PyObject *self, PyObject *args);
 PyObject *kumo_hist_hosts(PyObject *self, PyObject *args);
 PyObject *kumo_hist_vms(PyObject *self, PyObject *args);
+/* the Table type (_kernel.c) */
+extern PyTypeObject TableType;
 
 #endif

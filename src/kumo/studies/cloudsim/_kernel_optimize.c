@@ -1,21 +1,13 @@
+/* optimize(facts, cap, pe, off, type, u, peak, s_vm, s_host, c_slot, alloc, out, over, sel): one whole
+ * optimizeAllocation with MMT or MU selection (kumo/studies/cloudsim/_optimize.py optimize_python with
+ * select_from) for the THR/LR/LRR/IQR/MAD detectors, on the hosts_t layout with position = host id. Every
+ * host is scanned in id order, except empty pristine hosts, of which only the lowest id per type is scanned
+ * (they all score alike and ties go to the lowest id; the Python HostTable's "universe" does the same).
+ * Returns the number of (vm, host) migrations written to out, or PABFD_PYTHON when a close call needs the
+ * exact Python code: nothing outside has changed then, and the caller runs the Python optimize. On success
+ * peak grows as in Python and over holds the over-utilized hosts (step a).
+ */
 #include "_kernel.h"
-
-/* ============================================================================================================
- * optimize_mmt: one whole optimizeAllocation with MMT selection (kumo/studies/cloudsim/_optimize.py optimize() with
- * CloudSimRun.select_from), for the THR/LR/LRR/IQR/MAD detectors. Positions are host ids: every host is
- * scanned in id order, except empty pristine hosts, of which only the lowest id per type is scanned (they all
- * score alike and ties go to the lowest id; the Python HostTable's "universe" does the same).
- * Any close call the exact Python code must decide aborts the whole call (-2) before anything outside it has
- * changed: the caller then runs the Python optimize.
- * ========================================================================================================== */
-
-enum {
-    O_NH, O_NV, O_NSLOT, O_S_VM, O_S_HOST, O_ALLOC, O_C_SLOT, O_OVER_OUT, O_U, O_PEAK, O_TYPE, O_NTYPES,
-    O_CAP, O_PE, O_OFF, O_POWER, O_R, O_VM_RAM, O_VM_MIPS, O_VMH, O_VM_HLEN, O_VM_LR, O_VM_HZ, O_VM_RES,
-    O_STRIDE, O_MODE, O_MIN_LEN, O_W, O_ROBUST, O_ALPHA, O_BETA, O_HAT, O_OUT,
-    O_PE_MIN, O_THR, O_SAFETY, O_FALLBACK, O_MIG_RATE, O_INTERVAL, O_SEL,
-    O_N_WORDS
-};
 
 #define INT_MIN_D (-2147483648.0)
 
@@ -24,19 +16,43 @@ typedef struct {
     int64_t n, cap;
 } list_t;
 
+/* the optimize path's state: the hosts (positions = host ids) plus what only this path keeps */
 typedef struct {
-    /* inputs */
-    int64_t nh, stride, mode, min_len, w, robust;
-    const double *cap, *pe, *power, *r, *vm_ram, *vm_mips, *vmh, *vm_lr, *vm_hz, *vm_res, *alpha, *beta, *hat;
-    const int64_t *off, *type, *vm_hlen;
-    double pe_min, thr, safety, fallback, mig_rate, interval;
-    /* per-host working state */
-    double *avail, *sum_c, *sum_r, *max_ram, *hist, *A, *B, *hz, *pnow;
-    int64_t *nlist, *peak, *hlen, *rep;
+    const facts_t *F;
+    hosts_t H;
+    int64_t nh;
+    /* writable views of H's arrays */
+    double *avail, *sum_c, *sum_r, *pnow, *hist, *A, *B, *hz, *max_ram;
+    int64_t *nlist, *hlen, *rep, *scan;
+    const int64_t *type;
     uint8_t *pristine;
     list_t *lists;
-    int64_t *scan, nscan; /* the hosts PABFD scans, ascending: every non-pristine host and each type's rep */
 } opt_t;
+
+typedef struct {
+    const double *cap, *pe, *u, *c_slot, *alloc;
+    const int64_t *off, *type, *s_vm, *s_host;
+    int64_t *peak, *out;
+    uint8_t *over;
+    int64_t sel; /* 0 MMT, 1 MU (requested / booked MIPS), 2 MU (requested MIPS) */
+} opt_args_t;
+
+static const arg_t OPT_ARGS[] = {
+    {"cap", A_F64, 'H', 0, A_REQUIRED, offsetof(opt_args_t, cap)},
+    {"pe", A_F64, 'H', 0, A_REQUIRED, offsetof(opt_args_t, pe)},
+    {"off", A_I64, 'H', 0, A_REQUIRED, offsetof(opt_args_t, off)},
+    {"type", A_I64, 'H', 0, A_REQUIRED, offsetof(opt_args_t, type)},
+    {"u", A_F64, 'H', 0, A_REQUIRED, offsetof(opt_args_t, u)},
+    {"peak", A_I64, 'H', 0, A_WRITE, offsetof(opt_args_t, peak)},
+    {"s_vm", A_I64, 'N', 0, A_REQUIRED, offsetof(opt_args_t, s_vm)},
+    {"s_host", A_I64, 'N', 0, A_REQUIRED, offsetof(opt_args_t, s_host)},
+    {"c_slot", A_F64, 'N', 0, A_REQUIRED, offsetof(opt_args_t, c_slot)},
+    {"alloc", A_F64, 'N', 0, A_REQUIRED, offsetof(opt_args_t, alloc)},
+    {"out", A_I64, 'M', '2', A_WRITE, offsetof(opt_args_t, out)},
+    {"over", A_U8, 'H', 0, A_WRITE, offsetof(opt_args_t, over)},
+    {"sel", A_INT, 0, 0, A_REQUIRED, offsetof(opt_args_t, sel)},
+};
+#define OPT_NARGS ((Py_ssize_t)(sizeof(OPT_ARGS) / sizeof(OPT_ARGS[0])))
 
 static int list_push(list_t *l, int64_t v)
 {
@@ -52,22 +68,24 @@ static int list_push(list_t *l, int64_t v)
     return 0;
 }
 
-static inline double horizon_of(const opt_t *o, double max_ram)
+static inline double horizon_of(const facts_t *F, double max_ram)
 {
-    return 10.0 + ceil(max_ram / o->mig_rate / o->interval);
+    return 10.0 + ceil(max_ram / F->mig_rate / F->interval);
 }
 
+/* LR: the OLS intercept and slope of host h's window, and its horizon */
 static void set_ab(opt_t *o, int64_t h)
 {
-    const double *hw = o->hist + h * o->stride;
+    const facts_t *F = o->F;
+    const double *hw = o->hist + h * F->stride;
     double a = 0.0, b = 0.0;
-    for (int64_t k = 0; k < o->w; k++) {
-        a += hw[k] * o->alpha[k];
-        b += hw[k] * o->beta[k];
+    for (int64_t k = 0; k < F->w; k++) {
+        a += hw[k] * F->alpha[k];
+        b += hw[k] * F->beta[k];
     }
     o->A[h] = a;
     o->B[h] = b;
-    o->hz[h] = horizon_of(o, o->max_ram[h]);
+    o->hz[h] = horizon_of(F, o->max_ram[h]);
 }
 
 static inline int64_t trim_len(const double *row, int64_t stride)
@@ -78,154 +96,11 @@ static inline int64_t trim_len(const double *row, int64_t stride)
     return 1;
 }
 
-/* robust-fit screen on host h's window (plus f x VM v's share when v >= 0) */
-static int maybe_robust_o(const opt_t *o, const double *hw, int64_t v, double f)
-{
-    if (v < 0)
-        return robust_may_depart(hw, o->hat, o->w, NULL, NULL, 0.0);
-    return robust_may_depart(hw, o->hat, o->w, o->vm_res + v * o->w, o->vmh + v * o->stride, f);
-}
-
-/* IQR/MAD verdict on host h (+ VM v when v >= 0) */
-static int spread_o(const opt_t *o, int64_t h, int64_t v)
-{
-    const double *hist = o->hist + h * o->stride;
-    int64_t n = o->hlen[h];
-    if (v < 0)
-        return spread_verdict(o->mode, hist, n, NULL, 0.0, o->cap[h], o->sum_r[h] / o->cap[h], o->min_len,
-                              o->fallback, o->safety);
-    return spread_verdict(o->mode, hist, o->vm_hlen[v] > n ? o->vm_hlen[v] : n, o->vmh + v * o->stride,
-                          o->vm_mips[v], o->cap[h], (o->sum_r[h] + o->r[v]) / o->cap[h], o->min_len, o->fallback,
-                          o->safety);
-}
-
-/* the detector on host h as its list stands: 1/0, or -2 (a close call for the exact code) */
-static int over_now(const opt_t *o, int64_t h)
-{
-    if (o->mode == MODE_THR)
-        return o->sum_r[h] / o->cap[h] > o->thr;
-    if (o->mode == MODE_IQR || o->mode == MODE_MAD) {
-        int r = spread_o(o, h, -1);
-        return r < 0 ? -2 : r;
-    }
-    if (o->hlen[h] < o->min_len)
-        return o->sum_r[h] / o->cap[h] > o->fallback;
-    double pred = (o->A[h] + o->B[h] * o->hz[h]) * o->safety;
-    if (fabs(pred - 1) <= KNIFE)
-        return -2;
-    if (pred >= 1 && o->robust && maybe_robust_o(o, o->hist + h * o->stride, -1, 0.0))
-        return -2;
-    return pred >= 1;
-}
-
-/* the LR/LRR after-test prediction for host h with VM v (the Python screen's formula) */
-static inline double lr_pred(const opt_t *o, int64_t h, int64_t v)
-{
-    double mv = o->vm_mips[v];
-    double hv = o->vm_hz[v];
-    double hh = o->hz[h] > hv ? o->hz[h] : hv;
-    return ((o->A[h] + o->vm_lr[2 * v] * mv / o->cap[h]) + (o->B[h] + o->vm_lr[2 * v + 1] * mv / o->cap[h]) * hh) *
-           o->safety;
-}
-
-
-/* PABFD findHostForVm: host id, -1 (none) or -2 (close call) */
-static int64_t find_o(opt_t *o, int64_t v, const uint8_t *excluded, double *cd, int64_t *cp)
-{
-    const double req = o->r[v];
-    const int short_vm = o->vm_hlen[v] < o->min_len;
-    const int spread_mode = o->mode == MODE_IQR || o->mode == MODE_MAD;
-    int64_t best = -1, k = 0;
-    double best_diff = INFINITY, rej_min = INFINITY;
-    for (int64_t q = 0; q < o->nscan; q++) {
-        int64_t h = o->scan[q];
-        if (!(o->avail[h] >= req) || excluded[h] || (req > o->pe_min && !(o->pe[h] >= req)))
-            continue;
-        int tested = o->sum_c[h] != 0;
-        if (tested && o->nlist[h] >= o->peak[h])
-            o->peak[h] = o->nlist[h] + 1;
-        if (spread_mode) {
-            double ua = (o->sum_c[h] + req) / o->cap[h];
-            cd[k] = spec_power(ua > 1.0 ? 1.0 : ua, o->power + o->off[h]) - o->pnow[h];
-            cp[k] = h;
-            k++;
-            continue;
-        }
-        int rejected = 0;
-        if (tested) {
-            if (o->mode == MODE_THR) {
-                rejected = (o->sum_r[h] + req) / o->cap[h] > o->thr;
-            } else if (short_vm && o->hlen[h] < o->min_len) {
-                rejected = (o->sum_r[h] + req) / o->cap[h] > o->fallback;
-            } else {
-                double pred = lr_pred(o, h, v);
-                if (fabs(pred - 1) <= KNIFE)
-                    return -2;
-                rejected = pred >= 1;
-            }
-        }
-        if (rejected && !o->robust)
-            continue;
-        double ua = (o->sum_c[h] + req) / o->cap[h];
-        if (ua > 1.0)
-            ua = 1.0;
-        double diff = spec_power(ua, o->power + o->off[h]) - o->pnow[h];
-        if (rejected) {
-            if (diff < rej_min)
-                rej_min = diff;
-            continue;
-        }
-        if (diff < best_diff) { /* host ids ascend: strict < keeps the lowest id on ties */
-            best = h;
-            best_diff = diff;
-        }
-    }
-    if (spread_mode) {
-        /* test the candidates best-scored first (ties: lowest id); the first that passes wins */
-        for (int64_t round = 0; round < k; round++) {
-            int64_t b = -1;
-            for (int64_t j = 0; j < k; j++) {
-                if (cp[j] < 0)
-                    continue;
-                if (b < 0 || cd[j] < cd[b] || (cd[j] == cd[b] && cp[j] < cp[b]))
-                    b = j;
-            }
-            if (b < 0)
-                return -1;
-            int64_t h = cp[b];
-            if (o->sum_c[h] == 0)
-                return h;
-            int ov = spread_o(o, h, v);
-            if (ov < 0)
-                return -2;
-            if (!ov)
-                return h;
-            cp[b] = -(h + 1);
-        }
-        return -1;
-    }
-    if (o->robust && rej_min <= best_diff + NEAR_W) {
-        for (int64_t q = 0; q < o->nscan; q++) {
-            int64_t h = o->scan[q];
-            if (!(o->avail[h] >= req) || excluded[h] || (req > o->pe_min && !(o->pe[h] >= req)) ||
-                o->sum_c[h] == 0 || (short_vm && o->hlen[h] < o->min_len))
-                continue;
-            if (!(lr_pred(o, h, v) >= 1))
-                continue;
-            double ua = (o->sum_c[h] + req) / o->cap[h];
-            if (ua > 1.0)
-                ua = 1.0;
-            double diff = spec_power(ua, o->power + o->off[h]) - o->pnow[h];
-            if (diff <= best_diff + NEAR_W && maybe_robust_o(o, o->hist + h * o->stride, v, o->vm_mips[v] / o->cap[h]))
-                return -2;
-        }
-    }
-    return best;
-}
-
-/* host.vmCreate(vm) for a VM that fits */
+/* host.vmCreate(vm) for a VM that fits (HostTable.create) */
 static int create_o(opt_t *o, int64_t h, int64_t v)
 {
+    const facts_t *F = o->F;
+    const int64_t S = F->stride;
     if (o->pristine[h]) {
         /* the type's representative empty host received a VM: the next pristine host of its type stands in */
         int64_t t = o->type[h];
@@ -235,52 +110,54 @@ static int create_o(opt_t *o, int64_t h, int64_t v)
             if (o->pristine[g] && o->type[g] == t) {
                 o->rep[t] = g;
                 /* the new representative joins the scan list, in id order */
-                int64_t q = o->nscan;
+                int64_t q = o->H.nscan;
                 while (q > 0 && o->scan[q - 1] > g) {
                     o->scan[q] = o->scan[q - 1];
                     q--;
                 }
                 o->scan[q] = g;
-                o->nscan++;
+                o->H.nscan++;
                 break;
             }
     }
     if (list_push(&o->lists[h], v) < 0)
         return -1;
-    double req = o->r[v];
+    double req = F->r[v];
     o->nlist[h] += 1;
-    if (o->nlist[h] > o->peak[h])
-        o->peak[h] = o->nlist[h];
+    if (o->nlist[h] > o->H.peak[h])
+        o->H.peak[h] = o->nlist[h];
     o->sum_c[h] += req;
     o->avail[h] -= req;
     o->sum_r[h] += req;
-    if (o->vm_ram[v] > o->max_ram[h])
-        o->max_ram[h] = o->vm_ram[v];
-    double *row = o->hist + h * o->stride;
-    const double *vr = o->vmh + v * o->stride;
-    double mv = o->vm_mips[v];
-    for (int64_t k = 0; k < o->stride; k++)
-        row[k] = row[k] + vr[k] * mv / o->cap[h];
-    if (o->vm_hlen[v] > o->hlen[h])
-        o->hlen[h] = o->vm_hlen[v];
-    if (o->mode == MODE_LR) {
-        double f = mv / o->cap[h];
-        o->A[h] += o->vm_lr[2 * v] * f;
-        o->B[h] += o->vm_lr[2 * v + 1] * f;
-        o->hz[h] = horizon_of(o, o->max_ram[h]);
+    if (F->ram[v] > o->max_ram[h])
+        o->max_ram[h] = F->ram[v];
+    double *row = o->hist + h * S;
+    const double *vr = F->hist + v * S;
+    double mv = F->mips[v];
+    for (int64_t k = 0; k < S; k++)
+        row[k] = row[k] + vr[k] * mv / o->H.cap[h];
+    if (F->hlen[v] > o->hlen[h])
+        o->hlen[h] = F->hlen[v];
+    if (F->mode == MODE_LR) {
+        double f = mv / o->H.cap[h];
+        o->A[h] += F->lr[2 * v] * f;
+        o->B[h] += F->lr[2 * v + 1] * f;
+        o->hz[h] = horizon_of(F, o->max_ram[h]);
     }
     return 0;
 }
 
-/* the scheduler's sums after host.vmDestroy: HostTable.rebuild */
+/* the scheduler's sums after host.vmDestroy (HostTable.rebuild) */
 static void rebuild_o(opt_t *o, int64_t h, double *cbuf)
 {
+    const facts_t *F = o->F;
+    const int64_t S = F->stride;
     list_t *l = &o->lists[h];
-    double cap = o->cap[h], pe = o->pe[h];
+    double cap = o->H.cap[h], pe = o->H.pe[h];
     double s_r = 0.0, avail = cap;
     int over = 0;
     for (int64_t j = 0; j < l->n; j++) {
-        double x = o->r[l->v[j]];
+        double x = F->r[l->v[j]];
         double cv = x > pe ? pe : x;
         cbuf[j] = cv;
         s_r += x;
@@ -304,29 +181,29 @@ static void rebuild_o(opt_t *o, int64_t h, double *cbuf)
     o->sum_r[h] = s_r;
     o->sum_c[h] = s_c;
     o->avail[h] = avail;
-    double *row = o->hist + h * o->stride;
+    double *row = o->hist + h * S;
     if (l->n) {
         double mr = -INFINITY;
-        for (int64_t k = 0; k < o->stride; k++) {
+        for (int64_t k = 0; k < S; k++) {
             double acc = 0.0;
             for (int64_t j = 0; j < l->n; j++) {
                 int64_t v = l->v[j];
-                double term = o->vmh[v * o->stride + k] * o->vm_mips[v] / cap;
+                double term = F->hist[v * S + k] * F->mips[v] / cap;
                 acc = j ? acc + term : term;
             }
             row[k] = acc;
         }
         for (int64_t j = 0; j < l->n; j++)
-            if (o->vm_ram[l->v[j]] > mr)
-                mr = o->vm_ram[l->v[j]];
+            if (F->ram[l->v[j]] > mr)
+                mr = F->ram[l->v[j]];
         o->max_ram[h] = mr;
     } else {
-        for (int64_t k = 0; k < o->stride; k++)
+        for (int64_t k = 0; k < S; k++)
             row[k] = 0.0;
         o->max_ram[h] = INT_MIN_D;
     }
-    o->hlen[h] = trim_len(row, o->stride);
-    if (o->mode == MODE_LR)
+    o->hlen[h] = trim_len(row, S);
+    if (F->mode == MODE_LR)
         set_ab(o, h);
 }
 
@@ -338,8 +215,9 @@ typedef struct {
 } snap_t;
 
 /* keep host h's list, history and sums in sn (sn->hist points at S doubles); -1: out of memory */
-static int snap_save(const opt_t *o, snap_t *sn, int64_t h, int64_t S)
+static int snap_save(const opt_t *o, snap_t *sn, int64_t h)
 {
+    const int64_t S = o->F->stride;
     sn->h = h;
     sn->n = o->lists[h].n;
     sn->vms = (int64_t *)PyMem_Realloc(sn->vms, (size_t)(sn->n + 1) * sizeof(int64_t));
@@ -360,8 +238,9 @@ static int snap_save(const opt_t *o, snap_t *sn, int64_t h, int64_t S)
 }
 
 /* put back what snap_save kept */
-static void snap_restore(opt_t *o, const snap_t *sn, int64_t S)
+static void snap_restore(opt_t *o, const snap_t *sn)
 {
+    const int64_t S = o->F->stride;
     int64_t h = sn->h;
     memcpy(o->lists[h].v, sn->vms, (size_t)sn->n * sizeof(int64_t));
     o->lists[h].n = sn->n;
@@ -375,18 +254,6 @@ static void snap_restore(opt_t *o, const snap_t *sn, int64_t S)
     o->A[h] = sn->A;
     o->B[h] = sn->B;
     o->hz[h] = sn->hz;
-}
-
-static void free_opt(opt_t *o)
-{
-    if (o->lists)
-        for (int64_t h = 0; h < o->nh; h++)
-            PyMem_Free(o->lists[h].v);
-    PyMem_Free(o->lists);
-    PyMem_Free(o->avail);
-    PyMem_Free(o->nlist);
-    PyMem_Free(o->pristine);
-    PyMem_Free(o->scan);
 }
 
 /* stable sort of VM ids by decreasing r (Python's sort(key=-r)): insertion sort, the lists are short */
@@ -415,221 +282,152 @@ static int cmp_by_u_then_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* optimize_mmt(ctx) -> number of migrations written to the out buffer as (vm, host) pairs, or -2 */
-PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
+/* the first VM of least key on list l: MMT = RAM; MU = requested / booked MIPS (sel 1) or requested (sel 2) */
+static int64_t select_one(const facts_t *F, const list_t *l, int64_t sel)
 {
-    Py_buffer cb;
-    if (!PyArg_ParseTuple(args, "y*", &cb))
-        return NULL;
-    if (cb.len < (Py_ssize_t)(O_N_WORDS * sizeof(word_t))) {
-        PyBuffer_Release(&cb);
-        PyErr_SetString(PyExc_ValueError, "optimize_mmt: context too short");
-        return NULL;
+    int64_t p = 0;
+    if (sel == 0) {
+        for (int64_t j = 1; j < l->n; j++)
+            if (F->ram[l->v[j]] < F->ram[l->v[p]])
+                p = j;
+        return p;
     }
-    const word_t *c = (const word_t *)cb.buf;
-    opt_t o;
-    memset(&o, 0, sizeof(o));
-    const int64_t nh = c[O_NH].i, nv = c[O_NV].i, nslot = c[O_NSLOT].i, S = c[O_STRIDE].i;
-    o.nh = nh;
-    o.stride = S;
-    o.mode = c[O_MODE].i;
-    o.min_len = c[O_MIN_LEN].i;
-    o.w = c[O_W].i;
-    o.robust = c[O_ROBUST].i;
-    o.cap = (const double *)c[O_CAP].u;
-    o.pe = (const double *)c[O_PE].u;
-    o.power = (const double *)c[O_POWER].u;
-    o.r = (const double *)c[O_R].u;
-    o.vm_ram = (const double *)c[O_VM_RAM].u;
-    o.vm_mips = (const double *)c[O_VM_MIPS].u;
-    o.vmh = (const double *)c[O_VMH].u;
-    o.vm_lr = (const double *)c[O_VM_LR].u;
-    o.vm_hz = (const double *)c[O_VM_HZ].u;
-    o.vm_res = (const double *)c[O_VM_RES].u;
-    o.alpha = (const double *)c[O_ALPHA].u;
-    o.beta = (const double *)c[O_BETA].u;
-    o.hat = (const double *)c[O_HAT].u;
-    o.off = (const int64_t *)c[O_OFF].u;
-    o.type = (const int64_t *)c[O_TYPE].u;
-    o.vm_hlen = (const int64_t *)c[O_VM_HLEN].u;
-    o.pe_min = c[O_PE_MIN].d;
-    o.thr = c[O_THR].d;
-    o.safety = c[O_SAFETY].d;
-    o.fallback = c[O_FALLBACK].d;
-    o.mig_rate = c[O_MIG_RATE].d;
-    o.interval = c[O_INTERVAL].d;
-    const int64_t *s_vm = (const int64_t *)c[O_S_VM].u, *s_host = (const int64_t *)c[O_S_HOST].u;
-    const double *alloc = (const double *)c[O_ALLOC].u, *c_slot = (const double *)c[O_C_SLOT].u;
-    uint8_t *overloaded = (uint8_t *)c[O_OVER_OUT].u;
-    const double *u = (const double *)c[O_U].u;
-    int64_t *peak_out = (int64_t *)c[O_PEAK].u;
-    int64_t *out = (int64_t *)c[O_OUT].u;
-    const int64_t ntypes = c[O_NTYPES].i;
-    const int64_t max_mig = 2 * nv; /* the out buffer holds 2 nv (vm, host) pairs */
-    const int64_t sel = c[O_SEL].i;  /* 0 MMT, 1 MU (relative), 2 MU (absolute) */
+    double best = sel == 1 ? F->r[l->v[0]] / F->mips[l->v[0]] : F->r[l->v[0]];
+    for (int64_t j = 1; j < l->n; j++) {
+        double key = sel == 1 ? F->r[l->v[j]] / F->mips[l->v[j]] : F->r[l->v[j]];
+        if (key < best) {
+            best = key;
+            p = j;
+        }
+    }
+    return p;
+}
 
-    long long result = -2;
-    int nomem = 0;
-    /* one block of doubles: avail sum_c sum_r max_ram A B hz pnow (8 nh) + hist (nh S) + scratch (3 nv + 2 nh) */
-    size_t nd = (size_t)(8 * nh + nh * S + 3 * nv + 2 * nh);
-    o.avail = (double *)PyMem_Calloc(nd, sizeof(double));
-    o.nlist = (int64_t *)PyMem_Calloc((size_t)(4 * nh + ntypes + 4 * nv + 2 * nh + 8), sizeof(int64_t));
-    o.pristine = (uint8_t *)PyMem_Calloc((size_t)(3 * nh + 8), 1);
-    o.lists = (list_t *)PyMem_Calloc((size_t)nh, sizeof(list_t));
-    o.scan = (int64_t *)PyMem_Calloc((size_t)nh + 1, sizeof(int64_t));
-    snap_t *snaps = NULL;
-    double *snap_hist = NULL;
-    if (!o.avail || !o.nlist || !o.pristine || !o.lists || !o.scan) {
-        nomem = 1;
+/* steps a to d; the result, or PABFD_PYTHON, or -4 (out of memory) */
+static long long run_optimize(opt_t *o, const opt_args_t *a, int64_t nslot, int64_t ntypes, int64_t max_mig)
+{
+    const facts_t *F = o->F;
+    const int64_t nh = o->nh, nv = F->nv, S = F->stride;
+    hosts_t *H = &o->H;
+    /* scratch: per host int64 (cand pos, order, snap_of), per VM (to_move, vms, 2 x placed) */
+    int64_t *ibuf = (int64_t *)PyMem_Calloc((size_t)(3 * nh + 4 * nv + 4), sizeof(int64_t));
+    double *dbuf = (double *)PyMem_Calloc((size_t)(nh + nv + nh * S + 2), sizeof(double));
+    uint8_t *bbuf = (uint8_t *)PyMem_Calloc((size_t)(3 * nh + 2), 1);
+    snap_t *snaps = (snap_t *)PyMem_Calloc((size_t)nh + 1, sizeof(snap_t));
+    long long result = -4;
+    if (!ibuf || !dbuf || !bbuf || !snaps)
         goto done;
-    }
-    o.sum_c = o.avail + nh;
-    o.sum_r = o.sum_c + nh;
-    o.max_ram = o.sum_r + nh;
-    o.A = o.max_ram + nh;
-    o.B = o.A + nh;
-    o.hz = o.B + nh;
-    o.pnow = o.hz + nh;
-    o.hist = o.pnow + nh;
-    double *cbuf = o.hist + nh * S;       /* nv: rebuild's per-VM allocations */
-    double *cd = cbuf + nv;               /* nh: spread candidates' scores */
-    o.peak = o.nlist + nh;
-    o.hlen = o.peak + nh;
-    o.rep = o.hlen + nh;                  /* ntypes */
-    int64_t *cp = o.rep + ntypes;         /* nh: spread candidates */
-    int64_t *to_move = cp + nh;           /* nv */
-    int64_t *vms = to_move + nv;          /* nv */
-    int64_t *placed = vms + nv;           /* 2 nv: (vm, host) pairs */
-    int64_t *order = placed + 2 * nv;     /* nh */
-    int64_t *snap_of = order + nh;        /* nh: index into snaps, or -1 */
-    uint8_t *excl_src = o.pristine + nh, *excl_tgt = excl_src + nh;
-    snaps = (snap_t *)PyMem_Calloc((size_t)nh, sizeof(snap_t));
-    snap_hist = (double *)PyMem_Calloc((size_t)(nh * S), sizeof(double));
-    if (!snaps || !snap_hist) {
-        nomem = 1;
-        goto done;
-    }
+    cand_t C = {dbuf, ibuf, bbuf};
+    int64_t *order = ibuf + nh, *snap_of = order + nh, *to_move = snap_of + nh, *vms = to_move + nv;
+    int64_t *placed = vms + nv;
+    double *cbuf = dbuf + nh, *snap_hist = cbuf + nv;
+    uint8_t *excl_src = bbuf + nh, *excl_tgt = excl_src + nh;
 
-    /* ---- the table after the periodic update (CloudSimRun._optimize_python + HostTable.__init__) */
+    /* ---- the table after the periodic update (optimize_python + HostTable.__init__) */
     for (int64_t h = 0; h < nh; h++) {
-        o.avail[h] = o.cap[h];
-        o.max_ram[h] = INT_MIN_D;
-        o.peak[h] = peak_out[h];
-        o.pnow[h] = spec_power(u[h], o.power + o.off[h]);
+        o->avail[h] = a->cap[h];
+        o->max_ram[h] = INT_MIN_D;
+        H->peak[h] = a->peak[h];
+        o->pnow[h] = spec_power(a->u[h], F->power + a->off[h]);
         snap_of[h] = -1;
         excl_src[h] = 0; /* here: the scheduler's "over-subscribed" flag */
     }
     for (int64_t k = 0; k < nslot; k++) {
-        int64_t h = s_host[k], v = s_vm[k];
+        int64_t h = a->s_host[k], v = a->s_vm[k];
         /* the scheduler's available MIPS: sequential subtraction in list order; 0 once over-subscribed */
-        if (!excl_src[h] && o.avail[h] >= c_slot[k])
-            o.avail[h] -= c_slot[k];
+        if (!excl_src[h] && o->avail[h] >= a->c_slot[k])
+            o->avail[h] -= a->c_slot[k];
         else
             excl_src[h] = 1;
-        o.sum_c[h] += alloc[k];
-        o.sum_r[h] += o.r[v];
-        if (o.vm_ram[v] > o.max_ram[h])
-            o.max_ram[h] = o.vm_ram[v];
-        o.nlist[h] += 1;
+        o->sum_c[h] += a->alloc[k];
+        o->sum_r[h] += F->r[v];
+        if (F->ram[v] > o->max_ram[h])
+            o->max_ram[h] = F->ram[v];
+        o->nlist[h] += 1;
         /* the host's utilization history (host_history: (u * mips) / host mips, summed in list order) */
-        double *row = o.hist + h * S;
-        const double *vr = o.vmh + v * S;
-        double mv = o.vm_mips[v];
+        double *row = o->hist + h * S;
+        const double *vr = F->hist + v * S;
+        double mv = F->mips[v];
         for (int64_t q = 0; q < S; q++)
-            row[q] += vr[q] * mv / o.cap[h];
-        if (list_push(&o.lists[h], v) < 0) {
-            nomem = 1;
+            row[q] += vr[q] * mv / a->cap[h];
+        if (list_push(&o->lists[h], v) < 0)
             goto done;
-        }
     }
     for (int64_t t = 0; t < ntypes; t++)
-        o.rep[t] = -1;
+        o->rep[t] = -1;
     /* a. the over-utilized hosts */
     for (int64_t h = 0; h < nh; h++) {
         if (excl_src[h])
-            o.avail[h] = 0.0;
-        o.hlen[h] = trim_len(o.hist + h * S, S);
-        if (o.mode == MODE_LR)
-            set_ab(&o, h);
-        int ov = over_now(&o, h);
-        if (ov < 0)
+            o->avail[h] = 0.0;
+        o->hlen[h] = trim_len(o->hist + h * S, S);
+        if (F->mode == MODE_LR)
+            set_ab(o, h);
+        int ov = over_now(F, H, h);
+        if (ov < 0) {
+            result = PABFD_PYTHON;
             goto done;
-        overloaded[h] = (uint8_t)ov;
+        }
+        a->over[h] = (uint8_t)ov;
     }
     for (int64_t h = 0; h < nh; h++) {
-        o.pristine[h] = o.nlist[h] == 0 && u[h] == 0 && !overloaded[h];
-        if (o.pristine[h] && o.rep[o.type[h]] < 0)
-            o.rep[o.type[h]] = h;
-        if (!o.pristine[h] || o.rep[o.type[h]] == h)
-            o.scan[o.nscan++] = h;
+        o->pristine[h] = o->nlist[h] == 0 && a->u[h] == 0 && !a->over[h];
+        if (o->pristine[h] && o->rep[o->type[h]] < 0)
+            o->rep[o->type[h]] = h;
+        if (!o->pristine[h] || o->rep[o->type[h]] == h)
+            o->scan[H->nscan++] = h;
     }
 
-    /* ---- b. MMT on each over-utilized host, lowest id first */
+    /* ---- b. MMT or MU on each over-utilized host, lowest id first */
     int64_t n_move = 0;
     for (int64_t h = 0; h < nh; h++) {
-        if (!overloaded[h])
+        if (!a->over[h])
             continue;
-        list_t *l = &o.lists[h];
+        list_t *l = &o->lists[h];
         while (l->n) {
-            /* the first VM of least key: MMT = RAM; MU = requested / booked MIPS (sel 1) or requested (sel 2) */
-            int64_t p = 0;
-            if (sel == 0) {
-                for (int64_t j = 1; j < l->n; j++)
-                    if (o.vm_ram[l->v[j]] < o.vm_ram[l->v[p]])
-                        p = j;
-            } else {
-                double best = sel == 1 ? o.r[l->v[0]] / o.vm_mips[l->v[0]] : o.r[l->v[0]];
-                for (int64_t j = 1; j < l->n; j++) {
-                    double key = sel == 1 ? o.r[l->v[j]] / o.vm_mips[l->v[j]] : o.r[l->v[j]];
-                    if (key < best) {
-                        best = key;
-                        p = j;
-                    }
-                }
-            }
+            int64_t p = select_one(F, l, a->sel);
             int64_t v = l->v[p];
             memmove(l->v + p, l->v + p + 1, (size_t)(l->n - p - 1) * sizeof(int64_t));
             l->n -= 1;
-            o.nlist[h] -= 1;
+            o->nlist[h] -= 1;
             to_move[n_move++] = v;
-            rebuild_o(&o, h, cbuf);
-            int ov = over_now(&o, h);
-            if (ov < 0)
+            rebuild_o(o, h, cbuf);
+            int ov = over_now(F, H, h);
+            if (ov < 0) {
+                result = PABFD_PYTHON;
                 goto done;
+            }
             if (!ov)
                 break;
         }
     }
     /* ---- c. PABFD, largest demand first (stable), over-utilized hosts excluded */
-    sort_by_r_desc(to_move, n_move, o.r);
+    sort_by_r_desc(to_move, n_move, F->r);
     int64_t n_mig = 0;
     for (int64_t k = 0; k < n_move; k++) {
         int64_t v = to_move[k];
-        int64_t h = find_o(&o, v, overloaded, cd, cp);
-        if (h == -2)
+        int64_t h = pabfd(F, H, v, a->over, &C);
+        if (h == PABFD_PYTHON || (h >= 0 && n_mig >= max_mig)) {
+            result = PABFD_PYTHON;
             goto done;
+        }
         if (h >= 0) {
-            if (n_mig >= max_mig)
+            if (create_o(o, h, v) < 0)
                 goto done;
-            if (create_o(&o, h, v) < 0) {
-                nomem = 1;
-                goto done;
-            }
-            out[2 * n_mig] = v;
-            out[2 * n_mig + 1] = h;
+            a->out[2 * n_mig] = v;
+            a->out[2 * n_mig + 1] = h;
             n_mig++;
         }
     }
     /* ---- d. under-utilized hosts, least utilized first (ties: lowest id): all VMs or none */
     int64_t n_excl = 0, n_order = 0;
     for (int64_t h = 0; h < nh; h++) {
-        excl_src[h] = overloaded[h] || u[h] == 0;
+        excl_src[h] = a->over[h] || a->u[h] == 0;
         excl_tgt[h] = excl_src[h];
         n_excl += excl_src[h];
-        if (!excl_src[h] && u[h] < 1)
+        if (!excl_src[h] && a->u[h] < 1)
             order[n_order++] = h;
     }
-    sort_u = u;
+    sort_u = a->u;
     qsort(order, (size_t)n_order, sizeof(int64_t), cmp_by_u_then_id);
     for (int64_t q = 0; q < n_order; q++) {
         int64_t h = order[q];
@@ -637,44 +435,42 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
             continue;
         if (n_excl == nh)
             break;
-        if (!o.lists[h].n)
+        if (!o->lists[h].n)
             continue;
         excl_src[h] = 1;
         excl_tgt[h] = 1;
         n_excl++;
-        int64_t nvms = o.lists[h].n;
-        memcpy(vms, o.lists[h].v, (size_t)nvms * sizeof(int64_t));
-        sort_by_r_desc(vms, nvms, o.r);
+        int64_t nvms = o->lists[h].n;
+        memcpy(vms, o->lists[h].v, (size_t)nvms * sizeof(int64_t));
+        sort_by_r_desc(vms, nvms, F->r);
         int64_t n_placed = 0, n_snaps = 0;
         int failed = 0;
         for (int64_t k = 0; k < nvms; k++) {
             int64_t v = vms[k];
-            int64_t j = find_o(&o, v, excl_tgt, cd, cp);
-            if (j == -2)
+            int64_t j = pabfd(F, H, v, excl_tgt, &C);
+            if (j == PABFD_PYTHON) {
+                result = PABFD_PYTHON;
                 goto done;
+            }
             if (j < 0) {
                 failed = 1;
                 break;
             }
             if (snap_of[j] < 0) {
                 snaps[n_snaps].hist = snap_hist + n_snaps * S;
-                if (snap_save(&o, &snaps[n_snaps], j, S) < 0) {
-                    nomem = 1;
+                if (snap_save(o, &snaps[n_snaps], j) < 0)
                     goto done;
-                }
                 snap_of[j] = n_snaps++;
             }
-            if (create_o(&o, j, v) < 0) {
-                nomem = 1;
+            if (create_o(o, j, v) < 0)
                 goto done;
-            }
             placed[2 * n_placed] = v;
             placed[2 * n_placed + 1] = j;
             n_placed++;
         }
         if (failed) {
             for (int64_t s2 = 0; s2 < n_snaps; s2++)
-                snap_restore(&o, &snaps[s2], S);
+                snap_restore(o, &snaps[s2]);
         } else {
             for (int64_t k = 0; k < n_placed; k++) {
                 int64_t t = placed[2 * k + 1];
@@ -682,10 +478,12 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
                     excl_src[t] = 1;
                     n_excl++;
                 }
-                if (n_mig >= max_mig)
-                    goto done; /* cannot happen with the caller's buffer (2 nv pairs); the Python path decides */
-                out[2 * n_mig] = placed[2 * k];
-                out[2 * n_mig + 1] = t;
+                if (n_mig >= max_mig) {
+                    result = PABFD_PYTHON; /* the caller's buffer is too small: the Python path decides */
+                    goto done;
+                }
+                a->out[2 * n_mig] = placed[2 * k];
+                a->out[2 * n_mig + 1] = t;
                 n_mig++;
             }
         }
@@ -694,31 +492,109 @@ PyObject *kumo_optimize_mmt(PyObject *self, PyObject *args)
     }
     /* ---- close: the scheduler maps' peak sizes outlive the optimization */
     for (int64_t h = 0; h < nh; h++)
-        if (o.peak[h] > peak_out[h])
-            peak_out[h] = o.peak[h];
+        if (H->peak[h] > a->peak[h])
+            a->peak[h] = H->peak[h];
     result = n_mig;
 
 done:
-    if (snaps) {
-        for (int64_t h = 0; h < nh; h++)
+    if (snaps)
+        for (int64_t h = 0; h <= nh; h++)
             PyMem_Free(snaps[h].vms);
-        PyMem_Free(snaps);
-    }
-    PyMem_Free(snap_hist);
-    free_opt(&o);
-    PyBuffer_Release(&cb);
-    if (nomem)
-        return PyErr_NoMemory();
-    return PyLong_FromLongLong(result);
+    PyMem_Free(snaps);
+    PyMem_Free(ibuf);
+    PyMem_Free(dbuf);
+    PyMem_Free(bbuf);
+    return result;
 }
 
-PyObject *kumo_opt_words(PyObject *self, PyObject *noargs)
+PyObject *kumo_optimize(PyObject *self, PyObject *args)
 {
-    return Py_BuildValue("(ssssssssssssssssssssssssssssssssssssssss)",
-        "nh", "nv", "nslot", "s_vm", "s_host", "alloc", "c_slot", "over_out", "u", "peak", "type", "ntypes",
-        "cap", "pe", "off", "power", "r", "vm_ram", "vm_mips", "vmh", "vm_hlen", "vm_lr", "vm_hz", "vm_res",
-        "stride", "mode", "min_len", "w", "robust", "alpha", "beta", "hat", "out",
-        "pe_min", "thr", "safety", "fallback", "mig_rate", "interval", "sel");
+    static const char *entry = "optimize";
+    facts_t F;
+    opt_args_t a;
+    opt_t o;
+    views_t vw;
+    memset(&F, 0, sizeof(F));
+    memset(&a, 0, sizeof(a));
+    memset(&o, 0, sizeof(o));
+    views_init(&vw);
+    PyObject *res = NULL;
+    if (check_count(args, 1 + OPT_NARGS, entry) < 0)
+        return NULL;
+    if (args_fill(PyTuple_GET_ITEM(args, 0), 0, entry, FACTS_ARGS, FACTS_NARGS, &F, &vw) < 0 ||
+        args_fill(args, 1, entry, OPT_ARGS, OPT_NARGS, &a, &vw) < 0)
+        goto out;
+    F.nv = vw.size['V'];
+    F.stride = vw.size['S'];
+    F.w = vw.size['W'] < 0 ? 0 : vw.size['W'];
+    F.npower = vw.size['P'];
+    const int64_t nh = vw.size['H'], nslot = vw.size['N'], max_mig = vw.size['M'];
+    if (facts_check(&F, entry) < 0 || check_range(a.off, nh, 0, F.npower - POWER_POINTS, entry, "off") < 0 ||
+        check_range(a.type, nh, 0, nh, entry, "type") < 0 || check_range(a.s_vm, nslot, 0, F.nv - 1, entry, "s_vm") < 0 ||
+        check_range(a.s_host, nslot, 0, nh - 1, entry, "s_host") < 0)
+        goto out;
+    if (a.sel < 0 || a.sel > 2) {
+        PyErr_Format(PyExc_ValueError, "%s: sel must be 0 (MMT), 1 or 2 (MU), got %lld", entry, (long long)a.sel);
+        goto out;
+    }
+    int64_t ntypes = 0;
+    for (int64_t h = 0; h < nh; h++) {
+        if (a.type[h] + 1 > ntypes)
+            ntypes = a.type[h] + 1;
+        if (!power_in_table(a.u[h], a.off[h], F.npower)) {
+            res = PyLong_FromLong(PABFD_PYTHON); /* a utilization beyond the table: the Python path decides */
+            goto out;
+        }
+    }
+    o.F = &F;
+    o.nh = nh;
+    o.type = a.type;
+    /* the hosts: doubles avail sum_c sum_r pnow A B hz max_ram (8 nh) + hist (nh S); int64 host nlist peak
+     * hlen scan (5 nh) + rep (ntypes) */
+    double *d = (double *)PyMem_Calloc((size_t)(8 * nh + nh * F.stride + 1), sizeof(double));
+    int64_t *iv = (int64_t *)PyMem_Calloc((size_t)(5 * nh + ntypes + 1), sizeof(int64_t));
+    o.pristine = (uint8_t *)PyMem_Calloc((size_t)nh + 1, 1);
+    o.lists = (list_t *)PyMem_Calloc((size_t)nh + 1, sizeof(list_t));
+    if (!d || !iv || !o.pristine || !o.lists) {
+        PyErr_NoMemory();
+        PyMem_Free(d);
+        PyMem_Free(iv);
+        goto free_out;
+    }
+    o.avail = d;
+    o.sum_c = d + nh;
+    o.sum_r = d + 2 * nh;
+    o.pnow = d + 3 * nh;
+    o.A = d + 4 * nh;
+    o.B = d + 5 * nh;
+    o.hz = d + 6 * nh;
+    o.max_ram = d + 7 * nh;
+    o.hist = d + 8 * nh;
+    int64_t *host = iv;
+    o.nlist = iv + nh;
+    int64_t *peak = iv + 2 * nh;
+    o.hlen = iv + 3 * nh;
+    o.scan = iv + 4 * nh;
+    o.rep = iv + 5 * nh;
+    for (int64_t h = 0; h < nh; h++)
+        host[h] = h;
+    hosts_t H = {host, o.avail, a.pe, o.sum_c, o.sum_r, a.cap, o.pnow, a.off, o.nlist, peak, o.hlen, o.hist,
+                 o.A, o.B, o.hz, nh, nh, o.scan, 0, nh};
+    o.H = H;
+    long long n = run_optimize(&o, &a, nslot, ntypes, max_mig);
+    if (n == -4)
+        PyErr_NoMemory();
+    else
+        res = PyLong_FromLongLong(n);
+    PyMem_Free(d);
+    PyMem_Free(iv);
+free_out:
+    if (o.lists)
+        for (int64_t h = 0; h < nh; h++)
+            PyMem_Free(o.lists[h].v);
+    PyMem_Free(o.lists);
+    PyMem_Free(o.pristine);
+out:
+    views_release(&vw);
+    return res;
 }
-
-

@@ -1,134 +1,209 @@
+/* The timeline's hot paths (kumo/studies/cloudsim/_timeline.py, _placement.py, _accounting.py): the initial
+ * placement, the allocation part of every host update, P(u) per host, and the state-history entries. */
 #include "_kernel.h"
 
 /* ============================================================================================================
- * initial_place(...): CloudSimRun._initial_placement at t = 0 (kumo/studies/cloudsim/_timeline.py), for the broker's VMs
- * in id order. kind 1: PABFD with the detector's test on a target reduced to "m / capacity > limit" (every
- * host's history is the single value 0, so LR/LRR/IQR/MAD use their short-history threshold and THR its own);
+ * initial_place(vm_mips, vm_ram, vm_bw, pe, cap, host_ram, host_bw, power, off, peak, vm_host, kind, limit):
+ * _placement.initial_placement at t = 0, for the broker's VMs in id order. kind 1: PABFD (the one pabfd())
+ * with every host at P(0) and RAM and bandwidth as extra constraints; the detector's test on a target reduces
+ * to THR with threshold `limit` on the new VM's MIPS alone (the VMs placed so far request nothing until 0.1 s,
+ * and every host's history is the single value 0, so LR/LRR/IQR/MAD use their short-history threshold).
  * kind 0: first fit. Fills vm_host; grows peak as CloudSim's tentative creations do. Returns the first VM
  * without a host, or -1.
  * ========================================================================================================== */
+typedef struct {
+    const double *vm_mips, *vm_ram, *vm_bw, *pe, *cap, *host_ram, *host_bw, *power;
+    const int64_t *off;
+    int64_t *peak, *vm_host;
+    int64_t kind;
+    double limit;
+} place_args_t;
+
+static const arg_t PLACE_ARGS[] = {
+    {"vm_mips", A_F64, 'V', 0, A_REQUIRED, offsetof(place_args_t, vm_mips)},
+    {"vm_ram", A_F64, 'V', 0, A_REQUIRED, offsetof(place_args_t, vm_ram)},
+    {"vm_bw", A_F64, 'V', 0, A_REQUIRED, offsetof(place_args_t, vm_bw)},
+    {"pe", A_F64, 'H', 0, A_REQUIRED, offsetof(place_args_t, pe)},
+    {"cap", A_F64, 'H', 0, A_REQUIRED, offsetof(place_args_t, cap)},
+    {"host_ram", A_F64, 'H', 0, A_REQUIRED, offsetof(place_args_t, host_ram)},
+    {"host_bw", A_F64, 'H', 0, A_REQUIRED, offsetof(place_args_t, host_bw)},
+    {"power", A_F64, 'P', 0, A_REQUIRED, offsetof(place_args_t, power)},
+    {"off", A_I64, 'H', 0, A_REQUIRED, offsetof(place_args_t, off)},
+    {"peak", A_I64, 'H', 0, A_WRITE, offsetof(place_args_t, peak)},
+    {"vm_host", A_I64, 'V', 0, A_WRITE, offsetof(place_args_t, vm_host)},
+    {"kind", A_INT, 0, 0, A_REQUIRED, offsetof(place_args_t, kind)},
+    {"limit", A_DOUBLE, 0, 0, A_REQUIRED, offsetof(place_args_t, limit)},
+};
+
 PyObject *kumo_initial_place(PyObject *self, PyObject *args)
 {
-    Py_buffer b_mips, b_ram, b_bw, b_pe, b_cap, b_hram, b_hbw, b_power, b_off, b_peak, b_out;
-    int kind;
-    double limit;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*w*w*id", &b_mips, &b_ram, &b_bw, &b_pe, &b_cap, &b_hram, &b_hbw,
-                          &b_power, &b_off, &b_peak, &b_out, &kind, &limit))
-        return NULL;
-    const double *mips = b_mips.buf, *vram = b_ram.buf, *vbw = b_bw.buf, *pe = b_pe.buf, *cap = b_cap.buf;
-    const double *power = b_power.buf;
-    const int64_t *off = b_off.buf;
-    int64_t *peak = b_peak.buf, *vm_host = b_out.buf;
-    Py_ssize_t nh = b_cap.len / (Py_ssize_t)sizeof(double), nv = b_mips.len / (Py_ssize_t)sizeof(double);
+    static const char *entry = "initial_place";
+    const Py_ssize_t nargs = (Py_ssize_t)(sizeof(PLACE_ARGS) / sizeof(PLACE_ARGS[0]));
+    place_args_t a;
+    views_t vw;
+    views_init(&vw);
+    PyObject *res = NULL;
+    if (check_count(args, nargs, entry) < 0 || args_fill(args, 0, entry, PLACE_ARGS, nargs, &a, &vw) < 0)
+        goto out;
+    const int64_t nh = vw.size['H'], nv = vw.size['V'], npower = vw.size['P'];
+    if (npower < POWER_POINTS || check_range(a.off, nh, 0, npower - POWER_POINTS, entry, "off") < 0)
+        goto fail_power;
+    /* the hosts: doubles avail ram bw sum_c zeros pnow (6 nh); int64 host nlist cand (3 nh); uint8 excluded
+     * cand state (2 nh); a candidate score per host */
+    double *d = (double *)PyMem_Calloc((size_t)(7 * nh + 1), sizeof(double));
+    int64_t *iv = (int64_t *)PyMem_Calloc((size_t)(3 * nh + 1), sizeof(int64_t));
+    uint8_t *ex = (uint8_t *)PyMem_Calloc((size_t)(2 * nh + 1), 1);
+    if (!d || !iv || !ex) {
+        PyErr_NoMemory();
+        goto free_out;
+    }
+    double *avail = d, *ram = d + nh, *bw = d + 2 * nh, *sum_c = d + 3 * nh, *zeros = d + 4 * nh;
+    double *pnow = d + 5 * nh;
+    int64_t *host = iv, *nlist = iv + nh;
+    cand_t C = {d + 6 * nh, iv + 2 * nh, ex + nh};
+    double pe_min = INFINITY;
+    for (int64_t h = 0; h < nh; h++) {
+        avail[h] = a.cap[h];
+        ram[h] = a.host_ram[h];
+        bw[h] = a.host_bw[h];
+        pnow[h] = a.power[a.off[h]];
+        host[h] = h;
+        if (a.pe[h] < pe_min)
+            pe_min = a.pe[h];
+    }
+    facts_t F;
+    memset(&F, 0, sizeof(F));
+    F.power = a.power;
+    F.r = a.vm_mips; /* at t = 0 PABFD places a VM by its booked MIPS */
+    F.mips = a.vm_mips;
+    F.ram = a.vm_ram;
+    F.mode = MODE_THR;
+    F.thr = a.limit;
+    F.pe_min = pe_min;
+    F.nv = nv;
+    F.npower = npower;
+    hosts_t H = {host, avail, a.pe, sum_c, zeros, a.cap, pnow, a.off, nlist, a.peak, NULL, NULL, NULL, NULL, NULL,
+                 nh, nh, NULL, 0, nh};
     long long missing = -1;
-    double *avail = PyMem_Malloc((size_t)(4 * nh + 1) * sizeof(double));
-    int64_t *nlist = PyMem_Calloc((size_t)nh + 1, sizeof(int64_t));
-    if (!avail || !nlist) {
-        PyMem_Free(avail);
-        PyMem_Free(nlist);
-        PyBuffer_Release(&b_mips); PyBuffer_Release(&b_ram); PyBuffer_Release(&b_bw); PyBuffer_Release(&b_pe);
-        PyBuffer_Release(&b_cap); PyBuffer_Release(&b_hram); PyBuffer_Release(&b_hbw); PyBuffer_Release(&b_power);
-        PyBuffer_Release(&b_off); PyBuffer_Release(&b_peak); PyBuffer_Release(&b_out);
-        return PyErr_NoMemory();
-    }
-    double *ram = avail + nh, *bw = ram + nh, *sum_c = bw + nh;
-    for (Py_ssize_t h = 0; h < nh; h++) {
-        avail[h] = cap[h];
-        ram[h] = ((const double *)b_hram.buf)[h];
-        bw[h] = ((const double *)b_hbw.buf)[h];
-        sum_c[h] = 0.0;
-    }
-    for (Py_ssize_t v = 0; v < nv; v++) {
-        double m = mips[v];
+    for (int64_t v = 0; v < nv; v++) {
+        double m = a.vm_mips[v];
         int64_t best = -1;
-        double best_diff = INFINITY;
-        for (Py_ssize_t h = 0; h < nh; h++) {
-            if (!(pe[h] >= m) || !(avail[h] >= m) || !(ram[h] >= vram[v]) || !(bw[h] >= vbw[v]))
-                continue;
-            if (kind == 0) {
-                best = h;
-                break;
-            }
-            if (sum_c[h] != 0) {
-                if (nlist[h] >= peak[h])
-                    peak[h] = nlist[h] + 1;
-                if ((0.0 + m) / cap[h] > limit)
-                    continue;
-            }
-            double diff = spec_power((sum_c[h] + m) / cap[h], power + off[h]) - power[off[h]];
-            if (diff < best_diff) {
-                best = h;
-                best_diff = diff;
-            }
+        if (a.kind == 0) {
+            for (int64_t h = 0; h < nh && best < 0; h++)
+                if (a.pe[h] >= m && avail[h] >= m && ram[h] >= a.vm_ram[v] && bw[h] >= a.vm_bw[v])
+                    best = h;
+        } else {
+            for (int64_t h = 0; h < nh; h++)
+                ex[h] = !(ram[h] >= a.vm_ram[v] && bw[h] >= a.vm_bw[v]);
+            best = pabfd(&F, &H, v, ex, &C); /* THR never hands a decision back */
         }
         if (best < 0) {
             missing = v;
             break;
         }
         avail[best] -= m;
-        ram[best] -= vram[v];
-        bw[best] -= vbw[v];
+        ram[best] -= a.vm_ram[v];
+        bw[best] -= a.vm_bw[v];
         sum_c[best] += m;
         nlist[best] += 1;
-        if (nlist[best] > peak[best])
-            peak[best] = nlist[best];
-        vm_host[v] = best;
+        if (nlist[best] > a.peak[best])
+            a.peak[best] = nlist[best];
+        a.vm_host[v] = best;
     }
-    PyMem_Free(avail);
-    PyMem_Free(nlist);
-    PyBuffer_Release(&b_mips); PyBuffer_Release(&b_ram); PyBuffer_Release(&b_bw); PyBuffer_Release(&b_pe);
-    PyBuffer_Release(&b_cap); PyBuffer_Release(&b_hram); PyBuffer_Release(&b_hbw); PyBuffer_Release(&b_power);
-    PyBuffer_Release(&b_off); PyBuffer_Release(&b_peak); PyBuffer_Release(&b_out);
-    return PyLong_FromLongLong(missing);
+    res = PyLong_FromLongLong(missing);
+free_out:
+    PyMem_Free(d);
+    PyMem_Free(iv);
+    PyMem_Free(ex);
+out:
+    views_release(&vw);
+    return res;
+fail_power:
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_ValueError, "%s: power must hold %d watts per host type", entry, POWER_POINTS);
+    views_release(&vw);
+    return NULL;
 }
 
 /* ============================================================================================================
- * host_update(...): the allocation part of every host's updateVmsProcessing (CloudSimRun._update): per slot
- * (host-major, list order) the capped request c, the allocation; per host the requested total, the exact
- * over-subscription test, the proportional floor() shares in HashMap order, U (allocated, migrating-out VMs
- * counted at full share) and R (requested). role: 0 = migrating out (90 %), 1 = normal, 2 = migrating in (10 %).
- * grow_peak: also raise peak to each host's slot count (the slots changed since the last update).
+ * host_update(rs, s_host, s_role, slot_hash, pe, cap, peak, c, alloc, U, R, grow_peak): the allocation part of
+ * every host's updateVmsProcessing (CloudSimRun._update_python): per slot (host-major, list order) the capped
+ * request c, the allocation; per host the requested total, the exact over-subscription test, the proportional
+ * floor() shares in HashMap order, U (allocated, migrating-out VMs counted at full share) and R (requested).
+ * role: 0 = migrating out (90 %), 1 = normal, 2 = migrating in (10 %). grow_peak: also raise peak to each
+ * host's slot count (the slots changed since the last update). False (nothing usable) if a host has more
+ * than 4096 slots.
  * ========================================================================================================== */
+typedef struct {
+    const double *rs, *pe, *cap;
+    const int64_t *host, *role, *hash;
+    int64_t *peak;
+    double *c, *alloc, *U, *R;
+    int64_t grow_peak;
+} update_args_t;
+
+static const arg_t UPDATE_ARGS[] = {
+    {"rs", A_F64, 'N', 0, A_REQUIRED, offsetof(update_args_t, rs)},
+    {"s_host", A_I64, 'N', 0, A_REQUIRED, offsetof(update_args_t, host)},
+    {"s_role", A_I64, 'N', 0, A_REQUIRED, offsetof(update_args_t, role)},
+    {"slot_hash", A_I64, 'N', 0, A_REQUIRED, offsetof(update_args_t, hash)},
+    {"pe", A_F64, 'H', 0, A_REQUIRED, offsetof(update_args_t, pe)},
+    {"cap", A_F64, 'H', 0, A_REQUIRED, offsetof(update_args_t, cap)},
+    {"peak", A_I64, 'H', 0, A_WRITE, offsetof(update_args_t, peak)},
+    {"c", A_F64, 'N', 0, A_WRITE, offsetof(update_args_t, c)},
+    {"alloc", A_F64, 'N', 0, A_WRITE, offsetof(update_args_t, alloc)},
+    {"U", A_F64, 'H', 0, A_WRITE, offsetof(update_args_t, U)},
+    {"R", A_F64, 'H', 0, A_WRITE, offsetof(update_args_t, R)},
+    {"grow_peak", A_INT, 0, 0, A_REQUIRED, offsetof(update_args_t, grow_peak)},
+};
+
 PyObject *kumo_host_update(PyObject *self, PyObject *args)
 {
-    Py_buffer b_rs, b_host, b_role, b_hash, b_pe, b_cap, b_peak, b_c, b_alloc, b_U, b_R;
-    int grow_peak;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*w*w*w*w*w*p", &b_rs, &b_host, &b_role, &b_hash, &b_pe, &b_cap, &b_peak,
-                          &b_c, &b_alloc, &b_U, &b_R, &grow_peak))
+    static const char *entry = "host_update";
+    const Py_ssize_t nargs = (Py_ssize_t)(sizeof(UPDATE_ARGS) / sizeof(UPDATE_ARGS[0]));
+    update_args_t a;
+    views_t vw;
+    views_init(&vw);
+    if (check_count(args, nargs, entry) < 0 || args_fill(args, 0, entry, UPDATE_ARGS, nargs, &a, &vw) < 0) {
+        views_release(&vw);
         return NULL;
-    const double *rs = b_rs.buf, *pe = b_pe.buf, *cap = b_cap.buf;
-    const int64_t *host = b_host.buf, *role = b_role.buf, *hash = b_hash.buf;
-    int64_t *peak = b_peak.buf;
-    double *c = b_c.buf, *alloc = b_alloc.buf, *U = b_U.buf, *R = b_R.buf;
-    Py_ssize_t n = b_rs.len / (Py_ssize_t)sizeof(double), nh = b_cap.len / (Py_ssize_t)sizeof(double);
+    }
+    const int64_t n = vw.size['N'], nh = vw.size['H'];
+    if (check_range(a.host, n, 0, nh - 1, entry, "s_host") < 0 || check_range(a.role, n, 0, 2, entry, "s_role") < 0) {
+        views_release(&vw);
+        return NULL;
+    }
+    const double *rs = a.rs, *pe = a.pe, *cap = a.cap;
+    const int64_t *host = a.host, *role = a.role, *hash = a.hash;
+    double *c = a.c, *alloc = a.alloc;
     int ok = 1;
     int64_t idx[4096];
-    for (Py_ssize_t h = 0; h < nh; h++) {
-        U[h] = 0.0;
-        R[h] = 0.0;
+    for (int64_t h = 0; h < nh; h++) {
+        a.U[h] = 0.0;
+        a.R[h] = 0.0;
     }
-    Py_ssize_t a = 0;
-    while (a < n) {
-        int64_t h = host[a];
-        Py_ssize_t b = a;
-        while (b < n && host[b] == h)
-            b++;
+    int64_t s = 0;
+    while (s < n) {
+        int64_t h = host[s];
+        int64_t e = s;
+        while (e < n && host[e] == h)
+            e++;
         double totq = 0.0;
-        for (Py_ssize_t k = a; k < b; k++) {
+        for (int64_t k = s; k < e; k++) {
             double x = rs[k] <= pe[h] ? rs[k] : pe[h];
             c[k] = x;
             double q = role[k] == 2 ? x * 0.1 : x;
             alloc[k] = role[k] == 0 ? x * 0.9 : q;
             totq += q;
         }
-        if (grow_peak && (int64_t)(b - a) > peak[h])
-            peak[h] = (int64_t)(b - a);
+        if (a.grow_peak && e - s > a.peak[h])
+            a.peak[h] = e - s;
         int over = totq > cap[h];
         if (fabs(totq - cap[h]) <= 1e-9 * cap[h]) {
             /* too close to call: the scheduler's sequential "available >= request" test */
             double av = cap[h];
             over = 0;
-            for (Py_ssize_t k = a; k < b; k++) {
+            for (int64_t k = s; k < e; k++) {
                 double q = role[k] == 2 ? c[k] * 0.1 : c[k];
                 if (av >= q)
                     av -= q;
@@ -139,18 +214,18 @@ PyObject *kumo_host_update(PyObject *self, PyObject *args)
             }
         }
         if (over) {
-            Py_ssize_t cnt = b - a;
+            int64_t cnt = e - s;
             if (cnt > 4096) {
                 ok = 0;
                 break;
             }
             int64_t size = 16;
-            while ((double)peak[h] > 0.75 * (double)size)
+            while ((double)a.peak[h] > 0.75 * (double)size)
                 size *= 2;
-            for (Py_ssize_t j = 0; j < cnt; j++) {
-                int64_t key = a + j;
+            for (int64_t j = 0; j < cnt; j++) {
+                int64_t key = s + j;
                 int64_t bk = hash[key] & (size - 1);
-                Py_ssize_t m = j - 1;
+                int64_t m = j - 1;
                 while (m >= 0 && (hash[idx[m]] & (size - 1)) > bk) {
                     idx[m + 1] = idx[m];
                     m--;
@@ -158,12 +233,12 @@ PyObject *kumo_host_update(PyObject *self, PyObject *args)
                 idx[m + 1] = key;
             }
             double tot = 0.0;
-            for (Py_ssize_t j = 0; j < cnt; j++) {
+            for (int64_t j = 0; j < cnt; j++) {
                 int64_t k = idx[j];
                 tot += role[k] == 2 ? c[k] * 0.1 : c[k];
             }
             double scale = cap[h] / tot;
-            for (Py_ssize_t k = a; k < b; k++) {
+            for (int64_t k = s; k < e; k++) {
                 if (role[k] == 0)
                     alloc[k] = floor(c[k] * scale * 0.9);
                 else if (role[k] == 2)
@@ -173,146 +248,59 @@ PyObject *kumo_host_update(PyObject *self, PyObject *args)
             }
         }
         double u = 0.0, r = 0.0;
-        for (Py_ssize_t k = a; k < b; k++) {
+        for (int64_t k = s; k < e; k++) {
             u += role[k] == 0 ? alloc[k] / 0.9 : alloc[k];
             r += rs[k];
         }
-        U[h] = u;
-        R[h] = r;
-        a = b;
+        a.U[h] = u;
+        a.R[h] = r;
+        s = e;
     }
-    PyBuffer_Release(&b_rs); PyBuffer_Release(&b_host); PyBuffer_Release(&b_role); PyBuffer_Release(&b_hash);
-    PyBuffer_Release(&b_pe); PyBuffer_Release(&b_cap); PyBuffer_Release(&b_peak); PyBuffer_Release(&b_c);
-    PyBuffer_Release(&b_alloc); PyBuffer_Release(&b_U); PyBuffer_Release(&b_R);
+    views_release(&vw);
     if (!ok)
         Py_RETURN_FALSE;
     Py_RETURN_TRUE;
 }
 
+/* spec_power_vec(u, off, power, out) -> True: CloudSim's P(u) for every host (_model.spec_power_flat); False
+ * (out untouched) where a utilization would read outside the table (the Python path decides) */
+typedef struct {
+    const double *u, *power;
+    const int64_t *off;
+    double *out;
+} power_args_t;
 
-/* spec_power_vec(u, off, power, out): CloudSim's P(u) for every host (kumo.studies.cloudsim._model.spec_power_flat) */
+static const arg_t POWER_ARGS[] = {
+    {"u", A_F64, 'N', 0, A_REQUIRED, offsetof(power_args_t, u)},
+    {"off", A_I64, 'N', 0, A_REQUIRED, offsetof(power_args_t, off)},
+    {"power", A_F64, 'P', 0, A_REQUIRED, offsetof(power_args_t, power)},
+    {"out", A_F64, 'N', 0, A_WRITE, offsetof(power_args_t, out)},
+};
+
+/* P(u) on the table at off reads entries floor(10 u) .. ceil(10 u) past off: all inside the npower values? */
+int power_in_table(double u, int64_t off, int64_t npower)
+{
+    return u >= 0 && off >= 0 && ceil(u * 10) + (double)off <= (double)(npower - 1);
+}
+
 PyObject *kumo_spec_power_vec(PyObject *self, PyObject *args)
 {
-    Py_buffer b_u, b_off, b_power, b_out;
-    if (!PyArg_ParseTuple(args, "y*y*y*w*", &b_u, &b_off, &b_power, &b_out))
+    static const char *entry = "spec_power_vec";
+    power_args_t a;
+    views_t vw;
+    views_init(&vw);
+    if (check_count(args, 4, entry) < 0 || args_fill(args, 0, entry, POWER_ARGS, 4, &a, &vw) < 0) {
+        views_release(&vw);
         return NULL;
-    const double *u = b_u.buf, *power = b_power.buf;
-    const int64_t *off = b_off.buf;
-    double *out = b_out.buf;
-    Py_ssize_t n = b_u.len / (Py_ssize_t)sizeof(double);
-    for (Py_ssize_t i = 0; i < n; i++)
-        out[i] = spec_power(u[i], power + off[i]);
-    PyBuffer_Release(&b_u); PyBuffer_Release(&b_off); PyBuffer_Release(&b_power); PyBuffer_Release(&b_out);
-    Py_RETURN_NONE;
-}
-
-
-/* ============================================================================================================
- * State histories (kumo/studies/cloudsim/_accounting.py Histories): the host and VM entries of one instant, finishing
- * the pending entries of an earlier instant. Rows are appended to the caller's logs (capacity reserved by
- * the caller); returns the new row counts.
- * ========================================================================================================== */
-
-/* hist_hosts(t, U, R, h_t, h_alloc, h_req, was_active, on_since, act_host, act_dt, viol_dt, n_act,
- *            down_host, down_val, n_down) -> (n_act, n_down): every host gets the entry (t, U, R) */
-PyObject *kumo_hist_hosts(PyObject *self, PyObject *args)
-{
-    double t;
-    Py_buffer bU, bR, bt, ba, bq, bw, bo, bah, bad, bav, bdh, bdv;
-    Py_ssize_t n_act, n_down;
-    if (!PyArg_ParseTuple(args, "dy*y*w*w*w*w*w*w*w*w*nw*w*n", &t, &bU, &bR, &bt, &ba, &bq, &bw, &bo, &bah, &bad, &bav,
-                          &n_act, &bdh, &bdv, &n_down))
-        return NULL;
-    const double *U = bU.buf, *R = bR.buf;
-    double *h_t = bt.buf, *h_alloc = ba.buf, *h_req = bq.buf, *on_since = bo.buf;
-    uint8_t *was = bw.buf;
-    int64_t *act_host = bah.buf, *down_host = bdh.buf;
-    double *act_dt = bad.buf, *viol_dt = bav.buf, *down_val = bdv.buf;
-    Py_ssize_t nh = bt.len / (Py_ssize_t)sizeof(double);
-    for (Py_ssize_t h = 0; h < nh; h++) {
-        double pt = h_t[h];
-        if (pt >= 0 && pt != t) {
-            double a = h_alloc[h];
-            int active = a > 0;
-            if (active) {
-                double dt = t - pt;
-                act_host[n_act] = h;
-                act_dt[n_act] = dt;
-                viol_dt[n_act] = a < h_req[h] ? dt : 0.0;
-                n_act++;
-            }
-            if (was[h] && !active) {
-                down_host[n_down] = h;
-                down_val[n_down] = pt - on_since[h];
-                n_down++;
-            }
-            if (!was[h] && active)
-                on_since[h] = pt;
-            was[h] = (uint8_t)active;
-        }
-        h_t[h] = t;
-        h_alloc[h] = U[h];
-        h_req[h] = R[h];
     }
-    PyBuffer_Release(&bU); PyBuffer_Release(&bR); PyBuffer_Release(&bt); PyBuffer_Release(&ba);
-    PyBuffer_Release(&bq); PyBuffer_Release(&bw); PyBuffer_Release(&bo); PyBuffer_Release(&bah);
-    PyBuffer_Release(&bad); PyBuffer_Release(&bav); PyBuffer_Release(&bdh); PyBuffer_Release(&bdv);
-    return Py_BuildValue("nn", n_act, n_down);
-}
-
-/* hist_vms(t, vms, alloc, req, mig, v_t, v_alloc, v_req, v_mig, was_mig, mig_since, tot_alloc, tot_req,
- *          under_mig, ratio_vm, ratio, n_ratio, migt_vm, migt_val, n_migt) -> (n_ratio, n_migt) */
-PyObject *kumo_hist_vms(PyObject *self, PyObject *args)
-{
-    double t;
-    Py_buffer bv, bal, brq, bmg, bt, ba, bq, bm, bw, bs, bta, btq, bu, brv, brr, bmv, bmt;
-    Py_ssize_t n_ratio, n_migt;
-    if (!PyArg_ParseTuple(args, "dy*y*y*y*w*w*w*w*w*w*w*w*w*w*w*nw*w*n", &t, &bv, &bal, &brq, &bmg, &bt, &ba, &bq,
-                          &bm, &bw, &bs, &bta, &btq, &bu, &brv, &brr, &n_ratio, &bmv, &bmt, &n_migt))
-        return NULL;
-    const int64_t *vms = bv.buf;
-    const double *alloc = bal.buf, *req = brq.buf;
-    const uint8_t *mig = bmg.buf;
-    double *v_t = bt.buf, *v_alloc = ba.buf, *v_req = bq.buf, *mig_since = bs.buf;
-    double *tot_alloc = bta.buf, *tot_req = btq.buf, *under = bu.buf, *ratio = brr.buf, *migt_val = bmt.buf;
-    uint8_t *v_mig = bm.buf, *was = bw.buf;
-    int64_t *ratio_vm = brv.buf, *migt_vm = bmv.buf;
-    Py_ssize_t n = bv.len / (Py_ssize_t)sizeof(int64_t);
-    for (Py_ssize_t k = 0; k < n; k++) {
-        int64_t v = vms[k];
-        double pt = v_t[v];
-        if (pt >= 0 && pt != t) {
-            double a = v_alloc[v], r = v_req[v];
-            int m = v_mig[v] != 0;
-            double dt = t - pt;
-            tot_alloc[v] += a * dt;
-            tot_req[v] += r * dt;
-            if (a < r) {
-                ratio_vm[n_ratio] = v;
-                ratio[n_ratio] = (r - a) / r;
-                n_ratio++;
-                if (m)
-                    under[v] += (r - a) * dt;
-            }
-            if (was[v] && !m) {
-                migt_vm[n_migt] = v;
-                migt_val[n_migt] = pt - mig_since[v];
-                n_migt++;
-            }
-            if (!was[v] && m)
-                mig_since[v] = pt;
-            was[v] = (uint8_t)m;
+    const int64_t n = vw.size['N'], npower = vw.size['P'];
+    for (int64_t i = 0; i < n; i++)
+        if (!power_in_table(a.u[i], a.off[i], npower)) {
+            views_release(&vw);
+            Py_RETURN_FALSE;
         }
-        v_t[v] = t;
-        v_alloc[v] = alloc[k];
-        v_req[v] = req[k];
-        v_mig[v] = mig[k] != 0;
-    }
-    PyBuffer_Release(&bv); PyBuffer_Release(&bal); PyBuffer_Release(&brq); PyBuffer_Release(&bmg);
-    PyBuffer_Release(&bt); PyBuffer_Release(&ba); PyBuffer_Release(&bq); PyBuffer_Release(&bm);
-    PyBuffer_Release(&bw); PyBuffer_Release(&bs); PyBuffer_Release(&bta); PyBuffer_Release(&btq);
-    PyBuffer_Release(&bu); PyBuffer_Release(&brv); PyBuffer_Release(&brr); PyBuffer_Release(&bmv);
-    PyBuffer_Release(&bmt);
-    return Py_BuildValue("nn", n_ratio, n_migt);
+    for (int64_t i = 0; i < n; i++)
+        a.out[i] = spec_power(a.u[i], a.power + a.off[i]);
+    views_release(&vw);
+    Py_RETURN_TRUE;
 }
-

@@ -92,7 +92,7 @@ class HostTable:
         self._views()
         self.rep = {t: int(self.pos[h]) for t, h in reps.items()}
         self.after = sim.after_test(self)
-        self._ctx = _compiled.table_context(sim, self)
+        self._kernel = _compiled.table_kernel(sim, self)  # the C kernel's view of these arrays, or None
 
     _ARRAYS = ("host", "cap", "invcap", "pe", "off", "type", "pnow", "nlist", "peak", "sum_c", "sum_r", "avail",
                "max_ram", "hist", "hlen", "busy")
@@ -218,9 +218,10 @@ class HostTable:
 
     # ------------------------------------------------------------------------------------ tests
     def overloaded_now(self, i: int) -> bool:
-        """The detector on the host at position ``i`` as its list stands (screened where the after-test
-        keeps a screen, exact otherwise)."""
-        return self.after.now(i)
+        """The detector on the host at position ``i`` as its list stands: the kernel's, else the after-test's
+        (screened where it keeps a screen, exact otherwise)."""
+        r = _compiled.table_over_now(self, i)
+        return self.after.now(i) if r is None else r
 
     def overloaded_now_exact(self, i: int) -> bool:
         """:meth:`overloaded_now` by the detector's exact scalar code."""
