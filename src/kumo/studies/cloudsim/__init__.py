@@ -1,9 +1,9 @@
-"""Reproductions of another simulator's experiments, number for number.
+"""CloudSim's PlanetLab consolidation experiments (Beloglazov & Buyya, CCPE 2012), reproduced number for number.
 
 ``run_cloudsim`` replays CloudSim 3.0.3/4.0's PlanetLab power experiments (``mode="cloudsim"``, event for
 event, quirks included) or runs them on kumo's general engine with the quirks fixed (``mode="realistic"``);
-``validation_table`` puts kumo's numbers next to CloudSim's. See :mod:`kumo.studies.cloudsim.replay` and
-:mod:`kumo.studies.cloudsim.realistic`.
+``validation_table`` puts kumo's numbers next to CloudSim's; :mod:`kumo.studies.cloudsim.cli` holds the
+``kumo validate`` command. See ``docs/studies/cloudsim.md``.
 """
 
 from typing import Any

@@ -2,8 +2,8 @@
 
 Host updates (``HostDynamicWorkload.updateVmsProcessing``) are vectorized over all VMs and hosts; the VMs of
 each host are kept in CloudSim's list order (placement/arrival order) through a per-VM position key, so that
-every per-host sum is CloudSim's sequential sum (``np.bincount`` adds in input order). See
-:mod:`kumo.studies.cloudsim.replay` for what is reproduced.
+every per-host sum is CloudSim's sequential sum (``np.bincount`` adds in input order). What is reproduced:
+``docs/studies/cloudsim.md``.
 """
 
 from __future__ import annotations
