@@ -176,12 +176,6 @@ class RegressionAfter(AfterTest):
         hz_p = np.maximum(self.hz, sim.vm_hz[v])
         return (((self.A + a_v * mv / t.cap) + (self.B + b_v * mv / t.cap) * hz_p) * self.safety)[pos]
 
-    def _short(self, v: int, pos: np.ndarray) -> np.ndarray:
-        # the host and the VM both have short histories: the detector's fallback threshold decides, exactly
-        if self.t.sim.vm_hlen[v] >= self.min_len:
-            return np.zeros(pos.size, dtype=bool)
-        return self.t.hlen[pos] < self.min_len
-
     def verdicts(self, v: int, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         t = self.t
         pred = self._predict(v, pos)
@@ -189,10 +183,12 @@ class RegressionAfter(AfterTest):
         unsure = np.abs(pred - 1) <= _KNIFE
         if self.robust:
             unsure |= over  # CloudSim's robust fit can only turn "over" into "not over"
-        short = self._short(v, pos)
-        if short.any():
-            over = np.where(short, (t.sum_r[pos] + t.sim.r[v]) / t.cap[pos] > self.fallback, over)
-            unsure &= ~short
+        if t.sim.vm_hlen[v] < self.min_len:
+            # where the host's history is short too, the detector's fallback threshold decides, exactly
+            short = t.hlen[pos] < self.min_len
+            if short.any():
+                over = np.where(short, (t.sum_r[pos] + t.sim.r[v]) / t.cap[pos] > self.fallback, over)
+                unsure &= ~short
         return over | unsure, unsure
 
     def resolve(self, v: int, pos: np.ndarray) -> np.ndarray:

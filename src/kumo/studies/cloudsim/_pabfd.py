@@ -122,12 +122,13 @@ def pabfd(c: Candidates, v: int, req: float, pe_min: float, excluded: np.ndarray
         return pick(c, diff, ua)
     if not test.lazy:
         over, unsure = test.verdicts(v, todo)
-        held = diff[todo]
-        diff[todo[over]] = np.inf
-        best = pick(c, diff, ua)
         if unsure is None or not unsure.any():
-            return best
-        return _settle(c, v, test, diff, ua, best, todo[unsure], held[unsure])
+            diff[todo[over]] = np.inf
+            return pick(c, diff, ua)
+        pos = todo[unsure]
+        held = diff[pos]
+        diff[todo[over]] = np.inf
+        return _settle(c, v, test, diff, ua, pick(c, diff, ua), pos, held)
     # an expensive test: the tested hosts, best-scored first (ties: lowest id), in growing chunks, as long
     # as they could beat the winner so far
     held = diff[todo]
