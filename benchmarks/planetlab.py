@@ -68,8 +68,8 @@ def main() -> None:
     out = subprocess.run([sys.executable, "-c", BREAKDOWN], check=True, capture_output=True, text=True).stdout.split()
     t_np, t_kumo, t_trace, t_sim = (float(x) for x in out[:4])
     print(f"LrMmt 2011-03-03 in kumo's CloudSim mode: {float(out[4]):.2f} kWh, {int(float(out[5]))} migrations")
-    print(f"  in-process: import numpy {t_np:.2f} s, import kumo.studies.cloudsim {t_kumo:.2f} s, load trace {t_trace:.2f} s, "
-          f"simulate {t_sim:.2f} s")
+    print(f"  in-process: import numpy {t_np:.2f} s, import kumo.studies.cloudsim {t_kumo:.2f} s, "
+          f"load trace {t_trace:.2f} s, simulate {t_sim:.2f} s")
 
     med, lo, hi = whole_process(ONE, args.repeat)
     print(f"\nwhole process, LrMmt (median of {args.repeat}, min-max):  kumo {med:.2f} s ({lo:.2f}-{hi:.2f})")

@@ -7,7 +7,8 @@
  *   _kernel_args.c      typed arguments: every entry point fills a C struct from a fixed, ordered tuple
  *   _kernel_pabfd.c     the one PABFD (findHostForVm) and the detectors on the one host layout (hosts_t)
  *   _kernel_optimize.c  a whole optimizeAllocation with MMT or MU selection
- *   _kernel_timeline.c  initial placement, host updates, power, state histories
+ *   _kernel_timeline.c  initial placement, host updates, power
+ *   _kernel_history.c   state histories
  */
 #ifndef KUMO_KERNEL_H
 #define KUMO_KERNEL_H

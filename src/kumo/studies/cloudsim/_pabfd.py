@@ -23,9 +23,9 @@ from typing import Protocol
 
 import numpy as np
 
-from kumo.studies.cloudsim._model import POWER_FLAT
+from kumo.studies.cloudsim._model import POWER_FLAT, spec_power_flat
 
-__all__ = ["NEAR_W", "AfterVerdicts", "Candidates", "pabfd", "pick", "spec_power"]
+__all__ = ["NEAR_W", "AfterVerdicts", "Candidates", "pabfd", "pick"]
 
 #: watts: screened scores this close to the best are re-scored exactly
 NEAR_W = 1e-9
@@ -63,19 +63,6 @@ class AfterVerdicts(Protocol):
         ...
 
 
-def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
-    """CloudSim's SPECpower formula elementwise (:func:`kumo.studies.cloudsim._model.spec_power_flat`, inlined
-    for the hot path: same operations, same bits)."""
-    u10 = u * 10
-    f = np.floor(u10)
-    p1 = POWER_FLAT[f.astype(np.int64) + off]
-    out = p1 + (POWER_FLAT[np.ceil(u10).astype(np.int64) + off] - p1) / 10 * (u - f / 10) * 100
-    exact = np.fmod(u, 0.1) == 0
-    if exact.any():
-        out[exact] = POWER_FLAT[u10[exact].astype(np.int64) + off[exact]]
-    return out
-
-
 def pick(c: Candidates, diff: np.ndarray, ua: np.ndarray) -> int:
     """Position of the least screened ``diff`` (inf = not allowed), decided exactly: every position within
     :data:`NEAR_W` of the screened minimum is re-scored with CloudSim's formula at utilization ``ua``, ties
@@ -87,7 +74,7 @@ def pick(c: Candidates, diff: np.ndarray, ua: np.ndarray) -> int:
     near = np.flatnonzero(diff <= best + NEAR_W)
     if near.size == 1:
         return i
-    ex = spec_power(ua[near], c.off[near]) - c.pnow[near]
+    ex = spec_power_flat(ua[near], c.off[near]) - c.pnow[near]
     tied = near[ex == ex.min()]
     return int(tied[0]) if tied.size == 1 else int(tied[np.argmin(c.host[tied])])
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from kumo.policies.detection import trim_zero_tail
 from kumo.studies.cloudsim import _compiled
-from kumo.studies.cloudsim._model import POWER_FLAT
-from kumo.studies.cloudsim._pabfd import pabfd, spec_power
+from kumo.studies.cloudsim._model import POWER_FLAT, spec_power_flat
+from kumo.studies.cloudsim._pabfd import pabfd
 
 __all__ = ["HostTable"]
 
@@ -74,7 +74,7 @@ class HostTable:
         self._pe = _room(sim.pe_mips[hs], nh)
         self._off = _room(sim.power_offset[hs], nh)
         self._type = _room(sim.host_type[hs], nh)
-        self._pnow = _room(spec_power(sim.u_cached[hs], self._off[:n]), nh)  # host.getPower() now
+        self._pnow = _room(spec_power_flat(sim.u_cached[hs], self._off[:n]), nh)  # host.getPower() now
         cut = np.searchsorted(host_of_slot, np.arange(nh + 1)).tolist()
         vl = vm_of_slot.tolist()
         self.lists = [vl[cut[h]:cut[h + 1]] for h in hs.tolist()]
