@@ -5,7 +5,7 @@ after a warm-up on this machine class).
 
 Each measurement starts a fresh ``python`` process (interpreter start, imports, trace load, simulation and
 results) and times it from outside with ``time.perf_counter``, like the reference's external timer. The
-in-process breakdown shows where the time goes. Goals (issue #3): LrMmt at least 20x faster than CloudSim's
+in-process breakdown shows where the time goes. Goals: LrMmt at least 20x faster than CloudSim's
 LrMmt; all ten example policies together faster than CloudSim's single LrMmt run.
 
     python benchmarks/planetlab.py [--repeat 3] [--skip-ten]
@@ -27,16 +27,16 @@ import time
 CLOUDSIM_QUIET_S = 15.75
 CLOUDSIM_SHIPPED_S = 45.0
 
-ONE = "from kumo.compat import run_cloudsim; run_cloudsim('lr-mmt')"
-TEN = "from kumo.compat import EXAMPLES, run_cloudsim\nfor p in EXAMPLES: run_cloudsim(p)"
-TEN_2 = ("from kumo.compat import validation_table\n"
+ONE = "from kumo.studies.cloudsim import run_cloudsim; run_cloudsim('lr-mmt')"
+TEN = "from kumo.studies.cloudsim import EXAMPLES, run_cloudsim\nfor p in EXAMPLES: run_cloudsim(p)"
+TEN_2 = ("from kumo.studies.cloudsim import validation_table\n"
          "if __name__ == '__main__': validation_table(jobs=2)")
 BREAKDOWN = """
 import time
 t0 = time.perf_counter()
 import numpy
 t1 = time.perf_counter()
-from kumo.compat.cloudsim import load_day, run_cloudsim
+from kumo.studies.cloudsim.replay import load_day, run_cloudsim
 t2 = time.perf_counter()
 tr = load_day('20110303')
 t3 = time.perf_counter()
@@ -68,8 +68,8 @@ def main() -> None:
     out = subprocess.run([sys.executable, "-c", BREAKDOWN], check=True, capture_output=True, text=True).stdout.split()
     t_np, t_kumo, t_trace, t_sim = (float(x) for x in out[:4])
     print(f"LrMmt 2011-03-03 in kumo's CloudSim mode: {float(out[4]):.2f} kWh, {int(float(out[5]))} migrations")
-    print(f"  in-process: import numpy {t_np:.2f} s, import kumo.compat {t_kumo:.2f} s, load trace {t_trace:.2f} s, "
-          f"simulate {t_sim:.2f} s")
+    print(f"  in-process: import numpy {t_np:.2f} s, import kumo.studies.cloudsim {t_kumo:.2f} s, "
+          f"load trace {t_trace:.2f} s, simulate {t_sim:.2f} s")
 
     med, lo, hi = whole_process(ONE, args.repeat)
     print(f"\nwhole process, LrMmt (median of {args.repeat}, min-max):  kumo {med:.2f} s ({lo:.2f}-{hi:.2f})")
@@ -77,7 +77,7 @@ def main() -> None:
           f"[goal >= 20x: {'met' if CLOUDSIM_QUIET_S / med >= 20 else 'NOT met'}]")
     print(f"  CloudSim shipped main {CLOUDSIM_SHIPPED_S:.2f} s -> kumo is {CLOUDSIM_SHIPPED_S / med:.1f}x faster")
     print(f"  simulation alone {t_sim:.2f} s -> {CLOUDSIM_QUIET_S / t_sim:.1f}x CloudSim's whole quiet run")
-    from kumo.compat._compiled import K
+    from kumo.studies.cloudsim._compiled import K
 
     if K is not None:
         pmed, plo, phi = whole_process(ONE, max(1, args.repeat // 2), env={"KUMO_PURE_PYTHON": "1"})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kumo.compat import run_cloudsim
+from kumo.studies.cloudsim import run_cloudsim
 
 PLANETLAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "planetlab"
 DAYS = sorted(p.name for p in PLANETLAB.iterdir()) if PLANETLAB.is_dir() else []

@@ -9,11 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from kumo.compat import _model as M
-from kumo.compat._accounting import Histories
-from kumo.compat._screens import mc_pick_screen, spread_overloaded
 from kumo.policies import registry
 from kumo.policies.selection import MaximumCorrelation, SelectionContext
+from kumo.studies.cloudsim import _model as M
+from kumo.studies.cloudsim._accounting import Histories
+from kumo.studies.cloudsim._screens import mc_pick_screen, spread_overloaded
 
 G4 = M.POWER[0]
 G5 = M.POWER[1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kumo.compat.cloudsim import make_run
+from kumo.studies.cloudsim.replay import make_run
 
 
 def constant(percents, steps=2):
@@ -125,7 +125,7 @@ def test_random_selection_is_reproducible_for_a_seed(planetlab_percent):
 
 @pytest.fixture(scope="module")
 def planetlab_percent():
-    from kumo.compat.cloudsim import _percent, load_day
+    from kumo.studies.cloudsim.replay import _percent, load_day
 
     return _percent(load_day("20110303"))
 

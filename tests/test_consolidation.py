@@ -11,10 +11,10 @@ from conftest import make_scenario, make_trace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kumo.compat.metrics import consolidation_metrics, pdm, slatah
 from kumo.engine import Engine, run
 from kumo.policies import registry
 from kumo.state import HOST_OFF
+from kumo.studies.cloudsim.metrics import consolidation_metrics, pdm, slatah
 
 LINEAR = (100.0, 200.0)  # idle, max watts of the test hosts
 
@@ -95,7 +95,7 @@ def test_metrics_from_a_run():
 
 
 def test_realistic_mode_on_a_reduced_planetlab_day():
-    from kumo.compat import run_cloudsim
+    from kumo.studies.cloudsim import run_cloudsim
     from kumo.traces import load
 
     tr = load("planetlab-20110303").select(vms=slice(0, 120), steps=slice(0, 24))

@@ -1,7 +1,7 @@
 """kumo's CloudSim-compatible numbers next to CloudSim's own, per policy and metric (``kumo validate``).
 
 The reference is CloudSim 4.0's full-precision output for PlanetLab day 2011-03-03 with the files in sorted
-order (``shared/reference/cloudsim-planetlab.md`` §2), shipped as ``kumo/data/cloudsim-planetlab-20110303.csv``.
+order (``shared/reference/cloudsim-planetlab.md`` §2), shipped as ``kumo/studies/cloudsim/data/cloudsim-planetlab-20110303.csv``.
 Random selection (``*-rs``) has no single reference: CloudSim's ``Random`` is unseeded, so its rows are
 compared with the mean of the CloudSim runs in the reference's RS spread table (:data:`RS_SPREAD`), with the
 wider :data:`RS_TARGETS`. Other days have no reference; their rows carry kumo's numbers only.
@@ -15,11 +15,11 @@ import time
 from importlib import resources
 from typing import Any
 
-from kumo.compat.cloudsim import EXAMPLES, class_name, load_day, run_cloudsim
+from kumo.studies.cloudsim.replay import EXAMPLES, class_name, load_day, run_cloudsim
 
 #: metrics compared, in CloudSim's printing order (fractions, not percent)
 METRICS = ("energy_kwh", "migrations", "slatah", "pdm", "slav", "esv", "sla_overall", "sla_average", "host_shutdowns")
-#: issue #3's targets (relative difference) for deterministic policies
+#: the reproduction targets (relative difference) for deterministic policies
 TARGETS = {"energy_kwh": 0.01, "migrations": 0.05, "slatah": 0.10, "pdm": 0.10, "slav": 0.10}
 #: random selection: one seeded draw against the mean of CloudSim's unseeded draws. CloudSim's own runs spread
 #: by about 2 % in energy, 4 % in migrations and 6 % in SLAV (table below), so the targets add that spread
@@ -50,7 +50,7 @@ def reference(date: str = REFERENCE_DATE) -> dict[str, dict[str, float]]:
     (ESV of an RS row = mean energy x mean SLAV). Empty for days without a reference."""
     if date != REFERENCE_DATE:
         return {}
-    ref = resources.files("kumo.data").joinpath(f"cloudsim-planetlab-{date}.csv")
+    ref = resources.files("kumo.studies.cloudsim").joinpath("data", f"cloudsim-planetlab-{date}.csv")
     out: dict[str, dict[str, float]] = {}
     with ref.open("r", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
@@ -95,7 +95,7 @@ def validation_table(policies: list[str] | None = None, date: str = REFERENCE_DA
     Returns
     -------
     pandas.DataFrame, one row per (policy, metric): ``policy``, ``cloudsim_name``, ``metric``, ``kumo``,
-    ``cloudsim`` (NaN without a reference), ``rel_diff``, ``target`` (NaN where issue #3 sets none),
+    ``cloudsim`` (NaN without a reference), ``rel_diff``, ``target`` (NaN where no target is set),
     ``within_target`` (None without a target), ``reference`` (``exact run``, ``RS mean of n runs`` or
     ``none``). ``attrs["wall_s"]`` holds each run's wall time.
     """

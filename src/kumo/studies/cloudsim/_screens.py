@@ -1,4 +1,4 @@
-"""Fast screens that let the compat run skip expensive bit-exact computations when their outcome is certain.
+"""Fast screens that let the compatibility run skip expensive bit-exact computations when their outcome is certain.
 
 A screen never decides a close call: it either returns the answer the exact code would give (because the
 margin is far larger than any rounding difference) or None, and the caller then runs the exact code from

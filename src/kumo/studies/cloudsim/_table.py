@@ -1,18 +1,11 @@
-"""One call of CloudSim's ``optimizeAllocation`` (``cloudsim-planetlab.md`` §4 step 4), as kumo arithmetic.
+"""CloudSim's tentative allocation state during one ``optimizeAllocation``: :class:`HostTable`.
 
 The host lists, per-host sums and the schedulers' available MIPS are mutated exactly as CloudSim's tentative
-``vmCreate`` / ``vmDestroy`` calls mutate them, then thrown away (CloudSim's ``restoreAllocation``); the
-result is the migration map in CloudSim's order. Detection and selection are kumo's registered policies
-(:mod:`kumo.policies.detection`, :mod:`kumo.policies.selection`), which copy CloudSim's arithmetic.
+``vmCreate`` / ``vmDestroy`` calls mutate them, then thrown away (CloudSim's ``restoreAllocation``).
 
-Speed without changing a single decision:
-
-* **Candidate universe.** Only hosts that hold VMs and, per host type, the lowest-id empty host can win
-  PABFD: empty hosts of one type score identically and CloudSim breaks ties to the lowest id. When that
-  host receives a VM, the next empty host of its type joins. Per-host state lives in compact arrays.
-* **Vectorized "over-utilized after allocation" test** on all candidates at once (:mod:`kumo.compat._after`).
-* **Screened power scores**: ``np.interp`` on the SPECpower tables gives every host's power increase to a
-  few ulps; CloudSim's exact formula re-scores the hosts within 1e-9 W of the minimum (:meth:`HostTable.pick`).
+Only hosts that hold VMs and, per host type, the lowest-id empty host can win PABFD: empty hosts of one type
+score identically and CloudSim breaks ties to the lowest id. When that host receives a VM, the next empty
+host of its type joins (the *universe* of candidates). Per-host state lives in compact arrays.
 """
 
 from __future__ import annotations
@@ -22,25 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat import _compiled
-from kumo.compat._after import _NEAR_W, _XP, AFTER_TESTS, AfterTest, horizon
-from kumo.compat._model import POWER_FLAT
 from kumo.policies.detection import trim_zero_tail
+from kumo.studies.cloudsim import _compiled
+from kumo.studies.cloudsim._model import POWER_FLAT, spec_power_flat
+from kumo.studies.cloudsim._pabfd import pabfd
 
-__all__ = ["AFTER_TESTS", "AfterTest", "HostTable", "horizon", "optimize", "spec_power"]
+__all__ = ["HostTable"]
 
 _INT_MIN = float(-(2**31))
-
-def spec_power(u: np.ndarray, off: np.ndarray) -> np.ndarray:
-    # kumo.compat._model.spec_power_flat, inlined for the hot path (same operations, same bits)
-    u10 = u * 10
-    f = np.floor(u10)
-    p1 = POWER_FLAT[f.astype(np.int64) + off]
-    out = p1 + (POWER_FLAT[np.ceil(u10).astype(np.int64) + off] - p1) / 10 * (u - f / 10) * 100
-    exact = np.fmod(u, 0.1) == 0
-    if exact.any():
-        out[exact] = POWER_FLAT[u10[exact].astype(np.int64) + off[exact]]
-    return out
 
 
 class HostTable:
@@ -92,7 +74,7 @@ class HostTable:
         self._pe = _room(sim.pe_mips[hs], nh)
         self._off = _room(sim.power_offset[hs], nh)
         self._type = _room(sim.host_type[hs], nh)
-        self._pnow = _room(spec_power(sim.u_cached[hs], self._off[:n]), nh)  # host.getPower() now
+        self._pnow = _room(spec_power_flat(sim.u_cached[hs], self._off[:n]), nh)  # host.getPower() now
         cut = np.searchsorted(host_of_slot, np.arange(nh + 1)).tolist()
         vl = vm_of_slot.tolist()
         self.lists = [vl[cut[h]:cut[h + 1]] for h in hs.tolist()]
@@ -110,7 +92,7 @@ class HostTable:
         self._views()
         self.rep = {t: int(self.pos[h]) for t, h in reps.items()}
         self.after = sim.after_test(self)
-        self._ctx = _compiled.table_context(sim, self)
+        self._kernel = _compiled.table_kernel(sim, self)  # the C kernel's view of these arrays, or None
 
     _ARRAYS = ("host", "cap", "invcap", "pe", "off", "type", "pnow", "nlist", "peak", "sum_c", "sum_r", "avail",
                "max_ram", "hist", "hlen", "busy")
@@ -236,9 +218,10 @@ class HostTable:
 
     # ------------------------------------------------------------------------------------ tests
     def overloaded_now(self, i: int) -> bool:
-        """The detector on the host at position ``i`` as its list stands (screened where the after-test
-        keeps a screen, exact otherwise)."""
-        return self.after.now(i)
+        """The detector on the host at position ``i`` as its list stands: the kernel's, else the after-test's
+        (screened where it keeps a screen, exact otherwise)."""
+        r = _compiled.table_over_now(self, i)
+        return self.after.now(i) if r is None else r
 
     def overloaded_now_exact(self, i: int) -> bool:
         """:meth:`overloaded_now` by the detector's exact scalar code."""
@@ -256,119 +239,14 @@ class HostTable:
 
     # ------------------------------------------------------------------------------------ PABFD
     def find_host(self, v: int, excluded: np.ndarray) -> int:
-        """PABFD ``findHostForVm`` over the universe: position of the least power increase among suitable
-        hosts (ties to the lowest host id); a non-empty host over-utilized with the VM is skipped; -1 if none.
+        """PABFD ``findHostForVm`` over the universe: the position of the least power increase among the
+        suitable hosts (ties to the lowest host id), a non-empty host over-utilized with the VM skipped; -1
+        if none. ``excluded`` is a full-size (n_hosts,) bool mask of the forbidden targets, by host id."""
+        i = _compiled.table_pabfd(self, v, excluded)
+        if i is None:
+            i = pabfd(self, v, float(self.sim.r[v]), self.sim.pe_min, excluded, self.after)
+        return i
 
-        ``excluded`` is a full-size (n_hosts,) bool mask of the forbidden targets, by host id.
-        """
-        if self._ctx is not None:
-            i = _compiled.K.pabfd(self._ctx, self.n, v, excluded)
-            if i != -2:
-                return i
-        req = self.sim.r[v]
-        ok = (self.avail >= req) & ~excluded[self.host]
-        if req > self.sim.pe_min:
-            ok &= self.pe >= req
-        tested = ok & self.busy
-        # CloudSim creates the VM tentatively on every suitable non-empty host to test it; that grows the
-        # host scheduler's HashMap, whose iteration order later fixes the over-subscription sums
-        grow = tested & (self.nlist >= self.peak)
-        if grow.any():
-            self.peak[grow] = self.nlist[grow] + 1
-        # unsuitable hosts may exceed 1 (CloudSim never evaluates them; a suitable one cannot)
-        self._ua = ua = np.minimum((self.sum_c + req) / self.cap, 1.0)
-        # screened power increase: the same piecewise-linear curve as CloudSim's formula, a few ulps apart;
-        # _pick evaluates the exact formula wherever the choice could depend on those ulps
-        diff = np.where(ok, np.interp(ua * 10 + self.off, _XP, POWER_FLAT) - self.pnow, np.inf)
-        return self.after.choose(v, diff, tested)
-
-    def pick(self, diff: np.ndarray) -> int:
-        """Position of the least screened ``diff`` (inf = not allowed), decided exactly: every host within
-        1e-9 W of the screened minimum is re-scored with CloudSim's formula, ties to the lowest host id."""
-        i = int(diff.argmin())
-        best = diff[i]
-        if best == np.inf:
-            return -1
-        near = np.flatnonzero(diff <= best + _NEAR_W)
-        if near.size == 1:
-            return i
-        # exact scores (spec_power is CloudSim's formula elementwise, the same bits as the scalar)
-        ex = spec_power(self._ua[near], self.off[near]) - self.pnow[near]
-        tied = near[ex == ex.min()]
-        return int(tied[0]) if tied.size == 1 else int(tied[np.argmin(self.host[tied])])
-
-
-# --------------------------------------------------------------------------------------------- optimize
-
-
-def optimize(sim: Any, table: HostTable, overloaded: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """The migration map ``[(vm, target host)]`` of one ``optimizeAllocation``.
-
-    Parameters
-    ----------
-    sim : the compat run (reads demands, histories, VM facts, policies).
-    table : CloudSim's allocation state after the periodic update (mutated; discard afterwards).
-    overloaded : (n_hosts,) bool, the detector's verdict on every host (step a).
-    """
-    r = sim.r
-    host = table.host
-    # b. selection on each over-utilized host (lowest id first), re-testing after each removal
-    to_move: list[int] = []
-    for h in np.flatnonzero(overloaded).tolist():
-        to_move.extend(sim.select_from(table, int(table.pos[h]), rng))
-    # c. PABFD for the selected VMs, largest current demand first (stable), over-utilized hosts excluded
-    mig: list[tuple[int, int]] = []
-    to_move.sort(key=lambda x: -r[x])
-    for v in to_move:
-        i = table.find_host(v, overloaded)
-        if i >= 0:
-            table.create(i, v)
-            mig.append((v, int(table.host[i])))
-    # d. under-utilized hosts, least utilized first (the cached utilization does not change in the loop):
-    #    all VMs or none; targets of step c are not excluded (CloudSim's quirk); sources, over-utilized and
-    #    switched-off (utilization 0) hosts are never targets; successful targets are never sources
-    host = table.host  # the universe may have grown in step c
-    u = sim.u_cached
-    excl_src = overloaded | (u == 0)
-    excl_tgt = excl_src.copy()
-    n_excl = int(excl_src.sum())
-    nh = sim.nh
-    order = np.flatnonzero(~excl_src & (u < 1))
-    order = order[np.lexsort((order, u[order]))]
-    for h in order.tolist():
-        if excl_src[h]:
-            continue
-        if n_excl == nh:
-            break
-        i = int(table.pos[h])
-        if not table.lists[i]:
-            continue
-        excl_src[h] = True
-        excl_tgt[h] = True
-        n_excl += 1
-        vms = sorted(table.lists[i], key=lambda x: -r[x])
-        placed: list[tuple[int, int]] = []
-        snaps: dict[int, tuple] = {}
-        for v in vms:
-            j = table.find_host(v, excl_tgt)
-            if j < 0:
-                placed = []
-                break
-            if j not in snaps:
-                snaps[j] = table.snapshot(j)
-            table.create(j, v)
-            placed.append((v, j))
-        if not placed:
-            table.restore(snaps)
-            continue
-        for _, j in placed:
-            t = int(host[j])
-            if not excl_src[t]:
-                excl_src[t] = True
-                n_excl += 1
-        mig.extend((v, int(host[j])) for v, j in placed)
-    table.close()
-    return mig
 
 
 def _room(a: np.ndarray, size: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat._model import seq_sum
+from kumo.studies.cloudsim._model import seq_sum
 
 
 class _Log:

@@ -2,8 +2,8 @@
 
 Host updates (``HostDynamicWorkload.updateVmsProcessing``) are vectorized over all VMs and hosts; the VMs of
 each host are kept in CloudSim's list order (placement/arrival order) through a per-VM position key, so that
-every per-host sum is CloudSim's sequential sum (``np.bincount`` adds in input order). See
-:mod:`kumo.compat.cloudsim` for what is reproduced.
+every per-host sum is CloudSim's sequential sum (``np.bincount`` adds in input order). What is reproduced:
+``docs/studies/cloudsim.md``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat import _compiled
-from kumo.compat import _model as M
-from kumo.compat._accounting import Histories
-from kumo.compat._optimize import AFTER_TESTS, AfterTest, HostTable, horizon, optimize
-from kumo.compat._screens import mc_pick_screen
 from kumo.policies import registry
-from kumo.policies.detection import host_history, trim_zero_tail
-from kumo.policies.selection import SelectionContext
+from kumo.policies.detection import trim_zero_tail
+from kumo.studies.cloudsim import _compiled
+from kumo.studies.cloudsim import _model as M
+from kumo.studies.cloudsim._accounting import Histories
+from kumo.studies.cloudsim._after import AFTER_TESTS, AfterTest, horizon
+from kumo.studies.cloudsim._optimize import optimize_python
+from kumo.studies.cloudsim._placement import initial_placement
+from kumo.studies.cloudsim._table import HostTable
 
 _OUT, _NORM, _IN = 0, 1, 2
 _KEY_BITS = 32
@@ -115,47 +116,6 @@ class CloudSimRun:
 
     def after_test(self, table: HostTable) -> AfterTest:
         return AFTER_TESTS.get(self.detector_name or "", AfterTest)(table)
-
-    def select_from(self, table: HostTable, i: int, rng: np.random.Generator) -> list[int]:
-        """``getVmsToMigrateFromHosts`` for the host at position ``i``: pick, ``vmDestroy``, re-test, until the
-        host is no longer over-utilized or nothing can be picked (``select_until_ok``'s loop on CloudSim's sums)."""
-        lst = list(table.lists[i])
-        cap = float(table.cap[i])
-        upper = None
-        if self.sel_name in ("hpg", "mm"):
-            upper = getattr(self.detector, "threshold", None) or getattr(self.detector, "fallback_threshold", None)
-        ram_host = float(self.host_ram[table.host[i]])
-        width = max(self.n_hist, 1)
-        picked: list[int] = []
-        mmt = self.sel_name in (None, "mmt")
-        while lst:
-            idx = np.asarray(lst)
-            if mmt:
-                # MinimumMigrationTime.pick without its context: the first VM of least RAM (RAM is finite)
-                first = int(np.argmin(self.vm_ram[idx]))
-                v = lst.pop(first)
-                picked.append(v)
-                table.destroy(i, v)
-                if not table.overloaded_now(i):
-                    break
-                continue
-            ctx = SelectionContext(
-                vm_index=idx, ram_mb=self.vm_ram[idx], cpu_demand_mhz=self.r[idx], cpu_booked_mhz=self.vm_mips[idx],
-                ram_demand_mb=np.zeros(idx.size), ram_booked_mb=self.vm_ram[idx],
-                history=self.vmh[idx, :width], hist_len=np.full(idx.size, self.n_hist),
-                host_cpu_mhz=cap, host_ram_mb=ram_host, host_cpu_used_mhz=float(table.sum_r[i]),
-                host_ram_used_mb=0.0, upper_cpu=upper, upper_ram=None)
-            p = mc_pick_screen(ctx.history, ctx.hist_len) if self.sel_name == "mc" else None
-            if p is None:
-                p = self.selector.pick(ctx, rng)
-            if p < 0:
-                break
-            v = lst.pop(p)
-            picked.append(v)
-            table.destroy(i, v)
-            if not table.overloaded_now(i):
-                break
-        return picked
 
     # ------------------------------------------------------------------------------------------- updates
     def _slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -310,56 +270,8 @@ class CloudSimRun:
 
     # ------------------------------------------------------------------------------------------- placement
     def _initial_placement(self) -> None:
-        """t = 0: the broker's VMs in id order; first fit (``dvfs``/``npa``) or PABFD with every host at
-        ``P(0)`` (no update has run). Placed VMs request 0 MIPS until their cloudlet arrives at 0.1 s, so the
-        detector test on a target sees the new VM's full MIPS alone, with no history."""
-        if _compiled.initial_placement(self):
-            self.vm_key[:] = np.arange(self.nv)
-            self.next_key = self.nv
-            self._slots_cache = None
-            return
-        nh, nv = self.nh, self.nv
-        avail = self.host_mips.copy()
-        ram = self.host_ram.astype(np.float64).copy()
-        bw = self.host_bw.astype(np.float64).copy()
-        sum_c = np.zeros(nh)
-        nlist = np.zeros(nh, np.int64)
-        p0 = M.POWER_FLAT[self.power_offset]
-        kw: dict[str, Any] = {}
-        for v in range(nv):
-            m = self.vm_mips[v]
-            ok = (self.pe_mips >= m) & (avail >= m) & (ram >= self.vm_ram[v]) & (bw >= self.vm_bw[v])
-            if self.kind == "migration":
-                tested = ok & (sum_c != 0)
-                grow = tested & (nlist >= self.peak)
-                self.peak[grow] = nlist[grow] + 1
-                if tested.any():
-                    th = np.flatnonzero(tested)
-                    if self._regression:
-                        kw = {"horizon": np.full(th.size, float(horizon(self.vm_ram.max())))}
-                    bad = np.asarray(self.detector.overloaded((0.0 + m) / self.host_mips[th], np.zeros((th.size, 1)),
-                                                              np.ones(th.size, np.int64), **kw), dtype=bool)
-                    ok[th[bad]] = False
-                ua = np.where(ok, (sum_c + m) / self.host_mips, 0.0)  # unsuitable hosts may exceed 1
-                diff = np.where(ok, M.spec_power_flat(ua, self.power_offset) - p0, np.inf)
-                h = int(np.argmin(diff))
-                if diff[h] == np.inf:
-                    h = -1
-            else:
-                h = int(np.argmax(ok)) if ok.any() else -1
-            if h < 0:
-                raise RuntimeError(f"initial placement: no host for VM {v} (CloudSim's broker would exit)")
-            avail[h] -= m
-            ram[h] -= self.vm_ram[v]
-            bw[h] -= self.vm_bw[v]
-            sum_c[h] += m
-            nlist[h] += 1
-            if nlist[h] > self.peak[h]:
-                self.peak[h] = nlist[h]
-            self.vm_host[v] = h
-        self.vm_key[:] = np.arange(nv)
-        self.next_key = nv
-        self._slots_cache = None
+        """t = 0: the broker's VMs in id order (:func:`kumo.studies.cloudsim._placement.initial_placement`)."""
+        initial_placement(self)
 
     # ------------------------------------------------------------------------------------------- optimize
     def _optimize(self, t: float) -> list[tuple[int, int]]:
@@ -371,46 +283,12 @@ class CloudSimRun:
         done = _compiled.optimize(self, s_vm, s_host, c, alloc)
         if done is None:
             self.n_python_optimize += 1
-            mig, overloaded = self._optimize_python(s_vm, s_host, c, alloc)
+            mig, overloaded = optimize_python(self, s_vm, s_host, c, alloc)
         else:
             mig, overloaded = done
         if self.record:
             self.log.append(("optimize", t, np.flatnonzero(overloaded).tolist(), list(mig)))
         return mig
-
-    def _optimize_python(self, s_vm: np.ndarray, s_host: np.ndarray, c: np.ndarray,
-                         alloc: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
-        # the reference path (and the fallback of the compiled one): the migration map and the over-utilized hosts
-        nh = self.nh
-        cap = self.host_mips
-        # the scheduler's available MIPS: sequential subtraction in list order; 0 on over-subscribed hosts
-        counts = np.bincount(s_host, minlength=nh)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        pos = np.arange(s_vm.size) - starts[s_host]
-        over = np.zeros(nh, dtype=bool)
-        avail = cap.copy()
-        for j in range(int(counts.max()) if counts.size else 0):
-            m = pos == j
-            hh = s_host[m]
-            cj = c[m]
-            fail = ~over[hh] & ~(avail[hh] >= cj)
-            over[hh[fail]] = True
-            ok = ~over[hh]
-            avail[hh[ok]] -= cj[ok]
-        avail[over] = 0.0
-        self.host_hist = host_history(self.vmh[s_vm], self.vm_mips[s_vm], s_host, cap, nh)
-        # a. over-utilized hosts
-        hist_len = trim_zero_tail(self.host_hist)
-        util = np.bincount(s_host, self.r[s_vm], nh) / cap
-        if self._regression:
-            max_ram = np.full(nh, float(-(2**31)))
-            np.maximum.at(max_ram, s_host, self.vm_ram[s_vm])
-            overloaded = self.detector.overloaded(util, self.host_hist, hist_len, horizon=horizon(max_ram))
-        else:
-            overloaded = self.detector.overloaded(util, self.host_hist, hist_len)
-        overloaded = np.asarray(overloaded, dtype=bool)
-        table = HostTable(self, s_vm, s_host, alloc, avail, overloaded)
-        return optimize(self, table, overloaded, self.rng), overloaded
 
     def _start(self, t: float, mig: list[tuple[int, int]]) -> None:
         a = np.asarray(mig, dtype=np.int64).reshape(-1, 2)

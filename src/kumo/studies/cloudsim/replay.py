@@ -1,47 +1,10 @@
 """CloudSim compatibility mode: CloudSim 3.0.3/4.0's PlanetLab power experiments, event for event.
 
-:func:`run_cloudsim` replays one of CloudSim's example policies (``npa``, ``dvfs``, ``thr-mmt``, ``lr-mc``,
-...) on a PlanetLab day with CloudSim's timeline and accounting, including its quirks, so that the printed
-metrics match CloudSim's number for number (``shared/reference/cloudsim-planetlab.md``). What is copied:
-
-* **Timeline.** Updates at ``t_k = 0.1 + 300 k`` accumulated by ``+ 300.0`` in doubles, the last one handled
-  before 86 400 s; migrations end ``RAM / 62.5`` s after they start; at every migration end all hosts are
-  updated (demand re-sampled by linear interpolation of the trace), the VM moves, and all hosts are updated
-  again at the same instant (later entries at one instant replace earlier ones).
-* **Per-host CPU sharing** (``VmSchedulerTimeSharedOverSubscription``): requests capped at the PE's MIPS; a
-  migrating VM gets 90 % on its source, 10 % on its target; if the sequential fit fails, every VM gets
-  ``floor(request x capacity / total request)``. Host utilization counts a migrating-out VM as
-  ``allocated / 0.9`` (1 ulp off its request at times, which CloudSim counts as an SLA violation).
-* **VMs die** at an update where their requested MIPS is exactly 0 and they are not migrating.
-* **Energy**: per interval and host, 0 if the host's previous utilization is 0, else the trapezoid
-  ``(P0 + (P1 - P0) / 2) dt`` on the SPECpower curve (CloudSim's ``u % 0.1 == 0`` shortcut included).
-  ``npa`` books ``P(1)`` for all 800 hosts over [0, last update].
-* **Policies**: first fit for ``dvfs``/``npa``; PABFD with the detector run on the target with the VM
-  added; CloudSim's under-utilization loop, including the quirk that hosts which just received VMs from
-  over-utilized hosts may be evacuated in the same round (a VM can then be migrated twice at once, and
-  both migrations count); the initial placement is PABFD with every host at ``P(0)``.
-* **Arithmetic order**: every per-host sum is sequential in CloudSim's host-list order; an over-subscribed
-  host's total request is summed in Java ``HashMap`` iteration order over the VM uids (``"2-<id>"``; the
-  table size grows with the most VMs the host's scheduler ever held, PABFD's tentative ``vmCreate`` on every
-  suitable host included). This is what makes IqrMmt exact to the last bit.
-* **Metrics** as ``Helper.printResults`` computes them (:mod:`kumo.compat._accounting`); ESV, which CloudSim
-  does not print, as the reference computes it, ``(E x SLATAH) x PDM``.
-
-Result on 2011-03-03: all 17 deterministic rows of the reference (every detector with MMT, MC and MU, Dvfs,
-NonPowerAware) are reproduced bit for bit; ``*-rs`` lies within the spread of CloudSim's own random runs.
-
-Beyond CloudSim's examples, ``*-hpg`` and ``*-mm`` (FGCS 2012 selections) use the detector's static threshold
-(THR) or its fallback threshold (IQR, MAD, LR, LRR: 0.7) as the upper threshold they select against.
-
-Differences from CloudSim: random selection (``*-rs``) draws from a seeded numpy Generator instead of an
-unseeded ``java.util.Random``; after a tentative removal during an optimization (never in the accounting),
-CloudSim's scheduler re-sums the remaining VMs in ``HashMap`` order, kumo in host-list order (this can only
-matter if a fit test is tied to the last bit of that sum).
-
-Layout: :mod:`~kumo.compat._timeline` (events and host updates), :mod:`~kumo.compat._optimize` (one
-``optimizeAllocation``), :mod:`~kumo.compat._after` (the detector on every PABFD candidate at once),
-:mod:`~kumo.compat._screens` (fast paths proven equal to the policies' exact code), :mod:`~kumo.compat._model`
-(power, trace and Java arithmetic), :mod:`~kumo.compat._accounting` (state histories and metrics).
+:func:`run_cloudsim` replays one of CloudSim's example policies (``npa``, ``dvfs``, ``thr-mmt``, ``lr-mc``, ...)
+on a PlanetLab day with CloudSim's timeline and accounting, quirks included, so that the printed metrics
+match CloudSim's number for number (``shared/reference/cloudsim-planetlab.md``); ``mode="realistic"`` runs the
+same set-up on kumo's general engine instead. What is copied, the differences and the results:
+``docs/studies/cloudsim.md``.
 """
 
 from __future__ import annotations
@@ -52,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from kumo.compat import _model as M
-from kumo.compat._timeline import CloudSimRun
 from kumo.errors import ConfigError
+from kumo.studies.cloudsim import _model as M
+from kumo.studies.cloudsim._timeline import CloudSimRun
 
 #: detection name -> (registered policy, parameters at CloudSim's example values)
 DETECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -107,7 +70,7 @@ def planetlab_dir(date: str) -> Path:
     if os.environ.get("KUMO_PLANETLAB_DIR"):
         roots.append(Path(os.environ["KUMO_PLANETLAB_DIR"]))
     roots += [Path.cwd().parent / "shared/data/planetlab", Path.cwd() / "../shared/data/planetlab",
-              Path(__file__).resolve().parents[4] / "shared/data/planetlab"]
+              Path(__file__).resolve().parents[5] / "shared/data/planetlab"]
     for root in roots:
         if (root / date).is_dir():
             return root / date
@@ -147,7 +110,7 @@ def run_cloudsim(policy: str, date: str = "20110303", trace: Any | None = None, 
     trace : a fraction-unit PlanetLab Trace to use instead of the day.
     seed : seeds the random selection (``*-rs``); nothing else is random.
     mode : ``cloudsim`` (this module) or ``realistic`` (the general engine with the ``consolidation``
-        controller, see :mod:`kumo.compat.realistic`).
+        controller, see :mod:`kumo.studies.cloudsim.realistic`).
 
     Returns
     -------
@@ -155,7 +118,7 @@ def run_cloudsim(policy: str, date: str = "20110303", trace: Any | None = None, 
     time_before_host_shutdown_{mean,std}_s, time_before_vm_migration_{mean,std}_s (fractions, not percent).
     """
     if mode == "realistic":
-        from kumo.compat.realistic import run_realistic
+        from kumo.studies.cloudsim.realistic import run_realistic
 
         return run_realistic(policy, date=date, trace=trace, seed=seed)
     if mode != "cloudsim":
@@ -167,7 +130,7 @@ def run_cloudsim(policy: str, date: str = "20110303", trace: Any | None = None, 
 
 def make_run(percent: np.ndarray, policy: str, seed: int = 0, n_hosts: int = M.N_HOSTS,
              record: bool = False) -> CloudSimRun:
-    """A :class:`~kumo.compat._timeline.CloudSimRun` for ``policy`` on integer utilizations ``percent``."""
+    """A :class:`~kumo.studies.cloudsim._timeline.CloudSimRun` for ``policy`` on integer utilizations ``percent``."""
     kind, det, sel = _parse(policy)
     return CloudSimRun(percent, kind, None if det is None else DETECTIONS[det], sel, seed=seed, n_hosts=n_hosts,
                        record=record)

@@ -1,6 +1,6 @@
 """Beloglazov & Buyya's consolidation metrics computed from a general-engine run (pure functions).
 
-CloudSim derives SLATAH, PDM and friends from per-event state histories (:mod:`kumo.compat._accounting`).
+CloudSim derives SLATAH, PDM and friends from per-event state histories (:mod:`kumo.studies.cloudsim._accounting`).
 A :class:`~kumo.results.RunResult` of the general engine holds per-step, per-host and per-VM integrals
 instead, recorded with ``record_host_steps`` and ``record_vm_steps``; these functions read them. Definitions
 (CCPE 2012, §6, pooled over hosts/VMs as CloudSim's ``Helper`` pools them):
@@ -95,7 +95,7 @@ def _times_between_migrations(result: Any) -> list[float]:
 
 
 def consolidation_metrics(result: Any) -> dict[str, float]:
-    """CloudSim's printed metric set for a general-engine run (same keys as :func:`kumo.compat.run_cloudsim`).
+    """CloudSim's printed metric set for a general-engine run (same keys as :func:`kumo.studies.cloudsim.run_cloudsim`).
 
     Needs a run with ``record_host_steps`` and ``record_vm_steps``.
     """
