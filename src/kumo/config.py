@@ -122,6 +122,8 @@ class PlacementSpec(_Strict):
     order: Literal["trace", "ram-desc", "cpu-desc"] = "trace"
     tie_break: Literal["first", "random"] = "first"
     on_no_host: Literal["reject", "queue"] = "reject"
+    #: with ``on_no_host = "queue"``: the longest a VM waits for a host, s (None: until its life ends)
+    queue_timeout_s: float | None = Field(None, ge=0)
 
     @field_validator("preset", mode="before")
     @classmethod
@@ -256,6 +258,8 @@ def _semantic_issues(s: Scenario | dict[str, Any]) -> list[str]:
 
 def _placement_issues(p: PlacementSpec, registry: Any) -> list[str]:
     issues: list[str] = []
+    if p.queue_timeout_s is not None and p.on_no_host != "queue":
+        issues.append("placement.queue_timeout_s: only applies with on_no_host = 'queue'")
     if p.preset is None and not p.weighers:
         issues.append("placement: give a preset or at least one weigher")
     if p.preset is not None:
