@@ -9,7 +9,7 @@ name (``cpuPowerModel.modelType``): idle + (max - idle) x f(u) with f(u) = sqrt(
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +63,7 @@ class PowerTable:
 
 
 #: curve shape -> f(u) on [0, 1], f(0) = 0, f(1) = 1, non-decreasing
-CURVES = {
+CURVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda u: u,
     "sqrt": np.sqrt,
     "square": np.square,
