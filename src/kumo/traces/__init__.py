@@ -1,7 +1,7 @@
 """Trace readers: every supported format in, one :class:`~kumo.traces.base.Trace` out.
 
-``load(path_or_name)`` reads an embedded trace by name (``bitbrains-rnd-2013-7``, ``planetlab-20110303``
-and their aliases, see :func:`embedded_names`) or a file or folder, detecting its format:
+``load(path_or_name)`` reads an embedded trace by name (``bitbrains-rnd-2013-7``, ``planetlab-20110303``,
+``surf-week`` and their aliases, see :func:`embedded_names`) or a file or folder, detecting its format:
 
 =========================================================  ==============
 what                                                       format
@@ -84,11 +84,13 @@ __all__ = [
 EMBEDDED = {
     "bitbrains-rnd-2013-7": "bitbrains-rnd-2013-7.kumo",
     "planetlab-20110303": "planetlab-20110303.kumo",
+    "surf-week": "surf-week.kumo",
 }
 ALIASES = {
     "bitbrains": "bitbrains-rnd-2013-7",
     "bitbrains-rnd": "bitbrains-rnd-2013-7",
     "planetlab": "planetlab-20110303",
+    "surf": "surf-week",
 }
 #: format name -> reader (a function, or the name of a lazily imported one; resolve with ``_reader``)
 READERS: dict[str, Any] = {
