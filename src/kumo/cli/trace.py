@@ -132,3 +132,104 @@ def trace_topology(
         typer.echo(json.dumps(hosts, indent=1))
     else:
         typer.echo(hosts_toml(hosts, path.name), nl=False)
+
+
+def _burst(text: str) -> tuple[float, float, float]:
+    """``START:DURATION:FACTOR`` (hours, or with a unit s/m/h/d; factor a plain number)."""
+    from kumo.traces._select import parse_duration
+
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"--burst: expected START:DURATION:FACTOR, got {text!r}")
+    return parse_duration(parts[0]) / 3600, parse_duration(parts[1]) / 3600, float(parts[2])
+
+
+def _factors(text: str, n: int, name: str) -> str | tuple[float, ...]:
+    if text in ("source", "flat"):
+        return text
+    values = tuple(float(x) for x in text.split(","))
+    if len(values) != n:
+        raise ValueError(f"--{name}: give source, flat or {n} comma-separated factors, got {len(values)}")
+    return values
+
+
+@trace_app.command("synth")
+def trace_synth(
+    out: Annotated[Path, typer.Argument(help="Output file (kumo compact format, .kumo).")],
+    vms: Annotated[int | None, typer.Option("--vms", help="VMs arriving in the horizon (exact count; default "
+                                                         "1000 unless --rate is given).")] = None,
+    rate: Annotated[float | None, typer.Option("--rate", help="Mean arrivals per hour instead of --vms (a Poisson "
+                                                             "count).")] = None,
+    days: Annotated[float, typer.Option("--days", help="Horizon in days.")] = 1.0,
+    step: Annotated[float, typer.Option("--step", help="Step in seconds.")] = 300.0,
+    initial: Annotated[int, typer.Option("--initial", help="VMs already running at step 0 (residual lifetimes "
+                                                          "of a stationary system).")] = 0,
+    diurnal: Annotated[str, typer.Option("--diurnal", help="Arrival profile over the day: source (fitted), flat, "
+                                                          "or 24 comma-separated factors.")] = "source",
+    weekly: Annotated[str, typer.Option("--weekly", help="Profile over the week (Monday first): flat, source or "
+                                                        "7 factors.")] = "flat",
+    burst: Annotated[list[str] | None, typer.Option("--burst", help="START:DURATION:FACTOR, e.g. 10:1:5 (the rate "
+                                                                   "x5 from hour 10 for an hour); repeatable.")] = None,
+    lifetime: Annotated[str, typer.Option("--lifetime", help="lognormal, pareto or empirical.")] = "lognormal",
+    lifetime_median: Annotated[str | None, typer.Option("--lifetime-median", help="lognormal median (e.g. 30m, "
+                                                                                 "2h); fitted when absent.")] = None,
+    lifetime_sigma: Annotated[float | None, typer.Option("--lifetime-sigma", help="lognormal sigma (of ln "
+                                                                                 "lifetime); fitted when absent.")] = None,
+    pareto_alpha: Annotated[float | None, typer.Option("--pareto-alpha", help="Pareto shape; fitted when "
+                                                                             "absent.")] = None,
+    pareto_min: Annotated[str | None, typer.Option("--pareto-min", help="Pareto minimum lifetime (e.g. 5m); the "
+                                                                       "source's shortest when absent.")] = None,
+    max_lifetime: Annotated[str | None, typer.Option("--max-lifetime", help="Cap on lifetimes (e.g. 30d).")] = None,
+    catalogue: Annotated[str, typer.Option("--catalogue", help="general, source, or a TOML file of [[types]] "
+                                                              "(name, cores, ram_gb or ram_mb, weight, "
+                                                              "cpu_mhz).")] = "general",
+    core_mhz: Annotated[float, typer.Option("--core-mhz", help="Booked MHz per vCPU of catalogue types.")] = 2600.0,
+    source: Annotated[str | None, typer.Option("--source", help="One trace for arrivals, lifetimes and "
+                                                               "utilization (sets both below).")] = None,
+    arrival_source: Annotated[str, typer.Option("--arrival-source", help="Trace the profiles, lifetimes (and "
+                                                                        "--catalogue source) are fitted "
+                                                                        "from.")] = "surf-week",
+    utilization_source: Annotated[str, typer.Option("--utilization-source", help="Trace the utilization series "
+                                                                                "are resampled from.")] = "bitbrains-rnd",
+    noise: Annotated[float, typer.Option("--noise", help="Relative sd of the multiplicative CPU noise.")] = 0.05,
+    no_align: Annotated[bool, typer.Option("--no-align", help="Random offsets without keeping the hour of "
+                                                             "day.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every draw.")] = 0,
+    name: Annotated[str, typer.Option("--name", help="Trace name (VM ids are NAME-0001...).")] = "synth",
+    codec: Annotated[str, typer.Option("--codec", help="zstd or zlib.")] = "zstd",
+) -> None:
+    """Generate a workload: Poisson arrivals (diurnal, weekly, bursts), lifetimes, sizes from a catalogue and
+    utilization resampled from a real trace; written in kumo's compact format. Deterministic for a seed."""
+    import time
+    import tomllib
+
+    from kumo.traces._select import parse_duration
+    from kumo.traces.compact import save
+    from kumo.traces.synth import SynthSpec, instance_types, synthesize
+
+    def seconds(text: str | None) -> float | None:
+        return None if text is None else parse_duration(text)
+
+    try:
+        cat: Any = catalogue
+        if catalogue not in ("general", "source"):
+            with open(catalogue, "rb") as fh:
+                cat = instance_types(tomllib.load(fh).get("types", []))
+        spec = SynthSpec(
+            vms=vms if vms is not None or rate is not None else 1000, rate_per_h=rate, days=days, step_s=step,
+            initial_vms=initial, diurnal=_factors(diurnal, 24, "diurnal"), weekly=_factors(weekly, 7, "weekly"),
+            bursts=tuple(_burst(b) for b in burst or []), lifetime=lifetime,
+            lifetime_median_s=seconds(lifetime_median), lifetime_sigma=lifetime_sigma, pareto_alpha=pareto_alpha,
+            pareto_min_s=seconds(pareto_min), max_lifetime_s=seconds(max_lifetime), catalogue=cat,
+            core_mhz=core_mhz, arrival_source=source or arrival_source, utilization_source=source or utilization_source,
+            noise=noise, align_time_of_day=not no_align, seed=seed, name=name)
+        t = time.perf_counter()
+        tr = synthesize(spec)
+        took = time.perf_counter() - t
+        save(tr, out, codec=codec)
+    except (KumoError, OSError, ValueError, tomllib.TOMLDecodeError) as e:
+        fail(e)
+        return
+    fitted = json.loads(tr.provenance["synth"])["fitted"]
+    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps of "
+                  f"{tr.step_s:g} s, generated in {took:.2f} s; lifetimes {fitted['lifetime']}")
