@@ -2,11 +2,11 @@
 
 Usage (from the repository root)::
 
-    python scripts/convert_embedded.py [--shared ../shared] [--level 19] [--only NAME]
+    python scripts/convert_embedded.py [--shared ../shared] [--level 19]
 
-Reads ``<shared>/data/bitbrains-rnd/2013-7``, ``<shared>/data/planetlab/20110303`` and
+Reads ``<shared>/data/bitbrains-rnd/2013-7``, the ten days of ``<shared>/data/planetlab/`` and
 ``<shared>/data/opendc/workloads/surf_week`` with kumo's own readers and writes
-``src/kumo/data/bitbrains-rnd-2013-7.kumo``, ``src/kumo/data/planetlab-20110303.kumo`` and
+``src/kumo/data/bitbrains-rnd-2013-7.kumo``, ``src/kumo/data/planetlab-<date>.kumo`` and
 ``src/kumo/data/surf-week.kumo`` (quantization as documented in :mod:`kumo.traces.compact`). Prints size,
 sha256 and quirk counts.
 """
@@ -27,6 +27,10 @@ sys.path.insert(0, str(REPO / "src"))
 from kumo.traces import read_bitbrains, read_opendc, read_planetlab, save  # noqa: E402
 from kumo.traces.compact import load_compact  # noqa: E402
 
+#: the ten PlanetLab days of CloudSim's examples (Beloglazov & Buyya, CCPE 2012)
+PLANETLAB_DAYS = ("20110303", "20110306", "20110309", "20110322", "20110325", "20110403", "20110409", "20110411",
+                  "20110412", "20110420")
+
 PROVENANCE = {
     "bitbrains-rnd-2013-7": {
         "source": "../shared/data/bitbrains-rnd/2013-7 (500 per-VM .csv.gz files)",
@@ -36,15 +40,16 @@ PROVENANCE = {
         "Cloud Datacenters, CCGrid 2015; and the Grid Workloads Archive",
         "licence": "shared by the Grid Workloads Archive for research use, with citation; see PROVENANCE.md",
     },
-    "planetlab-20110303": {
-        "source": "../shared/data/planetlab/20110303 (1052 files, as in CloudSim's workload/planetlab/20110303)",
-        "dataset": "PlanetLab VM CPU utilization, 2011-03-03, the workload shipped with CloudSim's examples",
+    **{f"planetlab-{day}": {
+        "source": f"../shared/data/planetlab/{day} (as in CloudSim's workload/planetlab/{day})",
+        "dataset": f"PlanetLab VM CPU utilization, {day[:4]}-{day[4:6]}-{day[6:]}, a workload shipped with CloudSim's "
+                   "examples",
         "origin": "CoMon monitoring of PlanetLab, selected by Beloglazov & Buyya",
         "cite": "Park & Pai: CoMon: a mostly-scalable monitoring system for PlanetLab (ACM SIGOPS OSR 2006); "
         "Beloglazov & Buyya, CCPE 2012",
         "licence": "measurement data distributed with CloudSim (whose code is GPLv3); no separate data licence "
         "is stated; see PROVENANCE.md",
-    },
+    } for day in PLANETLAB_DAYS},
     "surf-week": {
         "source": "../shared/data/opendc/workloads/surf_week (tasks.parquet, fragments.parquet)",
         "dataset": "one week of the SURF data center's workload (2022-10-06 22:00 UTC + 7 days) in OpenDC's "
@@ -64,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "src" / "kumo" / "data", help="output folder")
     parser.add_argument("--level", type=int, default=19, help="zstd level (1..22)")
     parser.add_argument("--only", choices=sorted(PROVENANCE), help="convert one trace only")
+    parser.add_argument("--planetlab", action="store_true", help="convert the PlanetLab days only")
     args = parser.parse_args(argv)
     data = args.shared / "data"
     jobs = [
@@ -71,18 +77,13 @@ def main(argv: list[str] | None = None) -> int:
             "bitbrains-rnd-2013-7",
             lambda: read_bitbrains(data / "bitbrains-rnd" / "2013-7", name="bitbrains-rnd-2013-7"),
         ),
-        (
-            "planetlab-20110303",
-            lambda: read_planetlab(data / "planetlab" / "20110303", name="planetlab-20110303"),
-        ),
-        (
-            "surf-week",
-            lambda: read_opendc(data / "opendc" / "workloads" / "surf_week", name="surf-week", step_s=300),
-        ),
+    ] + [(f"planetlab-{day}", (lambda d=day: read_planetlab(data / "planetlab" / d, name=f"planetlab-{d}")))
+         for day in PLANETLAB_DAYS] + [
+        ("surf-week", lambda: read_opendc(data / "opendc" / "workloads" / "surf_week", name="surf-week", step_s=300)),
     ]
     command = f"python scripts/convert_embedded.py --level {args.level}"
     for name, read in jobs:
-        if args.only and name != args.only:
+        if (args.only and name != args.only) or (args.planetlab and not name.startswith("planetlab")):
             continue
         # the small PlanetLab day is stored with zlib: loading it then needs no pyarrow import (~35 ms, more
         # than its decompression), which matters for the CloudSim benchmark's whole-process time

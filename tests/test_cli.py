@@ -105,3 +105,23 @@ def test_trace_convert_with_either_codec(tmp_path):
         assert load(str(out)).content_hash() == load("planetlab").content_hash()
     r = runner.invoke(app, ["trace", "convert", "planetlab", str(tmp_path / "x.kumo"), "--codec", "lz4"])
     assert r.exit_code == 2 and "--codec" in r.output
+
+
+def test_check_meets_what_a_run_would_meet(tmp_path):
+    """kumo check reads the trace and warns about VMs no host can take; a missing trace is an error."""
+    from typer.testing import CliRunner
+
+    from kumo.cli import app
+
+    r = CliRunner().invoke(app, ["check", "examples/bitbrains-worst-fit.toml"])
+    assert r.exit_code == 0 and "ok" in r.output
+    assert "1 VM(s) larger than every host type" in r.output and ": 27" in r.output  # the 512 GiB VM
+    bad = tmp_path / "s.toml"
+    bad.write_text('[trace]\nsource = "nowhere/at/all.csv"\n[[hosts]]\ncount = 1\ncores = 1\ncore_mhz = 1000\n'
+                   'ram_mb = 1024\n')
+    r = CliRunner().invoke(app, ["check", str(bad)])
+    assert r.exit_code == 2 and "trace.source" in r.output and "no such file or folder" in r.output
+    sweep = tmp_path / "w.toml"
+    sweep.write_text(f'base = "{bad}"\n[axes]\n"hosts[0].count" = [1, 2]\n')
+    r = CliRunner().invoke(app, ["check", str(sweep)])
+    assert r.exit_code == 2 and "trace.source" in r.output

@@ -37,3 +37,24 @@ def test_a_consolidation_policy_runs_on_another_day(monkeypatch):
     # consolidation saves most of the baseline's energy at the price of a few % SLA time, as on 2011-03-03
     assert lr["energy_kwh"] < 0.5 * dvfs["energy_kwh"]
     assert lr["migrations"] > 1000 and 0 < lr["slatah"] < 0.2 and 0 < lr["pdm"] < 0.01
+
+
+def test_every_planetlab_day_ships_with_kumo(monkeypatch, tmp_path):
+    """validate --date works after pip install: the ten days are embedded, no folder needed."""
+    from typer.testing import CliRunner
+
+    from kumo.cli import app
+    from kumo.traces import EMBEDDED, load
+
+    monkeypatch.delenv("KUMO_PLANETLAB_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ../shared next to the working directory
+    days = sorted(n for n in EMBEDDED if n.startswith("planetlab-"))
+    assert len(days) == 10
+    sizes = {d: load(d).n_vms for d in days}
+    assert sizes["planetlab-20110303"] == 1052 and sizes["planetlab-20110306"] == 898
+    r = CliRunner().invoke(app, ["validate", "cloudsim-planetlab", "--date", "20110412", "-p", "thr-mmt", "--format",
+                                 "csv"])
+    assert r.exit_code == 0, r.output
+    assert "thr-mmt" in r.output and "energy_kwh" in r.output
+    r = CliRunner().invoke(app, ["trace", "list"])
+    assert r.exit_code == 0 and "planetlab-20110420" in r.output

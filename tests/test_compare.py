@@ -165,3 +165,23 @@ def test_guard_setup_full_month_worst_fit_variants_have_no_uptime_breaks():
         k.loc[["FF", "HPGBF", "HPGOP", "HPGWF"], "margin_percent"].max()
     assert k.sla_breaks_uptime.idxmax() == "FF"
     assert cmp.spearman_margin >= 0.88  # measured 0.881; deterministic runs
+
+
+@pytest.mark.slow
+def test_the_readme_and_the_study_page_quote_kumo_compare(full_month):
+    """The comparison table in README.md and docs/studies/kohne2018.md is kumo compare's output, not typed."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    t = full_month.table().set_index(["scheduler", "source"])
+    for doc in (root / "README.md", root / "docs" / "studies" / "kohne2018.md"):
+        pair = r" ([\d,.-]+ / [\d,.-]+) \|"  # a "kumo / reference" cell
+        rows = re.findall(r"^\| (FF|HPGBF|HPGOP|HPGWF|MMBF|MMOP|MMWF|MMWF\+LB)(?: \(C\))? \|" + pair * 5,
+                          doc.read_text(), re.M)
+        assert len(rows) >= 8, doc
+        for name, migr, cpu, ram, ut, margin in rows[:8]:
+            kumo = t.loc[(name, "kumo")]
+            got = [c.split("/")[0].strip().replace(",", "") for c in (migr, cpu, ram, ut, margin)]
+            want = [str(int(kumo[c])) for c in ("migrations", "sla_breaks_cpu", "sla_breaks_ram", "sla_breaks_uptime")]
+            assert got[:4] == want and float(got[4]) == round(float(kumo["margin_percent"]), 1), (doc.name, name)

@@ -19,8 +19,6 @@ from kumo.traces.azure import read_azure
 FIX = Path(__file__).parent / "fixtures" / "traces"
 V1, V2 = FIX / "azure-v1", FIX / "azure-v2"
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "azure-sample"
-if not SAMPLE.is_dir():
-    SAMPLE = Path("/work/shared/data/azure-sample")
 
 
 def test_v1_lifetimes_sizes_and_average_cpu():

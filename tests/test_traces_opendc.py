@@ -23,8 +23,8 @@ from kumo.traces import detect_format, load
 from kumo.traces.opendc import read_opendc
 from kumo.traces.opendc_topology import hosts_toml, read_topology
 
-SHARED = Path("/work/shared/data/opendc")
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="needs /work/shared/data/opendc (OpenDC's traces)")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "opendc"
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data/opendc (OpenDC's traces)")
 T0 = 1_699_999_800_000  # ms, a multiple of 300 s
 
 TASKS = {  # id, submission ms, duration ms, cores, MHz, MB

@@ -78,12 +78,16 @@ class VmType(_Strict):
 
 
 class TraceSpec(_Strict):
-    """Which trace, and which part of it."""
+    """Which trace, and which part of it: ``start_step`` and ``max_steps`` cut a window of the trace (VMs that
+    departed before it are left out); ``demand_noise`` perturbs the demand (mean-preserving log-normal noise
+    of that relative size, drawn from the scenario's seed: see :meth:`kumo.traces.base.Trace.with_noise`)."""
 
     source: str = "bitbrains-rnd"
     format: str | None = None
     max_vms: int | None = Field(None, ge=1)
+    start_step: int = Field(0, ge=0)
     max_steps: int | None = Field(None, ge=1)
+    demand_noise: float = Field(0.0, ge=0.0, le=1.0)
     vm_types: list[VmType] = []
     vm_type_assignment: Literal["blocks", "round-robin", "trace"] = "trace"
     cap_demand_at_booking: bool = True

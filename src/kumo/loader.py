@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from kumo import config
+from kumo.errors import ConfigError, KumoError
 
-__all__ = ["load", "kind_of"]
+__all__ = ["check", "kind_of", "load"]
 
 
 def kind_of(path: str | Path) -> str:
@@ -37,7 +38,7 @@ def load(path: str | Path, expect: str | None = None) -> tuple[str, Any]:
     data = config.read_toml(p)
     kind = config.file_kind(data)
     if expect is not None and kind != expect:
-        raise config.ConfigError([f"this is a {kind} file: use {config.FILE_COMMANDS[kind]} {p}"], str(p))
+        raise ConfigError([f"this is a {kind} file: use {config.FILE_COMMANDS[kind]} {p}"], str(p))
     if kind == "federation":
         from kumo.federation import load_federation
 
@@ -49,3 +50,63 @@ def load(path: str | Path, expect: str | None = None) -> tuple[str, Any]:
         exp.expand(root)
         return kind, exp
     return kind, config.load(p)
+
+
+def check(path: str | Path) -> tuple[str, list[str]]:
+    """What a run of the file would meet, before running it: ``(kind, warnings)``; problems raise.
+
+    Beyond :func:`load` (every field, every policy name and parameter, every sweep point): the trace of
+    every scenario (each sweep point's, each data center's) exists and reads, and the VMs it books all fit
+    some host type (a VM larger than every host can never be placed: a warning naming it).
+    """
+    kind, obj = load(path)
+    scenarios: list[Any] = []
+    if kind == "scenario":
+        scenarios = [obj]
+    elif kind == "sweep":
+        scenarios = [config.parse(p.scenario) for p in obj.expand(Path(path).parent) if "providers" not in p.scenario]
+    warnings: list[str] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for sc in scenarios:
+        key = sc.model_dump_json(include={"trace", "hosts"})
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            warnings += _fit_warnings(sc)
+        except KumoError as e:
+            problems.append(f"trace.source: {e}")
+    if kind == "federation":
+        try:
+            _trace_of(obj.trace.source, obj.trace.format)
+        except KumoError as e:
+            problems.append(f"trace.source: {e}")
+    if problems:
+        raise ConfigError(sorted(set(problems)), str(path))
+    return kind, list(dict.fromkeys(warnings))
+
+
+def _trace_of(source: str, fmt: str | None) -> Any:
+    from kumo.sweep import _cached_trace
+
+    return _cached_trace(source, fmt)
+
+
+def _fit_warnings(sc: Any) -> list[str]:
+    """A warning per scenario whose trace books VMs that fit no host type, naming them."""
+    import numpy as np
+
+    from kumo.engine.setup import prepare_trace
+
+    tr = prepare_trace(sc, _trace_of(sc.trace.source, sc.trace.format))
+    fits = np.zeros(tr.n_vms, bool)
+    for h in sc.hosts:
+        fits |= ((tr.cores <= h.cores * h.cpu_overcommit) & (tr.cpu_booked_mhz <= h.cores * h.core_mhz * h.cpu_overcommit
+                 * (1 + 1e-12)) & (tr.ram_booked_mb <= h.ram_mb * h.ram_overcommit * (1 + 1e-12)))
+    if fits.all():
+        return []
+    bad = tr.vm_ids[~fits]
+    shown = ", ".join(map(str, bad[:10])) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+    return [f"{sc.name}: {len(bad)} VM(s) larger than every host type (with its overcommit ratios) can never be "
+            f"placed: {shown}"]

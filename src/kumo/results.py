@@ -186,8 +186,12 @@ class RunResult(TableAccess):
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     def write(self, out_dir: str | Path, fmt: str = "parquet") -> Path:
-        """Write every table (``parquet`` or ``csv``), ``schema.json`` and ``manifest.json`` to ``out_dir``."""
-        return write_tables(out_dir, self.tables, SCHEMA, self.manifest, fmt)
+        """Write every table (``parquet`` or ``csv``), ``schema.json`` and ``manifest.json`` to ``out_dir``,
+        and the per-step matrices, when recorded, to ``arrays.npz`` (``host_cpu_util``...)."""
+        out = write_tables(out_dir, self.tables, SCHEMA, self.manifest, fmt)
+        if self.arrays:
+            np.savez_compressed(out / "arrays.npz", **self.arrays)  # type: ignore[arg-type]
+        return out
 
 
 def write_tables(out_dir: str | Path, tables: dict[str, pd.DataFrame], schema: dict[str, dict[str, tuple[str, str, str]]],

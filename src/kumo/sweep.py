@@ -18,6 +18,10 @@ An :class:`Experiment` is plain data (TOML or a dict)::
     "controller.params.ee" = [true, false]
     "ledger.penalties.ram.value" = [60, 120, 240]
     "scheduler" = ["MMWF", "HPGWF"]
+    [replicates]                    # repeat every point over windows of the trace and perturbations
+    windows = 4                     # the trace cut into 4 consecutive windows (axis trace.start_step)
+    noise = 0.01                    # demand perturbed by 1 % log-normal noise (drawn from each seed)
+    jitter = 0.01                   # thresholds moved by -0.01, 0, +0.01 (axis jitter)
 
 Paths address the scenario (``hosts[0].cpu_overcommit``) or the ledger (``ledger.``...); a plain name is a
 registered axis (:func:`kumo.hooks.register_sweep_axis`), applied before the paths. Points that differ
@@ -53,6 +57,23 @@ Progress = Callable[[int, int], None]
 _PATH_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
+class ReplicateSpec(BaseModel):
+    """How every point is repeated (see :mod:`kumo.stats` for what is printed about the repeats).
+
+    ``windows``: cut the trace into that many consecutive windows of equal length (the scenario's
+    ``max_steps`` if set, else the trace's steps divided by ``windows``), one run per window (the axis
+    ``trace.start_step``). ``noise``: relative size of the log-normal demand noise of every run
+    (``trace.demand_noise``), drawn from the run's seed. ``jitter``: move the controller's thresholds by
+    ``-jitter``, 0 and ``+jitter`` (the axis ``jitter``). Seeds are the experiment's ``seeds``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    windows: int | None = Field(None, ge=2)
+    noise: float = Field(0.0, ge=0.0, le=1.0)
+    jitter: float = Field(0.0, ge=0.0, lt=1.0)
+
+
 class Experiment(BaseModel):
     """A base scenario x axes x seeds (see the module docstring).
 
@@ -72,6 +93,7 @@ class Experiment(BaseModel):
     ledger: dict[str, Any] = Field(default_factory=dict)
     axes: dict[str, list[Any]] = Field(default_factory=dict)
     plot: dict[str, Any] = Field(default_factory=dict)
+    replicates: ReplicateSpec = Field(default_factory=ReplicateSpec)
 
     @model_validator(mode="after")
     def _known_extras(self) -> Experiment:
@@ -89,6 +111,21 @@ class Experiment(BaseModel):
     def fixed(self) -> dict[str, Any]:
         """The registered axes set at the top level, for every point."""
         return dict(self.model_extra or {})
+
+    @property
+    def replicate_axes(self) -> list[str]:
+        """The columns of the results that tell replicates apart (summaries average over them)."""
+        out = ["seed"] if len(self.seeds) > 1 else []
+        if self.replicates.windows:
+            out.append("trace.start_step")
+        if self.replicates.jitter:
+            out.append("jitter")
+        return out
+
+    @property
+    def treatment_axes(self) -> list[str]:
+        """The swept axes that are not replicates: what a comparison compares."""
+        return [a for a in self.axes if a not in self.replicate_axes]
 
     def expand(self, root: Path | None = None) -> list[Point]:
         """Every point, axes varying slowest-first in file order, seeds fastest; validated all at once."""
@@ -206,6 +243,63 @@ def _base(exp: Experiment, root: Path | None) -> tuple[dict[str, Any], dict[str,
     return config.load(p).model_dump(mode="json"), {}, plugins
 
 
+#: controller parameters the ``jitter`` axis moves, wherever the controller has them
+JITTERED = ("upper_cpu", "upper_ram", "lower", "ee_upper", "lb_trigger", "threshold")
+
+
+def jitter_thresholds(scenario: dict[str, Any], ledger: dict[str, Any], value: Any) -> None:
+    """The ``jitter`` axis: add ``value`` to the controller's thresholds (:data:`JITTERED`, its own or its
+    defaults; ``detection_params.threshold`` of a static-threshold detector too)."""
+    import dataclasses
+
+    from kumo.policies import registry
+
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"jitter must be a number, got {value!r}")
+    ctl = scenario.get("controller") or {}
+    name = ctl.get("name", "none")
+    if name == "none" or not value:
+        return
+    cls, preset = registry._resolve("controller", name)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+    params = dict(ctl.get("params") or {})
+    for key in JITTERED:
+        current = params.get(key, preset.get(key, defaults.get(key)))
+        if isinstance(current, int | float) and not isinstance(current, bool):
+            params[key] = current + value
+    det = params.get("detection_params")
+    if isinstance(det, dict) and isinstance(det.get("threshold"), int | float):
+        params["detection_params"] = {**det, "threshold": det["threshold"] + value}
+    scenario["controller"] = {**ctl, "params": params}
+
+
+hooks.register_sweep_axis("jitter", jitter_thresholds, doc="move the controller's thresholds by this amount")
+
+
+def _replicate_axes(exp: Experiment, scenario: dict[str, Any]) -> dict[str, list[Any]]:
+    """The axes ``[replicates]`` adds (and the noise it sets in ``scenario``)."""
+    rep = exp.replicates
+    out: dict[str, list[Any]] = {}
+    if rep.noise:
+        scenario.setdefault("trace", {})["demand_noise"] = rep.noise
+    if rep.windows:
+        tr = scenario.get("trace") or {}
+        n = _cached_trace(tr.get("source", "bitbrains-rnd"), tr.get("format")).n_steps - int(tr.get("start_step", 0))
+        length = int(tr.get("max_steps") or n // rep.windows)
+        if length < 1 or length * rep.windows > n:
+            raise ConfigError([f"replicates.windows: {rep.windows} windows of {length} steps do not fit the trace's "
+                               f"{n} steps"], exp.name)
+        scenario.setdefault("trace", {})["max_steps"] = length
+        first = int(tr.get("start_step", 0))
+        out["trace.start_step"] = [first + i * length for i in range(rep.windows)]
+    if rep.jitter:
+        out["jitter"] = [-rep.jitter, 0.0, rep.jitter]
+    clash = sorted(set(out) & set(exp.axes))
+    if clash:
+        raise ConfigError([f"replicates: {clash} are also in [axes]"], exp.name)
+    return out
+
+
 def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
     """The experiment's points (cartesian product of the axes, then seeds); a ConfigError lists every
     problem of every point at once."""
@@ -216,15 +310,16 @@ def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
     plugins = tuple(dict.fromkeys([*base_plugins, *exp.plugins]))
     sc0 = deep_merge(base_sc, exp.scenario)
     led0 = deep_merge(base_led, exp.ledger)
-    names = list(exp.axes)
+    axes = {**exp.axes, **_replicate_axes(exp, sc0)}
+    names = list(axes)
     special = hooks.sweep_axes()
     issues: list[str] = []
     for n in names:
-        if not exp.axes[n]:
+        if not axes[n]:
             issues.append(f"axes.{n}: needs at least one value")
     points: list[Point] = []
     seen: dict[str, int] = {}
-    combos = itertools.product(*(exp.axes[n] for n in names)) if names else [()]
+    combos = itertools.product(*(axes[n] for n in names)) if names else [()]
     for combo in combos:
         for seed in exp.seeds:
             values = dict(zip(names, combo, strict=True))

@@ -1,7 +1,7 @@
 """The ``kumo`` command line: argument handling and rendering only; the work happens in the library.
 
 One module per command group: :mod:`~kumo.cli.run`, :mod:`~kumo.cli.check`, :mod:`~kumo.cli.sweep`,
-:mod:`~kumo.cli.trace`, :mod:`~kumo.cli.model`; :mod:`~kumo.cli.common` holds what they share. Commands of
+:mod:`~kumo.cli.report`, :mod:`~kumo.cli.trace`, :mod:`~kumo.cli.model`; :mod:`~kumo.cli.common` holds what they share. Commands of
 plugins (kumo's own studies among them: ``compare``, ``validate``) come from :func:`kumo.hooks.commands`.
 """
 
@@ -15,6 +15,7 @@ import typer
 from kumo.cli.check import check_cmd
 from kumo.cli.common import err_console
 from kumo.cli.model import model_app
+from kumo.cli.report import report_cmd
 from kumo.cli.run import run_cmd
 from kumo.cli.sweep import sweep_cmd
 from kumo.cli.trace import trace_app
@@ -44,9 +45,10 @@ def build_app() -> typer.Typer:
     app.command("run")(run_cmd)
     app.command("check")(check_cmd)
     app.command("sweep")(sweep_cmd)
+    app.command("report")(report_cmd)
     app.add_typer(trace_app, name="trace")
     app.add_typer(model_app, name="model")
-    core = {"run", "check", "sweep", "trace", "model"}
+    core = {"run", "check", "sweep", "report", "trace", "model"}
     for name, cmd in hooks.commands().items():
         if name in core:
             raise typer.BadParameter(f"plugin command '{name}' shadows a core command")
@@ -66,7 +68,7 @@ def main() -> None:  # console-script entry point
     except KumoError as e:  # a plugin that cannot load: say so once, without a Python traceback
         from rich.markup import escape
 
-        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     app()
 

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from kumo.cli.common import PluginOpt, console, fail, load_plugins
+from kumo.cli.common import PluginOpt, console, err_console, fail, load_plugins
 from kumo.errors import KumoError
 
 __all__ = ["check_cmd"]
@@ -15,13 +16,19 @@ __all__ = ["check_cmd"]
 
 def check_cmd(scenario: Annotated[Path, typer.Argument(help="Scenario, federation or sweep TOML file.")],
               plugin: PluginOpt = None) -> None:
-    """Validate a scenario, federation or sweep file and list every problem with its path."""
+    """Validate a scenario, federation or sweep file and list every problem with its path.
+
+    Checks what a run would meet: every field and policy, every sweep point, the trace (it exists and
+    reads), and warns about VMs larger than every host type.
+    """
     from kumo import loader
 
     load_plugins(plugin)
     try:
-        kind, _ = loader.load(scenario)
+        kind, warnings = loader.check(scenario)
     except (KumoError, ValueError) as e:
         fail(e)
         return
-    console.print(f"[green]ok[/] {scenario} ({kind})")
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
+    console.print(f"[green]ok[/] {scenario} ({kind}{', with warnings' if warnings else ''})")

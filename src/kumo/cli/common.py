@@ -41,7 +41,7 @@ def fail(e: Exception) -> None:
     """Print ``error: ...`` on stderr and exit with status 2."""
     from rich.markup import escape
 
-    err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)  # one line
     raise typer.Exit(2)
 
 

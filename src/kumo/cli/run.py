@@ -49,6 +49,8 @@ def run_cmd(
     out_format: Annotated[OutFormat, typer.Option("--out-format", help="Table format for --out.")] = OutFormat.parquet,
     fmt: Annotated[Printed, typer.Option("--format", help="How to print the summary.")] = Printed.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write an HTML report to this file (records "
+                                                "the per-step matrices it needs; with the default ledger).")] = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Simulate a data center on a trace and print the run summary.
@@ -84,6 +86,8 @@ def run_cmd(
             data["trace"]["max_steps"] = max_steps
         if max_vms is not None:
             data["trace"]["max_vms"] = max_vms
+        if report is not None:
+            data["record_host_steps"] = data["record_vm_steps"] = True
         sc = config.parse(data, str(scenario) if scenario else "command line")
         tr = load(sc.trace.source, format=sc.trace.format)
         if quiet or fmt != Printed.table:
@@ -108,6 +112,20 @@ def run_cmd(
     if out is not None:
         path = result.write(out, out_format.value)
         err_console.print(f"results written to {path}")
+    if report is not None:
+        _report(result, out, report)
+
+
+def _report(result: object, out: Path | None, path: Path) -> None:
+    """The run's tables (in ``out``, else next to the report) with its ledger, then the HTML report."""
+    from kumo.accounting import account
+    from kumo.report.html import write_report
+
+    folder = out if out is not None else path.with_suffix("")
+    if out is None:
+        result.write(folder, "parquet")  # type: ignore[attr-defined]
+    account(result).ledger.to_csv(folder / "ledger.csv", index=False, float_format="%.10g")  # type: ignore[arg-type]
+    err_console.print(f"report written to {write_report(folder, path)}")
 
 
 #: above this share of VMs never served, ``kumo run`` warns (the park is far too small for the trace)

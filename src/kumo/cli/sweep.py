@@ -40,9 +40,22 @@ def sweep_cmd(
     ledgers: Annotated[bool, typer.Option(help="Also write every point's ledger to OUT/ledgers/<key>.csv.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Validate and list the points, run nothing.")] = False,
+    seeds: Annotated[int | None, typer.Option(min=1, help="Replicates: seeds 0..N-1 instead of the spec's seeds.")] = None,
+    windows: Annotated[int | None, typer.Option(min=2, help="Replicates: cut the trace into N consecutive "
+                                                             "windows (overrides [replicates] windows).")] = None,
+    noise: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Perturb the demand by log-normal noise "
+                                                                        "of this relative size.")] = None,
+    jitter: Annotated[float | None, typer.Option(min=0.0, max=0.5, help="Replicates: move the controller's "
+                                                                         "thresholds by -J, 0 and +J.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write an HTML report of the sweep to this "
+                                                "file.")] = None,
     plugin: PluginOpt = None,
 ) -> None:
-    """Run an experiment: base scenario x axes x seeds, resumable, one combined table (results.csv)."""
+    """Run an experiment: base scenario x axes x seeds, resumable, one combined table (results.csv).
+
+    With replicates (seeds, --windows, --noise, --jitter or a [replicates] table) every point of the
+    swept axes is also summarized over its replicates: mean ± 95 % t-interval (summary.csv).
+    """
     from kumo import config, plugins
     from kumo.sweep import load_experiment, run_many
 
@@ -50,6 +63,7 @@ def sweep_cmd(
     try:
         config.expect_kind(config.read_toml(spec), "sweep", str(spec))
         exp, root = load_experiment(spec)
+        exp = _with_replicates(exp, seeds, windows, noise, jitter)
         points = exp.expand(root)
     except (KumoError, OSError) as e:
         fail(e)
@@ -73,7 +87,7 @@ def sweep_cmd(
         return
     metrics = {"migrations": "migr", "sla_breaks_cpu": "cpu br", "sla_breaks_ram": "ram br",
                "sla_breaks_uptime": "ut br", "energy_kwh": "kWh", "profit": "profit", "margin_percent": "margin %"}
-    axes = list(exp.axes) + (["seed"] if len(exp.seeds) > 1 else [])
+    axes = list(exp.axes) + [a for a in exp.replicate_axes if a != "seed"] + (["seed"] if len(exp.seeds) > 1 else [])
     t = Table(title=f"sweep {exp.name}: {len(table)} point(s) -> {out_dir / 'results.csv'}", header_style="bold")
     for a in axes:
         t.add_column(_short(a))
@@ -85,15 +99,65 @@ def sweep_cmd(
                   (f"{r[c]:,.0f}" if isinstance(r[c], float) else f"{r[c]:,}") for c in metrics]
         t.add_row(*cells)
     wide(160).print(t)
+    if exp.replicate_axes and len(table) > 1:
+        _print_summary(exp, table, out_dir)
     target = plot or (out_dir / "figure.png" if exp.plot else None)
     if target is not None and exp.plot:
         from kumo.report import sweep_figure
 
         sweep_figure(out_dir / "results.csv", target, **exp.plot)
         err_console.print(f"figure written to {target}")
+    if report is not None:
+        from kumo.report.html import write_report
+
+        err_console.print(f"report written to {write_report(out_dir, report)}")
 
 
 def _with_plugins(p: Any, extra: tuple[str, ...]) -> Any:
     import dataclasses
 
     return dataclasses.replace(p, plugins=tuple(dict.fromkeys([*p.plugins, *extra])))
+
+
+def _with_replicates(exp: Any, seeds: int | None, windows: int | None, noise: float | None,
+                     jitter: float | None) -> Any:
+    """The experiment with the command line's replicate options over its own."""
+    rep = exp.replicates.model_dump()
+    for k, v in (("windows", windows), ("noise", noise), ("jitter", jitter)):
+        if v is not None:
+            rep[k] = v
+    update: dict[str, Any] = {"replicates": type(exp.replicates)(**rep)}
+    if seeds is not None:
+        update["seeds"] = list(range(seeds))
+    return exp.model_copy(update=update)
+
+
+def _print_summary(exp: Any, table: Any, out_dir: Path) -> None:
+    """Each point of the swept axes over its replicates: mean ± t-interval half-width; summary.csv."""
+    from kumo.stats import summarize
+
+    by = exp.treatment_axes
+    metrics = [m for m in ("migrations", "sla_breaks_cpu", "sla_breaks_ram", "sla_breaks_uptime", "energy_kwh",
+                           "profit", "margin_percent") if m in table.columns]
+    summ = summarize(table, by, metrics)
+    summ.to_csv(out_dir / "summary.csv", index=False, float_format="%.10g")
+    n = int(summ["n"].max()) if len(summ) else 0
+    t = Table(title=f"over {n} replicates ({', '.join(exp.replicate_axes)}): mean ± 95 % t-interval -> "
+                    f"{out_dir / 'summary.csv'}", header_style="bold")
+    for a in by:
+        t.add_column(_short(a))
+    for m in metrics:
+        t.add_column(m.replace("sla_breaks_", "br ").replace("_percent", " %"), justify="right")
+    keys = summ[by].drop_duplicates() if by else None
+    rows = [()] if keys is None else list(keys.itertuples(index=False, name=None))
+    for key in rows:
+        part = summ
+        for a, v in zip(by, key, strict=True):
+            part = part[part[a] == v]
+        part = part.set_index("metric")
+        cells = [str(v) for v in key]
+        for m in metrics:
+            mean, lo, hi = part.at[m, "mean"], part.at[m, "ci_low"], part.at[m, "ci_high"]
+            cells.append(f"{mean:,.1f}" if lo != lo else f"{mean:,.1f} ± {(hi - lo) / 2:,.1f}")
+        t.add_row(*cells)
+    wide(160).print(t)

@@ -233,3 +233,17 @@ def trace_synth(
     fitted = json.loads(tr.provenance["synth"])["fitted"]
     console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps of "
                   f"{tr.step_s:g} s, generated in {took:.2f} s; lifetimes {fitted['lifetime']}")
+
+
+@trace_app.command("list")
+def trace_list() -> None:
+    """List the traces shipped with kumo (usable by name anywhere a trace is expected)."""
+    from kumo.traces import ALIASES, EMBEDDED
+
+    t = Table(title="traces shipped with kumo", header_style="bold")
+    t.add_column("name")
+    t.add_column("also")
+    t.add_column("file")
+    for name, file in sorted(EMBEDDED.items()):
+        t.add_row(name, ", ".join(a for a, target in sorted(ALIASES.items()) if target == name), file)
+    console.print(t)

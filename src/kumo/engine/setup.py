@@ -62,11 +62,17 @@ def build_hosts(scenario: Scenario) -> tuple[HostArrays, np.ndarray]:
 def prepare_trace(scenario: Scenario, trace: Trace) -> Trace:
     """Apply the scenario's VM subset, step limit and VM types to a trace."""
     ts = scenario.trace
-    if ts.max_vms is not None or ts.max_steps is not None:
+    if ts.start_step >= trace.n_steps:
+        raise ConfigError([f"trace.start_step: {ts.start_step} is past the trace's last step ({trace.n_steps - 1})"],
+                          scenario.name)
+    if ts.max_vms is not None or ts.max_steps is not None or ts.start_step:
+        stop = None if ts.max_steps is None else ts.start_step + ts.max_steps
         trace = trace.select(
             vms=None if ts.max_vms is None else slice(0, ts.max_vms),
-            steps=None if ts.max_steps is None else slice(0, ts.max_steps),
+            steps=slice(ts.start_step, stop) if (ts.max_steps is not None or ts.start_step) else None,
         )
+    if ts.demand_noise > 0:
+        trace = trace.with_noise(ts.demand_noise, scenario.seed)
     if ts.vm_type_assignment != "trace":
         n, k = trace.n_vms, len(ts.vm_types)
         if ts.vm_type_assignment == "blocks":

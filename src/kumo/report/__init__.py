@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["line_plot", "profit_decomposition", "sweep_figure"]
+__all__ = ["line_plot", "profit_decomposition", "profit_plot", "sweep_figure", "sweep_plot"]
 
 _PARTS = (("penalties_cpu", "penalties CPU", "#d62728"), ("penalties_ram", "penalties RAM", "#ff7f0e"),
           ("penalties_uptime", "penalties uptime", "#bcbd22"), ("energy_cost", "energy", "#1f77b4"),
@@ -44,15 +44,36 @@ def _breakdown(source: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.Data
     return kumo, ref
 
 
+def _profit_interval(source: pd.DataFrame | str | Path, names: list[str]) -> list[float] | None:
+    """Half-widths of the profit's interval per scheduler, from a replicated comparison's JSON."""
+    if isinstance(source, pd.DataFrame):
+        return None
+    rep = json.loads(Path(source).read_text()).get("replicates")
+    if not rep:
+        return None
+    summ = pd.DataFrame(rep["summary"])
+    prof = summ[summ["metric"] == "profit"].set_index("scheduler")
+    return [float((prof.at[n, "ci_high"] - prof.at[n, "ci_low"]) / 2) for n in names]
+
+
 def profit_decomposition(source: pd.DataFrame | str | Path, path: str | Path, title: str | None = None) -> Path:
-    """Bar chart of the profit decomposition per scheduler, written to ``path`` (format from the suffix).
+    """:func:`profit_plot` written to ``path`` (format from the suffix)."""
+    plt = _plt()
+    fig = profit_plot(source, title)
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def profit_plot(source: pd.DataFrame | str | Path, title: str | None = None) -> Any:
+    """Bar chart (a matplotlib Figure) of the profit decomposition per scheduler.
 
     Parameters
     ----------
     source : the JSON file of ``kumo compare --format json``, or a table with ``scheduler``, ``revenue``,
         ``profit`` and the columns ``penalties_cpu``, ``penalties_ram``, ``penalties_uptime``,
         ``energy_cost``, ``hardware_cost`` (currency, positive).
-    path : output file.
     """
     plt = _plt()
     kumo, ref = _breakdown(source)
@@ -66,7 +87,12 @@ def profit_decomposition(source: pd.DataFrame | str | Path, path: str | Path, ti
         vals = [-float(v) for v in kumo[col]]
         ax.bar(x, vals, width=0.6, bottom=bottom, color=color, label=label)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-    ax.scatter(x, kumo["profit"], marker="D", color="black", zorder=3, label="profit (kumo)")
+    ci = _profit_interval(source, names)
+    if ci is not None:
+        ax.errorbar(list(x), kumo["profit"], yerr=ci, fmt="D", color="black", capsize=4, zorder=3,
+                    label="profit (kumo), mean ± 95 % t-interval over replicates")
+    else:
+        ax.scatter(x, kumo["profit"], marker="D", color="black", zorder=3, label="profit (kumo)")
     if ref is not None and "profit" in ref:
         ax.scatter(x, [float(ref.at[n, "profit"]) if n in ref.index else float("nan") for n in names], marker="x",
                    s=60, color="#9467bd", zorder=3, label="profit (reference)")
@@ -76,43 +102,95 @@ def profit_decomposition(source: pd.DataFrame | str | Path, path: str | Path, ti
     ax.set_title(title or "Profit decomposition per scheduler (kumo, calibrated set-up)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return fig
+
+
+def _is_numeric(index: pd.Index) -> bool:
+    # pandas 3 gives text columns the dtype "str", not object: ask pandas, never compare dtypes by hand
+    return pd.api.types.is_numeric_dtype(index) and not pd.api.types.is_bool_dtype(index)
+
+
+def _mean_ci(values: pd.Series) -> tuple[float, float]:
+    from kumo.stats import t_interval
+
+    mean, _, lo, hi, _ = t_interval(values.to_numpy(dtype=float))
+    return mean, (hi - lo) / 2 if hi == hi else 0.0
 
 
 def sweep_figure(source: pd.DataFrame | str | Path, path: str | Path, x: str, y: str = "profit",
-                 hue: str | None = None, title: str | None = None, xscale: str = "linear") -> Path:
-    """Line chart of ``y`` against axis ``x`` (one line per value of ``hue``), mean over seeds;
-    ``xscale`` as matplotlib's (``linear``, ``log``, ``symlog``)."""
+                 hue: str | None = None, title: str | None = None, xscale: str = "linear",
+                 facet: str | None = None) -> Path:
+    """:func:`sweep_plot` written to ``path`` (format from the suffix)."""
     plt = _plt()
-    df = source if isinstance(source, pd.DataFrame) else pd.read_csv(source)
-    for col in (x, y) + ((hue,) if hue else ()):
-        if col not in df.columns:
-            raise KeyError(f"column {col!r} not in the results; have: {', '.join(map(str, df.columns))}")
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    groups = df.groupby(hue, sort=False) if hue else [(None, df)]
-    for key, g in groups:
-        m = g.groupby(x, sort=True)[y].mean()
-        ax.plot([str(v) for v in m.index] if m.index.dtype == object else m.index, m.values, marker="o",
-                label=None if key is None else f"{hue} = {key}")
-    if xscale == "symlog":
-        positive = df[x][df[x] > 0] if df[x].dtype != object else pd.Series(dtype=float)
-        ax.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0)
-    else:
-        ax.set_xscale(xscale)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(title or f"{y} vs {x}", fontsize=10)
-    ax.grid(alpha=0.3)
-    if hue:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig = sweep_plot(source, x, y, hue, title, xscale, facet)
     out = Path(path)
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def sweep_plot(source: pd.DataFrame | str | Path, x: str, y: str = "profit", hue: str | None = None,
+               title: str | None = None, xscale: str = "linear", facet: str | None = None) -> Any:
+    """Line chart (a matplotlib Figure) of ``y`` against axis ``x``, one line per value of ``hue``.
+
+    Points that repeat (seeds, windows, other replicates) are shown as their mean with a 95 % t-interval
+    error bar. Another swept axis with several values is not averaged silently: the chart gets one panel
+    per value (``facet``; by default the first such axis, if it has at most 4 values), and any axis still
+    averaged over is named in the title. Text axes keep their labels (under pandas 2 and 3). Axes are
+    labelled with names and units (:mod:`kumo.report.labels`); counts and energies start at 0.
+    ``xscale`` as matplotlib's (``linear``, ``log``, ``symlog``).
+    """
+    from kumo.report.labels import axis_label, metric_label
+
+    plt = _plt()
+    df = source if isinstance(source, pd.DataFrame) else pd.read_csv(source)
+    for col in (x, y) + ((hue,) if hue else ()) + ((facet,) if facet else ()):
+        if col not in df.columns:
+            raise KeyError(f"column {col!r} not in the results; have: {', '.join(map(str, df.columns))}")
+    first = list(df.columns).index("seed") if "seed" in df.columns else len(df.columns)
+    swept = [c for c in df.columns[:first] if c not in ("point", "key")]
+    others = [c for c in swept if c not in (x, hue) and df[c].nunique(dropna=False) > 1]
+    if facet is None and others and df[others[0]].nunique() <= 4:
+        facet = others[0]
+    averaged = [c for c in others if c != facet]
+    panels = list(df.groupby(facet, sort=False)) if facet else [(None, df)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False, sharey=True)
+    for ax, (fkey, part) in zip(axes[0], panels, strict=True):
+        groups = part.groupby(hue, sort=False) if hue else [(None, part)]
+        text_x = not _is_numeric(pd.Index(part[x]))
+        for key, g in groups:
+            stats = g.groupby(x, sort=not text_x)[y].apply(_mean_ci)
+            xs = [str(v) for v in stats.index] if text_x else list(stats.index)
+            means = [m for m, _ in stats.values]
+            errs = [e for _, e in stats.values]
+            label = None if key is None else f"{axis_label(hue or '')} = {key}"
+            if any(errs):
+                ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, label=label)
+            else:
+                ax.plot(xs, means, marker="o", label=label)
+        if xscale == "symlog" and not text_x:
+            positive = part[x][part[x] > 0]
+            ax.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0)
+        elif not text_x:
+            ax.set_xscale(xscale)
+        if text_x:
+            ax.tick_params(axis="x", labelrotation=30)
+        ax.set_xlabel(axis_label(x))
+        if fkey is not None:
+            ax.set_title(f"{axis_label(facet or '')} = {fkey}", fontsize=9)
+        ax.grid(alpha=0.3)
+        if hue:
+            ax.legend(fontsize=8)
+    axes[0][0].set_ylabel(metric_label(y))
+    if pd.api.types.is_numeric_dtype(df[y]) and (df[y] >= 0).all():
+        axes[0][0].set_ylim(bottom=0)
+    elif pd.api.types.is_numeric_dtype(df[y]) and df[y].min() < 0 < df[y].max():
+        for ax in axes[0]:
+            ax.axhline(0, color="black", linewidth=0.7)
+    note = f" (mean over {', '.join(axis_label(a) for a in averaged)})" if averaged else ""
+    fig.suptitle((title or f"{metric_label(y)} vs {axis_label(x)}") + note, fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def line_plot(path: str | Path, x: Any, ys: dict[str, Any], xlabel: str, ylabel: str, title: str) -> Path:

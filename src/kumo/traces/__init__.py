@@ -81,9 +81,12 @@ __all__ = [
 ]
 
 #: embedded trace name -> file in the ``kumo.data`` package
+#: the ten PlanetLab days of CloudSim's examples, shipped compact (zlib, ~2.4 MB together)
+PLANETLAB_DAYS = ("20110303", "20110306", "20110309", "20110322", "20110325", "20110403", "20110409", "20110411",
+                  "20110412", "20110420")
 EMBEDDED = {
     "bitbrains-rnd-2013-7": "bitbrains-rnd-2013-7.kumo",
-    "planetlab-20110303": "planetlab-20110303.kumo",
+    **{f"planetlab-{day}": f"planetlab-{day}.kumo" for day in PLANETLAB_DAYS},
     "surf-week": "surf-week.kumo",
 }
 ALIASES = {

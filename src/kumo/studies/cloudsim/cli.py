@@ -69,8 +69,9 @@ def _validation_render(df: Any, fmt: Printed) -> None:
 def validate_cmd(
     target: Annotated[str, typer.Argument(help="What to reproduce: cloudsim-planetlab (CloudSim 4.0's PlanetLab "
                                                "power experiments).")],
-    date: Annotated[str, typer.Option(help="PlanetLab day (folder name under ../shared/data/planetlab or "
-                                           "$KUMO_PLANETLAB_DIR); only 20110303 has CloudSim's numbers.")] = "20110303",
+    date: Annotated[str, typer.Option(help="PlanetLab day: one of the ten shipped with kumo (kumo trace list), or a "
+                                           "folder name under $KUMO_PLANETLAB_DIR; only 20110303 has CloudSim's "
+                                           "numbers.")] = "20110303",
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Policy to run (repeatable): npa, dvfs "
                                                      "or <thr|iqr|mad|lr|lrr>-<mmt|mc|mu|rs|hpg|mm>; default: "
                                                      "CloudSim's ten examples.")] = None,

@@ -67,12 +67,11 @@ def run_realistic(policy: str, date: str = "20110303", trace: Any | None = None,
     from kumo.config import parse
     from kumo.engine import run
     from kumo.studies.cloudsim.metrics import consolidation_metrics
-    from kumo.studies.cloudsim.replay import planetlab_dir
+    from kumo.studies.cloudsim.replay import load_day
 
-    if date == "20110303" or trace is not None:
-        source, fmt = "planetlab-20110303", None
-    else:
-        source, fmt = str(planetlab_dir(date)), "planetlab"
+    if trace is None:
+        trace = load_day(date)
+    source, fmt = f"planetlab-{date}", None  # the scenario's label; the trace is given
     if trace is not None and getattr(trace, "cpu_unit", "fraction") != "fraction":
         raise ConfigError(["trace: the realistic PlanetLab mode needs a fraction-unit trace"])
     scenario = parse(scenario_dict(policy, source, seed, fmt), f"realistic {policy}")

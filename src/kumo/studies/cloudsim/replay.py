@@ -79,11 +79,15 @@ def planetlab_dir(date: str) -> Path:
 
 
 def load_day(date: str = "20110303") -> Any:
-    """The PlanetLab day as a fraction-unit Trace: the embedded copy for 20110303, else the folder."""
-    from kumo.traces import load
+    """The PlanetLab day as a fraction-unit Trace: the folder under ``$KUMO_PLANETLAB_DIR`` when set, else
+    the embedded copy (all ten days of CloudSim's examples ship with kumo), else a ``../shared`` folder."""
+    from kumo.traces import EMBEDDED, load
 
-    if date == "20110303":
-        return load("planetlab-20110303")
+    env = os.environ.get("KUMO_PLANETLAB_DIR")
+    if env and (Path(env) / date).is_dir():
+        return load(str(Path(env) / date), format="planetlab")
+    if f"planetlab-{date}" in EMBEDDED:
+        return load(f"planetlab-{date}")
     return load(str(planetlab_dir(date)), format="planetlab")
 
 
