@@ -4,9 +4,11 @@ Usage (from the repository root)::
 
     python scripts/convert_embedded.py [--shared ../shared] [--level 19]
 
-Reads ``<shared>/data/bitbrains-rnd/2013-7`` and the ten days of ``<shared>/data/planetlab/`` with kumo's own
-readers and writes ``src/kumo/data/bitbrains-rnd-2013-7.kumo`` and ``src/kumo/data/planetlab-<date>.kumo``
-(quantization as documented in :mod:`kumo.traces.compact`). Prints size, sha256 and quirk counts.
+Reads ``<shared>/data/bitbrains-rnd/2013-7``, the ten days of ``<shared>/data/planetlab/`` and
+``<shared>/data/opendc/workloads/surf_week`` with kumo's own readers and writes
+``src/kumo/data/bitbrains-rnd-2013-7.kumo``, ``src/kumo/data/planetlab-<date>.kumo`` and
+``src/kumo/data/surf-week.kumo`` (quantization as documented in :mod:`kumo.traces.compact`). Prints size,
+sha256 and quirk counts.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from kumo.traces import read_bitbrains, read_planetlab, save  # noqa: E402
+from kumo.traces import read_bitbrains, read_opendc, read_planetlab, save  # noqa: E402
 from kumo.traces.compact import load_compact  # noqa: E402
 
 #: the ten PlanetLab days of CloudSim's examples (Beloglazov & Buyya, CCPE 2012)
@@ -48,6 +50,16 @@ PROVENANCE = {
         "licence": "measurement data distributed with CloudSim (whose code is GPLv3); no separate data licence "
         "is stated; see PROVENANCE.md",
     } for day in PLANETLAB_DAYS},
+    "surf-week": {
+        "source": "../shared/data/opendc/workloads/surf_week (tasks.parquet, fragments.parquet)",
+        "dataset": "one week of the SURF data center's workload (2022-10-06 22:00 UTC + 7 days) in OpenDC's "
+        "workload format: 6,295 tasks, 2,323,475 fragments of 30 s",
+        "origin": "the OpenDC repository (atlarge-research/opendc, commit 691036deb), test/benchmark resources",
+        "cite": "Mastenbroek et al., OpenDC 2.0: Convenient Modeling and Simulation of Emerging Technologies in "
+        "Cloud Datacenters, CCGrid 2021; and SURF as the origin of the trace",
+        "licence": "distributed in OpenDC's repository (MIT licence for its code); the data keep their original "
+        "terms; see PROVENANCE.md",
+    },
 }
 
 
@@ -66,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             lambda: read_bitbrains(data / "bitbrains-rnd" / "2013-7", name="bitbrains-rnd-2013-7"),
         ),
     ] + [(f"planetlab-{day}", (lambda d=day: read_planetlab(data / "planetlab" / d, name=f"planetlab-{d}")))
-         for day in PLANETLAB_DAYS]
+         for day in PLANETLAB_DAYS] + [
+        ("surf-week", lambda: read_opendc(data / "opendc" / "workloads" / "surf_week", name="surf-week", step_s=300)),
+    ]
     command = f"python scripts/convert_embedded.py --level {args.level}"
     for name, read in jobs:
         if (args.only and name != args.only) or (args.planetlab and not name.startswith("planetlab")):

@@ -76,9 +76,18 @@ def test_errors_name_the_path(tmp_path):
 
 def test_embedded_names_and_aliases():
     names = embedded_names()
-    assert "bitbrains-rnd-2013-7" in names and "planetlab-20110303" in names
+    assert "bitbrains-rnd-2013-7" in names and "planetlab-20110303" in names and "surf-week" in names
     assert sum(n.startswith("planetlab-") for n in names) == 10  # CloudSim's ten days
-    assert {"bitbrains", "bitbrains-rnd", "planetlab"} <= set(embedded_names(aliases=True))
+    assert {"bitbrains", "bitbrains-rnd", "planetlab", "surf"} <= set(embedded_names(aliases=True))
+
+
+def test_embedded_surf_week():
+    tr = load("surf")
+    assert (tr.name, tr.n_vms, tr.n_steps, tr.step_s, tr.cpu_unit) == ("surf-week", 6295, 2016, 300.0, "mhz")
+    assert tr.provenance["format"] == "opendc" and "Mastenbroek" in tr.provenance["cite"]
+    assert set(tr.cores.tolist()) == {16} and tr.ram_mb is None and tr.arrive_step.max() > 2000
+    # the fragments' CPU integral (1,524,009,661,650 MHz*s) within the 0.005 MHz quantization
+    assert tr.cpu.sum(dtype="float64") * 300 == pytest.approx(1_524_009_661_650, rel=1e-9)
 
 
 def test_embedded_planetlab():

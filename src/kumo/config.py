@@ -27,10 +27,11 @@ class _Strict(BaseModel):
 
 
 class PowerSpec(_Strict):
-    """Power model of a host type: ``linear`` (idle_w, max_w), ``table`` (watts at 0..100 %) or ``spec``
-    (a named SPECpower table, see :data:`kumo.models.power.SPECPOWER_TABLES`)."""
+    """Power model of a host type: ``linear`` (idle_w, max_w), ``table`` (watts at 0..100 %), ``spec``
+    (a named SPECpower table, see :data:`kumo.models.power.SPECPOWER_TABLES`), or the curves OpenDC names,
+    ``sqrt``, ``square``, ``cubic`` (idle_w + (max_w - idle_w) x f(u), see :class:`kumo.models.power.PowerCurve`)."""
 
-    kind: Literal["linear", "table", "spec"] = "linear"
+    kind: Literal["linear", "table", "spec", "sqrt", "square", "cubic"] = "linear"
     idle_w: float = Field(100.0, ge=0)
     max_w: float = Field(250.0, ge=0)
     watts: list[float] | None = None
@@ -38,7 +39,7 @@ class PowerSpec(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> PowerSpec:
-        if self.kind == "linear" and self.max_w < self.idle_w:
+        if self.kind in ("linear", "sqrt", "square", "cubic") and self.max_w < self.idle_w:
             raise ValueError(f"max_w ({self.max_w}) must be >= idle_w ({self.idle_w})")
         if self.kind == "table":
             if not self.watts or len(self.watts) < 2:
@@ -125,6 +126,8 @@ class PlacementSpec(_Strict):
     order: Literal["trace", "ram-desc", "cpu-desc"] = "trace"
     tie_break: Literal["first", "random"] = "first"
     on_no_host: Literal["reject", "queue"] = "reject"
+    #: with ``on_no_host = "queue"``: the longest a VM waits for a host, s (None: until its life ends)
+    queue_timeout_s: float | None = Field(None, ge=0)
 
     @field_validator("preset", mode="before")
     @classmethod
@@ -259,6 +262,8 @@ def _semantic_issues(s: Scenario | dict[str, Any]) -> list[str]:
 
 def _placement_issues(p: PlacementSpec, registry: Any) -> list[str]:
     issues: list[str] = []
+    if p.queue_timeout_s is not None and p.on_no_host != "queue":
+        issues.append("placement.queue_timeout_s: only applies with on_no_host = 'queue'")
     if p.preset is None and not p.weighers:
         issues.append("placement: give a preset or at least one weigher")
     if p.preset is not None:

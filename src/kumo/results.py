@@ -44,9 +44,19 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "vm_downtime_h": ("float64", "h", "VM downtime: migration pauses and failure restarts"),
         "rejections": ("int64", "count", "VMs no host could take"),
         "vms_placed": ("int64", "count", "VMs that ran at least one step"),
+        "vms_never_served": ("int64", "count", "VMs that asked for a host and never got one (rejected, timed out "
+                             "in the queue, or still waiting when their life or the run ended)"),
+        "never_served_fraction": ("float64", "1", "vms_never_served / VMs that asked for a host"),
+        "queue_delay_p50_s": ("float64", "s", "median wait from asking for a host to the first placement, over "
+                              "the VMs served (0 for those placed at once)"),
+        "queue_delay_p95_s": ("float64", "s", "95th percentile of that wait"),
+        "queue_delay_max_s": ("float64", "s", "longest wait of a VM served"),
         "cpu_demand_ghz_h": ("float64", "GHz*h", "CPU demanded by placed VMs"),
         "cpu_delivered_ghz_h": ("float64", "GHz*h", "CPU delivered to placed VMs"),
-        "cpu_unmet_fraction": ("float64", "1", "1 - delivered / demanded"),
+        "cpu_demand_refused_ghz_h": ("float64", "GHz*h", "CPU VMs demanded while refused or waiting for a host: "
+                                     "their trace demand from asking to the first placement (or the end of "
+                                     "their life)"),
+        "cpu_unmet_fraction": ("float64", "1", "1 - delivered / (demanded + demanded while refused)"),
         "ram_shortfall_gb_h": ("float64", "GB*h", "RAM demand above physical RAM"),
         "vm_steps_cpu_short": ("int64", "count", "VM-steps with delivered CPU below demand"),
         "vm_steps_ram_short": ("int64", "count", "VM-steps with a RAM shortfall"),
@@ -96,6 +106,9 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "arrive_step": ("int64", "-", "first step of the lifetime"),
         "depart_step": ("int64", "-", "one past the last step"),
         "first_placed_step": ("int64", "-", "step it was first placed, -1 if never"),
+        "queue_delay_s": ("float64", "s", "wait from asking for a host to the first placement; -1 if never "
+                          "placed or never asked"),
+        "cpu_demand_refused_mhz_s": ("float64", "MHz*s", "CPU demanded while refused or waiting for a host"),
         "final_state": ("string", "-", "pending/running/migrating/departed/rejected/queued/down"),
         "final_host": ("int64", "-", "host at the end, -1 if none"),
         "steps_run": ("int64", "count", "steps placed"),
@@ -206,6 +219,32 @@ def _frame(name: str, data: dict[str, Any]) -> pd.DataFrame:
     return df.astype({c: d for c, (d, _, _) in cols.items()})
 
 
+def _waits(eng: Engine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per VM: wait to the first placement in s (-1: never placed or never asked), whether it asked and was
+    never served, and its CPU demand (MHz*s) from asking to the first placement or the end of its life."""
+    tr, log, dt = eng.trace, eng.log, eng.dt
+    asked = eng.lifecycle.asked_step.astype(np.int64)
+    first = log.first_placed_step.astype(np.int64)
+    did_ask = asked >= 0
+    served = did_ask & (first >= 0)
+    delay = np.where(served, (first - asked) * dt, -1.0)
+    never = did_ask & (first < 0)
+    end = np.minimum(np.where(served, first, eng.state.vms.depart_step), tr.n_steps)
+    refused = np.zeros(tr.n_vms)
+    waiting = np.flatnonzero(did_ask & (end > asked))
+    cap = eng.state.vms.cpu_booked_mhz if eng.scenario.trace.cap_demand_at_booking else None
+    steps = np.arange(tr.n_steps)[:, None]
+    for chunk in np.array_split(waiting, max(1, len(waiting) // 256)):
+        if not len(chunk):
+            continue
+        cpu = tr.cpu[:, chunk].astype(np.float64)
+        if cap is not None:
+            cpu = np.minimum(cpu, cap[chunk])
+        inside = (steps >= asked[chunk]) & (steps < end[chunk])
+        refused[chunk] = np.where(inside, cpu, 0.0).sum(axis=0) * dt
+    return delay, never, refused
+
+
 def build_result(eng: Engine) -> RunResult:
     """Assemble tables from an engine that has finished its loop."""
     from kumo import __version__
@@ -235,6 +274,8 @@ def build_result(eng: Engine) -> RunResult:
         "migrations_in": ha["migrations_in"],
         "failures": ha["failures"],
     })
+    delay, never, refused = _waits(eng)
+    waited = delay[delay >= 0]
     vms = _frame("vms", {
         "vm": np.arange(s.vms.n),
         "vm_id": s.vms.ids.astype(str),
@@ -244,6 +285,8 @@ def build_result(eng: Engine) -> RunResult:
         "arrive_step": s.vms.arrive_step,
         "depart_step": s.vms.depart_step,
         "first_placed_step": log.first_placed_step,
+        "queue_delay_s": delay,
+        "cpu_demand_refused_mhz_s": refused,
         "final_state": _STATE_NAMES[s.vm_state],
         "final_host": s.vm_host,
         **{k: va[k] for k in ("steps_run", "cpu_demand_mhz_s", "cpu_delivered_mhz_s", "ram_demand_mb_s",
@@ -281,9 +324,16 @@ def build_result(eng: Engine) -> RunResult:
         "vm_downtime_h": [float(va["downtime_s"].sum()) / 3600],
         "rejections": [int(np.count_nonzero(s.vm_state == VM_REJECTED))],
         "vms_placed": [int(np.count_nonzero(log.first_placed_step >= 0))],
+        "vms_never_served": [int(never.sum())],
+        "never_served_fraction": [float(never.sum()) / (len(waited) + int(never.sum())) if never.any() else 0.0],
+        "queue_delay_p50_s": [float(np.percentile(waited, 50)) if len(waited) else 0.0],
+        "queue_delay_p95_s": [float(np.percentile(waited, 95)) if len(waited) else 0.0],
+        "queue_delay_max_s": [float(waited.max()) if len(waited) else 0.0],
         "cpu_demand_ghz_h": [demand / 1000 / 3600],
         "cpu_delivered_ghz_h": [delivered / 1000 / 3600],
-        "cpu_unmet_fraction": [1 - delivered / demand if demand > 0 else 0.0],
+        "cpu_demand_refused_ghz_h": [float(refused.sum()) / 1000 / 3600],
+        "cpu_unmet_fraction": [1 - delivered / (demand + float(refused.sum())) if demand + refused.sum() > 0
+                               else 0.0],
         "ram_shortfall_gb_h": [float(ha["ram_shortfall_mb_s"].sum()) / 1024 / 3600],
         "vm_steps_cpu_short": [int(va["cpu_short_steps"].sum())],
         "vm_steps_ram_short": [int(va["ram_short_steps"].sum())],

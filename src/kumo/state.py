@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from kumo.models.power import PowerTable
+    from kumo.models.power import PowerModel
 
 # VM life cycle; a VM is in exactly one of these at any time.
 VM_PENDING = 0  #: not arrived yet
@@ -51,7 +51,7 @@ class HostArrays:
     nic_mbps: np.ndarray  #: float64, Mbit/s
     cpu_overcommit: np.ndarray  #: float64, max booked CPU / physical CPU
     ram_overcommit: np.ndarray  #: float64, max booked RAM / physical RAM
-    power_tables: tuple[PowerTable, ...]  #: one per host type
+    power_tables: tuple[PowerModel, ...]  #: one per host type (a table or a curve)
 
     @property
     def n(self) -> int:

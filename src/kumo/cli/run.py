@@ -101,6 +101,7 @@ def run_cmd(
         fail(e)
         return
     summary = result.summary
+    warn_unserved(summary)
     if fmt == Printed.json:
         console.print_json(json.dumps(summary, default=float))
     elif fmt == Printed.csv:
@@ -125,6 +126,20 @@ def _report(result: object, out: Path | None, path: Path) -> None:
         result.write(folder, "parquet")  # type: ignore[attr-defined]
     account(result).ledger.to_csv(folder / "ledger.csv", index=False, float_format="%.10g")  # type: ignore[arg-type]
     err_console.print(f"report written to {write_report(folder, path)}")
+
+
+#: above this share of VMs never served, ``kumo run`` warns (the park is far too small for the trace)
+UNSERVED_WARNING = 0.5
+
+
+def warn_unserved(summary: dict) -> None:
+    """Warn on stderr when most VMs that asked for a host never got one."""
+    share = float(summary.get("never_served_fraction", 0.0))
+    if share > UNSERVED_WARNING:
+        err_console.print(
+            f"[bold yellow]warning:[/] {summary['vms_never_served']} VMs ({share:.0%} of those that asked for a "
+            "host) were never served: the hosts cannot take this trace (see rejections; "
+            "placement.on_no_host = \"queue\" makes VMs wait)", highlight=False)
 
 
 def _run_federation(path: Path, trace: str | None, seed: int | None, max_steps: int | None, max_vms: int | None,

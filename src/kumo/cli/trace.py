@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,22 +14,48 @@ from kumo.errors import KumoError
 
 __all__ = ["trace_app"]
 
-trace_app = typer.Typer(help="Inspect and convert workload traces.", no_args_is_help=True)
+trace_app = typer.Typer(help="Inspect, convert and generate workload traces.", no_args_is_help=True)
+
+FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Force a reader: bitbrains, materna, "
+                                                                      "planetlab, generic, opendc, azure, kumo.")]
+StepOpt = Annotated[float | None, typer.Option("--step", help="Grid step in seconds (opendc, azure: a multiple "
+                                                              "of 300; bitbrains, materna, generic).")]
+MaxVmsOpt = Annotated[int | None, typer.Option("--max-vms", help="opendc, azure: keep the first N VMs to arrive.")]
+WindowOpt = Annotated[str | None, typer.Option("--window", help="opendc, azure: only START:END from the trace's "
+                                                                "start, in hours or with a unit: 24:48, 1d:8d.")]
+SampleOpt = Annotated[float | None, typer.Option("--sample-subscriptions", help="azure: keep this fraction of "
+                                                                                "subscriptions (seeded).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="azure: seed of the subscription sample.")]
+CpuOpt = Annotated[str | None, typer.Option("--cpu", help="azure: avg (default), max or p95 of the 5-minute "
+                                                          "readings.")]
+
+
+def reader_options(step: float | None = None, max_vms: int | None = None, window: str | None = None,
+                   sample: float | None = None, seed: int | None = None, cpu: str | None = None) -> dict[str, Any]:
+    """The reader options given on the command line (absent ones left to the reader's defaults)."""
+    given = {"step_s": step, "max_vms": max_vms, "window": window, "sample_subscriptions": sample, "seed": seed,
+             "cpu": cpu}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 @trace_app.command("info")
 def trace_info(
     path: Annotated[str, typer.Argument(help="Embedded name, folder or file.")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Force a reader: bitbrains, materna, "
-                                                                      "planetlab, generic, kumo.")] = None,
+    format: FormatOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    step: StepOpt = None,
+    max_vms: MaxVmsOpt = None,
+    window: WindowOpt = None,
+    sample_subscriptions: SampleOpt = None,
+    seed: SeedOpt = None,
+    cpu: CpuOpt = None,
 ) -> None:
     """Print a trace's VMs, steps, time span, booked and used totals, and the quirks repaired on reading."""
     from kumo.traces import load
     from kumo.traces import trace_info as info_of
 
     try:
-        tr = load(path, format=format)
+        tr = load(path, format=format, **reader_options(step, max_vms, window, sample_subscriptions, seed, cpu))
     except (KumoError, OSError) as e:
         fail(e)
         return
@@ -61,11 +87,17 @@ def trace_info(
 def trace_convert(
     path: Annotated[str, typer.Argument(help="Embedded name, folder or file to read.")],
     out: Annotated[Path, typer.Argument(help="Output file (kumo compact format, .kumo).")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Force a reader.")] = None,
+    format: FormatOpt = None,
     codec: Annotated[str, typer.Option("--codec", help="zstd (smaller) or zlib (loads without pyarrow: "
                                                          "for small traces).")] = "zstd",
+    step: StepOpt = None,
+    max_vms: MaxVmsOpt = None,
+    window: WindowOpt = None,
+    sample_subscriptions: SampleOpt = None,
+    seed: SeedOpt = None,
+    cpu: CpuOpt = None,
 ) -> None:
-    """Convert a trace to kumo's compact single-file format."""
+    """Convert a trace to kumo's compact single-file format (with the reader options: a window, a sample...)."""
     from kumo.traces import load
     from kumo.traces.compact import save
 
@@ -73,12 +105,134 @@ def trace_convert(
         fail(ValueError(f"--codec: must be zstd or zlib, got {codec!r}"))
         return
     try:
-        tr = load(path, format=format)
+        tr = load(path, format=format, **reader_options(step, max_vms, window, sample_subscriptions, seed, cpu))
         save(tr, out, codec=codec)
     except (KumoError, OSError) as e:
         fail(e)
         return
     console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps")
+
+
+@trace_app.command("topology")
+def trace_topology(
+    path: Annotated[Path, typer.Argument(help="OpenDC topology JSON file (e.g. surf.json).")],
+    memory_unit: Annotated[str, typer.Option("--memory-unit", help="What memorySize counts: mb (default) or "
+                                                                  "bytes.")] = "mb",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the host types as JSON instead of TOML.")] = False,
+) -> None:
+    """Print an OpenDC topology's hosts as a scenario's [[hosts]] tables (TOML), power models included."""
+    from kumo.traces.opendc_topology import hosts_toml, read_topology
+
+    try:
+        hosts = read_topology(path, memory_unit=memory_unit)
+    except (KumoError, OSError) as e:
+        fail(e)
+        return
+    if as_json:
+        typer.echo(json.dumps(hosts, indent=1))
+    else:
+        typer.echo(hosts_toml(hosts, path.name), nl=False)
+
+
+def _burst(text: str) -> tuple[float, float, float]:
+    """``START:DURATION:FACTOR`` (hours, or with a unit s/m/h/d; factor a plain number)."""
+    from kumo.traces._select import parse_duration
+
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"--burst: expected START:DURATION:FACTOR, got {text!r}")
+    return parse_duration(parts[0]) / 3600, parse_duration(parts[1]) / 3600, float(parts[2])
+
+
+def _factors(text: str, n: int, name: str) -> str | tuple[float, ...]:
+    if text in ("source", "flat"):
+        return text
+    values = tuple(float(x) for x in text.split(","))
+    if len(values) != n:
+        raise ValueError(f"--{name}: give source, flat or {n} comma-separated factors, got {len(values)}")
+    return values
+
+
+@trace_app.command("synth")
+def trace_synth(
+    out: Annotated[Path, typer.Argument(help="Output file (kumo compact format, .kumo).")],
+    vms: Annotated[int | None, typer.Option("--vms", help="VMs arriving in the horizon (exact count; default "
+                                                         "1000 unless --rate is given).")] = None,
+    rate: Annotated[float | None, typer.Option("--rate", help="Mean arrivals per hour instead of --vms (a Poisson "
+                                                             "count).")] = None,
+    days: Annotated[float, typer.Option("--days", help="Horizon in days.")] = 1.0,
+    step: Annotated[float, typer.Option("--step", help="Step in seconds.")] = 300.0,
+    initial: Annotated[int, typer.Option("--initial", help="VMs already running at step 0 (residual lifetimes "
+                                                          "of a stationary system).")] = 0,
+    diurnal: Annotated[str, typer.Option("--diurnal", help="Arrival profile over the day: source (fitted), flat, "
+                                                          "or 24 comma-separated factors.")] = "source",
+    weekly: Annotated[str, typer.Option("--weekly", help="Profile over the week (Monday first): flat, source or "
+                                                        "7 factors.")] = "flat",
+    burst: Annotated[list[str] | None, typer.Option("--burst", help="START:DURATION:FACTOR, e.g. 10:1:5 (the rate "
+                                                                   "x5 from hour 10 for an hour); repeatable.")] = None,
+    lifetime: Annotated[str, typer.Option("--lifetime", help="lognormal, pareto or empirical.")] = "lognormal",
+    lifetime_median: Annotated[str | None, typer.Option("--lifetime-median", help="lognormal median (e.g. 30m, "
+                                                                                 "2h); fitted when absent.")] = None,
+    lifetime_sigma: Annotated[float | None, typer.Option("--lifetime-sigma", help="lognormal sigma (of ln "
+                                                                                 "lifetime); fitted when absent.")] = None,
+    pareto_alpha: Annotated[float | None, typer.Option("--pareto-alpha", help="Pareto shape; fitted when "
+                                                                             "absent.")] = None,
+    pareto_min: Annotated[str | None, typer.Option("--pareto-min", help="Pareto minimum lifetime (e.g. 5m); the "
+                                                                       "source's shortest when absent.")] = None,
+    max_lifetime: Annotated[str | None, typer.Option("--max-lifetime", help="Cap on lifetimes (e.g. 30d).")] = None,
+    catalogue: Annotated[str, typer.Option("--catalogue", help="general, source, or a TOML file of [[types]] "
+                                                              "(name, cores, ram_gb or ram_mb, weight, "
+                                                              "cpu_mhz).")] = "general",
+    core_mhz: Annotated[float, typer.Option("--core-mhz", help="Booked MHz per vCPU of catalogue types.")] = 2600.0,
+    source: Annotated[str | None, typer.Option("--source", help="One trace for arrivals, lifetimes and "
+                                                               "utilization (sets both below).")] = None,
+    arrival_source: Annotated[str, typer.Option("--arrival-source", help="Trace the profiles, lifetimes (and "
+                                                                        "--catalogue source) are fitted "
+                                                                        "from.")] = "surf-week",
+    utilization_source: Annotated[str, typer.Option("--utilization-source", help="Trace the utilization series "
+                                                                                "are resampled from.")] = "bitbrains-rnd",
+    noise: Annotated[float, typer.Option("--noise", help="Relative sd of the multiplicative CPU noise.")] = 0.05,
+    no_align: Annotated[bool, typer.Option("--no-align", help="Random offsets without keeping the hour of "
+                                                             "day.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every draw.")] = 0,
+    name: Annotated[str, typer.Option("--name", help="Trace name (VM ids are NAME-0001...).")] = "synth",
+    codec: Annotated[str, typer.Option("--codec", help="zstd or zlib.")] = "zstd",
+) -> None:
+    """Generate a workload: Poisson arrivals (diurnal, weekly, bursts), lifetimes, sizes from a catalogue and
+    utilization resampled from a real trace; written in kumo's compact format. Deterministic for a seed."""
+    import time
+    import tomllib
+
+    from kumo.traces._select import parse_duration
+    from kumo.traces.compact import save
+    from kumo.traces.synth import SynthSpec, instance_types, synthesize
+
+    def seconds(text: str | None) -> float | None:
+        return None if text is None else parse_duration(text)
+
+    try:
+        cat: Any = catalogue
+        if catalogue not in ("general", "source"):
+            with open(catalogue, "rb") as fh:
+                cat = instance_types(tomllib.load(fh).get("types", []))
+        spec = SynthSpec(
+            vms=vms if vms is not None or rate is not None else 1000, rate_per_h=rate, days=days, step_s=step,
+            initial_vms=initial, diurnal=_factors(diurnal, 24, "diurnal"), weekly=_factors(weekly, 7, "weekly"),
+            bursts=tuple(_burst(b) for b in burst or []), lifetime=lifetime,
+            lifetime_median_s=seconds(lifetime_median), lifetime_sigma=lifetime_sigma, pareto_alpha=pareto_alpha,
+            pareto_min_s=seconds(pareto_min), max_lifetime_s=seconds(max_lifetime), catalogue=cat,
+            core_mhz=core_mhz, arrival_source=source or arrival_source, utilization_source=source or utilization_source,
+            noise=noise, align_time_of_day=not no_align, seed=seed, name=name)
+        t = time.perf_counter()
+        tr = synthesize(spec)
+        took = time.perf_counter() - t
+        save(tr, out, codec=codec)
+    except (KumoError, OSError, ValueError, tomllib.TOMLDecodeError) as e:
+        fail(e)
+        return
+    fitted = json.loads(tr.provenance["synth"])["fitted"]
+    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps of "
+                  f"{tr.step_s:g} s, generated in {took:.2f} s; lifetimes {fitted['lifetime']}")
 
 
 @trace_app.command("list")

@@ -1,5 +1,13 @@
 """A VM's life in the engine: arrival and placement (or queue, or rejection), departure, its host's
-failure and its restart elsewhere."""
+failure and its restart elsewhere.
+
+The queue. With ``placement.on_no_host = "queue"`` a VM that fits nowhere waits and is tried again at every
+step start (after the departures), lowest VM index first. With ``placement.queue_timeout_s = T`` it waits at
+most T seconds: a VM that entered the queue at step q is tried at the steps k with (k - q) x step_s <= T;
+after its last failed try it is rejected (a ``rejections`` row with reason ``queue timeout``). A queued VM
+whose trace lifetime ends leaves the queue unserved. A VM served late runs the rest of its trace lifetime
+(the trace fixes when it leaves).
+"""
 
 from __future__ import annotations
 
@@ -38,10 +46,16 @@ class Lifecycle:
     migrations : to abort the migrations of VMs that leave or lose their host.
     virt : the virtualization bundle (restart delays after failures), or None.
     queue : VMs that fit nowhere wait in a queue (else they are rejected).
+    queue_timeout_s : the longest a VM waits in the queue, s (None: no limit).
+    step_s : the step length, s (for the timeout).
+
+    Attributes
+    ----------
+    asked_step : (n_vms,) int32, the step a VM first asked this data center for a host, -1 if never.
     """
 
     def __init__(self, core: Core, placer: Placer, rng: np.random.Generator, migrations: Migrations, virt: Any,
-                 queue: bool):
+                 queue: bool, queue_timeout_s: float | None = None, step_s: float = 0.0):
         self.core = core
         self.view = ClusterView(core.state)
         self.placer = placer
@@ -49,7 +63,12 @@ class Lifecycle:
         self.migrations = migrations
         self.virt = virt
         self.queue = queue
-        self.down_since = np.full(core.state.vms.n, -1.0)
+        self.queue_timeout_s = queue_timeout_s
+        self.step_s = float(step_s)
+        n = core.state.vms.n
+        self.down_since = np.full(n, -1.0)
+        self.asked_step = np.full(n, -1, np.int32)
+        self.queued_step = np.full(n, -1, np.int32)
 
     def place(self, vm: int, step: int, t: float) -> bool:
         """Put ``vm`` on the best feasible host (switching an off host on if no running one fits); False when
@@ -92,18 +111,40 @@ class Lifecycle:
             perm = np.argsort(-s.vms.ram_booked_mb[arrivals], kind="stable")
         elif order == "cpu-desc":
             perm = np.argsort(-s.vms.cpu_booked_mhz[arrivals], kind="stable")
+        asked = self.asked_step
         for i in perm:
             vm = int(arrivals[i])
+            if asked[vm] < 0:
+                asked[vm] = s.step
             ok[i] = self.place(vm, s.step, s.t_s)
             if not ok[i]:
-                s.vm_state[vm] = VM_QUEUED if self.queue else VM_REJECTED
+                self._enqueue(vm, s.step)
         return ok
 
+    def _enqueue(self, vm: int, step: int) -> None:
+        """``vm`` found no host at ``step``: it waits, unless there is no queue or it may not wait a step."""
+        s = self.core.state
+        if self.queue and not self._expired(step + 1, step):
+            s.vm_state[vm] = VM_QUEUED
+            self.queued_step[vm] = step
+        else:
+            s.vm_state[vm] = VM_REJECTED
+
+    def _expired(self, step: int, since: int) -> bool:
+        """Whether a VM queued at ``since`` has waited past the timeout by ``step``."""
+        t = self.queue_timeout_s
+        return t is not None and (step - since) * self.step_s > t
+
     def retry_queued(self, step: int, t: float) -> None:
-        """Try the queued VMs again, lowest index first."""
+        """Try the queued VMs again, lowest index first; those that may not wait another step are rejected."""
         if self.queue:
-            for vm in np.flatnonzero(self.core.state.vm_state == VM_QUEUED):
-                self.place(int(vm), step, t)
+            s = self.core.state
+            for v in np.flatnonzero(s.vm_state == VM_QUEUED):
+                vm, since = int(v), int(self.queued_step[v])
+                if not self.place(vm, step, t) and self._expired(step + 1, since):
+                    s.vm_state[vm] = VM_REJECTED
+                    self.core.log.reject(vm, step, t, f"queue timeout: waited {(step - since) * self.step_s:g} s "
+                                                      f"(queue_timeout_s = {self.queue_timeout_s:g})")
 
     def fits(self, vm: int) -> bool:
         """Whether ``vm`` would find a host now (running or switched off), without placing it."""
@@ -158,4 +199,4 @@ class Lifecycle:
         if s.vm_state[vm] != VM_DOWN:
             return
         if not self.place(vm, s.step, t):
-            s.vm_state[vm] = VM_QUEUED if self.queue else VM_REJECTED
+            self._enqueue(vm, s.step)

@@ -106,7 +106,8 @@ class Engine:
         self.migrations = Migrations(self.core, MIGRATION_MODELS[scenario.migration.model](**scenario.migration.params),
                                      self.virt, scenario.controller.name)
         self.lifecycle = Lifecycle(self.core, Placer.from_spec(scenario.placement), self.rng, self.migrations,
-                                   self.virt, scenario.placement.on_no_host == "queue")
+                                   self.virt, scenario.placement.on_no_host == "queue",
+                                   scenario.placement.queue_timeout_s, self.dt)
         # with managed_arrivals an outside broker decides which VMs arrive here (see place_arrivals)
         self._arrivals = [np.zeros(0, np.int64)] * n if managed_arrivals else bucket(vms.arrive_step, n)
         self._departures = bucket(vms.depart_step, n + 1)

@@ -8,17 +8,20 @@ import numpy as np
 
 from kumo.config import Scenario
 from kumo.errors import ConfigError
-from kumo.models.power import SPECPOWER_TABLES, PowerTable, linear_table
+from kumo.models.power import CURVES, SPECPOWER_TABLES, PowerCurve, PowerModel, PowerTable, linear_table
 from kumo.state import HostArrays
 from kumo.traces.base import Trace
 
 __all__ = ["build_hosts", "bucket", "power_table", "prepare_trace"]
 
 
-def power_table(spec: Any) -> PowerTable:
-    """The :class:`PowerTable` of a scenario's power spec (``linear``, ``table`` or ``spec``)."""
+def power_table(spec: Any) -> PowerModel:
+    """The power model of a scenario's power spec: a :class:`PowerTable` (``linear``, ``table``, ``spec``)
+    or a :class:`PowerCurve` (``sqrt``, ``square``, ``cubic``)."""
     if spec.kind == "linear":
         return linear_table(spec.idle_w, spec.max_w)
+    if spec.kind in CURVES:
+        return PowerCurve(spec.kind, float(spec.idle_w), float(spec.max_w))
     if spec.kind == "table":
         return PowerTable(tuple(spec.watts))
     return PowerTable(SPECPOWER_TABLES[spec.model])

@@ -3,11 +3,13 @@
 Sources: linear model, Fan, Weber & Barroso (ISCA 2007); SPECpower tables as used by CloudSim's
 ``PowerModelSpecPower`` (Beloglazov & Buyya, CCPE 2012). The tables of CloudSim's example servers are
 given in :data:`SPECPOWER_TABLES` (watts at 0 %, 10 %, ..., 100 % load, from SPECpower_ssj2008 results).
+The curve shapes ``sqrt``, ``square`` and ``cubic`` (:class:`PowerCurve`) are those OpenDC's topologies
+name (``cpuPowerModel.modelType``): idle + (max - idle) x f(u) with f(u) = sqrt(u), u², u³.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,19 +62,55 @@ class PowerTable:
         return np.interp(x, self._x, w)  # type: ignore[attr-defined]
 
 
+#: curve shape -> f(u) on [0, 1], f(0) = 0, f(1) = 1, non-decreasing
+CURVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda u: u,
+    "sqrt": np.sqrt,
+    "square": np.square,
+    "cubic": lambda u: u * u * u,
+}
+
+
+@dataclass(frozen=True)
+class PowerCurve:
+    """Watts as ``idle_w + (max_w - idle_w) * f(u)``, with f one of :data:`CURVES` (OpenDC's power models).
+
+    ``power_w(u)`` clips u to [0, 1]. The engine evaluates it on piecewise-constant loads, so energy stays
+    the exact integral for any shape.
+    """
+
+    kind: str
+    idle_w: float
+    max_w: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in CURVES:
+            raise ValueError(f"PowerCurve.kind: unknown shape {self.kind!r}; valid: {', '.join(CURVES)}")
+        if not (np.isfinite(self.idle_w) and np.isfinite(self.max_w)) or not 0 <= self.idle_w <= self.max_w:
+            raise ValueError(f"PowerCurve: need 0 <= idle_w <= max_w, got {self.idle_w}, {self.max_w}")
+
+    def power_w(self, util: np.ndarray | float) -> np.ndarray:
+        u = np.clip(np.asarray(util, dtype=np.float64), 0.0, 1.0)
+        return np.asarray(self.idle_w + (self.max_w - self.idle_w) * CURVES[self.kind](u))
+
+
+#: what a host type's power model can be: a table (linear, SPECpower, explicit) or a curve
+PowerModel = PowerTable | PowerCurve
+
+
 def linear_table(idle_w: float, max_w: float) -> PowerTable:
     """The linear model P(u) = idle + (max - idle) u, as a 2-point table."""
     return PowerTable((float(idle_w), float(max_w)))
 
 
-def host_power_w(util: np.ndarray, table_index: np.ndarray, tables: Sequence[PowerTable]) -> np.ndarray:
+def host_power_w(util: np.ndarray, table_index: np.ndarray, tables: Sequence[PowerModel]) -> np.ndarray:
     """Power of many hosts of possibly different types.
 
     Parameters
     ----------
     util : (n,) utilization in [0, 1] (clipped).
     table_index : (n,) int index into ``tables`` per host.
-    tables : one :class:`PowerTable` per host type.
+    tables : one :class:`PowerTable` or :class:`PowerCurve` per host type.
 
     Returns
     -------

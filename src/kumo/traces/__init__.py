@@ -1,7 +1,7 @@
 """Trace readers: every supported format in, one :class:`~kumo.traces.base.Trace` out.
 
-``load(path_or_name)`` reads an embedded trace by name (``bitbrains-rnd-2013-7``, ``planetlab-20110303``
-and their aliases, see :func:`embedded_names`) or a file or folder, detecting its format:
+``load(path_or_name)`` reads an embedded trace by name (``bitbrains-rnd-2013-7``, ``planetlab-20110303``,
+``surf-week`` and their aliases, see :func:`embedded_names`) or a file or folder, detecting its format:
 
 =========================================================  ==============
 what                                                       format
@@ -11,7 +11,12 @@ a ``.csv`` / ``.csv.gz`` / ``.parquet`` file               ``generic``
 a folder of ``*.csv(.gz)``, header ``Timestamp...;\\t...``   ``bitbrains``
 the same with ``DD.MM.YYYY HH:MM:SS`` timestamps            ``materna``
 a folder of header-less files of whole numbers             ``planetlab``
+a folder with ``tasks.parquet`` and ``fragments.parquet``      ``opendc``
+a folder with ``vmtable.csv(.gz)`` (and readings files)        ``azure``
 =========================================================  ==============
+
+``kumo.traces.synth`` generates workloads (:func:`~kumo.traces.synth.synthesize`); ``read_topology``
+turns an OpenDC topology into a scenario's hosts.
 
 Embedded names take precedence over same-named entries of the working directory; write ``./planetlab`` to
 read a local folder of that name.
@@ -36,6 +41,9 @@ _LAZY = {
     "read_generic": "kumo.traces.generic",
     "read_materna": "kumo.traces.materna",
     "read_planetlab": "kumo.traces.planetlab",
+    "read_opendc": "kumo.traces.opendc",
+    "read_azure": "kumo.traces.azure",
+    "read_topology": "kumo.traces.opendc_topology",
     "trace_info": "kumo.traces.info",
 }
 
@@ -61,10 +69,13 @@ __all__ = [
     "embedded_names",
     "load",
     "load_compact",
+    "read_azure",
     "read_bitbrains",
     "read_generic",
     "read_materna",
+    "read_opendc",
     "read_planetlab",
+    "read_topology",
     "save",
     "trace_info",
 ]
@@ -76,11 +87,13 @@ PLANETLAB_DAYS = ("20110303", "20110306", "20110309", "20110322", "20110325", "2
 EMBEDDED = {
     "bitbrains-rnd-2013-7": "bitbrains-rnd-2013-7.kumo",
     **{f"planetlab-{day}": f"planetlab-{day}.kumo" for day in PLANETLAB_DAYS},
+    "surf-week": "surf-week.kumo",
 }
 ALIASES = {
     "bitbrains": "bitbrains-rnd-2013-7",
     "bitbrains-rnd": "bitbrains-rnd-2013-7",
     "planetlab": "planetlab-20110303",
+    "surf": "surf-week",
 }
 #: format name -> reader (a function, or the name of a lazily imported one; resolve with ``_reader``)
 READERS: dict[str, Any] = {
@@ -90,6 +103,8 @@ READERS: dict[str, Any] = {
     "materna": "read_materna",
     "planetlab": "read_planetlab",
     "generic": "read_generic",
+    "opendc": "read_opendc",
+    "azure": "read_azure",
 }
 #: format names accepted by ``load(..., format=)``; ``kumo`` is an alias of ``compact``
 FORMATS = tuple(READERS)
@@ -115,6 +130,13 @@ def _detect_folder(folder: Path) -> str:
     files = list_files(folder)
     if not files:
         raise TraceFormatError(folder, "empty folder: no trace files")
+    names = {f.name.lower() for f in files}
+    if {"tasks.parquet", "fragments.parquet"} <= names:
+        return "opendc"
+    if names & {"vmtable.csv", "vmtable.csv.gz"}:
+        return "azure"
+    if "tasks.parquet" in names or "fragments.parquet" in names:
+        raise TraceFormatError(folder, "an OpenDC workload needs both tasks.parquet and fragments.parquet")
     if any(f.name.lower().endswith((".csv", ".csv.gz")) for f in files):
         from kumo.traces._gwa import vm_files
 
@@ -183,4 +205,19 @@ def load(path_or_name: str | Path, format: str | None = None, **options: Any) ->
             path,
             f"no such file or folder, and not an embedded trace (valid names: {', '.join(embedded_names(aliases=True))})",
         )
-    return _reader(format or detect_format(path))(path, **options)
+    reader = _reader(format or detect_format(path))
+    _check_options(path, reader, options)
+    return reader(path, **options)
+
+
+def _check_options(path: Path, reader: Callable[..., Trace], options: dict[str, Any]) -> None:
+    """A clear error for reader options the format does not take (``--window`` on a Bitbrains folder)."""
+    import inspect
+
+    params = inspect.signature(reader).parameters
+    valid = [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY]
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise TraceFormatError(
+            path, f"the {reader.__name__.removeprefix('read_').removeprefix('load_')} reader takes no option "
+                  f"{', '.join(map(repr, unknown))}; its options: {', '.join(valid) or 'none'}", field=unknown[0])

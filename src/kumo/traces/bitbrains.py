@@ -47,8 +47,8 @@ Repair rules. Each is applied in this order and counted in ``trace.quirks`` unde
 
 Errors (:class:`~kumo.errors.TraceFormatError`, naming file, 1-based line including the header, and
 column): NaN, infinite, empty, non-numeric or negative values, a wrong number of fields, missing, extra or
-misordered header columns, fractional core counts, decreasing timestamps, a file without data rows, an
-empty folder, and a folder where no VM is ever provisioned.
+misordered header columns, fractional core counts, decreasing timestamps, a file without data rows, a
+truncated gzip file, an empty folder, and a folder where no VM is ever provisioned.
 """
 
 from __future__ import annotations
@@ -104,6 +104,8 @@ def read_table(path: Path) -> np.ndarray:
         )
     except pd.errors.EmptyDataError:
         raise TraceFormatError(path, "no data rows after the header") from None
+    except (EOFError, OSError) as exc:  # a gzip stream that ends early, or an unreadable file
+        raise TraceFormatError(path, f"the file ends early or is corrupt ({exc}): truncated gzip?") from None
     except (ValueError, pd.errors.ParserError) as exc:
         raise find_bad_line(path, lambda s: s.split(";"), _parse_number) or TraceFormatError(
             path, f"cannot parse: {exc}"

@@ -24,7 +24,8 @@ NaN bookings.
 
 Errors (:class:`~kumo.errors.TraceFormatError`): missing required columns (all listed), NaN, empty,
 non-numeric or negative values, fractional cores, a time off the grid and two rows for the same VM and
-slot, each with the CSV line (1-based, header included) or the Parquet row (1-based) and the column.
+slot, each with the CSV line (1-based, header included) or the Parquet row (1-based) and the column; a
+truncated ``.csv.gz`` names the file.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, bool]:
         return frame, True
     except pd.errors.EmptyDataError:
         raise TraceFormatError(path, "empty file, expected a header line", line=1) from None
+    except EOFError as exc:
+        raise TraceFormatError(path, f"the file ends early or is corrupt ({exc}): truncated gzip?") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise TraceFormatError(path, f"cannot parse: {exc}") from None
 

@@ -78,6 +78,8 @@ def read_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
         )
     except pd.errors.EmptyDataError:
         raise TraceFormatError(path, "no data rows after the header") from None
+    except (EOFError, OSError) as exc:  # a gzip stream that ends early, or an unreadable file
+        raise TraceFormatError(path, f"the file ends early or is corrupt ({exc}): truncated gzip?") from None
     except (ValueError, pd.errors.ParserError) as exc:
         raise find_bad_line(path, _split, _parse_cell) or TraceFormatError(
             path, f"cannot parse: {exc}"

@@ -1,0 +1,330 @@
+"""OpenDC's workload format: a folder with ``tasks.parquet`` and ``fragments.parquet`` (format ``opendc``).
+
+Format (OpenDC's documentation, "Workload"): ``tasks.parquet`` has one row per task (a VM): ``id``,
+``submission_time`` (ms since the Unix epoch, int64 or a Parquet timestamp), ``duration`` (ms),
+``cpu_count`` (cores), ``cpu_capacity`` (MHz, all cores together), ``mem_capacity`` (MB). Other columns
+(``nature``, ``deadline``...) are ignored. ``fragments.parquet`` gives each task's CPU demand over its life:
+``id`` (the task), ``duration`` (ms), ``cpu_usage`` (MHz); a task's fragments follow one another from its
+submission, in file order. Tasks are VMs: booked cores, MHz and MB from the task, CPU demand in MHz from the
+fragments, no RAM series (the engine uses the booking).
+
+The grid. Step 0 starts at the first submission rounded down to a multiple of ``step_s`` since the epoch
+(or at the window's start, rounded down likewise). VMs are in arrival order (submission time, then file
+order), so ``max_vms`` takes the first VMs to arrive.
+
+- Lifetime: a task lives [submission, submission + duration). It arrives at the step holding its submission
+  (``floor``) and departs after the step holding its end (``ceil``): partial first and last steps are whole
+  steps of its life, and its booking holds for them [``partial_first_steps``, ``partial_last_steps``].
+- Demand: the value of a step is the **time-weighted mean of the fragments covering it over the whole
+  step**: (integral of cpu_usage over the step's part of the task's life) / step_s. Inside the life the
+  integral of CPU over time is exact; in a partial first or last step the task's work is spread over the
+  whole step (the level reads lower, the integral stays exact). Fragments merged into one step
+  [``steps_merging_fragments``: (VM, step) cells fed by two or more fragments] and fragments cut at a step
+  boundary [``fragments_split_at_steps``] are counted. With 30 s fragments on a 300 s grid, ten fragments
+  make one step; choose ``step_s = 30`` to keep them apart.
+
+Repairs, each counted in ``trace.quirks`` under the name in brackets:
+
+1. Tasks with a zero duration are dropped [``tasks_zero_duration``].
+2. Fragments of an id that is not a task are dropped [``fragments_of_unknown_tasks``]. A task whose
+   fragments are split into several runs in the file keeps them in file order [``tasks_split_fragment_runs``].
+3. Fragments that start at or after their task's end are dropped [``fragments_past_task_end``]; one that
+   runs past it is cut there [``fragments_clipped``, ``clipped_fragment_s``].
+4. A task whose fragments end before its duration has zero demand for the rest of its life
+   [``tasks_fragments_short``, ``uncovered_s``]; a task without fragments has zero demand
+   [``tasks_without_fragments``].
+5. Usage above the task's capacity is kept as read (the engine caps) [``fragments_above_capacity``];
+   zero-length fragments carry no work [``fragments_zero_duration``]. Memory above 4 TiB per task is kept
+   but counted [``tasks_mem_above_4tib``]: OpenDC's ``bitbrains-small`` gives ``mem_capacity`` in KB
+   although the format says MB.
+6. Selection: [``vms_outside_window``], [``vms_clipped_by_window``], [``vms_beyond_max_vms``];
+   ``tasks_read``, ``fragments_read``.
+
+Errors (:class:`~kumo.errors.TraceFormatError`, naming the file, the 1-based Parquet row and the column):
+a missing file or column, a file that is not Parquet (or is truncated), missing (null or NaN), infinite or
+negative values, fractional cores, a duplicate task id, no tasks, and a grid above ``max_cells``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kumo.errors import TraceFormatError
+from kumo.traces._select import (
+    MAX_CELLS,
+    Window,
+    check_cells,
+    check_step,
+    column_error,
+    parse_window,
+    select_vms,
+)
+from kumo.traces.base import Trace
+
+TASKS, FRAGMENTS = "tasks.parquet", "fragments.parquet"
+TASK_COLUMNS = ("id", "submission_time", "duration", "cpu_count", "cpu_capacity", "mem_capacity")
+FRAGMENT_COLUMNS = ("id", "duration", "cpu_usage")
+STEP_S = 300.0
+QUIRKS = (
+    "tasks_read", "fragments_read", "tasks_zero_duration", "fragments_of_unknown_tasks", "tasks_split_fragment_runs",
+    "fragments_past_task_end", "fragments_clipped", "clipped_fragment_s", "tasks_fragments_short", "uncovered_s",
+    "tasks_without_fragments", "fragments_above_capacity", "fragments_zero_duration", "vms_outside_window",
+    "vms_clipped_by_window", "vms_beyond_max_vms", "partial_first_steps", "partial_last_steps",
+    "steps_merging_fragments", "fragments_split_at_steps", "tasks_mem_above_4tib",
+)  # fmt: skip
+MEM_PLAUSIBLE_MB = 4 * 2**20
+
+
+def is_opendc_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds OpenDC's two workload files."""
+    return (folder / TASKS).is_file() and (folder / FRAGMENTS).is_file()
+
+
+def _read_parquet(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
+    """The ``columns`` of a Parquet file as numpy arrays (ids as they are; timestamps as int64 ms)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise TraceFormatError(path, f"missing: an OpenDC workload folder holds {TASKS} and {FRAGMENTS}")
+    try:
+        schema = pq.read_schema(path)
+        missing = [c for c in columns if c not in schema.names]
+        if missing:
+            raise TraceFormatError(path, f"missing column(s): {', '.join(missing)}", field=missing[0])
+        table = pq.read_table(path, columns=list(columns))
+    except TraceFormatError:
+        raise
+    except (OSError, pa.ArrowException) as exc:
+        raise TraceFormatError(path, f"cannot read as Parquet (truncated or not Parquet?): {exc}") from None
+    out: dict[str, Any] = {}
+    for name in columns:
+        col = table.column(name)
+        if col.null_count:
+            row = int(np.flatnonzero(pc.is_null(col).to_numpy(zero_copy_only=False))[0])
+            raise TraceFormatError(path, f"row {row + 1}: missing value", field=name)
+        if pa.types.is_timestamp(col.type):
+            col = col.cast(pa.timestamp("ms")).cast(pa.int64())
+        if name == "id":
+            out[name] = col.to_numpy(zero_copy_only=False)
+            continue
+        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+            raise TraceFormatError(path, f"must be numeric, found type {col.type}", field=name)
+        out[name] = col.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _task_order(ids: np.ndarray, frag_ids: np.ndarray) -> np.ndarray:
+    """Index of each fragment's task in ``ids`` (-1: no such task); ids compared as text if types differ."""
+    import pandas as pd
+
+    if ids.dtype.kind != frag_ids.dtype.kind:
+        ids, frag_ids = ids.astype(str), frag_ids.astype(str)
+    return np.asarray(pd.Index(ids).get_indexer(frag_ids), dtype=np.int64)
+
+
+def _integral(key_start: np.ndarray, task_of: np.ndarray, a: np.ndarray, d: np.ndarray, u: np.ndarray,
+              before: np.ndarray, task: np.ndarray, key: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """CPU*ms of ``task`` from its start to time ``t`` (ms), from its sorted fragments (start ``a``, clipped
+    length ``d``, usage ``u``, work ``before`` each fragment)."""
+    j = np.searchsorted(key_start, key, side="right") - 1
+    jj = np.maximum(j, 0)
+    ok = (j >= 0) & (task_of[jj] == task)
+    part = u[jj] * np.clip(t - a[jj], 0, d[jj])
+    return np.where(ok, before[jj] + part, 0.0)
+
+
+def read_opendc(
+    path: str | Path,
+    *,
+    step_s: float = STEP_S,
+    name: str | None = None,
+    window: str | Window | None = None,
+    max_vms: int | None = None,
+    max_cells: int = MAX_CELLS,
+) -> Trace:
+    """Read an OpenDC workload folder (``tasks.parquet`` + ``fragments.parquet``) onto a step grid.
+
+    Parameters
+    ----------
+    path : the folder.
+    step_s : grid step in seconds (a whole number of ms); each step's value is the time-weighted mean of the
+        fragments covering it (this module's docstring).
+    name : trace label; the folder name by default.
+    window : only this part of time, ``"START:END"`` (hours, or with a unit s/m/h/d: ``"1d:3d"``) or
+        ``(start_s, end_s)``, from the first submission; lifetimes are clipped to it.
+    max_vms : keep the first N tasks to arrive (in the window).
+    max_cells : refuse grids of more steps x VMs than this.
+
+    Returns
+    -------
+    Trace
+        ``cpu`` (n_steps, n_vms) MHz, no RAM series, bookings from the tasks, arrivals and departures on the
+        grid, and the count of every rule of this module in ``quirks``.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise TraceFormatError(folder, "not a folder (an OpenDC workload is a folder with tasks.parquet and "
+                                       "fragments.parquet)")
+    step = check_step(folder, step_s)
+    step_ms = step * 1000.0
+    if step_ms != round(step_ms):
+        raise TraceFormatError(folder, f"step_s must be a whole number of ms, got {step_s!r}", field="step_s")
+    try:
+        win = parse_window(window)
+    except ValueError as exc:
+        raise TraceFormatError(folder, str(exc), field="window") from None
+    tasks_path, frags_path = folder / TASKS, folder / FRAGMENTS
+    t = _read_parquet(tasks_path, TASK_COLUMNS)
+    f = _read_parquet(frags_path, FRAGMENT_COLUMNS)
+    n_tasks = len(t["id"])
+    if n_tasks == 0:
+        raise TraceFormatError(tasks_path, "no tasks")
+    for col, integer in (("submission_time", True), ("duration", True), ("cpu_count", True),
+                         ("cpu_capacity", False), ("mem_capacity", False)):
+        column_error(tasks_path, t[col], col, integer=integer)
+    column_error(frags_path, f["duration"], "duration", integer=True)
+    column_error(frags_path, f["cpu_usage"], "cpu_usage")
+    import pandas as pd
+
+    dup = np.flatnonzero(pd.Index(t["id"]).duplicated())
+    if dup.size:
+        first = t["id"][dup[0]]
+        first = first.item() if isinstance(first, np.generic) else first
+        raise TraceFormatError(tasks_path, f"row {dup[0] + 1}: task id {first!r} appears twice", field="id")
+    counts: Counter[str] = Counter(dict.fromkeys(QUIRKS, 0))
+    counts["tasks_read"], counts["fragments_read"] = n_tasks, len(f["id"])
+    counts["tasks_mem_above_4tib"] = int(np.count_nonzero(t["mem_capacity"] > MEM_PLAUSIBLE_MB))
+
+    # times in ms from the grid origin: the first submission, rounded down to a multiple of the step
+    sub = t["submission_time"].astype(np.int64)
+    origin_ms = int(np.floor(sub.min() / step_ms) * step_ms)
+    s_rel = sub - origin_ms
+    e_rel = s_rel + t["duration"].astype(np.int64)
+    nonzero = e_rel > s_rel
+    counts["tasks_zero_duration"] = int(np.count_nonzero(~nonzero))
+    w0 = 0 if win is None else int(np.floor(win[0] * 1000 / step_ms) * step_ms)
+    w1 = None if win is None or win[1] is None else int(round(win[1] * 1000))
+    sel = select_vms(s_rel, e_rel, None if win is None else (w0, w1), max_vms, counts, keep=nonzero)
+    if not len(sel):
+        raise TraceFormatError(folder, "no task left (all of zero duration, outside the window or max_vms = 0)")
+    lo_task = np.maximum(s_rel[sel], w0) - w0
+    hi_task = (e_rel[sel] if w1 is None else np.minimum(e_rel[sel], w1)) - w0
+    clipped = s_rel[sel] < w0
+    if w1 is not None:
+        clipped |= e_rel[sel] > w1
+    counts["vms_clipped_by_window"] = int(np.count_nonzero(clipped))
+    arrive = np.floor(lo_task / step_ms).astype(np.int64)
+    depart = np.ceil(hi_task / step_ms).astype(np.int64)
+    counts["partial_first_steps"] = int(np.count_nonzero(lo_task % step_ms != 0))
+    counts["partial_last_steps"] = int(np.count_nonzero(hi_task % step_ms != 0))
+    n_steps = int(np.ceil((w1 - w0) / step_ms)) if w1 is not None else int(depart.max())
+    depart = np.minimum(depart, n_steps)
+    n = len(sel)
+    check_cells(folder, n_steps, n, step, max_cells)
+
+    cpu = _fragments_to_grid(f, t, sel, s_rel, e_rel, w0, lo_task, hi_task, arrive, depart, n_steps, step_ms,
+                             counts, frags_path)
+    ids = t["id"][sel]
+    return Trace(
+        name=name or folder.name,
+        step_s=step,
+        start_epoch_s=(origin_ms + w0) / 1000.0,
+        vm_ids=np.array([str(x) for x in ids.tolist()], dtype=str),
+        cpu=cpu,
+        ram_mb=None,
+        cores=t["cpu_count"][sel].astype(np.int32),
+        cpu_booked_mhz=t["cpu_capacity"][sel].astype(np.float32),
+        ram_booked_mb=t["mem_capacity"][sel].astype(np.float32),
+        arrive_step=arrive.astype(np.int32),
+        depart_step=depart.astype(np.int32),
+        cpu_unit="mhz",
+        quirks={k: int(v) for k, v in sorted(counts.items())},
+        provenance={"format": "opendc", "source": str(folder), "tasks": str(n_tasks), "step_s": f"{step:g}"},
+    )
+
+
+def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_rel: np.ndarray,
+                       e_rel: np.ndarray, w0: int, lo_task: np.ndarray, hi_task: np.ndarray, arrive: np.ndarray,
+                       depart: np.ndarray, n_steps: int, step_ms: float, counts: Counter[str],
+                       frags_path: Path) -> np.ndarray:
+    """(n_steps, n_vms) float32 MHz: each step's integral of the fragments over the step / step (rules 2-5)."""
+    n_tasks = len(t["id"])
+    task = _task_order(t["id"], f["id"])
+    known = task >= 0
+    counts["fragments_of_unknown_tasks"] = int(np.count_nonzero(~known))
+    runs = np.flatnonzero(np.r_[True, task[1:] != task[:-1]])
+    run_tasks = task[runs]
+    run_tasks = run_tasks[run_tasks >= 0]
+    counts["tasks_split_fragment_runs"] = int(np.count_nonzero(np.bincount(run_tasks, minlength=n_tasks) > 1))
+    order = np.flatnonzero(known)
+    order = order[np.argsort(task[order], kind="stable")]
+    ft = task[order]
+    d = f["duration"][order].astype(np.int64)
+    u = f["cpu_usage"][order].astype(np.float64)
+    counts["fragments_zero_duration"] = int(np.count_nonzero(d == 0))
+    counts["fragments_above_capacity"] = int(np.count_nonzero(u > t["cpu_capacity"][ft]))
+    # start of each fragment: its task's submission + the fragments before it in the task
+    csum = np.cumsum(d)
+    first = np.r_[True, ft[1:] != ft[:-1]]
+    base = np.maximum.accumulate(np.where(first, np.arange(len(ft)), 0)) if len(ft) else np.zeros(0, np.int64)
+    offset = csum - d - (csum[base] - d[base])
+    a = s_rel[ft] + offset
+    end = e_rel[ft]
+    past = a >= end
+    cut = ~past & (a + d > end)
+    counts["fragments_past_task_end"] = int(np.count_nonzero(past))
+    counts["fragments_clipped"] = int(np.count_nonzero(cut))
+    counts["clipped_fragment_s"] = int(round(float((a + d - end)[cut].sum()) / 1000))
+    dc = np.where(past, 0, np.minimum(d, end - a))
+    covered = np.zeros(n_tasks, np.int64)
+    np.add.at(covered, ft, dc)
+    length = e_rel - s_rel
+    has = np.bincount(ft, minlength=n_tasks) > 0
+    counts["tasks_without_fragments"] = int(np.count_nonzero(~has & (length > 0)))
+    short = has & (covered < length)
+    counts["tasks_fragments_short"] = int(np.count_nonzero(short))
+    counts["uncovered_s"] = int(round(float((length - covered)[short].sum()) / 1000))
+
+    # the selected tasks' fragments, keyed (VM index, start) for the integral's look-up
+    vm_of_task = np.full(n_tasks, -1, np.int64)
+    vm_of_task[sel] = np.arange(len(sel))
+    fv = vm_of_task[ft]
+    keep = np.flatnonzero((fv >= 0) & ~past)
+    keep = keep[np.argsort(fv[keep], kind="stable")]  # VM (arrival) order, each VM's fragments in time order
+    fv, a, dc, u = fv[keep], a[keep] - w0, dc[keep], u[keep]
+    work = u * dc
+    kfirst = np.r_[True, fv[1:] != fv[:-1]] if len(fv) else np.zeros(0, bool)
+    wsum = np.cumsum(work)
+    kbase = np.maximum.accumulate(np.where(kfirst, np.arange(len(fv)), 0)) if len(fv) else np.zeros(0, np.int64)
+    before = wsum - work - (wsum[kbase] - work[kbase]) if len(fv) else np.zeros(0)
+    amin = int(min(a.min(), 0)) if len(a) else 0
+    span = int(max(int((a + dc).max()) if len(a) else 0, int(hi_task.max()))) - amin + 1
+    key_start = fv * span + (a - amin)
+    counts["fragments_split_at_steps"] = int(np.count_nonzero(
+        (dc > 0) & (np.floor(a / step_ms) != np.floor((a + dc - 1) / step_ms))))
+
+    # every (VM, step) cell of the selected lifetimes
+    lens = depart - arrive
+    vm = np.repeat(np.arange(len(sel)), lens)
+    k = arrive[vm] + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
+    lo = np.maximum(k * step_ms, lo_task[vm]).astype(np.int64)
+    hi = np.minimum((k + 1) * step_ms, hi_task[vm]).astype(np.int64)
+    args = (key_start, fv, a, dc, u, before, vm)
+    work_cell = _integral(*args, vm * span + (hi - amin), hi) - _integral(*args, vm * span + (lo - amin), lo)
+    # fragments feeding a cell: from the one holding its start (or the VM's first) to the last starting before
+    # its end
+    j_first = np.searchsorted(key_start, vm * span, side="left")
+    j_lo = np.maximum(np.searchsorted(key_start, vm * span + (lo - amin), side="right") - 1, j_first)
+    j_hi = np.searchsorted(key_start, vm * span + (hi - amin), side="left") - 1
+    counts["steps_merging_fragments"] = int(np.count_nonzero(j_hi - j_lo >= 1))
+    out = np.zeros((n_steps, len(sel)), dtype=np.float32)
+    out[k, vm] = work_cell / step_ms
+    if not np.isfinite(out).all():  # pragma: no cover - inputs are checked finite above
+        raise TraceFormatError(frags_path, "non-finite demand after gridding")
+    return out
