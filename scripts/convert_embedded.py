@@ -63,6 +63,33 @@ PROVENANCE = {
 }
 
 
+#: OpenDC's grid carbon intensity series (hourly gCO2/kWh) and failure traces, shipped as Parquet
+CARBON_REGIONS = ("AT", "AU", "BE", "NL")
+FAILURE_TRACES = ("Facebook", "Instagram", "Netflix")
+
+
+def convert_series(data: Path, out: Path) -> None:
+    """The carbon series and failure traces: checked, and rewritten as zstd Parquet with kumo's names."""
+    import pandas as pd
+
+    for region in CARBON_REGIONS:
+        df = pd.read_parquet(data / "opendc" / "carbon" / f"{region}_2021-2024.parquet")
+        df = pd.DataFrame({"timestamp": pd.to_datetime(df["timestamp"], utc=True).astype("datetime64[s, UTC]"),
+                           "carbon_intensity": df["carbon_intensity"].astype("float64")})
+        assert df["carbon_intensity"].notna().all() and (df["carbon_intensity"] >= 0).all()
+        path = out / f"carbon-{region}.parquet"
+        df.to_parquet(path, index=False, compression="zstd")
+        print(f"{path.name}: {path.stat().st_size:,} bytes, {len(df)} hourly values, "
+              f"mean {df['carbon_intensity'].mean():.1f} gCO2/kWh")
+    for name in FAILURE_TRACES:
+        df = pd.read_parquet(data / "opendc" / "failures" / f"{name}_user_reported.parquet")
+        df = df[["failure_interval", "failure_duration", "failure_intensity"]].astype(
+            {"failure_interval": "int64", "failure_duration": "int64", "failure_intensity": "float64"})
+        path = out / f"failures-{name.lower()}.parquet"
+        df.to_parquet(path, index=False, compression="zstd")
+        print(f"{path.name}: {path.stat().st_size:,} bytes, {len(df)} failures")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the shared folder")
@@ -70,8 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", type=int, default=19, help="zstd level (1..22)")
     parser.add_argument("--only", choices=sorted(PROVENANCE), help="convert one trace only")
     parser.add_argument("--planetlab", action="store_true", help="convert the PlanetLab days only")
+    parser.add_argument("--series", action="store_true", help="convert the carbon series and failure traces only")
     args = parser.parse_args(argv)
     data = args.shared / "data"
+    if args.series:
+        convert_series(data, args.out)
+        return 0
     jobs = [
         (
             "bitbrains-rnd-2013-7",

@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 
 #: the columns every block shows, with their headers
 COLUMNS = {"migrations": "migr", "sla_breaks_cpu": "cpu br", "sla_breaks_ram": "ram br", "sla_breaks_uptime": "ut br",
-           "energy_kwh": "kWh", "margin_percent": "margin %"}
+           "energy_kwh": "kWh", "co2_kg": "kg CO2", "margin_percent": "margin %"}
 BEGIN, END = "# BEGIN measured", "# END measured"
 
 
@@ -35,7 +35,8 @@ def block(results: pd.DataFrame, axes: list[str], command: str) -> list[str]:
     """The comment lines of a measured block for ``results``."""
     from kumo.cli.sweep import _short
 
-    cols = [c for c in COLUMNS if c in results.columns]
+    # emissions only for runs with a [carbon] section (the column is 0 otherwise)
+    cols = [c for c in COLUMNS if c in results.columns and (c != "co2_kg" or (results[c] > 0).any())]
     head = [_short(a) for a in axes] + [COLUMNS[c] for c in cols]
     rows = []
     for _, r in results.iterrows():

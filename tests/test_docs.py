@@ -54,3 +54,26 @@ def test_docs_build_strict(tmp_path: Path) -> None:
     assert not warnings, "mkdocs build warnings:\n" + "\n".join(warnings)
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / "reference" / "api" / "index.html").is_file()
+
+
+def _schema_rows(doc: str, heading: str, schema: dict[str, tuple[str, str, str]]) -> list[str]:
+    """The rows of ``schema`` missing from the section under ``heading`` of ``doc`` (exact text)."""
+    lines = (DOCS / "guide" / doc).read_text(encoding="utf-8").split("\n")
+    start = next(i for i, line in enumerate(lines) if line.strip() == heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    section = set(lines[start:end])
+    return [f"{doc} {heading}: {row}" for row in (f"| `{c}` | {d} | {u} | {m} |" for c, (d, u, m) in schema.items())
+            if row not in section]
+
+
+def test_every_column_of_every_table_is_documented_as_its_schema_says() -> None:
+    from kumo.accounting import ACCOUNTS_SCHEMA, LEDGER_SCHEMA
+    from kumo.federation.tables import FED_SCHEMA
+    from kumo.results import SCHEMA
+
+    missing = [r for t, s in SCHEMA.items() for r in _schema_rows("results.md", f"## {t}", s)]
+    missing += _schema_rows("ledger.md", "## The accounts", ACCOUNTS_SCHEMA)
+    missing += _schema_rows("ledger.md", "## The ledger table", LEDGER_SCHEMA)
+    missing += [r for t, s in FED_SCHEMA.items() for r in _schema_rows("federation.md", f"### {t}", s)]
+    assert not missing, "documentation rows out of date (dtype, unit and description come from the schema):\n" + \
+        "\n".join(missing)

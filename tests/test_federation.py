@@ -45,7 +45,7 @@ def test_all_problems_reported_at_once_with_paths():
 def test_unknown_policies_list_valid_names_and_bad_params_name_the_field():
     spec = federation(provider("a", site={"name": "closest"}), broker={"name": "random"})
     issues = validate_federation(spec)
-    assert any(i.startswith("broker: unknown broker policy 'random'; valid: auction, cheapest, reliance") for i in issues)
+    assert any(i.startswith("broker: unknown broker policy 'random'; valid: auction, cheapest, greenest, reliance") for i in issues)
     assert any(i.startswith("providers[0].site: unknown site policy 'closest'; valid:") for i in issues)
     issues = validate_federation(federation(provider("a"), broker={"name": "reliance", "params": {"prior": 2}}))
     assert issues == ["broker.params.prior: must be in [0, 1], got 2"]

@@ -109,14 +109,16 @@ def test_brokers_and_site_policies_do_not_change_their_inputs():
         b = registry.make("broker", name)
         assert b.choose(q, np.random.default_rng(1)) == b.choose(q, np.random.default_rng(2))
     s = Sites(dc=np.arange(3), energy_cost=np.array([0.3, 0.1, 0.2]), booked_util=np.array([0.5, 0.2, 0.9]),
-              demand_util=np.array([0.4, 0.1, 0.95]))
+              demand_util=np.array([0.4, 0.1, 0.95]), carbon_now=np.array([300.0, 100, 200]),
+              carbon_day=np.array([300.0, 100, 200]))
     loads = SiteLoads(dc=np.arange(3), energy_cost=s.energy_cost, booked_util=s.booked_util, demand_util=s.demand_util,
+                      carbon_now=s.carbon_now, carbon_day=s.carbon_day,
                       cpu_util=np.array([0.9, 0.1, 0.2]), cpu_mhz=np.full(3, 1000.0), vm=np.arange(4),
                       vm_site=np.zeros(4, np.int64), vm_cpu_mhz=np.full(4, 200.0), vm_ram_mb=np.array([4.0, 3, 2, 1]),
                       allowed=np.ones((4, 3), bool))
     for a in (*vars(s).values(), *[x for x in vars(loads).values() if isinstance(x, np.ndarray)]):
         a.flags.writeable = False
-    expect_order = {"first": [0, 1, 2], "cheapest-energy": [1, 2, 0], "least-loaded": [1, 0, 2]}
+    expect_order = {"first": [0, 1, 2], "cheapest-energy": [1, 2, 0], "least-loaded": [1, 0, 2], "greenest": [1, 2, 0]}
     for name in registry.names("site"):
         pol = registry.make("site", name, {"rebalance_above": 0.8, "rebalance_below": 0.5, "max_moves": 3})
         assert pol.rank(s).tolist() == expect_order[name]

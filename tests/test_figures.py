@@ -53,3 +53,20 @@ def test_an_averaged_axis_is_named_and_counts_start_at_zero(tmp_path):
     plt.close(fig)
     out = sweep_figure(df, tmp_path / "f.png", x="scheduler", y="migrations")
     assert out.stat().st_size > 1000
+
+
+def test_several_metrics_get_one_panel_each_with_its_own_label():
+    import matplotlib.pyplot as plt
+
+    df = _results(object)
+    df = df[df["hosts[0].power.idle_w"] == 400.0].drop(columns="hosts[0].power.idle_w")
+    fig = sweep_plot(df, x="scheduler", y=["profit", "migrations"])
+    axes = [a for a in fig.axes if a.get_visible()]
+    assert [a.get_title() for a in axes] == ["profit (currency)", "migrations (count)"]
+    assert [a.get_ylabel() for a in axes] == ["profit (currency)", "migrations (count)"]
+    assert fig._suptitle.get_text() == "profit, migrations vs scheduler"
+    # text axes without hue: points, not a line pretending there is an order between the schedulers
+    assert all(line.get_linestyle() == "None" for a in axes for line in a.get_lines() if len(line.get_xdata()) == 3)
+    plt.close(fig)
+    with pytest.raises(KeyError, match="nope"):
+        sweep_plot(df, x="scheduler", y=["profit", "nope"])

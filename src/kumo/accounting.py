@@ -15,7 +15,9 @@ The ledger has one line per money item, signed (income > 0, expense < 0), so tha
 * ``penalty``: one line per SLA break (which VM broke which objective, at which step or in which
   window, by how much, under which SLA class, and what it cost);
 * ``energy``: one line per host (IT kWh x PUE x price);
-* ``hardware``: one line per host (host-hours x cost per host-hour).
+* ``hardware``: one line per host (host-hours x cost per host-hour);
+* ``carbon``: one line per host (tonnes of CO2 of its facility energy x carbon price), for a run with
+  ``[carbon]``.
 
 Exact facts (Table 10.10, [D] in the reference): ``profit = revenue - penalties - costs``, a CPU break
 costs 160 and a RAM break 120. Everything else is an assumption of the reference ([A]) and a parameter
@@ -134,15 +136,17 @@ class PriceSpec(_Strict):
 
 
 class CostSpec(_Strict):
-    """Costs: energy (IT kWh x PUE x price) and hardware (cost per host-hour).
+    """Costs: energy (IT kWh x PUE x price), hardware (cost per host-hour) and carbon (tonnes of CO2 x price).
 
-    ``energy_price_per_kwh`` and ``pue`` default to the scenario's ``energy`` section (None). Hardware is
-    charged for every host of the park for the whole run (``park``, capex and operations, independent of
-    the power state) or only while a host is on (``on``).
+    ``energy_price_per_kwh`` and ``pue`` default to the scenario's ``energy`` section (None), and
+    ``carbon_price_per_t`` to its ``[carbon] price_per_t``. Hardware is charged for every host of the park
+    for the whole run (``park``, capex and operations, independent of the power state) or only while a host
+    is on (``on``). Carbon lines appear only for a run with emissions (a scenario with ``[carbon]``).
     """
 
     energy_price_per_kwh: float | None = Field(default=None, ge=0)
     pue: float | None = Field(default=None, ge=1)
+    carbon_price_per_t: float | None = Field(default=None, ge=0)
     hardware_per_host_hour: float = Field(default=0.0, ge=0)
     hardware_basis: Literal["park", "on"] = "park"
 
@@ -266,7 +270,7 @@ def parse_ledger_spec(data: dict[str, Any] | LedgerSpec | None, source: str | No
 #: ledger column -> (dtype, unit, description)
 LEDGER_SCHEMA: dict[str, tuple[str, str, str]] = {
     "line": ("int64", "-", "line number"),
-    "category": ("string", "-", "revenue / penalty / energy / hardware"),
+    "category": ("string", "-", "revenue / penalty / energy / hardware / carbon"),
     "item": ("string", "-", "vm (revenue), cpu / ram / uptime (penalty), host (costs)"),
     "vm": ("int64", "-", "VM index, -1 if none"),
     "vm_id": ("string", "-", "VM identifier from the trace, empty if none"),
@@ -288,7 +292,7 @@ ACCOUNTS_SCHEMA: dict[str, tuple[str, str, str]] = {
     "sla_breaks_ram": ("int64", "count", "RAM objective breaks"),
     "sla_breaks_uptime": ("int64", "count", "uptime objective breaks"),
     "penalties": ("float64", "currency", "sum of all penalties"),
-    "costs": ("float64", "currency", "energy + hardware"),
+    "costs": ("float64", "currency", "energy + hardware + carbon"),
     "profit": ("float64", "currency", "revenue - penalties - costs"),
     "margin_percent": ("float64", "%", "100 x profit / revenue"),
     "revenue": ("float64", "currency", "billed VM-hours x price"),
@@ -297,6 +301,8 @@ ACCOUNTS_SCHEMA: dict[str, tuple[str, str, str]] = {
     "penalties_uptime": ("float64", "currency", "uptime penalties"),
     "energy_cost": ("float64", "currency", "facility kWh x price"),
     "hardware_cost": ("float64", "currency", "host-hours x price"),
+    "carbon_cost": ("float64", "currency", "tonnes of CO2 x carbon price"),
+    "co2_kg": ("float64", "kg", "CO2 of the facility energy (0 without [carbon])"),
     "energy_kwh": ("float64", "kWh", "IT energy"),
     "facility_energy_kwh": ("float64", "kWh", "IT energy x PUE"),
     "downtime_s": ("float64", "s", "migration downtime of all VMs (ledger rule)"),
@@ -411,7 +417,17 @@ def _host_costs(result: RunResult, spec: LedgerSpec) -> tuple[pd.DataFrame, floa
                            "unit": "kWh", "rate": price, "amount": -kwh * pue * price})
     hardware = pd.DataFrame({"category": "hardware", "item": "host", "host": h, "measure": hours,
                              "unit": "h", "rate": rate_hw, "amount": -hours * rate_hw})
-    return pd.concat([energy, hardware], ignore_index=True), float(kwh.sum()), pue
+    parts = [energy, hardware]
+    if "co2_kg" in hosts.columns and float(hosts["co2_kg"].sum()) > 0:
+        carbon_spec = (result.manifest.get("scenario") or {}).get("carbon") or {}
+        rate_c = spec.costs.carbon_price_per_t
+        if rate_c is None:
+            rate_c = float(carbon_spec.get("price_per_t", 0.0))
+        run_pue = float(manifest_energy.get("pue", 1.0))
+        t_co2 = hosts["co2_kg"].to_numpy(np.float64) / run_pue * pue / 1000  # the ledger's PUE, in tonnes
+        parts.append(pd.DataFrame({"category": "carbon", "item": "host", "host": h, "measure": t_co2, "unit": "t",
+                                   "rate": rate_c, "amount": -t_co2 * rate_c}))
+    return pd.concat(parts, ignore_index=True), float(kwh.sum()), pue
 
 
 @dataclass
@@ -484,7 +500,7 @@ def summarize(led: pd.DataFrame, result: RunResult, kwh: float | None = None, pu
     pen = cat == "penalty"
     revenue = total(cat == "revenue")
     penalties = -total(pen)
-    costs = -total((cat == "energy") | (cat == "hardware"))
+    costs = -total((cat == "energy") | (cat == "hardware") | (cat == "carbon"))
     profit = float(amt.sum())
     if kwh is None:
         kwh = float(result.tables["hosts"]["energy_kwh"].sum())
@@ -503,6 +519,8 @@ def summarize(led: pd.DataFrame, result: RunResult, kwh: float | None = None, pu
         "penalties_uptime": -total(pen & (item == "uptime")),
         "energy_cost": -total(cat == "energy"),
         "hardware_cost": -total(cat == "hardware"),
+        "carbon_cost": -total(cat == "carbon"),
+        "co2_kg": 1000 * float(led.loc[cat == "carbon", "measure"].sum()),
         "energy_kwh": kwh,
         "facility_energy_kwh": kwh * pue,
         "downtime_s": downtime_s,

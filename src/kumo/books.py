@@ -38,16 +38,19 @@ class Books:
 
     def __init__(self, n_steps: int, n_hosts: int, n_vms: int, dt: float, cpu_cap: np.ndarray,
                  ram_cap: np.ndarray, power_w: Callable[[np.ndarray, np.ndarray | None], np.ndarray],
-                 host_steps: bool, vm_steps: bool):
+                 host_steps: bool, vm_steps: bool, carbon_g_per_kwh: np.ndarray | None = None):
         n, nh, nv = n_steps, n_hosts, n_vms
         self.dt = dt
+        #: (n_steps,) grid intensity, gCO2/kWh; the IT energy's emissions are booked per host and step
+        self.carbon = carbon_g_per_kwh
         self.cpu_cap, self.ram_cap = cpu_cap, ram_cap
         self.power_w = power_w
         self.step_rec = {k: np.zeros(n) for k in (
             "active_hosts", "energy_j", "cpu_demand_mhz", "cpu_delivered_mhz", "ram_demand_mb",
-            "ram_shortfall_mb", "running_vms", "migrations_started", "migrations_in_flight", "overloaded_hosts")}
+            "ram_shortfall_mb", "running_vms", "migrations_started", "migrations_in_flight", "overloaded_hosts",
+            "co2_g")}
         self.host_acc = {k: np.zeros(nh) for k in (
-            "energy_j", "on_s", "cpu_load_mhz_s", "overload_s", "ram_shortfall_mb_s", "vm_steps",
+            "energy_j", "co2_g", "on_s", "cpu_load_mhz_s", "overload_s", "ram_shortfall_mb_s", "vm_steps",
             "switch_ons", "switch_offs", "migrations_out", "migrations_in", "failures")}
         self.vm_acc = {k: np.zeros(nv) for k in (
             "cpu_demand_mhz_s", "cpu_delivered_mhz_s", "ram_demand_mb_s", "ram_shortfall_mb_s",
@@ -158,6 +161,10 @@ class Books:
         va["steps_run"] += np.count_nonzero(placed, axis=0)
         ha = self.host_acc
         _add_rows(ha["energy_j"], energy_j)
+        if self.carbon is not None:
+            co2_g = energy_j * (self.carbon[ks][:, None] / 3.6e6)  # J x gCO2/kWh / (J/kWh), IT energy
+            _add_rows(ha["co2_g"], co2_g)
+            self.step_rec["co2_g"][ks] = _row_sums(co2_g)
         _add_rows(ha["on_s"], np.where(on, dt, 0.0))
         _add_rows(ha["cpu_load_mhz_s"], load_mhz_s)
         _add_rows(ha["overload_s"], overload_s)

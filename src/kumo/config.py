@@ -141,9 +141,16 @@ class MigrationSpec(_Strict):
 
 
 class PowerManagementSpec(_Strict):
-    """Switching hosts off and on."""
+    """Switching hosts off and on.
+
+    ``switch_off_idle``: a host left empty goes off. ``switch_off_carbon_above`` (gCO2/kWh, needs
+    ``[carbon]``): carbon-aware power-off timing: empty hosts go off only while the grid's intensity is at or
+    above this; on a clean grid they stay on, ready for the next arrivals without a boot delay, and go off
+    once the grid gets dirtier.
+    """
 
     switch_off_idle: bool = False
+    switch_off_carbon_above: float | None = Field(None, ge=0)
     boot_s: float = Field(0.0, ge=0)
     boot_power: Literal["max", "idle"] = "max"
 
@@ -153,6 +160,30 @@ class EnergySpec(_Strict):
 
     pue: float = Field(1.0, ge=1.0)
     price_per_kwh: float = Field(0.10, ge=0)
+
+
+class CarbonSpec(_Strict):
+    """The grid carbon intensity of the data center (:mod:`kumo.models.carbon`): emissions are facility
+    energy x intensity.
+
+    ``source``: a series shipped with kumo (``AT``, ``AU``, ``BE``, ``NL``: hourly gCO2/kWh, 2021-2024) or a
+    CSV/Parquet file (``timestamp``, ``carbon_intensity``); or ``g_per_kwh``: a constant. ``start``: where the
+    run starts in the series (an ISO date such as ``"2023-06-01"``, or hours from its start; default its
+    first hour). ``price_per_t``: the carbon price per tonne of CO2, a cost line of the ledger.
+    """
+
+    source: str | None = None
+    g_per_kwh: float | None = Field(None, ge=0)
+    start: str | float | None = None
+    price_per_t: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_intensity(self) -> CarbonSpec:
+        if (self.source is None) == (self.g_per_kwh is None):
+            raise ValueError("give either source (a series) or g_per_kwh (a constant)")
+        if self.g_per_kwh is not None and not math.isfinite(self.g_per_kwh):
+            raise ValueError(f"g_per_kwh: must be finite, got {self.g_per_kwh}")
+        return self
 
 
 class ControllerSpec(_Strict):
@@ -179,6 +210,7 @@ class Scenario(_Strict):
     migration: MigrationSpec = MigrationSpec()
     power_management: PowerManagementSpec = PowerManagementSpec()
     energy: EnergySpec = EnergySpec()
+    carbon: CarbonSpec | None = None
     controller: ControllerSpec = ControllerSpec()
     host_layout: Literal["grouped", "interleaved"] = "grouped"
     record_host_steps: bool = False
@@ -246,8 +278,17 @@ def _semantic_issues(s: Scenario | dict[str, Any]) -> list[str]:
         try:
             ctl = registry.make("controller", ctl_spec.name, ctl_spec.params)
             issues += [f"controller.params.{x}" for x in registry.validate(ctl)]
+            if isinstance(s, Scenario) and s.carbon is None:
+                issues += [f"controller.params.{a}: carbon-aware timing needs a [carbon] section (the grid's "
+                           "intensity)" for a in ("carbon_above", "ee_carbon_above")
+                           if getattr(ctl, a, None) is not None]
         except (KeyError, ValueError, TypeError) as e:
             issues.append(f"controller: {e}")
+    if isinstance(s, Scenario) and s.carbon is None and s.power_management.switch_off_carbon_above is not None:
+        issues.append("power_management.switch_off_carbon_above: needs a [carbon] section (the grid's intensity)")
+    if isinstance(s, Scenario) and s.power_management.switch_off_carbon_above is not None \
+            and not s.power_management.switch_off_idle:
+        issues.append("power_management.switch_off_carbon_above: only applies with switch_off_idle = true")
     virt = s.virtualization if isinstance(s, Scenario) else sec.get("virtualization")
     if virt:
         from kumo.models.virt_config import from_dict

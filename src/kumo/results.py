@@ -36,6 +36,9 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "energy_kwh": ("float64", "kWh", "IT energy of all hosts"),
         "facility_energy_kwh": ("float64", "kWh", "IT energy x PUE"),
         "energy_cost": ("float64", "currency", "facility energy x price per kWh"),
+        "co2_kg": ("float64", "kg", "CO2 of the facility energy at the grid's intensity (0 without [carbon])"),
+        "carbon_g_per_kwh_mean": ("float64", "g/kWh", "energy-weighted mean grid intensity (co2 / facility "
+                                  "energy)"),
         "migrations": ("int64", "count", "migrations started"),
         "migrations_aborted": ("int64", "count", "migrations cut short (the VM left, or a host failed)"),
         "migrations_refused": ("int64", "count", "migrations the engine refused (pinned VM, target off, failed or "
@@ -71,6 +74,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "t_s": ("float64", "s", "step start"),
         "active_hosts": ("int64", "count", "hosts on or booting"),
         "energy_kwh": ("float64", "kWh", "IT energy in the step"),
+        "carbon_g_per_kwh": ("float64", "g/kWh", "grid carbon intensity of the step (0 without [carbon])"),
+        "co2_kg": ("float64", "kg", "CO2 of the step's facility energy"),
         "cpu_demand_mhz": ("float64", "MHz", "total CPU demand"),
         "cpu_delivered_mhz": ("float64", "MHz", "total CPU delivered (time mean)"),
         "ram_demand_mb": ("float64", "MB", "total RAM demand"),
@@ -86,6 +91,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "cpu_mhz": ("float64", "MHz", "physical CPU"),
         "ram_mb": ("float64", "MB", "physical RAM"),
         "energy_kwh": ("float64", "kWh", "IT energy"),
+        "co2_kg": ("float64", "kg", "CO2 of its facility energy (IT energy x PUE) at the grid's intensity"),
         "on_h": ("float64", "h", "time on"),
         "cpu_util_mean": ("float64", "1", "mean CPU utilization while on"),
         "overload_h": ("float64", "h", "time with CPU demand above capacity"),
@@ -262,6 +268,7 @@ def build_result(eng: Engine) -> RunResult:
         "cpu_mhz": s.hosts.cpu_mhz,
         "ram_mb": s.hosts.ram_mb,
         "energy_kwh": ha["energy_j"] / 3.6e6,
+        "co2_kg": ha["co2_g"] * sc.energy.pue / 1000,
         "on_h": ha["on_s"] / 3600,
         "cpu_util_mean": np.divide(ha["cpu_load_mhz_s"], s.hosts.cpu_mhz * ha["on_s"],
                                    out=np.zeros(s.hosts.n), where=ha["on_s"] > 0),
@@ -303,11 +310,14 @@ def build_result(eng: Engine) -> RunResult:
     steps = _frame("steps", {
         "step": np.arange(n), "t_s": np.arange(n) * dt,
         "energy_kwh": sr["energy_j"] / 3.6e6,
+        "carbon_g_per_kwh": eng.carbon if eng.carbon is not None else np.zeros(n),
+        "co2_kg": sr["co2_g"] * sc.energy.pue / 1000,
         **{k: sr[k] for k in ("active_hosts", "cpu_demand_mhz", "cpu_delivered_mhz", "ram_demand_mb",
                               "ram_shortfall_mb", "running_vms", "migrations_started", "migrations_in_flight",
                               "overloaded_hosts")},
     })
     energy_kwh = float(ha["energy_j"].sum() / 3.6e6)
+    co2_kg = float(ha["co2_g"].sum()) * sc.energy.pue / 1000
     demand = float(va["cpu_demand_mhz_s"].sum())
     delivered = float(va["cpu_delivered_mhz_s"].sum())
     status = np.asarray(mig["status"], dtype=object)
@@ -317,6 +327,8 @@ def build_result(eng: Engine) -> RunResult:
         "energy_kwh": [energy_kwh],
         "facility_energy_kwh": [energy_kwh * sc.energy.pue],
         "energy_cost": [energy_kwh * sc.energy.pue * sc.energy.price_per_kwh],
+        "co2_kg": [co2_kg],
+        "carbon_g_per_kwh_mean": [co2_kg * 1000 / (energy_kwh * sc.energy.pue) if energy_kwh > 0 else 0.0],
         "migrations": [len(status)],
         "migrations_aborted": [int(np.count_nonzero(status == "aborted"))],
         "migrations_refused": [log.migrations_refused],

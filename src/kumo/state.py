@@ -108,6 +108,7 @@ class ClusterState:
     vm_migratable: np.ndarray  # bool (n_vms,) False for passthrough / SR-IOV / containers without C/R
     t_s: float = 0.0
     step: int = 0
+    carbon_g_per_kwh: np.ndarray | None = None  # (n_steps,) grid carbon intensity of every step, or None
 
     @classmethod
     def empty(cls, hosts: HostArrays, vms: VmArrays, initially_on: np.ndarray) -> ClusterState:
@@ -196,6 +197,7 @@ class ClusterView:
     ========================  ===========  ======================================================
 
     ``cpu_history`` is None here; a controller's :class:`kumo.policies.planning.PlannedCluster` may offer one.
+    ``carbon_g_per_kwh`` is the grid's carbon intensity now and :meth:`carbon_forecast` the next steps'.
     """
 
     __slots__ = ("_s", "_hosts", "_vms", "_arrays")
@@ -289,6 +291,21 @@ class ClusterView:
     @property
     def cpu_history(self) -> None:
         return None
+
+    @property
+    def carbon_g_per_kwh(self) -> float:
+        """The grid's carbon intensity now, gCO2/kWh (0.0 when the scenario has no ``[carbon]``)."""
+        c = self._s.carbon_g_per_kwh
+        return 0.0 if c is None else float(c[min(self._s.step, len(c) - 1)])
+
+    def carbon_forecast(self, steps: int) -> np.ndarray:
+        """The intensity of this step and the next ``steps - 1`` (gCO2/kWh, read-only; shorter at the end of
+        the run; zeros without ``[carbon]``). A perfect forecast: the series the run replays."""
+        c = self._s.carbon_g_per_kwh
+        k = self._s.step
+        if c is None:
+            return _ro(np.zeros(max(0, steps)))
+        return _ro(c[k:k + max(0, steps)])
 
     def host_vms(self, host: int) -> np.ndarray:
         """VM indices on ``host`` as source or running (not the ones migrating in), ascending."""

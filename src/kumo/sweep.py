@@ -276,6 +276,26 @@ def jitter_thresholds(scenario: dict[str, Any], ledger: dict[str, Any], value: A
 hooks.register_sweep_axis("jitter", jitter_thresholds, doc="move the controller's thresholds by this amount")
 
 
+def carbon_start(scenario: dict[str, Any], ledger: dict[str, Any], value: Any) -> None:
+    """The ``carbon_start`` axis: where the run starts in the carbon series (``[carbon] start``: an ISO date
+    or hours), for the scenario's ``[carbon]`` or every data center's in a federation: the same workload
+    under the grids of another season."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError(f"carbon_start must be an ISO date or a number of hours, got {value!r}")
+    specs = [scenario["carbon"]] if isinstance(scenario.get("carbon"), dict) else []
+    for p in scenario.get("providers") or []:
+        specs += [d["carbon"] for d in p.get("datacenters") or [] if isinstance(d.get("carbon"), dict)]
+    specs = [c for c in specs if c.get("source") is not None]
+    if not specs:
+        raise ValueError("carbon_start: the scenario has no [carbon] section with a source series")
+    for c in specs:
+        c["start"] = value
+
+
+hooks.register_sweep_axis("carbon_start", carbon_start,
+                          doc="where the run starts in the carbon series (ISO date or hours), every site")
+
+
 def _replicate_axes(exp: Experiment, scenario: dict[str, Any]) -> dict[str, list[Any]]:
     """The axes ``[replicates]`` adds (and the noise it sets in ``scenario``)."""
     rep = exp.replicates
@@ -415,7 +435,12 @@ def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]],
 
 
 def _row(point: Point, summary: dict[str, Any]) -> dict[str, Any]:
-    return {"point": point.index, "key": point.key, **point.values, "seed": point.seed, **summary}
+    from kumo.report.labels import value_label
+
+    # an axis keeps its column when the summary has one of the same name (a federation's ``broker``)
+    row = {"point": point.index, "key": point.key, **{k: value_label(v) for k, v in point.values.items()},
+           "seed": point.seed}
+    return {**row, **{k: v for k, v in summary.items() if k not in row}}
 
 
 def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir: str | Path | None = None,

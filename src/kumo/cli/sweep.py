@@ -87,6 +87,8 @@ def sweep_cmd(
         return
     metrics = {"migrations": "migr", "sla_breaks_cpu": "cpu br", "sla_breaks_ram": "ram br",
                "sla_breaks_uptime": "ut br", "energy_kwh": "kWh", "profit": "profit", "margin_percent": "margin %"}
+    if "co2_kg" in table.columns and (table["co2_kg"] > 0).any():
+        metrics = {**dict(list(metrics.items())[:5]), "co2_kg": "kg CO2", **dict(list(metrics.items())[5:])}
     axes = list(exp.axes) + [a for a in exp.replicate_axes if a != "seed"] + (["seed"] if len(exp.seeds) > 1 else [])
     t = Table(title=f"sweep {exp.name}: {len(table)} point(s) -> {out_dir / 'results.csv'}", header_style="bold")
     for a in axes:

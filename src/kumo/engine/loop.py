@@ -33,7 +33,7 @@ from kumo.engine.core import Core, RunLog
 from kumo.engine.events import EV_BOOT, EV_FAIL, EV_MIGRATION, EV_REPAIR, EV_RESTART
 from kumo.engine.lifecycle import Lifecycle
 from kumo.engine.migrations import Migrations
-from kumo.engine.setup import bucket, build_hosts, prepare_trace
+from kumo.engine.setup import bucket, build_hosts, carbon_intensity, prepare_trace
 from kumo.models.migration import MIGRATION_MODELS
 from kumo.models.power import host_power_w
 from kumo.models.virtualization import Virtualization
@@ -97,8 +97,10 @@ class Engine:
             [hosts.power_tables[i].max_w if pm.boot_power == "max" else hosts.power_tables[i].idle_w
              for i in hosts.type_index])
         # accumulators and per-step records (kumo.books; plain steps are accounted in batches)
+        self.carbon = carbon_intensity(scenario, n, self.dt)  # (n,) gCO2/kWh, or None
+        self.state.carbon_g_per_kwh = self.carbon
         books = Books(n, nh, nv, self.dt, hosts.cpu_mhz, hosts.ram_mb, self._power_w,
-                      scenario.record_host_steps, scenario.record_vm_steps)
+                      scenario.record_host_steps, scenario.record_vm_steps, self.carbon)
         self.core = Core(self.state, books, pm.boot_s)
         # virtualization models (kumo.models.virtualization): None when the scenario has none
         self.virt = (Virtualization.build(scenario.virtualization, tr.vm_ids, scenario.seed, scenario.name)
@@ -242,7 +244,9 @@ class Engine:
         if decide and not at_end:
             self._decide(t0)
         mig = np.flatnonzero(s.vm_state == VM_MIGRATING)  # migrations started now count this step
-        if self.scenario.power_management.switch_off_idle:
+        pm = self.scenario.power_management
+        if pm.switch_off_idle and (pm.switch_off_carbon_above is None or self.carbon is None
+                                   or self.carbon[k] >= pm.switch_off_carbon_above):
             # hosts left empty by departures or finished migrations go off for the whole step
             idle = np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0))
             if len(idle):

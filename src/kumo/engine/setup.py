@@ -12,7 +12,7 @@ from kumo.models.power import CURVES, SPECPOWER_TABLES, PowerCurve, PowerModel, 
 from kumo.state import HostArrays
 from kumo.traces.base import Trace
 
-__all__ = ["build_hosts", "bucket", "power_table", "prepare_trace"]
+__all__ = ["build_hosts", "bucket", "carbon_intensity", "power_table", "prepare_trace"]
 
 
 def power_table(spec: Any) -> PowerModel:
@@ -99,6 +99,24 @@ def prepare_trace(scenario: Scenario, trace: Trace) -> Trace:
     if problems:
         raise ConfigError(problems, scenario.name)
     return trace
+
+
+def carbon_intensity(scenario: Scenario, n_steps: int, step_s: float) -> np.ndarray | None:
+    """(n_steps,) grid carbon intensity of each step, gCO2/kWh, from the scenario's ``[carbon]``; None without."""
+    spec = scenario.carbon
+    if spec is None:
+        return None
+    if spec.g_per_kwh is not None:
+        return np.full(n_steps, float(spec.g_per_kwh))
+    from kumo.models.carbon import load_series, step_intensity
+
+    assert spec.source is not None
+    series = load_series(spec.source)
+    try:
+        offset = series.offset_s(spec.start)
+    except ValueError as e:
+        raise ConfigError([f"carbon.start: {e}"], scenario.name) from None
+    return step_intensity(series, offset, n_steps, step_s)
 
 
 def bucket(step_of: np.ndarray, n: int) -> list[np.ndarray]:

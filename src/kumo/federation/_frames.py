@@ -73,6 +73,7 @@ def frames(run: FederationRun, results: list[RunResult], u: Usage, led: pd.DataF
     t_src, t_dst = np.asarray(tr["src"], np.int64), np.asarray(tr["dst"], np.int64)
     energy = 0.0 - led[led["category"] == "energy"].set_index("dc")["amount"].reindex(range(n_dc)).to_numpy()
     hardware = 0.0 - led[led["category"] == "hardware"].set_index("dc")["amount"].reindex(range(n_dc)).to_numpy()
+    carbon = 0.0 - led[led["category"] == "carbon"].set_index("dc")["amount"].reindex(range(n_dc), fill_value=0.0).to_numpy()
     datacenters = _frame("datacenters", {
         "dc": np.arange(n_dc), "provider": pnames[owner], "name": dc_name,
         "location": [d.location for d in dspecs], "jurisdiction": juris,
@@ -80,6 +81,8 @@ def frames(run: FederationRun, results: list[RunResult], u: Usage, led: pd.DataF
         "vms_hosted": np.bincount(sd, minlength=n_dc), "vms_insourced": np.bincount(sd[foreign_stay], minlength=n_dc),
         "vm_hours": np.bincount(sd, u.stay_hours, n_dc), "energy_kwh": [s["energy_kwh"] for s in dsum],
         "facility_energy_kwh": u.dc_facility_kwh, "energy_cost": energy, "hardware_cost": hardware,
+        "co2_kg": [s["co2_kg"] for s in dsum], "carbon_g_per_kwh_mean": [s["carbon_g_per_kwh_mean"] for s in dsum],
+        "carbon_cost": carbon,
         "cpu_demand_ghz_h": [s["cpu_demand_ghz_h"] for s in dsum],
         "cpu_delivered_ghz_h": [s["cpu_delivered_ghz_h"] for s in dsum],
         "cpu_unmet_fraction": [s["cpu_unmet_fraction"] for s in dsum],
@@ -100,8 +103,10 @@ def frames(run: FederationRun, results: list[RunResult], u: Usage, led: pd.DataF
         "vm_hours_hosted": np.bincount(owner[sd], u.stay_hours, n_p), "sla_breaks_hosted": breaks_hosted,
         "sla_breaks_customers": np.bincount(run.home, cpu_b + ram_b + up_b, n_p),
         "energy_kwh": np.bincount(owner, datacenters["energy_kwh"].to_numpy(), n_p),
+        "co2_kg": np.bincount(owner, datacenters["co2_kg"].to_numpy(), n_p),
         **{c: prov[c].to_numpy() for c in ("revenue", "penalty", "outsourcing", "insourcing",
-                                           "penalty_reimbursement", "energy", "hardware", "profit_cents", "profit")},
+                                           "penalty_reimbursement", "energy", "hardware", "carbon", "profit_cents",
+                                           "profit")},
     })
     transfers = _frame("transfers", {k: tr[k] for k in ("vm", "src", "dst", "start_s", "end_s", "switch_s",
                                                         "size_mb", "status")})
@@ -127,7 +132,7 @@ def _summary(run: FederationRun, results: list[RunResult], u: Usage, led: pd.Dat
     if inter != 0:
         raise RuntimeError(f"inter-provider lines do not cancel: {inter} cents")
     revenue, penalties = money("revenue"), -money("penalty")
-    energy, hardware = -money("energy"), -money("hardware")
+    energy, hardware, carbon = -money("energy"), -money("hardware"), -money("carbon")
     vm_hours = float(u.stay_hours.sum())
     arrived = int(np.count_nonzero(run.status != ST_PENDING))
     served = int(np.count_nonzero(run.first_dc >= 0))
@@ -155,6 +160,7 @@ def _summary(run: FederationRun, results: list[RunResult], u: Usage, led: pd.Dat
         "migrations": sum(int(r.summary["migrations"]) for r in results),
         "transfers": len(tr_status), "transfers_done": int(np.count_nonzero(tr_status == "done")),
         "energy_kwh": kwh, "facility_energy_kwh": float(u.dc_facility_kwh.sum()),
+        "co2_kg": sum(float(r.summary["co2_kg"]) for r in results),
         "cpu_demand_ghz_h": demand, "cpu_delivered_ghz_h": delivered,
         "cpu_unmet_fraction": 1 - delivered / demand if demand > 0 else 0.0,
         "sla_breaks_cpu": int(u.stay_cpu_breaks.sum()), "sla_breaks_ram": int(u.stay_ram_breaks.sum()),
@@ -162,11 +168,11 @@ def _summary(run: FederationRun, results: list[RunResult], u: Usage, led: pd.Dat
         "failovers": run.failovers, "downtime_h": down_s / 3600,
         "availability": 1 - down_s / (vm_hours * 3600) if vm_hours else 1.0,
         "revenue": revenue, "penalties": penalties, "energy_cost": energy, "hardware_cost": hardware,
-        "costs": energy + hardware, "profit": total / 100.0,
+        "carbon_cost": carbon, "costs": energy + hardware + carbon, "profit": total / 100.0,
         "margin_percent": 100.0 * total / 100.0 / revenue if revenue else float("nan"),
         "outsourcing_volume": float(fl.get("outsourcing", 0)) / 100.0,
         "penalty_reimbursements": float(fl.get("penalty-reimbursement", 0)) / 100.0,
-        "cost_per_vm_hour": (energy + hardware) / vm_hours if vm_hours else float("nan"),
+        "cost_per_vm_hour": (energy + hardware + carbon) / vm_hours if vm_hours else float("nan"),
         "customer_cost": customer_cost,
         "customer_cost_per_vm_hour": customer_cost / vm_hours if vm_hours else float("nan"),
         "price_per_vm_hour": revenue / vm_hours if vm_hours else float("nan"),

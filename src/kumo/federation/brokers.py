@@ -27,6 +27,8 @@ __all__ = [
     "CheapestBroker",
     "CheapestEnergySite",
     "FirstSite",
+    "GreenestBroker",
+    "GreenestSite",
     "LeastLoadedSite",
     "Quotes",
     "RelianceBroker",
@@ -55,6 +57,9 @@ class Quotes:
         row 1 insourced.
     customer_price : what the customer pays the outsourcing provider for this VM, currency per hour.
     reputation : each partner's published share of VM-steps without a break (NaN if none), shape (n,).
+    carbon_now, carbon_day : carbon per IT kWh (grid intensity x PUE, gCO2/kWh) of the data center each
+        partner would use, now and its mean over the day ahead (a perfect forecast: the series the run
+        replays); zeros where a site has no ``[carbon]``.
     """
 
     provider: np.ndarray
@@ -65,10 +70,23 @@ class Quotes:
     steps: np.ndarray
     customer_price: float
     reputation: np.ndarray | None = None
+    carbon_now: np.ndarray | None = None
+    carbon_day: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for f in ("carbon_now", "carbon_day"):
+            if getattr(self, f) is None:
+                object.__setattr__(self, f, np.zeros(self.n))
 
     @property
     def n(self) -> int:
         return int(self.provider.shape[0])
+
+    def carbon(self, horizon: str) -> np.ndarray:
+        """(n,) carbon per IT kWh of each offer, ``now`` or the ``day``-ahead mean."""
+        out = self.carbon_now if horizon == "now" else self.carbon_day
+        assert out is not None
+        return out
 
 
 def _lexmin(*keys: np.ndarray) -> int:
@@ -163,6 +181,45 @@ class RelianceBroker:
         return i, float(q.list_price[i])
 
 
+@register("broker", "greenest")
+@dataclass(frozen=True)
+class GreenestBroker:
+    """Outsource to the partner whose data center emits least per IT kWh: grid carbon intensity x PUE,
+    ``now`` or as the mean over the ``day`` ahead (carbon-aware geographic load shifting, Radovanovic et
+    al., "Carbon-aware computing for datacenters", IEEE Trans. Power Systems 2023; the forecast is the
+    series the run replays, i.e. perfect). Residency is met before the broker sees an offer; the SLA is met
+    by ``min_reliance``: partners whose reliance factor (:class:`RelianceBroker`, same ``prior``,
+    ``prior_steps``, ``basis``) is below it are not used. Offers above ``max_price_ratio`` x the customer's
+    price are declined. Ties (equal intensity to 1e-9 g) go to the cheaper, then the lower index.
+    """
+
+    horizon: Literal["now", "day"] = "day"
+    min_reliance: float = 0.0
+    max_price_ratio: float = math.inf
+    prior: float = 1.0
+    prior_steps: float = 288.0
+    basis: Literal["all", "insourced"] = "all"
+
+    def validate(self) -> list[str]:
+        out = [] if self.horizon in ("now", "day") else [f"horizon: must be 'now' or 'day', got {self.horizon!r}"]
+        rel = RelianceBroker(prior=self.prior, prior_steps=self.prior_steps, basis=self.basis,
+                             min_reliance=self.min_reliance, max_price_ratio=self.max_price_ratio)
+        return out + rel.validate()
+
+    def choose(self, q: Quotes, rng: np.random.Generator) -> tuple[int, float]:
+        if q.n == 0:
+            return -1, math.nan
+        usable = q.list_price <= self.max_price_ratio * q.customer_price * (1 + 1e-12)
+        if self.min_reliance > 0:
+            rel = RelianceBroker(prior=self.prior, prior_steps=self.prior_steps, basis=self.basis).reliance(q)
+            usable &= rel >= self.min_reliance - 1e-12
+        if not usable.any():
+            return -1, math.nan
+        g = np.round(np.where(usable, q.carbon(self.horizon), np.inf), 9)
+        i = _lexmin(g, q.list_price, q.provider)
+        return i, float(q.list_price[i])
+
+
 @register("broker", "auction")
 @dataclass(frozen=True)
 class AuctionBroker:
@@ -207,12 +264,21 @@ class Sites:
     energy_cost : energy price x PUE, currency per IT kWh.
     booked_util : max over CPU and RAM of bookings / bookable capacity, in [0, 1].
     demand_util : max over CPU and RAM of current demand / physical capacity (may exceed 1).
+    carbon_now, carbon_day : carbon per IT kWh (grid intensity x PUE, gCO2/kWh) now and its mean over the
+        day ahead; zeros where a site has no ``[carbon]``.
     """
 
     dc: np.ndarray
     energy_cost: np.ndarray
     booked_util: np.ndarray
     demand_util: np.ndarray
+    carbon_now: np.ndarray | None = None
+    carbon_day: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for f in ("carbon_now", "carbon_day"):
+            if getattr(self, f) is None:
+                object.__setattr__(self, f, np.zeros(len(self.dc)))
 
 
 @dataclass(frozen=True)
@@ -221,7 +287,8 @@ class SiteLoads:
 
     Attributes
     ----------
-    dc, energy_cost, booked_util, demand_util : as in :class:`Sites`, for every data center of the provider.
+    dc, energy_cost, booked_util, demand_util, carbon_now, carbon_day : as in :class:`Sites`, for every data
+        center of the provider.
     cpu_util : (n_dc,) current CPU demand / physical CPU.
     cpu_mhz : (n_dc,) physical CPU of each data center.
     vm, vm_site : (m,) movable VMs (running, not in flight) and the position in ``dc`` of their site.
@@ -240,6 +307,8 @@ class SiteLoads:
     vm_cpu_mhz: np.ndarray
     vm_ram_mb: np.ndarray
     allowed: np.ndarray
+    carbon_now: np.ndarray | None = None
+    carbon_day: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +352,7 @@ class SitePolicy:
         util = s.cpu_util.astype(np.float64).copy()
         moves: list[tuple[int, int, int]] = []
         moved = np.zeros(len(s.vm), dtype=bool)
-        order = self.rank(Sites(s.dc, s.energy_cost, s.booked_util, s.demand_util))
+        order = self.rank(Sites(s.dc, s.energy_cost, s.booked_util, s.demand_util, s.carbon_now, s.carbon_day))
         for src in np.argsort(-util, kind="stable"):
             if util[src] <= self.rebalance_above or len(moves) >= self.max_moves:
                 break
@@ -330,3 +399,22 @@ class LeastLoadedSite(SitePolicy):
 
     def score(self, s: Sites) -> np.ndarray:
         return -s.booked_util
+
+
+@register("site", "greenest")
+@dataclass(frozen=True)
+class GreenestSite(SitePolicy):
+    """The data center that emits least per IT kWh first: grid carbon intensity x PUE, ``now`` or as the
+    mean over the ``day`` ahead (carbon-aware geographic load shifting; with ``rebalance_above`` the
+    overflow also goes to the greenest site with room). Ties keep the data-center order."""
+
+    horizon: Literal["now", "day"] = "day"
+
+    def validate(self) -> list[str]:
+        out = [] if self.horizon in ("now", "day") else [f"horizon: must be 'now' or 'day', got {self.horizon!r}"]
+        return out + super().validate()
+
+    def score(self, s: Sites) -> np.ndarray:
+        c = s.carbon_now if self.horizon == "now" else s.carbon_day
+        assert c is not None
+        return -np.round(c, 9)

@@ -42,8 +42,9 @@ INTER_PROVIDER = ("outsourcing", "insourcing", "penalty-reimbursement")
 LEDGER_COLUMNS: dict[str, tuple[str, str, str]] = {
     "line": ("int64", "-", "line number"),
     "party": ("string", "-", "provider whose ledger holds the line"),
-    "counterparty": ("string", "-", "customer:<name>, provider:<name>, energy or hardware"),
-    "category": ("string", "-", "revenue, penalty, outsourcing, insourcing, penalty-reimbursement, energy, hardware"),
+    "counterparty": ("string", "-", "customer:<name>, provider:<name>, energy, hardware or carbon"),
+    "category": ("string", "-", "revenue, penalty, outsourcing, insourcing, penalty-reimbursement, energy, hardware, "
+                 "carbon"),
     "item": ("string", "-", "vm, cpu / ram / uptime (penalties), dc"),
     "vm": ("int64", "-", "VM index (trace order), -1 if none"),
     "vm_id": ("string", "-", "VM identifier, empty if none"),
@@ -80,7 +81,8 @@ class Usage:
         owner is not the VM's provider; CPU/RAM penalties are reimbursed by the owner of the data center
         where they happened, uptime penalties by the partner only if the VM never ran at home.
     dc_owner : (n_dc,) int provider; ``dc_facility_kwh``, ``dc_energy_price``, ``dc_host_hours``,
-        ``dc_hardware_rate`` (n_dc,).
+        ``dc_hardware_rate``, ``dc_co2_t`` (tonnes of CO2 of its facility energy), ``dc_carbon_price``
+        (currency per tonne) (n_dc,).
     """
 
     stay_vm: np.ndarray
@@ -103,6 +105,8 @@ class Usage:
     dc_energy_price: np.ndarray
     dc_host_hours: np.ndarray
     dc_hardware_rate: np.ndarray
+    dc_co2_t: np.ndarray | None = None
+    dc_carbon_price: np.ndarray | None = None
 
 
 def uptime_breaks(vm: np.ndarray, t_s: np.ndarray, down_s: np.ndarray, sla_of_vm: list[SlaSpec],
@@ -230,6 +234,12 @@ def build_ledger(spec: FederationSpec, u: Usage) -> pd.DataFrame:
         "kWh", u.dc_energy_price, -cents(u.dc_facility_kwh * u.dc_energy_price))
     add(owner, np.full(len(dcs), "hardware", object), "hardware", "dc", np.full(len(dcs), -1), dcs,
         u.dc_host_hours, "host-h", u.dc_hardware_rate, -cents(u.dc_host_hours * u.dc_hardware_rate))
+    if u.dc_co2_t is not None and u.dc_carbon_price is not None:
+        emits = np.flatnonzero(u.dc_co2_t > 0)
+        if len(emits):
+            add(owner[emits], np.full(len(emits), "carbon", object), "carbon", "dc", np.full(len(emits), -1), emits,
+                u.dc_co2_t[emits], "t", u.dc_carbon_price[emits],
+                -cents(u.dc_co2_t[emits] * u.dc_carbon_price[emits]))
     led = pd.concat(rows, ignore_index=True)
     vm = led["vm"].to_numpy(np.int64)
     led["vm_id"] = np.where(vm >= 0, u.vm_ids[np.maximum(vm, 0)].astype(str), "")
@@ -253,7 +263,8 @@ def template_index(spec: FederationSpec) -> dict[tuple[str, str], int]:
     return out
 
 
-CATEGORIES = ("revenue", "penalty", "outsourcing", "insourcing", "penalty-reimbursement", "energy", "hardware")
+CATEGORIES = ("revenue", "penalty", "outsourcing", "insourcing", "penalty-reimbursement", "energy", "hardware",
+              "carbon")
 
 
 def provider_totals(led: pd.DataFrame, providers: list[str]) -> pd.DataFrame:

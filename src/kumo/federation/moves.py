@@ -97,7 +97,9 @@ class Moves:
                     u[pos[src], 2] -= load / cap[src]
                 if dst in pos:
                     u[pos[dst], 2] += load / cap[dst]
+        c = np.array([dc.carbon() for dc in dcs])
         loads = SiteLoads(dc=self.dcs_of[p], energy_cost=np.array([dc.energy_cost for dc in dcs]),
+                          carbon_now=c[:, 0], carbon_day=c[:, 1],
                           booked_util=u[:, 0], demand_util=u[:, 1], cpu_util=u[:, 2],
                           cpu_mhz=np.array([dc.cpu_mhz for dc in dcs]), vm=vms, vm_site=np.concatenate(site),
                           vm_cpu_mhz=np.concatenate(cpu), vm_ram_mb=self.ram_booked[vms],

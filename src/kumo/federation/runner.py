@@ -90,6 +90,16 @@ def _bucket(step_of: np.ndarray, n: int, among: np.ndarray) -> list[np.ndarray]:
     return [order[cut[i]:cut[i + 1]] for i in range(n)]
 
 
+def _carbon_arrays(eng: Engine, pue: float) -> dict[str, np.ndarray]:
+    """A data center's carbon per IT kWh now and its day-ahead mean, per step (zeros without [carbon])."""
+    n = eng.trace.n_steps
+    c = (np.zeros(n) if eng.carbon is None else np.asarray(eng.carbon, np.float64)) * pue
+    w = max(1, int(round(86400.0 / eng.dt)))
+    cs = np.concatenate([[0.0], np.cumsum(c)])
+    end = np.minimum(np.arange(n) + w, n)
+    return {"carbon_now": c, "carbon_day": (cs[end] - cs[:n]) / (end - np.arange(n))}
+
+
 @dataclass
 class DataCenter:
     """One data center in a run: its engine and the map between trace and engine VM indices."""
@@ -107,6 +117,17 @@ class DataCenter:
     ram_bookable: float
     offer_cpu: float
     offer_ram: float
+    #: (n_steps,) carbon per IT kWh (grid intensity x PUE, gCO2/kWh) at each step, and its mean over the
+    #: day ahead (this step and the next 24 h, shorter at the end of the run); zeros without ``[carbon]``
+    carbon_now: np.ndarray | None = None
+    carbon_day: np.ndarray | None = None
+
+    def carbon(self) -> tuple[float, float]:
+        """(now, day-ahead mean) carbon per IT kWh at the current step, gCO2/kWh."""
+        if self.carbon_now is None or self.carbon_day is None:
+            return 0.0, 0.0
+        k = min(self.engine.state.step, len(self.carbon_now) - 1)
+        return float(self.carbon_now[k]), float(self.carbon_day[k])
 
     def utils(self) -> tuple[float, float, float]:
         """(booked share, demand share, CPU demand share) now; shares are max over CPU and RAM."""
@@ -166,7 +187,8 @@ class FederationRun(Moves):
                 ram_mb=float(h.ram_mb.sum()), cpu_bookable=float((h.cpu_mhz * h.cpu_overcommit).sum()),
                 ram_bookable=float((h.ram_mb * h.ram_overcommit).sum()),
                 offer_cpu=offer * float((h.cpu_mhz * h.cpu_overcommit).sum()),
-                offer_ram=offer * float((h.ram_mb * h.ram_overcommit).sum())))
+                offer_ram=offer * float((h.ram_mb * h.ram_overcommit).sum()),
+                **_carbon_arrays(eng, dspec.pue)))
         self.dcs_of = [np.array([d.index for d in self.dcs if d.provider == p], np.int64)
                        for p in range(len(spec.providers))]
         self.n_steps, self.dt = tr.n_steps, float(tr.step_s)
@@ -237,8 +259,9 @@ class FederationRun(Moves):
         if len(cand) < 2:
             return cand
         u = np.array([self.dcs[d].utils()[:2] for d in cand])
+        c = np.array([self.dcs[d].carbon() for d in cand])
         sites = Sites(dc=cand, energy_cost=np.array([self.dcs[d].energy_cost for d in cand]),
-                      booked_util=u[:, 0], demand_util=u[:, 1])
+                      booked_util=u[:, 0], demand_util=u[:, 1], carbon_now=c[:, 0], carbon_day=c[:, 1])
         return cand[self.sites[p].rank(sites)]
 
     def _route(self, v: int, k: int) -> str | None:
@@ -281,6 +304,7 @@ class FederationRun(Moves):
                     where.append(d)
                     break
         pa = np.array(prov, np.int64)
+        carbon = np.array([self.dcs[d].carbon() for d in where]).reshape(len(where), 2)
         util, ok, steps = np.zeros(len(pa)), np.zeros((2, len(pa))), np.zeros((2, len(pa)))
         for i, p in enumerate(pa):
             dcs = [self.dcs[d] for d in self.dcs_of[p]]
@@ -299,7 +323,8 @@ class FederationRun(Moves):
                    bid_surge=np.array([self.spec.providers[p].sharing.bid_surge for p in pa]),
                    ok_steps=ok, steps=steps, customer_price=float(self.customer_price[v]),
                    reputation=np.array([np.nan if self.spec.providers[p].reputation is None
-                                        else self.spec.providers[p].reputation for p in pa]))
+                                        else self.spec.providers[p].reputation for p in pa]),
+                   carbon_now=carbon[:, 0], carbon_day=carbon[:, 1])
         return q, where
 
     # ------------------------------------------------------------------------------------------ the loop

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kumo.accounting import PenaltySpec, PriceSpec, SlaSpec
 from kumo.config import (
+    CarbonSpec,
     ControllerSpec,
     HostType,
     MigrationSpec,
@@ -78,7 +79,9 @@ class DataCenterSpec(_Strict):
 
     ``jurisdiction`` is the law the data is under (a country code such as ``DE``); customers restrict where
     their VMs may run by it. ``hardware_per_host_hour`` is charged for every host for the whole run.
-    ``outages``: windows in which the site is down (see ``ProviderSpec.failover``).
+    ``outages``: windows in which the site is down (see ``ProviderSpec.failover``). ``carbon``: the
+    intensity of its grid and the carbon price (:class:`kumo.config.CarbonSpec`), for its emissions, the
+    ``greenest`` broker and site policy, and a carbon cost line of its owner's ledger.
     """
 
     name: str
@@ -94,6 +97,7 @@ class DataCenterSpec(_Strict):
     controller: ControllerSpec = ControllerSpec()
     host_layout: Literal["grouped", "interleaved"] = "grouped"
     outages: list[OutageSpec] = []
+    carbon: CarbonSpec | None = None
 
     @field_validator("energy_price_per_kwh", "pue", "hardware_per_host_hour")
     @classmethod
@@ -318,6 +322,7 @@ def _scenario_dict(spec: FederationSpec, p: ProviderSpec, d: DataCenterSpec, rec
         "controller": d.controller.model_dump(),
         "host_layout": d.host_layout,
         "record_vm_steps": record,
+        **({"carbon": d.carbon.model_dump()} if d.carbon is not None else {}),
     }
 
 

@@ -23,7 +23,7 @@ from kumo.results import RunResult, TableAccess, build_result, write_tables
 if TYPE_CHECKING:
     from kumo.federation.runner import FederationRun
 
-_MONEY = ("revenue", "penalty", "outsourcing", "insourcing", "penalty_reimbursement", "energy", "hardware")
+_MONEY = ("revenue", "penalty", "outsourcing", "insourcing", "penalty_reimbursement", "energy", "hardware", "carbon")
 
 #: table -> column -> (dtype, unit, description)
 FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
@@ -52,6 +52,7 @@ FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "transfers_done": ("int64", "count", "WAN moves completed"),
         "energy_kwh": ("float64", "kWh", "IT energy of all hosts"),
         "facility_energy_kwh": ("float64", "kWh", "IT energy x PUE"),
+        "co2_kg": ("float64", "kg", "CO2 of the facility energy at each site's grid intensity"),
         "cpu_demand_ghz_h": ("float64", "GHz*h", "CPU demanded by placed VMs"),
         "cpu_delivered_ghz_h": ("float64", "GHz*h", "CPU delivered"),
         "cpu_unmet_fraction": ("float64", "1", "1 - delivered / demanded"),
@@ -66,7 +67,8 @@ FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "penalties": ("float64", "currency", "paid to customers"),
         "energy_cost": ("float64", "currency", "facility energy x price"),
         "hardware_cost": ("float64", "currency", "host-hours x price"),
-        "costs": ("float64", "currency", "energy + hardware"),
+        "carbon_cost": ("float64", "currency", "tonnes of CO2 x carbon price"),
+        "costs": ("float64", "currency", "energy + hardware + carbon"),
         "profit": ("float64", "currency", "revenue - penalties - costs = sum of provider profits"),
         "margin_percent": ("float64", "%", "100 x profit / revenue"),
         "outsourcing_volume": ("float64", "currency", "paid between providers for outsourced VMs"),
@@ -91,6 +93,7 @@ FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "sla_breaks_hosted": ("int64", "count", "CPU + RAM breaks on its hosts"),
         "sla_breaks_customers": ("int64", "count", "CPU + RAM + uptime breaks of its customers' VMs"),
         "energy_kwh": ("float64", "kWh", "IT energy of its hosts"),
+        "co2_kg": ("float64", "kg", "CO2 of its facility energy"),
         **{m: ("float64", "currency", f"{m.replace('_', ' ')} lines of its ledger (signed)") for m in _MONEY},
         "profit_cents": ("int64", "cent", "sum of its ledger lines"),
         "profit": ("float64", "currency", "profit_cents / 100"),
@@ -109,6 +112,9 @@ FED_SCHEMA: dict[str, dict[str, tuple[str, str, str]]] = {
         "facility_energy_kwh": ("float64", "kWh", "IT energy x PUE"),
         "energy_cost": ("float64", "currency", "facility kWh x price"),
         "hardware_cost": ("float64", "currency", "host-hours x price"),
+        "co2_kg": ("float64", "kg", "CO2 of its facility energy at its grid's intensity"),
+        "carbon_g_per_kwh_mean": ("float64", "g/kWh", "energy-weighted mean intensity of its grid"),
+        "carbon_cost": ("float64", "currency", "tonnes of CO2 x carbon price"),
         "cpu_demand_ghz_h": ("float64", "GHz*h", "CPU demanded"),
         "cpu_delivered_ghz_h": ("float64", "GHz*h", "CPU delivered"),
         "cpu_unmet_fraction": ("float64", "1", "1 - delivered / demanded"),
@@ -312,7 +318,9 @@ def build_federation_result(run: FederationRun) -> FederationResult:
         dc_owner=np.array([dc.provider for dc in run.dcs], np.int64), dc_facility_kwh=kwh * pue,
         dc_energy_price=np.array([d.energy_price_per_kwh for d in dspecs]),
         dc_host_hours=n_hosts * duration_s / 3600.0,
-        dc_hardware_rate=np.array([d.hardware_per_host_hour for d in dspecs]))
+        dc_hardware_rate=np.array([d.hardware_per_host_hour for d in dspecs]),
+        dc_co2_t=np.array([float(r.summary["co2_kg"]) / 1000 for r in results]),
+        dc_carbon_price=np.array([d.carbon.price_per_t if d.carbon is not None else 0.0 for d in dspecs]))
     led = build_ledger(spec, usage)
     from kumo.federation._frames import frames
 

@@ -15,17 +15,13 @@ most traces carry no calendar date; a run longer than the series wraps around to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
-
-from kumo.errors import TraceFormatError
 
 __all__ = ["REGIONS", "CarbonSeries", "load_series", "step_intensity"]
 
 #: the grid series shipped with kumo
-REGIONS = ("AT", "AU", "BE", "NL")
+REGIONS = ("AT", "AU", "BE", "NL")  # = kumo.traces.series.CARBON_REGIONS
 
 
 @dataclass(frozen=True)
@@ -51,8 +47,13 @@ class CarbonSeries:
         if start is None:
             return 0.0
         if isinstance(start, int | float):
+            if not (np.isfinite(start) and start >= 0):
+                raise ValueError(f"start {start!r}: hours from the series' start must be finite and >= 0")
             return float(start) * 3600.0
-        t = np.datetime64(start, "s").astype("int64")
+        try:
+            t = np.datetime64(start, "s").astype("int64")
+        except ValueError:
+            raise ValueError(f"start {start!r} is not an ISO date such as '2023-06-05' or a number of hours") from None
         off = float(t) - self.epoch_s
         if not 0 <= off < self.n * self.step_s:
             raise ValueError(f"start {start!r} is outside the series {self.name} "
@@ -60,39 +61,13 @@ class CarbonSeries:
         return off
 
 
-def _packaged(region: str) -> Path:
-    return Path(str(resources.files("kumo.data").joinpath(f"carbon-{region}.parquet")))
-
-
 def load_series(source: str) -> CarbonSeries:
-    """A shipped series (``"NL"`` or ``"carbon-NL"``) or a CSV/Parquet file with columns ``timestamp`` (any
-    pandas-parsable time) and ``carbon_intensity`` (gCO2/kWh), equally spaced."""
-    import pandas as pd
+    """A shipped series (``"NL"`` or ``"carbon-NL"``) or a CSV/Parquet file with columns ``timestamp`` and
+    ``carbon_intensity`` (gCO2/kWh), equally spaced (read by :func:`kumo.traces.series.read_carbon`)."""
+    from kumo.traces.series import read_carbon
 
-    name = source.removeprefix("carbon-")
-    path = _packaged(name) if name in REGIONS else Path(source)
-    if not path.exists():
-        raise TraceFormatError(path, f"no such carbon series (shipped: {', '.join(REGIONS)})")
-    try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except Exception as e:  # noqa: BLE001  (any reader error is the file's fault: name it)
-        raise TraceFormatError(path, f"cannot read the carbon series: {type(e).__name__}: {e}") from None
-    for col in ("timestamp", "carbon_intensity"):
-        if col not in df.columns:
-            raise TraceFormatError(path, f"missing column {col!r} (have {', '.join(map(str, df.columns))})", field=col)
-    if len(df) < 1:
-        raise TraceFormatError(path, "no rows")
-    t = pd.to_datetime(df["timestamp"], utc=True).astype("int64").to_numpy() // 10**9
-    g = df["carbon_intensity"].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(g) | (g < 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise TraceFormatError(path, f"carbon_intensity must be finite and >= 0, got {g[i]!r}", line=i + 2,
-                               field="carbon_intensity")
-    step = float(np.median(np.diff(t))) if len(t) > 1 else 3600.0
-    if len(t) > 1 and (np.any(np.diff(t) <= 0) or np.any(np.abs(np.diff(t) - step) > 1)):
-        raise TraceFormatError(path, f"timestamps must rise by a constant step (median {step:.0f} s)", field="timestamp")
-    return CarbonSeries(name=name, epoch_s=float(t[0]), step_s=step, g_per_kwh=g)
+    name, epoch, step, g = read_carbon(source)
+    return CarbonSeries(name=name, epoch_s=epoch, step_s=step, g_per_kwh=g)
 
 
 def step_intensity(series: CarbonSeries, offset_s: float, n_steps: int, step_s: float) -> np.ndarray:

@@ -99,6 +99,9 @@ class Consolidation:
     history_length : decisions of VM utilization history kept (CloudSim: 30).
     ram_overcommit_check : refuse a target whose booked RAM would exceed ``ram_mb x ram_overcommit``.
     cpu_overcommit_check : refuse a target whose booked CPU would exceed ``cpu_mhz x cpu_overcommit``.
+    carbon_above : carbon-aware consolidation timing: run the underload round (emptying hosts to switch
+        them off) only while the grid's intensity is at least this many gCO2/kWh (None: always). When the
+        grid is clean, energy saved is worth less carbon, so hosts stay spread out for performance.
     """
 
     detection: str = "lr"
@@ -111,6 +114,7 @@ class Consolidation:
     history_length: int = 30
     ram_overcommit_check: bool = True
     cpu_overcommit_check: bool = True
+    carbon_above: float | None = None
 
     def validate(self) -> list[str]:
         out: list[str] = []
@@ -122,6 +126,9 @@ class Consolidation:
         h = self.history_length
         if not (isinstance(h, int) and not isinstance(h, bool) and h >= 1):
             out.append(f"history_length: must be an integer >= 1, got {h!r}")
+        c = self.carbon_above
+        if c is not None and not (isinstance(c, int | float) and not isinstance(c, bool) and 0 <= c < 1e5):
+            out.append(f"carbon_above: must be a number of gCO2/kWh >= 0 or None, got {c!r}")
         for kind, name, params in (("detection", self.detection, self._detection_params()),
                                    ("selection", self.selection, self.selection_params)):
             try:
@@ -174,7 +181,7 @@ class Consolidation:
             if t >= 0:
                 self._move(view, plan, mem, vm, src, t)
         n_over = len(plan.moves)
-        if self.underload:
+        if self.underload and (self.carbon_above is None or view.carbon_g_per_kwh >= self.carbon_above):
             self._underload(view, plan, mem, running, on_host, over)
         off: list[int] = []
         if self.switch_off:

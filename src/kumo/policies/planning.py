@@ -276,6 +276,13 @@ class PlannedCluster:
     def cpu_history(self) -> CpuHistory | None:
         return self.history
 
+    @property
+    def carbon_g_per_kwh(self) -> float:
+        return self.view.carbon_g_per_kwh
+
+    def carbon_forecast(self, steps: int) -> np.ndarray:
+        return self.view.carbon_forecast(steps)
+
 
 class _Trial:
     """Handle of one :meth:`PlannedCluster.trial`."""

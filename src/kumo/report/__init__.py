@@ -117,7 +117,7 @@ def _mean_ci(values: pd.Series) -> tuple[float, float]:
     return mean, (hi - lo) / 2 if hi == hi else 0.0
 
 
-def sweep_figure(source: pd.DataFrame | str | Path, path: str | Path, x: str, y: str = "profit",
+def sweep_figure(source: pd.DataFrame | str | Path, path: str | Path, x: str, y: str | list[str] = "profit",
                  hue: str | None = None, title: str | None = None, xscale: str = "linear",
                  facet: str | None = None) -> Path:
     """:func:`sweep_plot` written to ``path`` (format from the suffix)."""
@@ -129,22 +129,27 @@ def sweep_figure(source: pd.DataFrame | str | Path, path: str | Path, x: str, y:
     return out
 
 
-def sweep_plot(source: pd.DataFrame | str | Path, x: str, y: str = "profit", hue: str | None = None,
+def sweep_plot(source: pd.DataFrame | str | Path, x: str, y: str | list[str] = "profit", hue: str | None = None,
                title: str | None = None, xscale: str = "linear", facet: str | None = None) -> Any:
-    """Line chart (a matplotlib Figure) of ``y`` against axis ``x``, one line per value of ``hue``.
+    """Chart (a matplotlib Figure) of ``y`` against axis ``x``, one line per value of ``hue``.
 
-    Points that repeat (seeds, windows, other replicates) are shown as their mean with a 95 % t-interval
-    error bar. Another swept axis with several values is not averaged silently: the chart gets one panel
-    per value (``facet``; by default the first such axis, if it has at most 4 values), and any axis still
-    averaged over is named in the title. Text axes keep their labels (under pandas 2 and 3). Axes are
-    labelled with names and units (:mod:`kumo.report.labels`); counts and energies start at 0.
-    ``xscale`` as matplotlib's (``linear``, ``log``, ``symlog``).
+    ``y`` is a result column or a list of them (one row of panels per column, each with its own scale:
+    cost, SLA breaks and emissions side by side). Points that repeat (seeds, windows, other replicates)
+    are shown as their mean with a 95 % t-interval error bar. Another swept axis with several values is not
+    averaged silently: the chart gets one panel per value (``facet``; by default the first such axis, if it
+    has at most 4 values), and any axis still averaged over is named in the title. Text axes keep their
+    labels (under pandas 2 and 3), and their points are not joined by lines unless ``hue`` draws one line
+    per value. Axes are labelled with names and units (:mod:`kumo.report.labels`); counts and energies
+    start at 0. ``xscale`` as matplotlib's (``linear``, ``log``, ``symlog``).
     """
     from kumo.report.labels import axis_label, metric_label
 
     plt = _plt()
     df = source if isinstance(source, pd.DataFrame) else pd.read_csv(source)
-    for col in (x, y) + ((hue,) if hue else ()) + ((facet,) if facet else ()):
+    ys = [y] if isinstance(y, str) else list(y)
+    if not ys:
+        raise ValueError("y: give at least one result column")
+    for col in (x, *ys) + ((hue,) if hue else ()) + ((facet,) if facet else ()):
         if col not in df.columns:
             raise KeyError(f"column {col!r} not in the results; have: {', '.join(map(str, df.columns))}")
     first = list(df.columns).index("seed") if "seed" in df.columns else len(df.columns)
@@ -154,20 +159,31 @@ def sweep_plot(source: pd.DataFrame | str | Path, x: str, y: str = "profit", hue
         facet = others[0]
     averaged = [c for c in others if c != facet]
     panels = list(df.groupby(facet, sort=False)) if facet else [(None, df)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False, sharey=True)
-    for ax, (fkey, part) in zip(axes[0], panels, strict=True):
+    if len(ys) > 1 and len(panels) == 1:
+        ncol = 2 if len(ys) == 4 else min(len(ys), 3)  # one metric per panel, in a grid
+        nrow = -(-len(ys) // ncol)
+        fig, grid = plt.subplots(nrow, ncol, figsize=(4.8 * ncol, 4.0 * nrow), squeeze=False)
+        for i in range(len(ys), nrow * ncol):
+            grid[i // ncol][i % ncol].set_visible(False)
+        cells = [(grid[i // ncol][i % ncol], m, None, df, 0) for i, m in enumerate(ys)]
+    else:
+        fig, grid = plt.subplots(len(ys), len(panels), figsize=(6.4 * len(panels), 4.6 * len(ys)), squeeze=False,
+                                 sharey="row")
+        cells = [(grid[r][c], m, fkey, part, c) for r, m in enumerate(ys) for c, (fkey, part) in enumerate(panels)]
+    for ax, metric, fkey, part, column in cells:
         groups = part.groupby(hue, sort=False) if hue else [(None, part)]
         text_x = not _is_numeric(pd.Index(part[x]))
+        style = {"linestyle": "none"} if text_x and not hue else {}
         for key, g in groups:
-            stats = g.groupby(x, sort=not text_x)[y].apply(_mean_ci)
+            stats = g.groupby(x, sort=not text_x)[metric].apply(_mean_ci)
             xs = [str(v) for v in stats.index] if text_x else list(stats.index)
             means = [m for m, _ in stats.values]
             errs = [e for _, e in stats.values]
             label = None if key is None else f"{axis_label(hue or '')} = {key}"
             if any(errs):
-                ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, label=label)
+                ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, label=label, **style)
             else:
-                ax.plot(xs, means, marker="o", label=label)
+                ax.plot(xs, means, marker="o", label=label, **style)
         if xscale == "symlog" and not text_x:
             positive = part[x][part[x] > 0]
             ax.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0)
@@ -175,20 +191,26 @@ def sweep_plot(source: pd.DataFrame | str | Path, x: str, y: str = "profit", hue
             ax.set_xscale(xscale)
         if text_x:
             ax.tick_params(axis="x", labelrotation=30)
+            for t in ax.get_xticklabels():
+                t.set_horizontalalignment("right")
         ax.set_xlabel(axis_label(x))
         if fkey is not None:
             ax.set_title(f"{axis_label(facet or '')} = {fkey}", fontsize=9)
+        elif len(ys) > 1:
+            ax.set_title(metric_label(metric), fontsize=9)
         ax.grid(alpha=0.3)
-        if hue:
+        if hue and (len(ys) == 1 or metric == ys[0]):  # several metrics: one legend, in the first panels
             ax.legend(fontsize=8)
-    axes[0][0].set_ylabel(metric_label(y))
-    if pd.api.types.is_numeric_dtype(df[y]) and (df[y] >= 0).all():
-        axes[0][0].set_ylim(bottom=0)
-    elif pd.api.types.is_numeric_dtype(df[y]) and df[y].min() < 0 < df[y].max():
-        for ax in axes[0]:
+        if column == 0:
+            ax.set_ylabel(metric_label(metric))
+        col = df[metric]
+        if pd.api.types.is_numeric_dtype(col) and (col >= 0).all():
+            ax.set_ylim(bottom=0)
+        elif pd.api.types.is_numeric_dtype(col) and col.min() < 0 < col.max():
             ax.axhline(0, color="black", linewidth=0.7)
     note = f" (mean over {', '.join(axis_label(a) for a in averaged)})" if averaged else ""
-    fig.suptitle((title or f"{metric_label(y)} vs {axis_label(x)}") + note, fontsize=10)
+    what = metric_label(ys[0]) if len(ys) == 1 else ", ".join(metric_label(m).split(" (")[0] for m in ys)
+    fig.suptitle((title or f"{what} vs {axis_label(x)}") + note, fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["axis_label", "metric_label"]
+__all__ = ["axis_label", "metric_label", "value_label"]
 
 #: scenario / ledger paths spelled out (the last component of a path, or the whole path)
 _AXES: dict[str, str] = {
@@ -36,6 +36,7 @@ _AXES: dict[str, str] = {
     "ledger.penalties.uptime.value": "penalty per uptime break (currency)",
     "price_per_kwh": "energy price (currency / kWh)",
     "broker.name": "broker",
+    "carbon_start": "start in the carbon series",
 }
 _UNITS = {"s": "s", "h": "h", "w": "W", "mb": "MB", "gb": "GB", "mhz": "MHz", "kwh": "kWh", "mbps": "Mbit/s"}
 
@@ -50,6 +51,12 @@ _METRICS = {
     "facility_energy_kwh": "facility energy",
     "cpu_unmet_fraction": "CPU demand not delivered",
     "active_hosts_mean": "hosts on, mean",
+    "co2_kg": "CO2 emitted",
+    "outsourcing_volume": "paid to partners (currency)",
+    "penalty_reimbursements": "penalties reimbursed by partners (currency)",
+    "customer_cost": "paid by customers (currency)",
+    "carbon_cost": "carbon cost",
+    "carbon_g_per_kwh_mean": "grid carbon intensity, mean",
 }
 
 
@@ -62,7 +69,7 @@ def metric_label(column: str) -> str:
         return _METRICS[column]
     spec: Any = {**SCHEMA["summary"], **ACCOUNTS_SCHEMA}.get(column)
     if spec is None:
-        return _words(column)
+        return _METRICS.get(column) or _words(column)
     unit = {"1": "fraction", "-": ""}.get(spec[1], spec[1])
     name = _METRICS.get(column) or " ".join(p for p in column.split("_") if p.lower() not in _UNITS)
     return f"{name} ({unit})" if unit else name
@@ -83,3 +90,21 @@ def _words(name: str) -> str:
     if len(parts) > 1 and parts[-1].lower() in _UNITS:
         return " ".join(parts[:-1]) + f" ({_UNITS[parts[-1].lower()]})"
     return " ".join(parts)
+
+
+def value_label(v: Any) -> Any:
+    """A sweep axis value as a short cell: a policy or model table (``name``, ``model`` or ``kind`` with
+    ``params``) as ``name(k=v, ...)``, other tables as ``k=v, ...``, a list as its items joined by ``+``
+    (``none`` when empty); scalars unchanged."""
+    if isinstance(v, dict):
+        head = next((k for k in ("name", "model", "kind") if isinstance(v.get(k), str)), None)
+        raw = v.get("params")
+        params: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        rest = {k: x for k, x in v.items() if k != head and not (k == "params" and isinstance(x, dict))}
+        inner = ", ".join(f"{k}={value_label(x)}" for k, x in {**params, **rest}.items())
+        if head is not None:
+            return f"{v[head]}({inner})" if inner else str(v[head])
+        return inner or "none"
+    if isinstance(v, list | tuple):
+        return " + ".join(str(value_label(x)) for x in v) if v else "none"
+    return v

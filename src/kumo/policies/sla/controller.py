@@ -87,6 +87,8 @@ class SlaScheduler:
         drained.
     vm_cooldown_steps : a VM that migrated fewer steps ago is left alone by EE (its host is not drained)
         and LB; overload relief may still move it.
+    ee_carbon_above : carbon-aware consolidation timing: EE's consolidation rounds run only while the
+        grid's intensity is at least this many gCO2/kWh (None: always).
     uptime_guard, uptime_window_h, uptime_allowance_s, uptime_downtime_s : SLA-aware migration (see the
         module docstring): the uptime SLO the scheduler knows (calendar window, downtime allowed in it) and
         the downtime it expects a migration to cost; off (FF's naive baseline) or on.
@@ -119,6 +121,7 @@ class SlaScheduler:
     ee_interval_steps: int = 1
     ee_min_on_steps: int = 0
     vm_cooldown_steps: int = 0
+    ee_carbon_above: float | None = None
     uptime_guard: bool = False
     uptime_window_h: float = 24.0
     uptime_allowance_s: float = 86.4
@@ -151,6 +154,9 @@ class SlaScheduler:
             if not (isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
                     and (v > 0 or name != "uptime_window_h")):
                 out.append(f"{name}: must be a number >= 0 (window > 0), got {v!r}")
+        c = self.ee_carbon_above
+        if c is not None and not (isinstance(c, int | float) and not isinstance(c, bool) and 0 <= c < 1e5):
+            out.append(f"ee_carbon_above: must be a number of gCO2/kWh >= 0 or None, got {c!r}")
         for name, lo in (("lb_moves", 1), ("op_history_steps", 1), ("op_min_history", 2), ("ee_interval_steps", 1),
                          ("ee_min_on_steps", 0), ("vm_cooldown_steps", 0)):
             v = getattr(self, name)
@@ -220,7 +226,7 @@ class SlaScheduler:
         n1 = len(plan.moves)
         off: list[int] = []
         if self.ee:
-            if view.step % self.ee_interval_steps == 0:
+            if view.step % self.ee_interval_steps == 0 and self._grid_dirty(view):
                 consolidate(rnd, running, run_host, over)
             off = np.flatnonzero(empty & ~plan.touched).tolist()
         for vm, _ in plan.moves:
@@ -234,10 +240,13 @@ class SlaScheduler:
         return Decision(migrations=plan.moves, switch_off=off, power_on=wake,
                         reason=self.selection + self.host_selection, causes=causes)
 
+    def _grid_dirty(self, view: ClusterView) -> bool:
+        return self.ee_carbon_above is None or view.carbon_g_per_kwh >= self.ee_carbon_above
+
     def _quiet(self, view: ClusterView, is_on: np.ndarray) -> bool:
         """True when no host can be overloaded (its load counting VMs leaving it is an upper bound),
         LB cannot trigger and no consolidation round is due: the full plan is then not needed."""
-        if self.ee and view.step % self.ee_interval_steps == 0:
+        if self.ee and view.step % self.ee_interval_steps == 0 and self._grid_dirty(view):
             return False
         hosts = view.hosts
         u_c = view.host_cpu_demand / hosts.cpu_mhz
