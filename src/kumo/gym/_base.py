@@ -110,9 +110,12 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
         self._obs_hosts[:nh, 8] = h.cpu_mhz / self._cpu_scale
         self._obs_hosts[:nh, 9] = h.ram_mb / self._ram_scale
         self._t0_epoch = float(eng.trace.start_epoch_s)
+        self._obs_step = -1
+        self._time_at: tuple[float, np.ndarray] = (-1.0, np.zeros(3, np.float32))
 
     def _stepped(self, k: int) -> None:
         """Engine step ``k`` is accounted: keep its host utilization for the observation."""
+        self._obs_step = -1  # every host's row is recomputed at the next observation
         if self.history_steps:
             self._hist[1:] = self._hist[:-1]
             self._hist[0] = self.engine.state.host_cpu_demand / self._cpu_cap  # type: ignore[union-attr]
@@ -136,11 +139,21 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
         return r * self.reward_spec.scale, delta
 
     # ------------------------------------------------------------------------------------------ observation
-    def _hosts_obs(self) -> np.ndarray:
-        """(max_hosts, features) float32: :data:`HOST_FEATURES`, then the CPU utilization history."""
+    def _hosts_obs(self, changed: int = -1) -> np.ndarray:
+        """(max_hosts, features) float32: :data:`HOST_FEATURES`, then the CPU utilization history.
+        ``changed``: the only host whose bookings or power state changed since the last call in the same
+        engine step (-1: unknown, all are recomputed)."""
         s = self.engine.state  # type: ignore[union-attr]
         nh = self.n_hosts
         o = self._obs_hosts
+        if changed >= 0 and self._obs_step == s.step:
+            h = changed
+            o[h, 1] = min(s.host_cpu_booked[h] / self._cpu_bookable[h], OBS_HIGH)
+            o[h, 2] = min(s.host_ram_booked[h] / self._ram_bookable[h], OBS_HIGH)
+            st = s.host_state[h]
+            o[h, 5:8] = (st == HOST_ON, st == HOST_BOOTING, st == HOST_FAILED)
+            return o.copy()
+        self._obs_step = s.step
         o[:nh, 1] = s.host_cpu_booked / self._cpu_bookable
         o[:nh, 2] = s.host_ram_booked / self._ram_bookable
         o[:nh, 3] = s.host_cpu_demand / self._cpu_cap
@@ -156,8 +169,11 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
 
     def _time_obs(self) -> np.ndarray:
         s = self.engine.state  # type: ignore[union-attr]
-        day = 2 * np.pi * ((self._t0_epoch + s.t_s) % 86400.0) / 86400.0
-        return np.array([min(s.step / max(self.n_steps, 1), 1.0), np.sin(day), np.cos(day)], np.float32)
+        if self._time_at[0] != s.t_s:
+            day = 2 * np.pi * ((self._t0_epoch + s.t_s) % 86400.0) / 86400.0
+            self._time_at = (s.t_s, np.array([min(s.step / max(self.n_steps, 1), 1.0), np.sin(day), np.cos(day)],
+                                             np.float32))
+        return self._time_at[1].copy()
 
     # ------------------------------------------------------------------------------------------ results
     def result(self) -> Any:

@@ -80,18 +80,23 @@ class LedgerTotals:
         return self.sla_breaks_cpu + self.sla_breaks_ram + self.sla_breaks_uptime
 
     def __sub__(self, other: LedgerTotals) -> LedgerTotals:
-        return LedgerTotals(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
+        a, b = self.__dict__, other.__dict__
+        return LedgerTotals(**{k: a[k] - b[k] for k in _FIELDS})
 
     def __add__(self, other: LedgerTotals) -> LedgerTotals:
-        return LedgerTotals(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        a, b = self.__dict__, other.__dict__
+        return LedgerTotals(**{k: a[k] + b[k] for k in _FIELDS})
 
     def copy(self) -> LedgerTotals:
-        return LedgerTotals(**asdict(self))
+        return LedgerTotals(**self.__dict__)
 
     def as_dict(self) -> dict[str, float]:
         """Every field and the derived ``penalties``, ``costs``, ``profit``, ``sla_breaks``."""
         return {**asdict(self), "penalties": self.penalties, "costs": self.costs, "profit": self.profit,
                 "sla_breaks": self.sla_breaks}
+
+
+_FIELDS = tuple(f.name for f in fields(LedgerTotals))
 
 
 class _Facts:
@@ -187,6 +192,7 @@ class RunningLedger:
         self._pending_down: list[tuple[int, np.ndarray]] = []  # (window, downtime per VM) of later windows
         self._mig_done = 0  # migrations whose downtime is booked
         self._refusals_seen = 0
+        self._rejections_seen = 0
         self._refused = 0
         self._carbon = 0.0
         self._kwh_prev = np.zeros(s.hosts.n)
@@ -211,9 +217,13 @@ class RunningLedger:
     def update(self, steps: int) -> LedgerTotals:
         """Book the steps accounted since the last update: ``steps`` is how many the engine has accounted
         (steps 0 .. steps - 1). Returns the change of :attr:`totals`."""
-        before = self.totals.copy()
         b = int(steps)
         a = self.steps
+        eng = self.engine
+        if b == a and len(eng.log.refusals["kind"]) == self._refusals_seen \
+                and len(eng.log.rejections["vm"]) == self._rejections_seen:
+            return LedgerTotals()  # nothing accounted, refused or rejected since the last update
+        before = self.totals.copy()
         if b > a:
             vs = self.engine.vm_steps  # flushes the books
             rows = {k: v[a:b] for k, v in vs.items()}
@@ -440,3 +450,4 @@ class RunningLedger:
         self._refusals_seen = len(kinds)
         t.migrations_refused = self._refused
         t.rejections = int(np.count_nonzero(eng.state.vm_state == VM_REJECTED))
+        self._rejections_seen = len(log.rejections["vm"])

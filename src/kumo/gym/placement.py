@@ -71,6 +71,7 @@ class PlacementEnv(KumoEnv):
             self._klass = (sla_classes(_Facts(eng), self.ledger_spec) if self.ledger_spec.classes   # type: ignore[arg-type]
                            else np.full(s.vms.n, -1))
         self._k = -1
+        self._changed = -1
         self._todo: list[int] = []
         self._pos = 0
         self._done = not self._advance()
@@ -91,6 +92,7 @@ class PlacementEnv(KumoEnv):
             refused = eng.place_on(vm, host, self._cand)
         if refused is not None:
             eng.refuse_placement(vm, f"agent's choice refused: {refused}")
+        self._changed = -1 if refused is not None else host
         self._done = not self._advance()
         reward, delta = self._reward(int(refused is not None), self._done)
         return self._obs(), reward, False, self._done, self._info(refused, delta)
@@ -145,7 +147,8 @@ class PlacementEnv(KumoEnv):
             if self.sla_class_obs:
                 req[len(_REQUEST) + 1 + int(self._klass[vm])] = 1.0  # -1 (default) lands on the first slot
         np.clip(req, 0.0, 1.0, out=req)
-        return {"hosts": self._hosts_obs(), "request": req, "time": self._time_obs()}
+        changed, self._changed = self._changed, -1
+        return {"hosts": self._hosts_obs(changed), "request": req, "time": self._time_obs()}
 
     def _info(self, refused: str | None, delta: Any) -> dict[str, Any]:
         s = self.engine.state  # type: ignore[union-attr]

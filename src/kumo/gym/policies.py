@@ -110,11 +110,11 @@ class RandomMasked:
             pos = 0
             for n in space.nvec.tolist():
                 ok = np.flatnonzero(mask[pos:pos + n])
-                out.append(int(self._rng.choice(ok)) if ok.size else 0)
+                out.append(int(ok[self._rng.integers(ok.size)]) if ok.size else 0)
                 pos += n
             return np.asarray(out, np.int64)
         ok = np.flatnonzero(mask)
-        return int(self._rng.choice(ok)) if ok.size else 0
+        return int(ok[self._rng.integers(ok.size)]) if ok.size else 0
 
 
 @dataclass
