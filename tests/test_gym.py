@@ -314,3 +314,26 @@ def test_maskable_ppo_smoke_training():
     obs, info = env.reset(seed=0)
     action, _ = model.predict(obs, action_masks=info["action_mask"], deterministic=True)
     assert info["action_mask"][int(action)]
+
+
+# ------------------------------------------------------------------------------------------ the command
+def test_kumo_gym_baselines_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from kumo.cli import build_app
+
+    out = tmp_path / "episodes.csv"
+    r = CliRunner().invoke(build_app(), ["gym", "baselines", "placement", "--episodes", "2", "--window-steps", "12",
+                                         "--format", "csv", "-q", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    lines = lines[[i for i, ln in enumerate(lines) if ln.startswith("policy,")][0]:]  # stderr's note first
+    assert lines[0].startswith("policy,episodes,reward,reward_ci")
+    assert {ln.split(",")[0] for ln in lines[1:]} == {"random", "first-fit", "best-fit", "worst-fit"}
+    assert out.exists()
+    r = CliRunner().invoke(build_app(), ["gym", "baselines", "consolidation", "--episodes", "1", "--window-steps", "12",
+                                         "--setup", "kohne", "-b", "keep", "-b", "kohne-mmwf", "-q"])
+    assert r.exit_code == 0, r.output
+    assert "kohne-mmwf" in r.output
+    r = CliRunner().invoke(build_app(), ["gym", "baselines", "placement", "-b", "nope", "-q"])
+    assert r.exit_code != 0 and "unknown baseline" in r.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -63,7 +63,8 @@ def baselines_cmd(
     from kumo.gym.baselines import METRICS, evaluate, summarize
     from kumo.gym.policies import consolidation_baselines, placement_baselines
 
-    kwargs = {"traces": tuple(trace or ["bitbrains-rnd"]), "window_steps": window_steps, "split": split,
+    traces = tuple(trace or ["bitbrains-rnd"])
+    kwargs: dict[str, Any] = {"traces": traces, "window_steps": window_steps, "split": split,
               "setup": setup, "scenario": None if scenario is None else str(scenario)}
     try:
         pols = placement_baselines(seed) if env == Env.placement else consolidation_baselines(seed)
@@ -86,7 +87,7 @@ def baselines_cmd(
         typer.echo(table.to_csv(index=False, float_format="%.6g").rstrip())
         return
     t = Table(title=f"{_IDS[env.value]}: baselines on {episodes} {split} episode(s) of {window_steps} steps "
-                    f"({', '.join(kwargs['traces'])}); mean +- 95 % CI (Student t over episodes)",
+                    f"({', '.join(traces)}); mean +- 95 % CI (Student t over episodes)",
               header_style="bold")
     t.add_column("policy")
     for m in METRICS:

@@ -237,18 +237,18 @@ class ConsolidationEnv(KumoEnv):
         """The moves an action asks for, and how many of its choices were invalid (outside the mask)."""
         moves, invalid = [], 0
         if self.action_mode == "multi":
-            a = np.asarray(action, dtype=np.int64).reshape(-1)
-            for i in np.flatnonzero(a).tolist():
-                j = int(a[i]) - 1
+            acts = np.asarray(action, dtype=np.int64).reshape(-1)
+            for i in np.flatnonzero(acts).tolist():
+                j = int(acts[i]) - 1
                 if i < self._cand_n and 0 <= j < self._n_targets[i]:
                     moves.append((int(self._cand_vm[i]), int(self._targets[i, j])))
                 else:
                     invalid += 1
             return moves, invalid
-        a = int(action)
-        if a == 0:
+        act = int(action)
+        if act == 0:
             return [], 0
-        i, j = divmod(a - 1, self.k)
+        i, j = divmod(act - 1, self.k)
         if i < self._cand_n and j < self._n_targets[i]:
             return [(int(self._cand_vm[i]), int(self._targets[i, j]))], 0
         return [], 1
@@ -313,7 +313,7 @@ class ConsolidationEnv(KumoEnv):
                 & ((s.host_ram_demand + s.vm_ram_demand[vm]) / h.ram_mb <= self.upper))
         room[src] = False
         powered = (s.host_state == HOST_ON) | (s.host_state == HOST_BOOTING)
-        out = self.target_placer.rank(v, vm, room & powered)[:self.k]
+        out: np.ndarray = self.target_placer.rank(v, vm, room & powered)[:self.k]
         if wake and out.size < self.k:
             off = self.target_placer.rank(v, vm, room & (s.host_state == HOST_OFF))[:self.k - out.size]
             out = np.concatenate([out, off])

@@ -133,7 +133,7 @@ class RunningLedger:
         self.carbon = carbon
         s = engine.state
         sc = engine.scenario
-        self.dt = dt = engine.dt
+        self.dt = engine.dt
         self.n_steps = n = engine.trace.n_steps
         nv = s.vms.n
         facts = _Facts(engine)

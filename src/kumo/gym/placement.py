@@ -49,6 +49,7 @@ class PlacementEnv(KumoEnv):
         super().__init__(**kwargs)
         self.sla_class_obs = bool(sla_class_obs)
         n_req = len(_REQUEST) + (len(self.ledger_spec.classes) + 1 if self.sla_class_obs else 0)
+        self._n_req = n_req
         self.observation_space = spaces.Dict({
             "hosts": self._host_space,
             "request": spaces.Box(0.0, 1.0, (n_req,), np.float32),
@@ -138,7 +139,7 @@ class PlacementEnv(KumoEnv):
 
     # ------------------------------------------------------------------------------------------ observation
     def _obs(self) -> dict[str, np.ndarray]:
-        req = np.zeros(self.observation_space["request"].shape, np.float32)
+        req = np.zeros(self._n_req, np.float32)
         vm = self._vm
         if vm >= 0:
             req[:3] = self._req_booked[vm] * self._req_scale
