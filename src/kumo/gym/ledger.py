@@ -113,15 +113,15 @@ class _Facts:
 class RunningLedger:
     """The ledger of one engine run, kept step by step (see the module docstring).
 
+    Call :meth:`update` after every step the engine accounts (or after several at once), and :meth:`settle`
+    once after the last; :attr:`totals` holds the running totals.
+
     Parameters
     ----------
     engine : a :class:`kumo.engine.Engine` built with ``record_vm_steps = true``, before its first step.
     spec : the ledger's rules, prices and costs (:class:`kumo.accounting.LedgerSpec` or its dict).
     carbon : optional hook ``carbon(kwh, first_step, end_step) -> kg``: the emissions of ``kwh`` (n_hosts,)
         IT energy used in steps [first_step, end_step); ``carbon_kg`` stays 0 without it.
-
-    Call :meth:`update` after every step the engine accounts (or after several at once), :meth:`settle`
-    once after the last; :attr:`totals` holds the running totals.
     """
 
     def __init__(self, engine: Any, spec: LedgerSpec | dict[str, Any] | None = None, carbon: Any = None):
