@@ -140,11 +140,16 @@ class Lifecycle:
         if self.queue:
             s = self.core.state
             for v in np.flatnonzero(s.vm_state == VM_QUEUED):
-                vm, since = int(v), int(self.queued_step[v])
-                if not self.place(vm, step, t) and self._expired(step + 1, since):
-                    s.vm_state[vm] = VM_REJECTED
-                    self.core.log.reject(vm, step, t, f"queue timeout: waited {(step - since) * self.step_s:g} s "
-                                                      f"(queue_timeout_s = {self.queue_timeout_s:g})")
+                if not self.place(int(v), step, t):
+                    self._time_out(int(v), step, t)
+
+    def _time_out(self, vm: int, step: int, t: float) -> None:
+        """A queued VM not served at ``step`` is rejected if it may not wait another step."""
+        since = int(self.queued_step[vm])
+        if self._expired(step + 1, since):
+            self.core.state.vm_state[vm] = VM_REJECTED
+            self.core.log.reject(vm, step, t, f"queue timeout: waited {(step - since) * self.step_s:g} s "
+                                              f"(queue_timeout_s = {self.queue_timeout_s:g})")
 
     def fits(self, vm: int) -> bool:
         """Whether ``vm`` would find a host now (running or switched off), without placing it."""
@@ -200,3 +205,76 @@ class Lifecycle:
             return
         if not self.place(vm, s.step, t):
             self._enqueue(vm, s.step)
+
+    # ------------------------------------------------------------------ placement driven from outside
+    # :meth:`candidates`, :meth:`place_on` and :meth:`refuse` split :meth:`place` for a driver that chooses
+    # the host itself (kumo.gym): the same feasible set, the same books. Keep them in step with place().
+    def ordered(self, arrivals: np.ndarray, order: str) -> np.ndarray:
+        """``arrivals`` in the order :meth:`place_arrivals` places them (``trace``, ``ram-desc``, ``cpu-desc``)."""
+        s = self.core.state
+        arrivals = np.asarray(arrivals, dtype=np.int64)
+        if order == "ram-desc":
+            return arrivals[np.argsort(-s.vms.ram_booked_mb[arrivals], kind="stable")]
+        if order == "cpu-desc":
+            return arrivals[np.argsort(-s.vms.cpu_booked_mhz[arrivals], kind="stable")]
+        return arrivals
+
+    def candidates(self, vm: int) -> tuple[np.ndarray, bool, str | None]:
+        """Where :meth:`place` may put ``vm`` now: ``(mask, wake, emptied)`` with ``mask`` (n_hosts,) bool the
+        running hosts that pass every filter or, when there is none, the switched-off hosts that would
+        (``wake``: the chosen one is powered on); ``emptied`` names the filter that left no running host."""
+        s = self.core.state
+        ok, emptied = self.placer.feasible(self.view, vm)
+        if ok.any():
+            return ok, False, None
+        off = s.host_state == HOST_OFF
+        if off.any():
+            ok2, _ = self.placer.feasible(self.view, vm, skip=("powered",), within=off)
+            if ok2.any():
+                return ok2, True, None
+        return ok, False, emptied
+
+    def place_on(self, vm: int, host: int, step: int, t: float,
+                 candidates: tuple[np.ndarray, bool, str | None] | None = None) -> str | None:
+        """Put ``vm`` on ``host`` if :meth:`candidates` allows it (powering it on when it is off), with the
+        books of :meth:`place`; None when placed, else why not (nothing changed). ``candidates``: what
+        :meth:`candidates` returned for ``vm`` since the state last changed (saves computing it again)."""
+        core, s = self.core, self.core.state
+        if not 0 <= host < s.hosts.n:
+            return f"host {host} out of range 0..{s.hosts.n - 1}"
+        mask, wake, emptied = self.candidates(vm) if candidates is None else candidates
+        if not mask[host]:
+            if not mask.any():
+                return f"no host passes filter '{emptied}'"
+            skip = ("powered",) if wake else ()
+            for name, f in self.placer.filters:
+                if name not in skip and not f.mask(self.view, vm)[host]:
+                    return f"host {host} fails filter '{name}'"
+            return f"host {host} is {'on' if wake else 'off'}"  # the other set holds the candidates
+        if wake:
+            core.power_on(host, t)
+        if self.asked_step[vm] < 0:
+            self.asked_step[vm] = step
+        s.vm_host[vm] = host
+        s.vm_state[vm] = VM_RUNNING
+        core.book(vm, host, +1)
+        first = core.log.first_placed_step
+        if first[vm] < 0:
+            first[vm] = step
+        if self.down_since[vm] >= 0:  # back after a host failure
+            core.add_downtime(vm, t - self.down_since[vm])
+            self.down_since[vm] = -1.0
+        return None
+
+    def refuse(self, vm: int, step: int, t: float, reason: str) -> None:
+        """``vm`` gets no host now: rejected (recorded with ``reason``) or queued, as :meth:`place_arrivals`
+        treats a VM that fits nowhere; a VM already queued stays queued unless it has waited out
+        ``queue_timeout_s``, as :meth:`retry_queued` treats it."""
+        s = self.core.state
+        if self.asked_step[vm] < 0:
+            self.asked_step[vm] = step
+        if s.vm_state[vm] == VM_QUEUED:
+            self._time_out(vm, step, t)
+            return
+        self.core.log.reject(vm, step, t, reason)
+        self._enqueue(vm, step)

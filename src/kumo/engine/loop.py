@@ -22,14 +22,14 @@ checks every decision it returns (:mod:`kumo.engine.migrations`).
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from kumo.books import Books
 from kumo.config import Scenario
-from kumo.engine.core import Core, RunLog
+from kumo.engine.core import REFUSAL_COLUMNS, Core, RunLog
 from kumo.engine.events import EV_BOOT, EV_FAIL, EV_MIGRATION, EV_REPAIR, EV_RESTART
 from kumo.engine.lifecycle import Lifecycle
 from kumo.engine.migrations import Migrations
@@ -198,15 +198,17 @@ class Engine:
         self.place_arrivals(self._arrivals[k])
         self.finish_step(k)
 
-    def begin_step(self, k: int) -> None:
-        """Advance the clock to step ``k``: due events, departures, and queued VMs retried."""
+    def begin_step(self, k: int, retry_queued: bool = True) -> None:
+        """Advance the clock to step ``k``: due events, departures, and queued VMs retried (unless
+        ``retry_queued`` is False: an outside driver then places them, see :meth:`place_on`)."""
         s = self.state
         t0 = k * self.dt
         s.step, s.t_s = k, t0
         self._run_events_until(t0)
         for vm in self._departures[k]:
             self.lifecycle.depart(int(vm), t0)
-        self.lifecycle.retry_queued(k, t0)
+        if retry_queued:
+            self.lifecycle.retry_queued(k, t0)
 
     def place_arrivals(self, arrivals: np.ndarray) -> np.ndarray:
         """Place arriving VMs in the scenario's order; returns a bool array: placed or not.
@@ -236,13 +238,22 @@ class Engine:
         the step (its moves start before the step is accounted); with ``"end"`` it acts at the step's end on
         the demand just accounted, so the moves start with the next step (CloudSim's order).
         """
+        for t in self.finish_step_decisions(k):
+            self._decide(t)
+
+    def finish_step_decisions(self, k: int, external: bool = False) -> Iterator[float]:
+        """:meth:`finish_step` with the decisions left to the caller: a generator that yields the time (s) of
+        each decision point (``controller.interval_steps``, ``controller.timing``), where the caller decides
+        and applies its decision (:meth:`apply_decision`) before it resumes the generator. ``external``:
+        decision points also without a controller in the scenario (an outside agent takes its place)."""
         s, dt = self.state, self.dt
         t0, t1 = k * dt, (k + 1) * dt
         cpu, ram, load, useful, mem, idx = self._observe(k)
-        decide = self.controller is not None and k % self.scenario.controller.interval_steps == 0
+        decide = ((self.controller is not None or external)
+                  and k % self.scenario.controller.interval_steps == 0)
         at_end = self.scenario.controller.timing == "end"
         if decide and not at_end:
-            self._decide(t0)
+            yield t0
         mig = np.flatnonzero(s.vm_state == VM_MIGRATING)  # migrations started now count this step
         pm = self.scenario.power_management
         if pm.switch_off_idle and (pm.switch_off_carbon_above is None or self.carbon is None
@@ -259,9 +270,44 @@ class Engine:
             s.t_s = t1
             if self._run_events_until(t1):
                 self._observe(k)
-            self._decide(t1)
+            yield t1
         else:
             self._run_events_until(t1, inclusive=False)
+
+    def apply_decision(self, decision: Any, t: float | None = None) -> list[tuple[Any, ...]]:
+        """Check and apply ``decision`` (a :class:`~kumo.policies.base.Decision` or None) at ``t`` (default:
+        now), as the engine applies its controller's; returns the refusals it caused, as rows of
+        :data:`~kumo.engine.core.REFUSAL_COLUMNS`."""
+        ref = self.log.refusals
+        n0 = len(ref["step"])
+        self.migrations.apply(decision, self.state.t_s if t is None else t)
+        return list(zip(*(ref[c][n0:] for c in REFUSAL_COLUMNS), strict=True))
+
+    # ------------------------------------------------------------------ placement by an outside driver
+    def arrivals_at(self, k: int) -> np.ndarray:
+        """The trace's VMs arriving at step ``k``, in the order :meth:`place_arrivals` places them."""
+        return self.lifecycle.ordered(self._arrivals[k], self.scenario.placement.order)
+
+    def placement_candidates(self, vm: int) -> tuple[np.ndarray, bool, str | None]:
+        """Where the scenario's placement may put ``vm`` now: ``(mask, wake, emptied)``, the (n_hosts,) bool
+        running hosts passing every filter or, if none does, the switched-off ones (``wake``: the chosen
+        host is powered on); ``emptied``: the filter that left no host, when ``mask`` is empty."""
+        return self.lifecycle.candidates(vm)
+
+    def place_on(self, vm: int, host: int,
+                 candidates: tuple[np.ndarray, bool, str | None] | None = None) -> str | None:
+        """Place ``vm`` on ``host`` now with the checks and books of the engine's own placement: ``host``
+        must be in :meth:`placement_candidates` (``candidates``, if given, must be its answer for ``vm``
+        since the state last changed). None when placed, else the reason it was refused (nothing changed;
+        see :meth:`refuse_placement`)."""
+        s = self.state
+        return self.lifecycle.place_on(vm, host, s.step, s.t_s, candidates)
+
+    def refuse_placement(self, vm: int, reason: str) -> None:
+        """``vm`` gets no host now: rejected with ``reason`` (the ``rejections`` table) or queued, as
+        ``placement.on_no_host`` says; a queued VM stays queued."""
+        s = self.state
+        self.lifecycle.refuse(vm, s.step, s.t_s, reason)
 
     def _observe(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, Any, np.ndarray]:
         """Read step ``k``'s demand into the state (per VM, and per host counting VMs in flight on both

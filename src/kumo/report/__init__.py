@@ -7,7 +7,9 @@
   ``kumo compare --format json`` or a breakdown table.
 * :func:`line_plot` — curves of a model evaluated over one input (``kumo model ... --plot``);
 * :func:`sweep_figure` — one metric of a sweep's ``results.csv`` against one axis, a line per value of
-  another axis (mean over seeds).
+  another axis (mean over seeds);
+* :func:`learning_curve` — a learned policy's evaluation reward against training steps, with the
+  baselines' rewards on the same episodes as horizontal lines (``examples/rl/train_ppo.py`` writes both).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["line_plot", "profit_decomposition", "profit_plot", "sweep_figure", "sweep_plot"]
+__all__ = ["learning_curve", "line_plot", "profit_decomposition", "profit_plot", "sweep_figure", "sweep_plot"]
 
 _PARTS = (("penalties_cpu", "penalties CPU", "#d62728"), ("penalties_ram", "penalties RAM", "#ff7f0e"),
           ("penalties_uptime", "penalties uptime", "#bcbd22"), ("energy_cost", "energy", "#1f77b4"),
@@ -229,5 +231,35 @@ def line_plot(path: str | Path, x: Any, ys: dict[str, Any], xlabel: str, ylabel:
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def learning_curve(curve: pd.DataFrame | str | Path, path: str | Path, baselines: pd.DataFrame | str | Path | None = None,
+                   title: str = "learning curve", ylabel: str = "reward per episode") -> Path:
+    """``curve`` (columns ``timesteps``, ``reward``, optional ``reward_ci``: the mean and 95 % half-width
+    over the evaluation episodes) as a line with a band; ``baselines`` (columns ``policy``, ``reward``) as
+    horizontal lines."""
+    plt = _plt()
+    c = curve if isinstance(curve, pd.DataFrame) else pd.read_csv(curve)
+    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    ax.plot(c["timesteps"], c["reward"], marker="o", color="#1f77b4", label="learned (evaluation)")
+    if "reward_ci" in c:
+        ax.fill_between(c["timesteps"], c["reward"] - c["reward_ci"], c["reward"] + c["reward_ci"], color="#1f77b4",
+                        alpha=0.15)
+    if baselines is not None:
+        b = baselines if isinstance(baselines, pd.DataFrame) else pd.read_csv(baselines)
+        styles = ["--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1))]
+        for i, (_, r) in enumerate(b.iterrows()):
+            ax.axhline(r["reward"], linestyle=styles[i % len(styles)], color=f"C{(i + 1) % 10}", label=str(r["policy"]))
+    ax.set_xlabel("training steps")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
