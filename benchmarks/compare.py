@@ -1,11 +1,11 @@
 """All eight Kohne schedulers on the full Bitbrains Rnd month (``kumo compare``'s work), timed.
 
 Goal (issue #4): under 10 s in total on a 2-core machine, each run single-threaded. Prints the trace load
-time, each run's engine and accounting time, the wall time of all eight on ``--workers`` processes and
+time, each run's engine and accounting time, the wall time of all eight on ``--jobs`` processes and
 the ratio of the mean run to a plain replay without controller (same scenario, ``controller = none``),
 measured in this same invocation.
 
-    python benchmarks/compare.py [--workers 2]
+    python benchmarks/compare.py [--jobs 2]
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ def timed_run(label: str) -> dict[str, float | str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--jobs", "-j", type=int, default=2)
     args = ap.parse_args()
     base = timed_run("replay")
     t = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as ex:
+    with ProcessPoolExecutor(args.jobs) as ex:
         rows = list(ex.map(timed_run, SCHEDULERS))
     wall = time.perf_counter() - t
     print(f"{'scheduler':10s} {'load s':>7s} {'run s':>7s} {'acct s':>7s} {'migr':>7s} {'margin':>7s}")
@@ -66,7 +66,7 @@ def main() -> None:
     print(f"replay without controller: {base['run_s']:.2f} s (trace load {base['load_s']:.2f} s)")
     print(f"eight runs: {runs:.1f} s of run + accounting time, mean {runs / 8:.2f} s "
           f"= {runs / 8 / float(base['run_s']):.2f} x the replay")
-    print(f"wall time on {args.workers} worker process(es), including per-process trace loads: {wall:.1f} s "
+    print(f"wall time on {args.jobs} worker process(es), including per-process trace loads: {wall:.1f} s "
           f"(goal < 10 s)")
 
 

@@ -1,7 +1,7 @@
 """Run the example sweeps and write what they measure back into the example files: no number in an example
 is typed by hand.
 
-    python scripts/example_numbers.py [--only sweep-virt-io] [--workers 2]
+    python scripts/example_numbers.py [--only sweep-virt-io] [--jobs 2]
 
 For every ``examples/sweep-*.toml`` this runs the sweep (full length, as the file says), copies its
 ``results.csv`` to ``examples/figures/<name>.csv``, draws its ``[plot]`` figure to
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="one example (file stem)")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--jobs", "-j", type=int, default=2)
     args = ap.parse_args(argv)
     figures = REPO / "examples" / "figures"
     for spec in sorted((REPO / "examples").glob("sweep-*.toml")):
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         t = time.perf_counter()
         exp, root = load_experiment(spec)
-        with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(args.workers) as ex:
+        with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(args.jobs) as ex:
             run_many(exp.expand(root), executor=ex, out_dir=d)
             shutil.copy(Path(d) / "results.csv", figures / f"{spec.stem}.csv")
         table = pd.read_csv(figures / f"{spec.stem}.csv")  # the block is rendered from the file the test reads

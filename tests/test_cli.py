@@ -87,7 +87,7 @@ def test_bad_trace_is_one_clear_error(tmp_path):
 def test_trace_info_and_convert(generic_csv, tmp_path):
     res = invoke("trace", "info", str(generic_csv))
     assert res.exit_code == 0 and "vms" in res.output.lower()
-    res = invoke("trace", "info", "planetlab", "--json")
+    res = invoke("trace", "info", "planetlab", "--format", "json")
     assert res.exit_code == 0 and '"vms": 1052' in res.output.replace("\n", " ").replace("  ", " ")
     out = tmp_path / "t.kumo"
     res = invoke("trace", "convert", str(generic_csv), str(out))

@@ -89,7 +89,7 @@ def test_shipped_setup_labels_what_was_calibrated_and_on_which_rows():
 
 def test_cli_compare_prints_the_table_as_csv_on_a_short_run():
     res = CliRunner().invoke(app, ["compare", "--max-steps", "12", "-s", "MMWF", "-s", "FF", "--format", "csv",
-                                   "--workers", "1"])
+                                   "--jobs", "1"])
     assert res.exit_code == 0, res.output
     lines = res.output.strip().splitlines()
     assert lines[0] == "scheduler,source,row," + ",".join(COLUMNS[1:])

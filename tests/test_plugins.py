@@ -77,7 +77,7 @@ def _sweep_file(tmp_path, plugin_line=True):
 
 def test_a_sweep_with_a_plugin_policy_runs_on_two_workers(tmp_path):
     spec = _sweep_file(tmp_path)
-    code, out, err = _kumo("sweep", str(spec), "--workers", "2", "-q", "-o", str(tmp_path / "out"))
+    code, out, err = _kumo("sweep", str(spec), "--jobs", "2", "-q", "-o", str(tmp_path / "out"))
     assert code == 0, err
     import pandas as pd
 
@@ -85,7 +85,7 @@ def test_a_sweep_with_a_plugin_policy_runs_on_two_workers(tmp_path):
     assert len(table) == 2 and (table["migrations"] > 0).all()
     # the base file names the plugin too: without the sweep's own plugins line it still loads
     spec2 = _sweep_file(tmp_path, plugin_line=False)
-    code, out, err = _kumo("sweep", str(spec2), "--workers", "2", "-q", "-o", str(tmp_path / "out2"))
+    code, out, err = _kumo("sweep", str(spec2), "--jobs", "2", "-q", "-o", str(tmp_path / "out2"))
     assert code == 0, err
     assert pd.read_csv(tmp_path / "out2" / "results.csv")["migrations"].tolist() == table["migrations"].tolist()
 

@@ -77,7 +77,7 @@ def test_compare_on_another_trace_prints_no_reference(tmp_path):
     st = c.stability()
     assert set(st["scheduler"]) == {"MMWF", "FF"} and (st["replicates"] == 2).all()
     r = CliRunner().invoke(app, ["compare", "-s", "MMWF", "-s", "FF", "--max-steps", "144", "--windows", "2", "-q",
-                                 "--workers", "1"])
+                                 "--jobs", "1"])
     assert r.exit_code == 0, r.output
     assert "over 2 replicates" in r.output and "rank stability" in r.output and "reference" not in r.output.split(
         "rank stability")[0].replace("source", "")

@@ -58,11 +58,11 @@ def reports(tmp_path_factory):
     spec = d / "sweep.toml"
     spec.write_text('name = "r"\nbase = "kohne"\nscheduler = "MMWF"\n[scenario.trace]\nmax_steps = 144\n'
                     '[axes]\n"controller.params.ee" = [true, false]\n[replicates]\nwindows = 2\n')
-    r = runner.invoke(app, ["sweep", str(spec), "-q", "-o", str(d / "sweep"), "--workers", "1",
+    r = runner.invoke(app, ["sweep", str(spec), "-q", "-o", str(d / "sweep"), "--jobs", "1",
                             "--report", str(d / "sweep.html")])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["compare", "-s", "MMWF", "-s", "FF", "--max-steps", "144", "--windows", "2", "-q",
-                            "--workers", "1", "-o", str(d / "cmp"), "--format", "csv"])
+                            "--jobs", "1", "-o", str(d / "cmp"), "--format", "csv"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["report", str(d / "cmp"), "-o", str(d / "cmp.html")])
     assert r.exit_code == 0, r.output

@@ -137,17 +137,17 @@ def test_cli_sweep_runs_resumes_and_plots(tmp_path):
     res = run.invoke(app, ["sweep", str(spec), "--dry-run"])
     assert res.exit_code == 0, res.output
     assert "4 point(s), 2 simulation(s)" in res.output
-    res = run.invoke(app, ["sweep", str(spec), "-q", "--workers", "1"])
+    res = run.invoke(app, ["sweep", str(spec), "-q", "--jobs", "1"])
     assert res.exit_code == 0, res.output
     out = tmp_path / "sweep-cli"
     table = pd.read_csv(out / "results.csv")
     assert table.scheduler.tolist() == ["MMWF", "MMWF", "FF", "FF"]
     assert (out / "figure.png").exists() and len(list((out / "points").glob("*.json"))) == 4
-    again = run.invoke(app, ["sweep", str(spec), "-q", "--workers", "1"])
+    again = run.invoke(app, ["sweep", str(spec), "-q", "--jobs", "1"])
     assert again.exit_code == 0
     pd.testing.assert_frame_equal(table, pd.read_csv(out / "results.csv"))
     # --ledgers: every point's ledger on disk, its lines summing to the point's profit
-    res = run.invoke(app, ["sweep", str(spec), "-q", "--workers", "1", "--ledgers", "-o", str(tmp_path / "L")])
+    res = run.invoke(app, ["sweep", str(spec), "-q", "--jobs", "1", "--ledgers", "-o", str(tmp_path / "L")])
     assert res.exit_code == 0, res.output
     led_table = pd.read_csv(tmp_path / "L" / "results.csv")
     for _, row in led_table.iterrows():

@@ -195,7 +195,7 @@ def test_real_v1_sample():
 
 def test_cli_info_convert_and_run_take_the_options(tmp_path):
     runner = CliRunner()
-    res = runner.invoke(app, ["trace", "info", str(V1), "--max-vms", "2", "--cpu", "max", "--json"])
+    res = runner.invoke(app, ["trace", "info", str(V1), "--max-vms", "2", "--cpu", "max", "--format", "json"])
     assert res.exit_code == 0, res.output
     assert '"vms": 2' in res.output and '"cpu": "max"' in res.output
     out = tmp_path / "az.kumo"

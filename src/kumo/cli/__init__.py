@@ -8,7 +8,7 @@ plugins (kumo's own studies among them: ``compare``, ``validate``) come from :fu
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -41,7 +41,9 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # plain help: wraps at any width, never truncates an option name
     )
+    app.callback()(_main_options)
     app.command("run")(run_cmd)
     app.command("check")(check_cmd)
     app.command("sweep")(sweep_cmd)
@@ -58,6 +60,25 @@ def build_app() -> typer.Typer:
         else:
             app.command(name, help=cmd.help)(target)
     return app
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("kumosim")
+        except PackageNotFoundError:  # run from a source tree without installing
+            v = "unknown (not installed)"
+        typer.echo(f"kumo {v}")
+        raise typer.Exit()
+
+
+def _main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print kumo's version and exit.")] = False,
+) -> None:
+    """kumo: a fast, trace-driven cloud operating-system lab (IaaS data-center simulator)."""
 
 
 def main() -> None:  # console-script entry point

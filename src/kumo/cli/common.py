@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -17,8 +17,9 @@ from rich.table import Table
 
 from kumo.errors import KumoError
 
-__all__ = ["PluginOpt", "Printed", "bar", "console", "err_console", "executor", "fail", "fmt_value",
-           "load_plugins", "summary_table", "wide"]
+__all__ = ["DaskOpt", "JobsOpt", "PluginOpt", "Printed", "QuietOpt", "TraceFormatOpt", "WorkersAlias", "bar",
+           "console", "err_console", "executor", "fail", "fmt_value", "jobs_of", "load_plugins", "say",
+           "summary_table", "wide"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -32,9 +33,44 @@ class Printed(str, Enum):
     csv = "csv"
 
 
+# The options every command spells the same way: --format (what is printed), --trace-format (which
+# reader), --jobs/-j (worker processes), --quiet/-q (nothing on stderr but errors and warnings), --plugin.
+
 #: ``--plugin``: a plugin module or .py file to load first (repeatable)
 PluginOpt = Annotated[list[str] | None, typer.Option(
-    "--plugin", help="Load this plugin first: a module on sys.path or a .py file (repeatable).")]
+    "--plugin", metavar="<module|file.py>",
+    help="Load this plugin first: a module on sys.path or a .py file (repeatable).")]
+
+#: ``--jobs/-j``: worker processes of a command that runs several simulations
+JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1,
+                                             help="Worker processes (default: one per core).")]
+#: the former name of ``--jobs``, still accepted (hidden from the help)
+WorkersAlias = Annotated[int | None, typer.Option("--workers", min=1, hidden=True)]
+#: ``--dask``: run on a Dask distributed scheduler instead of local processes
+DaskOpt = Annotated[str | None, typer.Option("--dask", metavar="<address>",
+                                             help="Run on the Dask distributed scheduler at this address "
+                                                  "(e.g. tcp://10.0.0.5:8786) instead of local processes.")]
+#: ``--quiet/-q``
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q",
+                                        help="No progress bar and no status lines; errors and warnings still "
+                                             "show.")]
+
+#: the trace readers, by the name ``--trace-format`` takes (``kumo`` is the compact format)
+TraceFormat = Literal["bitbrains", "materna", "planetlab", "generic", "opendc", "azure", "kumo"]
+#: ``--trace-format``: force a trace reader
+TraceFormatOpt = Annotated[TraceFormat | None, typer.Option(
+    "--trace-format", help="Trace reader (default: detected from the file names and first lines).")]
+
+
+def jobs_of(jobs: int | None, workers: int | None) -> int | None:
+    """``--jobs``, or the hidden ``--workers`` it replaced."""
+    return jobs if jobs is not None else workers
+
+
+def say(quiet: bool, message: str) -> None:
+    """A status line on stderr (``results written to ...``), unless ``--quiet``."""
+    if not quiet:
+        err_console.print(message, highlight=False, soft_wrap=True)
 
 
 def fail(e: Exception) -> None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-model_app = typer.Typer(help="Evaluate a virtualization model standalone (units in every option name).",
+from kumo.cli.common import QuietOpt, say
+
+model_app = typer.Typer(help="Evaluate a virtualization model on its own.",
                         no_args_is_help=True)
 _console = Console()
 
@@ -58,11 +60,12 @@ def _fmt(v: Any) -> str:
     return f"{v:,.6g}" if abs(v) < 1e7 else f"{v:,.0f}"
 
 
-def _plot(path: Path, x: np.ndarray, ys: dict[str, np.ndarray], xlabel: str, ylabel: str, title: str) -> None:
+def _plot(quiet: bool, path: Path, x: np.ndarray, ys: dict[str, np.ndarray], xlabel: str, ylabel: str,
+          title: str) -> None:
     from kumo.report import line_plot
 
     line_plot(path, x, ys, xlabel, ylabel, title)
-    Console(stderr=True).print(f"plot written to {path}")
+    say(quiet, f"plot written to {path}")
 
 
 class Algorithm(str, Enum):
@@ -95,8 +98,11 @@ def migration(
     concurrent: Annotated[int, typer.Option(help="Migrations sharing the link equally.")] = 1,
     fmt: FmtOpt = Fmt.table,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Total time, downtime and bytes of one live migration (pre-copy, post-copy, CloudSim or cold)."""
+    """One live migration: total time, downtime and bytes.
+
+    Pre-copy, post-copy, CloudSim's rule or cold."""
     from kumo.models.migration import MIGRATION_MODELS
     from kumo.models.timing import MIB
 
@@ -130,7 +136,7 @@ def migration(
     if plot is not None:
         x = np.linspace(0.0, 1.5 * bw, 61)
         ts = model.timing(np.full(x.size, ram), np.full(x.size, bw), x)
-        _plot(plot, x, {"total time (s)": ts.total_s, "downtime (s)": ts.downtime_s}, "dirty rate (Mbit/s)",
+        _plot(quiet, plot, x, {"total time (s)": ts.total_s, "downtime (s)": ts.downtime_s}, "dirty rate (Mbit/s)",
               "seconds", f"{algorithm.value}: {ram:.0f} MB over {bw:.0f} Mbit/s")
 
 
@@ -140,16 +146,21 @@ def memory(
     vms: Annotated[int, typer.Option(help="VMs on the host.")] = 20,
     vm_ram_mb: Annotated[float, typer.Option(help="Configured RAM per VM, MB.")] = 4096.0,
     used_fraction: Annotated[float, typer.Option(help="Active (used) share of each VM's RAM.")] = 0.5,
-    image_preset: Annotated[str, typer.Option(help="Sharing preset: identical, homogeneous, realistic, salted.")]
-    = "realistic",
+    image_preset: Annotated[Literal["identical", "homogeneous", "realistic", "salted"], typer.Option(
+        help="How much the guests' pages can be shared.")] = "realistic",
     idle_resident_fraction: Annotated[float, typer.Option(help="Guest-free memory still resident.")] = 1.0,
-    swap_device: Annotated[str, typer.Option(help="hdd, ssd, nvme or memory.")] = "ssd",
+    swap_device: Annotated[Literal["hdd", "ssd", "nvme", "memory"], typer.Option(help="Where the host swaps.")]
+    = "ssd",
     balloon: Annotated[bool, typer.Option(help="Enable ballooning.")] = True,
-    sharing: Annotated[str, typer.Option(help="always, ladder or off.")] = "always",
+    sharing: Annotated[Literal["always", "ladder", "off"], typer.Option(
+        help="Page sharing: always on, only under memory pressure (ladder), or off.")] = "always",
     fmt: FmtOpt = Fmt.table,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Sharing, ballooning, compression and swap on one host of identical VMs."""
+    """Memory overcommit on one host of identical VMs.
+
+    Page sharing, ballooning, compression and swap."""
     from kumo.models.memory import STATES, MemoryModel, min_free_mb
     from kumo.models.virt_config import IMAGE_PRESETS
 
@@ -182,7 +193,7 @@ def memory(
     if plot is not None:
         ns = np.arange(1, max(vms, 2) * 2 + 1)
         rs = [run(int(n)) for n in ns]
-        _plot(plot, ns, {k: np.array([getattr(q, a)[0] for q in rs]) for k, a in (
+        _plot(quiet, plot, ns, {k: np.array([getattr(q, a)[0] for q in rs]) for k, a in (
             ("shared MB", "host_shared_mb"), ("ballooned MB", "host_balloon_mb"), ("swapped MB", "host_swapped_mb"))},
             "VMs on the host", "MB", f"memory reclamation ({image_preset})")
 
@@ -191,13 +202,17 @@ def memory(
 def paging(
     guest_levels: Annotated[int, typer.Option(help="Guest page-table levels (4; 5 with LA57).")] = 4,
     host_levels: Annotated[int, typer.Option(help="Host (nested) page-table levels.")] = 4,
-    page_size: Annotated[str, typer.Option(help="4k, 2m or 1g (both sides).")] = "4k",
-    workload: Annotated[str, typer.Option(help="compute, server, mmu, mmu-micro or tlb.")] = "compute",
+    page_size: Annotated[Literal["4k", "2m", "1g"], typer.Option(help="Page size (guest and host).")] = "4k",
+    workload: Annotated[Literal["compute", "server", "mmu", "mmu-micro", "tlb"], typer.Option(
+        help="Workload class (how often it exits and misses the TLB).")] = "compute",
     core_mhz: Annotated[float, typer.Option(help="Host core clock, MHz.")] = 2600.0,
     fmt: FmtOpt = Fmt.table,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Two-dimensional walk length and the nested vs shadow paging overhead of a workload."""
+    """Nested vs shadow paging overhead of a workload.
+
+    Two-dimensional page-walk length and its cost."""
     from kumo.models.cpu import PAGE_SIZES, PAGING, WORKLOADS, CpuVirtModel, walk_refs, workload_arrays
 
     if workload not in WORKLOADS or page_size not in PAGE_SIZES:
@@ -222,26 +237,29 @@ def paging(
         ws["pte_writes_per_s"] = x
         pgs = np.full(x.size, pg[0])
         f = np.full(x.size, core_mhz)
-        _plot(plot, x, {"nested %": 100 * m.paging_overhead(ws, np.zeros(x.size, int), pgs, f),
+        _plot(quiet, plot, x, {"nested %": 100 * m.paging_overhead(ws, np.zeros(x.size, int), pgs, f),
                         "shadow %": 100 * m.paging_overhead(ws, np.ones(x.size, int), pgs, f)},
               "page-table writes per second", "overhead vs native (%)", f"paging: {workload}")
 
 
 @model_app.command("cpu")
 def cpu(
-    mode: Annotated[str, typer.Option(help="native, hardware, binary-translation, paravirtual, emulation.")]
-    = "hardware",
-    emulator: Annotated[str, typer.Option(help="qemu-0.9.0, bochs-2.3.5, bochs-2.3.7 (mode emulation).")]
-    = "qemu-0.9.0",
-    workload: Annotated[str, typer.Option(help="compute, server, mmu, mmu-micro or tlb.")] = "compute",
-    paging_mode: Annotated[str, typer.Option("--paging", help="nested or shadow.")] = "nested",
+    mode: Annotated[Literal["native", "hardware", "binary-translation", "paravirtual", "emulation"], typer.Option(
+        help="CPU virtualization mode.")] = "hardware",
+    emulator: Annotated[Literal["qemu-0.9.0", "bochs-2.3.5", "bochs-2.3.7"], typer.Option(
+        help="The emulator (mode emulation).")] = "qemu-0.9.0",
+    workload: Annotated[Literal["compute", "server", "mmu", "mmu-micro", "tlb"], typer.Option(
+        help="Workload class (how often it exits and misses the TLB).")] = "compute",
+    paging_mode: Annotated[Literal["nested", "shadow"], typer.Option("--paging", help="Memory virtualization.")]
+    = "nested",
     cpu_mhz: Annotated[float, typer.Option(help="Guest CPU demand, MHz of native work.")] = 2000.0,
     core_mhz: Annotated[float, typer.Option(help="Host core clock, MHz.")] = 2600.0,
     exit_cycles: Annotated[float, typer.Option(help="Direct cost of one VM exit, cycles.")] = 2000.0,
     fmt: FmtOpt = Fmt.table,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Host CPU needed for a guest's demand under a virtualization mode."""
+    """Host CPU a guest's demand needs under a virtualization mode."""
     from kumo.models.cpu import MODES, PAGING, WORKLOADS, CpuVirtModel, emulation_factor, workload_arrays
 
     if mode not in MODES or workload not in WORKLOADS or paging_mode not in PAGING:
@@ -257,23 +275,26 @@ def cpu(
     _emit(f"cpu: {mode}" + (f" ({emulator})" if mode == "emulation" else ""), rows, fmt)
     if plot is not None:
         x = np.logspace(2, 6, 41)
-        _plot(plot, x, {"exit overhead %": 100 * m.exit_overhead(x, core_mhz)}, "VM exits per second",
+        _plot(quiet, plot, x, {"exit overhead %": 100 * m.exit_overhead(x, core_mhz)}, "VM exits per second",
               "share of a busy vCPU (%)", f"exit cost {exit_cycles:.0f}+{m.exit_handle_cycles:.0f} cycles")
 
 
 @model_app.command("io")
 def io(
-    mode: Annotated[str, typer.Option(help="native, emulated, virtio, virtio-user, passthrough, sriov.")] = "virtio",
-    device: Annotated[str, typer.Option(help="net or disk.")] = "net",
+    mode: Annotated[Literal["native", "emulated", "virtio", "virtio-user", "passthrough", "sriov"], typer.Option(
+        help="I/O path.")] = "virtio",
+    device: Annotated[Literal["net", "disk"], typer.Option(help="Device class.")] = "net",
     rate_mbps: Annotated[float, typer.Option(help="I/O demand, Mbit/s.")] = 5000.0,
     request_kib: Annotated[float, typer.Option(help="Bytes per request/batch, KiB.")] = 64.0,
     core_mhz: Annotated[float, typer.Option(help="Host core clock, MHz.")] = 2600.0,
-    interrupts: Annotated[str, typer.Option(help="exit or posted (exitless delivery).")] = "exit",
+    interrupts: Annotated[Literal["exit", "posted"], typer.Option(
+        help="Interrupt delivery: a VM exit each, or posted (exitless).")] = "exit",
     irq_per_s: Annotated[float, typer.Option(help="Interrupts per second (assignment efficiency).")] = 70_000.0,
     fmt: FmtOpt = Fmt.table,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Throughput cap, host CPU and latency of an I/O virtualization path."""
+    """An I/O virtualization path: throughput cap, CPU, latency."""
     from kumo.models.io import DEVICES, IO_MODES, IoModel, migratable, pinned_memory
 
     if mode not in IO_MODES or device not in DEVICES:
@@ -297,12 +318,12 @@ def io(
         modes = np.arange(len(IO_MODES))
         caps = {IO_MODES[j]: np.minimum(m.backend_cap_mbps(np.full(x.size, j), device, x * core_mhz), 1e5)
                 for j in modes if np.isfinite(m.backend_cap_mbps(np.array([j]), device, f)[0])}
-        _plot(plot, x, caps, "backend cores", "throughput cap (Mbit/s)", f"{device} backends at {core_mhz:.0f} MHz")
+        _plot(quiet, plot, x, caps, "backend cores", "throughput cap (Mbit/s)", f"{device} backends at {core_mhz:.0f} MHz")
 
 
 @model_app.command("replication")
 def replication(
-    scheme: Annotated[str, typer.Option(help="remus, lockstep or colo.")] = "remus",
+    scheme: Annotated[Literal["remus", "lockstep", "colo"], typer.Option(help="Replication scheme.")] = "remus",
     epoch_ms: Annotated[float, typer.Option(help="Checkpoint interval, ms.")] = 25.0,
     ram_mb: Annotated[float, typer.Option(help="VM memory, MB.")] = 4096.0,
     dirty_rate_mbps: Annotated[float, typer.Option(help="Page-dirtying rate, Mbit/s.")] = 200.0,
@@ -311,8 +332,11 @@ def replication(
     mttr_h: Annotated[float, typer.Option(help="Host mean time to repair, hours.")] = 4.0,
     fmt: FmtOpt = Fmt.table,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Checkpoint cost, output-commit latency and failover time of VM replication."""
+    """VM replication: checkpoint cost, latency, failover time.
+
+    Output-commit latency and failover time included."""
     from kumo.models.containers import ContainerModel
     from kumo.models.replication import FailureModel, ReplicationModel, availability
 
@@ -334,14 +358,14 @@ def replication(
         x = np.linspace(5, 200, 40)
         rs = [ReplicationModel(scheme=scheme, epoch_ms=float(e)).evaluate(np.array([ram_mb]), np.array([dirty_rate_mbps]),
                                                                          np.array([bandwidth_mbps])) for e in x]
-        _plot(plot, x, {"VM time lost %": np.array([100 * q.cpu_overhead[0] for q in rs]),
+        _plot(quiet, plot, x, {"VM time lost %": np.array([100 * q.cpu_overhead[0] for q in rs]),
                         "added latency ms": np.array([1000 * q.latency_s[0] for q in rs])},
               "checkpoint interval (ms)", "% / ms", f"{scheme} at {dirty_rate_mbps:.0f} Mbit/s dirty")
 
 
 @model_app.command("container")
 def container(
-    kind: Annotated[str, typer.Option(help="vm, microvm or container.")] = "container",
+    kind: Annotated[Literal["vm", "microvm", "container"], typer.Option(help="What is started.")] = "container",
     image_mb: Annotated[float, typer.Option(help="Image size, MB.")] = 500.0,
     cached: Annotated[bool, typer.Option(help="Image already on the host.")] = False,
     registry_mbps: Annotated[float, typer.Option(help="Registry download rate, Mbit/s.")] = 1000.0,
@@ -350,8 +374,9 @@ def container(
     app_mb: Annotated[float, typer.Option(help="Application memory per instance, MB.")] = 256.0,
     fmt: FmtOpt = Fmt.table,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Start-up time, memory overhead and density of VMs, microVMs and containers."""
+    """VMs, microVMs, containers: start-up, memory and density."""
     from kumo.models.containers import KINDS, ContainerModel, density_max
 
     if kind not in KINDS:
@@ -368,5 +393,5 @@ def container(
     _emit(f"container: {kind}", rows, fmt)
     if plot is not None:
         x = np.linspace(10, 5000, 50)
-        _plot(plot, x, {f"{q} start s": m.start_delay_s(np.full(x.size, KINDS.index(q)), x, np.zeros(x.size, bool))
+        _plot(quiet, plot, x, {f"{q} start s": m.start_delay_s(np.full(x.size, KINDS.index(q)), x, np.zeros(x.size, bool))
                         for q in KINDS}, "image size (MB)", "seconds", "start-up, image not cached")

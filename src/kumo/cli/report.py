@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kumo.cli.common import err_console, fail
+from kumo.cli.common import QuietOpt, fail, say
 
 __all__ = ["report_cmd"]
 
@@ -15,9 +15,11 @@ __all__ = ["report_cmd"]
 def report_cmd(
     folder: Annotated[Path, typer.Argument(help="A folder written by kumo run -o, kumo sweep or kumo compare -o.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    quiet: QuietOpt = False,
 ) -> None:
-    """Write one self-contained HTML report (figures inlined, no network needed) of a run, sweep or
-    comparison folder."""
+    """Write an HTML report of a run, sweep or comparison folder.
+
+    One self-contained file: figures inlined, no network needed to open it."""
     from kumo.report.html import write_report
 
     try:
@@ -25,4 +27,4 @@ def report_cmd(
     except (ValueError, OSError, KeyError) as e:
         fail(e)
         return
-    err_console.print(f"report written to {path}")
+    say(quiet, f"report written to {path}")

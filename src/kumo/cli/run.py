@@ -10,7 +10,18 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kumo.cli.common import PluginOpt, Printed, console, err_console, fail, load_plugins, summary_table
+from kumo.cli.common import (
+    PluginOpt,
+    Printed,
+    QuietOpt,
+    TraceFormatOpt,
+    console,
+    err_console,
+    fail,
+    load_plugins,
+    say,
+    summary_table,
+)
 from kumo.errors import KumoError
 
 __all__ = ["run_cmd"]
@@ -36,8 +47,10 @@ class OutFormat(str, Enum):
 def run_cmd(
     scenario: Annotated[Path | None, typer.Argument(help="Scenario or federation TOML file; default: the built-in "
                                                          "scenario for the trace.")] = None,
-    trace: Annotated[str | None, typer.Option("--trace", "-t", help="Trace: embedded name (bitbrains-rnd, "
-                                              "planetlab-20110303), a folder or a file. Overrides the scenario.")] = None,
+    trace: Annotated[str | None, typer.Option("--trace", "-t", metavar="<name|path>",
+                                              help="Trace: embedded name (kumo trace list), a folder or a file. "
+                                                   "Overrides the scenario.")] = None,
+    trace_format: TraceFormatOpt = None,
     placement: Annotated[Preset | None, typer.Option(help="Placement preset; overrides the scenario.")] = None,
     resource: Annotated[Resource | None, typer.Option(help="Resource the preset weighs: cpu, ram or binding "
                                                           "(the scarcer of the two).")] = None,
@@ -48,7 +61,7 @@ def run_cmd(
                                                                   "to this folder.")] = None,
     out_format: Annotated[OutFormat, typer.Option("--out-format", help="Table format for --out.")] = OutFormat.parquet,
     fmt: Annotated[Printed, typer.Option("--format", help="How to print the summary.")] = Printed.table,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
     report: Annotated[Path | None, typer.Option("--report", help="Also write an HTML report to this file (records "
                                                 "the per-step matrices it needs; with the default ledger).")] = None,
     plugin: PluginOpt = None,
@@ -67,7 +80,8 @@ def run_cmd(
             data = config.read_toml(scenario)
             kind = config.file_kind(data)
             if kind == "federation":
-                _run_federation(scenario, trace, seed, max_steps, max_vms, out, out_format.value, fmt, quiet)
+                _run_federation(scenario, trace, trace_format, seed, max_steps, max_vms, out, out_format.value, fmt,
+                                quiet)
                 return
             config.expect_kind(data, "scenario", str(scenario))
             sc = config.load(scenario)
@@ -76,6 +90,9 @@ def run_cmd(
         data = sc.model_dump()
         if trace is not None:
             data["trace"]["source"] = trace
+            data["trace"]["format"] = trace_format
+        elif trace_format is not None:
+            data["trace"]["format"] = trace_format
         if placement is not None:
             data["placement"]["preset"] = placement.value
         if resource is not None:
@@ -111,12 +128,12 @@ def run_cmd(
         console.print(f"[dim]{tr.n_steps} steps in {result.manifest['wall_s']:.2f} s[/]")
     if out is not None:
         path = result.write(out, out_format.value)
-        err_console.print(f"results written to {path}")
+        say(quiet, f"results written to {path}")
     if report is not None:
-        _report(result, out, report)
+        _report(result, out, report, quiet)
 
 
-def _report(result: object, out: Path | None, path: Path) -> None:
+def _report(result: object, out: Path | None, path: Path, quiet: bool) -> None:
     """The run's tables (in ``out``, else next to the report) with its ledger, then the HTML report."""
     from kumo.accounting import account
     from kumo.report.html import write_report
@@ -125,7 +142,7 @@ def _report(result: object, out: Path | None, path: Path) -> None:
     if out is None:
         result.write(folder, "parquet")  # type: ignore[attr-defined]
     account(result).ledger.to_csv(folder / "ledger.csv", index=False, float_format="%.10g")  # type: ignore[arg-type]
-    err_console.print(f"report written to {write_report(folder, path)}")
+    say(quiet, f"report written to {write_report(folder, path)}")
 
 
 #: above this share of VMs never served, ``kumo run`` warns (the park is far too small for the trace)
@@ -142,8 +159,9 @@ def warn_unserved(summary: dict) -> None:
             "placement.on_no_host = \"queue\" makes VMs wait)", highlight=False)
 
 
-def _run_federation(path: Path, trace: str | None, seed: int | None, max_steps: int | None, max_vms: int | None,
-                    out: Path | None, out_format: str, fmt: Printed, quiet: bool) -> None:
+def _run_federation(path: Path, trace: str | None, trace_format: str | None, seed: int | None,
+                    max_steps: int | None, max_vms: int | None, out: Path | None, out_format: str, fmt: Printed,
+                    quiet: bool) -> None:
     """``kumo run`` on a federation file (a TOML with a ``providers`` table): the same options and output."""
     from kumo import config
     from kumo.federation import parse_federation, run_federation
@@ -152,9 +170,11 @@ def _run_federation(path: Path, trace: str | None, seed: int | None, max_steps: 
 
     data = config.read_toml(path)
     config.take_plugins(data, path.parent, str(path))
-    for key, value in (("source", trace), ("max_steps", max_steps), ("max_vms", max_vms)):
+    for key, value in (("source", trace), ("format", trace_format), ("max_steps", max_steps), ("max_vms", max_vms)):
         if value is not None:
             data.setdefault("trace", {})[key] = value
+    if trace is not None and trace_format is None:
+        data["trace"].pop("format", None)  # the file's reader was for its own trace
     if seed is not None:
         data["seed"] = seed
     spec = parse_federation(data, str(path))
@@ -178,4 +198,4 @@ def _run_federation(path: Path, trace: str | None, seed: int | None, max_steps: 
         console.print(f"[dim]{len(result.datacenter_results)} data centers x {result.summary['steps']} steps in "
                       f"{result.manifest['wall_s']:.2f} s[/]")
     if out is not None:
-        err_console.print(f"results written to {result.write(out, out_format)}")
+        say(quiet, f"results written to {result.write(out, out_format)}")

@@ -9,7 +9,22 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kumo.cli.common import PluginOpt, bar, console, err_console, executor, fail, load_plugins, wide
+from kumo.cli.common import (
+    DaskOpt,
+    JobsOpt,
+    PluginOpt,
+    Printed,
+    QuietOpt,
+    WorkersAlias,
+    bar,
+    console,
+    executor,
+    fail,
+    jobs_of,
+    load_plugins,
+    say,
+    wide,
+)
 from kumo.errors import KumoError
 
 __all__ = ["fmt_cell", "sweep_cmd"]
@@ -34,11 +49,13 @@ def sweep_cmd(
     spec: Annotated[Path, typer.Argument(help="Experiment TOML: base scenario, \\[axes], seeds.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Result folder (resumable); default: "
                                              "sweep-<name> next to the spec.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).")] = None,
-    dask: Annotated[str | None, typer.Option(help="Run on a Dask distributed scheduler at this address.")] = None,
+    jobs: JobsOpt = None,
+    dask: DaskOpt = None,
     plot: Annotated[Path | None, typer.Option(help="Write the spec's \\[plot] figure to this file.")] = None,
     ledgers: Annotated[bool, typer.Option(help="Also write every point's ledger to OUT/ledgers/<key>.csv.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    fmt: Annotated[Printed, typer.Option("--format", help="How to print the results table (csv and json: every "
+                                                          "column of results.csv).")] = Printed.table,
+    quiet: QuietOpt = False,
     dry_run: Annotated[bool, typer.Option(help="Validate and list the points, run nothing.")] = False,
     seeds: Annotated[int | None, typer.Option(min=1, help="Replicates: seeds 0..N-1 instead of the spec's seeds.")] = None,
     windows: Annotated[int | None, typer.Option(min=2, help="Replicates: cut the trace into N consecutive "
@@ -50,8 +67,11 @@ def sweep_cmd(
     report: Annotated[Path | None, typer.Option("--report", help="Also write an HTML report of the sweep to this "
                                                 "file.")] = None,
     plugin: PluginOpt = None,
+    workers: WorkersAlias = None,
 ) -> None:
-    """Run an experiment: base scenario x axes x seeds, resumable, one combined table (results.csv).
+    """Run an experiment: a base scenario x axes x seeds.
+
+    Resumable; all points land in one table (results.csv) and the [plot] figure.
 
     With replicates (seeds, --windows, --noise, --jitter or a [replicates] table) every point of the
     swept axes is also summarized over its replicates: mean ± 95 % t-interval (summary.csv).
@@ -80,11 +100,34 @@ def sweep_cmd(
         points = [_with_plugins(p, extra) for p in points]
     try:
         shipped = list(dict.fromkeys([s for p in points[:1] for s in p.plugins]))
-        with executor(dask, workers, shipped) as ex, bar(f"sweep {exp.name}", quiet) as progress:
+        with executor(dask, jobs_of(jobs, workers), shipped) as ex, \
+                bar(f"sweep {exp.name}", quiet or fmt != Printed.table) as progress:
             table = run_many(points, executor=ex, out_dir=out_dir, progress=progress, ledgers=ledgers)
     except (KumoError, OSError) as e:
         fail(e)
         return
+    if fmt == Printed.csv:
+        typer.echo(table.to_csv(index=False, float_format="%.10g").rstrip())
+    elif fmt == Printed.json:
+        typer.echo(table.to_json(orient="records", indent=1))
+    else:
+        _print_table(exp, table, out_dir)
+    if fmt != Printed.table and exp.replicate_axes and len(table) > 1:
+        _replicate_summary(exp, table, out_dir)  # summary.csv is written whatever is printed
+    target = plot or (out_dir / "figure.png" if exp.plot else None)
+    if target is not None and exp.plot:
+        from kumo.report import sweep_figure
+
+        sweep_figure(out_dir / "results.csv", target, **exp.plot)
+        say(quiet, f"figure written to {target}")
+    if report is not None:
+        from kumo.report.html import write_report
+
+        say(quiet, f"report written to {write_report(out_dir, report)}")
+
+
+def _print_table(exp: Any, table: Any, out_dir: Path) -> None:
+    """The results as a table (the main metrics per point), then the replicate summary if any."""
     metrics = {"migrations": "migr", "sla_breaks_cpu": "cpu br", "sla_breaks_ram": "ram br",
                "sla_breaks_uptime": "ut br", "energy_kwh": "kWh", "profit": "profit", "margin_percent": "margin %"}
     if "co2_kg" in table.columns and (table["co2_kg"] > 0).any():
@@ -102,17 +145,7 @@ def sweep_cmd(
         t.add_row(*cells)
     wide(160).print(t)
     if exp.replicate_axes and len(table) > 1:
-        _print_summary(exp, table, out_dir)
-    target = plot or (out_dir / "figure.png" if exp.plot else None)
-    if target is not None and exp.plot:
-        from kumo.report import sweep_figure
-
-        sweep_figure(out_dir / "results.csv", target, **exp.plot)
-        err_console.print(f"figure written to {target}")
-    if report is not None:
-        from kumo.report.html import write_report
-
-        err_console.print(f"report written to {write_report(out_dir, report)}")
+        _print_summary(exp, table, out_dir, _replicate_summary(exp, table, out_dir))
 
 
 def _with_plugins(p: Any, extra: tuple[str, ...]) -> Any:
@@ -134,15 +167,24 @@ def _with_replicates(exp: Any, seeds: int | None, windows: int | None, noise: fl
     return exp.model_copy(update=update)
 
 
-def _print_summary(exp: Any, table: Any, out_dir: Path) -> None:
-    """Each point of the swept axes over its replicates: mean ± t-interval half-width; summary.csv."""
+_SUMMARY_METRICS = ("migrations", "sla_breaks_cpu", "sla_breaks_ram", "sla_breaks_uptime", "energy_kwh", "profit",
+                    "margin_percent")
+
+
+def _replicate_summary(exp: Any, table: Any, out_dir: Path) -> Any:
+    """Each point of the swept axes over its replicates (mean, t-interval), written to summary.csv."""
     from kumo.stats import summarize
 
-    by = exp.treatment_axes
-    metrics = [m for m in ("migrations", "sla_breaks_cpu", "sla_breaks_ram", "sla_breaks_uptime", "energy_kwh",
-                           "profit", "margin_percent") if m in table.columns]
-    summ = summarize(table, by, metrics)
+    metrics = [m for m in _SUMMARY_METRICS if m in table.columns]
+    summ = summarize(table, exp.treatment_axes, metrics)
     summ.to_csv(out_dir / "summary.csv", index=False, float_format="%.10g")
+    return summ
+
+
+def _print_summary(exp: Any, table: Any, out_dir: Path, summ: Any) -> None:
+    """The replicate summary: mean ± t-interval half-width per point of the swept axes."""
+    by = exp.treatment_axes
+    metrics = [m for m in _SUMMARY_METRICS if m in table.columns]
     n = int(summ["n"].max()) if len(summ) else 0
     t = Table(title=f"over {n} replicates ({', '.join(exp.replicate_axes)}): mean ± 95 % t-interval -> "
                     f"{out_dir / 'summary.csv'}", header_style="bold")

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
-from kumo.cli.common import console, fail, fmt_value
+from kumo.cli.common import Printed, QuietOpt, TraceFormatOpt, console, fail, fmt_value, say
 from kumo.errors import KumoError
 
 __all__ = ["trace_app"]
 
 trace_app = typer.Typer(help="Inspect, convert and generate workload traces.", no_args_is_help=True)
 
-FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Force a reader: bitbrains, materna, "
-                                                                      "planetlab, generic, opendc, azure, kumo.")]
 StepOpt = Annotated[float | None, typer.Option("--step", help="Grid step in seconds (opendc, azure: a multiple "
                                                               "of 300; bitbrains, materna, generic).")]
 MaxVmsOpt = Annotated[int | None, typer.Option("--max-vms", help="opendc, azure: keep the first N VMs to arrive.")]
@@ -26,8 +24,11 @@ WindowOpt = Annotated[str | None, typer.Option("--window", help="opendc, azure: 
 SampleOpt = Annotated[float | None, typer.Option("--sample-subscriptions", help="azure: keep this fraction of "
                                                                                 "subscriptions (seeded).")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="azure: seed of the subscription sample.")]
-CpuOpt = Annotated[str | None, typer.Option("--cpu", help="azure: avg (default), max or p95 of the 5-minute "
-                                                          "readings.")]
+CpuOpt = Annotated[Literal["avg", "max", "p95"] | None, typer.Option(
+    "--cpu", help="azure: which statistic of the 5-minute readings is the CPU demand (default avg).")]
+#: the former ``--json`` flag of info and topology, still accepted (hidden)
+JsonAlias = Annotated[bool, typer.Option("--json", hidden=True)]
+Codec = Literal["zstd", "zlib"]
 
 
 def reader_options(step: float | None = None, max_vms: int | None = None, window: str | None = None,
@@ -40,27 +41,31 @@ def reader_options(step: float | None = None, max_vms: int | None = None, window
 
 @trace_app.command("info")
 def trace_info(
-    path: Annotated[str, typer.Argument(help="Embedded name, folder or file.")],
-    format: FormatOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    path: Annotated[str, typer.Argument(metavar="<name|path>", help="Embedded name, folder or file.")],
+    trace_format: TraceFormatOpt = None,
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format", help="How to print it.")] = "table",
     step: StepOpt = None,
     max_vms: MaxVmsOpt = None,
     window: WindowOpt = None,
     sample_subscriptions: SampleOpt = None,
     seed: SeedOpt = None,
     cpu: CpuOpt = None,
+    as_json: JsonAlias = False,
 ) -> None:
-    """Print a trace's VMs, steps, time span, booked and used totals, and the quirks repaired on reading."""
+    """Summarize a trace and the quirks repaired on reading it.
+
+    VMs, steps, time span, booked and used totals, and every repair rule with its count."""
     from kumo.traces import load
     from kumo.traces import trace_info as info_of
 
     try:
-        tr = load(path, format=format, **reader_options(step, max_vms, window, sample_subscriptions, seed, cpu))
+        tr = load(path, format=trace_format,
+                  **reader_options(step, max_vms, window, sample_subscriptions, seed, cpu))
     except (KumoError, OSError) as e:
         fail(e)
         return
     info = info_of(tr)
-    if as_json:
+    if as_json or fmt == "json":
         console.print_json(json.dumps(info, default=float))
         return
     t = Table(title=f"trace {tr.name}", show_header=False)
@@ -85,10 +90,10 @@ def trace_info(
 
 @trace_app.command("convert")
 def trace_convert(
-    path: Annotated[str, typer.Argument(help="Embedded name, folder or file to read.")],
+    path: Annotated[str, typer.Argument(metavar="<name|path>", help="Embedded name, folder or file to read.")],
     out: Annotated[Path, typer.Argument(help="Output file (kumo compact format, .kumo).")],
-    format: FormatOpt = None,
-    codec: Annotated[str, typer.Option("--codec", help="zstd (smaller) or zlib (loads without pyarrow: "
+    trace_format: TraceFormatOpt = None,
+    codec: Annotated[Codec, typer.Option("--codec", help="zstd (smaller) or zlib (loads without pyarrow: "
                                                          "for small traces).")] = "zstd",
     step: StepOpt = None,
     max_vms: MaxVmsOpt = None,
@@ -96,31 +101,36 @@ def trace_convert(
     sample_subscriptions: SampleOpt = None,
     seed: SeedOpt = None,
     cpu: CpuOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Convert a trace to kumo's compact single-file format (with the reader options: a window, a sample...)."""
+    """Convert a trace to kumo's compact single-file format.
+
+    The reader options apply (a window, a VM sample...): convert once, load fast afterwards."""
     from kumo.traces import load
     from kumo.traces.compact import save
 
-    if codec not in ("zstd", "zlib"):
-        fail(ValueError(f"--codec: must be zstd or zlib, got {codec!r}"))
-        return
     try:
-        tr = load(path, format=format, **reader_options(step, max_vms, window, sample_subscriptions, seed, cpu))
+        tr = load(path, format=trace_format,
+                  **reader_options(step, max_vms, window, sample_subscriptions, seed, cpu))
         save(tr, out, codec=codec)
     except (KumoError, OSError) as e:
         fail(e)
         return
-    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps")
+    say(quiet, f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps")
 
 
 @trace_app.command("topology")
 def trace_topology(
     path: Annotated[Path, typer.Argument(help="OpenDC topology JSON file (e.g. surf.json).")],
-    memory_unit: Annotated[str, typer.Option("--memory-unit", help="What memorySize counts: mb (default) or "
-                                                                  "bytes.")] = "mb",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the host types as JSON instead of TOML.")] = False,
+    memory_unit: Annotated[Literal["mb", "bytes"], typer.Option(
+        "--memory-unit", help="What the topology's memorySize counts.")] = "mb",
+    fmt: Annotated[Literal["toml", "json"], typer.Option(
+        "--format", help="toml: [[hosts]] tables to paste into a scenario; json: the host types.")] = "toml",
+    as_json: JsonAlias = False,
 ) -> None:
-    """Print an OpenDC topology's hosts as a scenario's [[hosts]] tables (TOML), power models included."""
+    """Print an OpenDC topology as a scenario's [[hosts]] tables.
+
+    TOML to paste into a scenario, power models included."""
     from kumo.traces.opendc_topology import hosts_toml, read_topology
 
     try:
@@ -128,7 +138,7 @@ def trace_topology(
     except (KumoError, OSError) as e:
         fail(e)
         return
-    if as_json:
+    if as_json or fmt == "json":
         typer.echo(json.dumps(hosts, indent=1))
     else:
         typer.echo(hosts_toml(hosts, path.name), nl=False)
@@ -164,13 +174,17 @@ def trace_synth(
     step: Annotated[float, typer.Option("--step", help="Step in seconds.")] = 300.0,
     initial: Annotated[int, typer.Option("--initial", help="VMs already running at step 0 (residual lifetimes "
                                                           "of a stationary system).")] = 0,
-    diurnal: Annotated[str, typer.Option("--diurnal", help="Arrival profile over the day: source (fitted), flat, "
-                                                          "or 24 comma-separated factors.")] = "source",
-    weekly: Annotated[str, typer.Option("--weekly", help="Profile over the week (Monday first): flat, source or "
-                                                        "7 factors.")] = "flat",
-    burst: Annotated[list[str] | None, typer.Option("--burst", help="START:DURATION:FACTOR, e.g. 10:1:5 (the rate "
-                                                                   "x5 from hour 10 for an hour); repeatable.")] = None,
-    lifetime: Annotated[str, typer.Option("--lifetime", help="lognormal, pareto or empirical.")] = "lognormal",
+    diurnal: Annotated[str, typer.Option("--diurnal", metavar="<source|flat|f0,...,f23>",
+                                         help="Arrival profile over the day: fitted from the source, flat, or 24 "
+                                              "comma-separated factors.")] = "source",
+    weekly: Annotated[str, typer.Option("--weekly", metavar="<source|flat|f0,...,f6>",
+                                        help="Profile over the week (Monday first): flat, fitted from the source, "
+                                             "or 7 factors.")] = "flat",
+    burst: Annotated[list[str] | None, typer.Option("--burst", metavar="<start:duration:factor>",
+                                                    help="e.g. 10:1:5: the rate x5 from hour 10 for an hour "
+                                                         "(repeatable).")] = None,
+    lifetime: Annotated[Literal["lognormal", "pareto", "empirical"], typer.Option(
+        "--lifetime", help="Lifetime distribution (empirical: resampled from the source).")] = "lognormal",
     lifetime_median: Annotated[str | None, typer.Option("--lifetime-median", help="lognormal median (e.g. 30m, "
                                                                                  "2h); fitted when absent.")] = None,
     lifetime_sigma: Annotated[float | None, typer.Option("--lifetime-sigma", help="lognormal sigma (of ln "
@@ -180,9 +194,10 @@ def trace_synth(
     pareto_min: Annotated[str | None, typer.Option("--pareto-min", help="Pareto minimum lifetime (e.g. 5m); the "
                                                                        "source's shortest when absent.")] = None,
     max_lifetime: Annotated[str | None, typer.Option("--max-lifetime", help="Cap on lifetimes (e.g. 30d).")] = None,
-    catalogue: Annotated[str, typer.Option("--catalogue", help="general, source, or a TOML file of [[types]] "
-                                                              "(name, cores, ram_gb or ram_mb, weight, "
-                                                              "cpu_mhz).")] = "general",
+    catalogue: Annotated[str, typer.Option("--catalogue", metavar="<general|source|file.toml>",
+                                           help="Instance types: kumo's general-purpose catalogue, the source's "
+                                                "sizes, or a TOML file of [[types]] (name, cores, ram_gb or "
+                                                "ram_mb, weight, cpu_mhz).")] = "general",
     core_mhz: Annotated[float, typer.Option("--core-mhz", help="Booked MHz per vCPU of catalogue types.")] = 2600.0,
     source: Annotated[str | None, typer.Option("--source", help="One trace for arrivals, lifetimes and "
                                                                "utilization (sets both below).")] = None,
@@ -196,9 +211,13 @@ def trace_synth(
                                                              "day.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every draw.")] = 0,
     name: Annotated[str, typer.Option("--name", help="Trace name (VM ids are NAME-0001...).")] = "synth",
-    codec: Annotated[str, typer.Option("--codec", help="zstd or zlib.")] = "zstd",
+    codec: Annotated[Codec, typer.Option("--codec", help="zstd (smaller) or zlib (loads without pyarrow).")]
+    = "zstd",
+    quiet: QuietOpt = False,
 ) -> None:
-    """Generate a workload: Poisson arrivals (diurnal, weekly, bursts), lifetimes, sizes from a catalogue and
+    """Generate a synthetic workload in kumo's compact format.
+
+    Poisson arrivals (diurnal, weekly, bursts), lifetimes, sizes from a catalogue and
     utilization resampled from a real trace; written in kumo's compact format. Deterministic for a seed."""
     import time
     import tomllib
@@ -231,15 +250,29 @@ def trace_synth(
         fail(e)
         return
     fitted = json.loads(tr.provenance["synth"])["fitted"]
-    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps of "
+    say(quiet, f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {tr.n_vms} VMs x {tr.n_steps} steps of "
                   f"{tr.step_s:g} s, generated in {took:.2f} s; lifetimes {fitted['lifetime']}")
 
 
 @trace_app.command("list")
-def trace_list() -> None:
-    """List the traces shipped with kumo (usable by name anywhere a trace is expected)."""
+def trace_list(
+    fmt: Annotated[Printed, typer.Option("--format", help="How to print the list.")] = Printed.table,
+) -> None:
+    """List the traces shipped with kumo.
+
+    Each is usable by name anywhere a trace is expected."""
     from kumo.traces import ALIASES, EMBEDDED
 
+    rows = [{"name": name, "also": [a for a, target in sorted(ALIASES.items()) if target == name], "file": file}
+            for name, file in sorted(EMBEDDED.items())]
+    if fmt == Printed.json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    if fmt == Printed.csv:
+        typer.echo("name,also,file")
+        for r in rows:
+            typer.echo(f"{r['name']},{' '.join(r['also'])},{r['file']}")
+        return
     t = Table(title="traces shipped with kumo", header_style="bold")
     t.add_column("name")
     t.add_column("also")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
-from kumo.cli.common import PluginOpt, bar, console, err_console, fail, load_plugins, wide
+from kumo.cli.common import PluginOpt, QuietOpt, bar, console, fail, load_plugins, say, wide
 from kumo.errors import KumoError
 
 __all__ = ["gym_app"]
@@ -34,21 +34,22 @@ _IDS = {"placement": "kumo/Placement-v0", "consolidation": "kumo/Consolidation-v
 @gym_app.command("baselines")
 def baselines_cmd(
     env: Annotated[Env, typer.Argument(help="placement (kumo/Placement-v0) or consolidation (kumo/Consolidation-v0).")],
-    trace: Annotated[list[str] | None, typer.Option("--trace", "-t", help="Trace(s) of the episode pool (embedded "
-                                                    "name or path; repeatable). Default: bitbrains-rnd.")] = None,
+    trace: Annotated[list[str] | None, typer.Option("--trace", "-t", metavar="<name|path>",
+                                                    help="A trace of the episode pool (embedded name or path; "
+                                                         "repeatable). Default: bitbrains-rnd.")] = None,
     episodes: Annotated[int, typer.Option("--episodes", "-n", min=1, help="Episodes per baseline.")] = 10,
     window_steps: Annotated[int, typer.Option(help="Steps per episode (288: a day of 300 s steps).")] = 288,
-    split: Annotated[str, typer.Option(help="Windows: train, test or all.")] = "test",
-    setup: Annotated[str | None, typer.Option(help="A registered set-up (sweep base) giving scenario and "
+    split: Annotated[Literal["train", "test", "all"], typer.Option(help="Which windows of the pool.")] = "test",
+    setup: Annotated[str | None, typer.Option(metavar="<name>", help="A registered set-up (sweep base) giving scenario and "
                                               "ledger, e.g. kohne.")] = None,
     scenario: Annotated[Path | None, typer.Option(help="Scenario TOML for every trace (default: each trace's "
                                                   "default scenario).")] = None,
-    baseline: Annotated[list[str] | None, typer.Option("--baseline", "-b", help="Run only these baselines "
-                                                       "(repeatable).")] = None,
+    baseline: Annotated[list[str] | None, typer.Option("--baseline", "-b", metavar="<name>",
+                                                       help="Run only this baseline (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Episode i uses reset(seed=seed + i), the same for every baseline.")] = 0,
     fmt: Annotated[Fmt, typer.Option("--format", help="table, or csv (means and half-widths).")] = Fmt.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write every episode's row to this CSV.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
     plugin: PluginOpt = None,
 ) -> None:
     """Every heuristic kumo ships, inside ENV on the same episodes: mean +- 95 % CI (Student t over episodes)
@@ -82,7 +83,7 @@ def baselines_cmd(
     table = summarize(runs)
     if out is not None:
         runs.to_csv(out, index=False)
-        err_console.print(f"episodes written to {out}")
+        say(quiet, f"episodes written to {out}")
     if fmt == Fmt.csv:
         typer.echo(table.to_csv(index=False, float_format="%.6g").rstrip())
         return

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kumo.cli.common import JobsOpt, QuietOpt
 from kumo.errors import KumoError
 
 __all__ = ["Printed", "validate_cmd"]
@@ -67,28 +68,34 @@ def _validation_render(df: Any, fmt: Printed) -> None:
 
 
 def validate_cmd(
-    target: Annotated[str, typer.Argument(help="What to reproduce: cloudsim-planetlab (CloudSim 4.0's PlanetLab "
-                                               "power experiments).")],
-    date: Annotated[str, typer.Option(help="PlanetLab day: one of the ten shipped with kumo (kumo trace list), or a "
+    target: Annotated[Literal["cloudsim-planetlab"], typer.Argument(
+        help="What to reproduce: CloudSim 4.0's PlanetLab power experiments.")],
+    date: Annotated[str, typer.Option(metavar="<yyyymmdd>", help="PlanetLab day: one of the ten shipped with kumo (kumo trace list), or a "
                                            "folder name under $KUMO_PLANETLAB_DIR; only 20110303 has CloudSim's "
                                            "numbers.")] = "20110303",
-    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Policy to run (repeatable): npa, dvfs "
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", metavar="<name>",
+                                                     help="Policy to run (repeatable): npa, dvfs "
                                                      "or <thr|iqr|mad|lr|lrr>-<mmt|mc|mu|rs|hpg|mm>; default: "
                                                      "CloudSim's ten examples.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of random VM selection (*-rs).")] = 0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes (the runs are "
-                                      "independent).")] = 1,
+    jobs: JobsOpt = None,
     fmt: Annotated[Printed, typer.Option("--format", help="table, csv or json.")] = Printed.table,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Replay CloudSim's PlanetLab consolidation experiments in compatibility mode and print kumo's numbers
-    next to CloudSim's with the relative difference (exit code 1 if a reproduction target is missed)."""
+    """Reproduce CloudSim's PlanetLab consolidation experiments.
+
+    Replays them in compatibility mode and prints kumo's numbers next to CloudSim's with the relative
+    difference (exit code 1 if a reproduction target is missed)."""
     if target != "cloudsim-planetlab":
         _fail(KumoError(f"unknown validation target {target!r}; valid: cloudsim-planetlab"))
         return
+    import os
+
     from kumo.studies.cloudsim.validation import validation_table
 
+    jobs = jobs or os.cpu_count() or 1
     try:
-        if fmt == Printed.table:
+        if fmt == Printed.table and not quiet:
             with Progress(TextColumn("[bold]running {task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=err_console, transient=True) as bar:
                 task = bar.add_task("", total=len(policy) if policy else 10)

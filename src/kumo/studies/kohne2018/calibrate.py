@@ -1,6 +1,6 @@
 """Calibrate the unknown constants of the Kohne set-up on a stated subset of Table 10.10's rows.
 
-    python -m kumo.studies.kohne2018.calibrate [--quick] [--workers 2] [--out kohne-calibration.json]
+    python -m kumo.studies.kohne2018.calibrate [--quick] [--jobs 2] [--out kohne-calibration.json]
                                                [--downtime-moves all [overload]] [--readings classic|guard]
 
 (``scripts/calibrate_kohne.py`` runs the same.) One pipeline from grid to shipped file, hence one module
@@ -371,7 +371,7 @@ def write_example(sc: dict[str, Any], label: str, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a 2-point grid (minutes), to try the script")
-    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count())
     ap.add_argument("--cache", type=Path, default=Path("calibration-runs.jsonl"),
                     help="finished runs, one JSON line each; rerunning resumes from it")
     ap.add_argument("--examples", type=Path, default=None,
@@ -434,7 +434,7 @@ def main() -> None:
             results.append({**cached[key], "point": job[0]})
         else:
             todo.append((key, job))
-    with ProcessPoolExecutor(args.workers) as ex, args.cache.open("a") as cache:
+    with ProcessPoolExecutor(args.jobs) as ex, args.cache.open("a") as cache:
         for n, ((key, _), r) in enumerate(zip(todo, ex.map(run_job, [j for _, j in todo]), strict=True), 1):
             results.append(r)
             cache.write(json.dumps({**r, "job": key}) + "\n")

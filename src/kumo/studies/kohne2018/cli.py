@@ -9,7 +9,22 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kumo.cli.common import PluginOpt, bar, console, err_console, executor, fail, load_plugins, wide
+from kumo.cli.common import (
+    DaskOpt,
+    JobsOpt,
+    PluginOpt,
+    QuietOpt,
+    TraceFormatOpt,
+    WorkersAlias,
+    bar,
+    console,
+    executor,
+    fail,
+    jobs_of,
+    load_plugins,
+    say,
+    wide,
+)
 from kumo.cli.sweep import fmt_cell
 from kumo.errors import KumoError
 
@@ -27,13 +42,15 @@ def compare_cmd(
                                                "calibrated Kohne set-up shipped with kumo.")] = None,
     fmt: Annotated[CompareFormat, typer.Option("--format", help="table, csv or json.")] = CompareFormat.table,
     plot: Annotated[Path | None, typer.Option(help="Write the profit-decomposition bar chart to this file.")] = None,
-    scheduler: Annotated[list[str] | None, typer.Option("--scheduler", "-s", help="Run only these (repeatable).")] = None,
+    scheduler: Annotated[list[str] | None, typer.Option("--scheduler", "-s", metavar="<name>",
+                                                        help="Run only this scheduler (repeatable): FF, HPGBF, "
+                                                             "HPGOP, HPGWF, MMBF, MMOP, MMWF, MMWF+LB.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Simulate only the first N steps.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).")] = None,
-    dask: Annotated[str | None, typer.Option(help="Run on a Dask distributed scheduler at this address.")] = None,
+    jobs: JobsOpt = None,
+    dask: DaskOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Keep the runs in this folder: results.csv and "
                                              "every scheduler's ledger (ledgers/<key>.csv); reruns resume.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
     seeds: Annotated[int, typer.Option(min=1, help="Replicates: run every scheduler with seeds 0..N-1 (with "
                                                    "--noise, each seed draws its own noise).")] = 1,
     windows: Annotated[int | None, typer.Option(min=2, help="Replicates: cut the trace into N consecutive windows "
@@ -42,13 +59,16 @@ def compare_cmd(
                                                                  "relative size (0.01 = 1 %).")] = 0.0,
     jitter: Annotated[float, typer.Option(min=0.0, max=0.5, help="Replicates: move the controller's thresholds "
                                                                   "by -J, 0 and +J.")] = 0.0,
-    trace: Annotated[str | None, typer.Option("--trace", "-t", help="Run on this trace instead (embedded name, "
-                                              "folder or file); no reference is shown then.")] = None,
-    trace_format: Annotated[str | None, typer.Option("--trace-format", help="Reader for --trace (default: "
-                                                     "detected).")] = None,
+    trace: Annotated[str | None, typer.Option("--trace", "-t", metavar="<name|path>",
+                                              help="Run on this trace instead (embedded name, folder or file); no "
+                                                   "reference is shown then.")] = None,
+    trace_format: TraceFormatOpt = None,
     plugin: PluginOpt = None,
+    workers: WorkersAlias = None,
 ) -> None:
-    """Reproduce Kohne's Table 10.10: the eight SLA schedulers on Bitbrains Rnd month 1, beside the reference.
+    """Reproduce Kohne's Table 10.10: the eight SLA schedulers.
+
+    Runs them on Bitbrains Rnd month 1 and prints each beside the reference.
 
     Prints the reference's columns with the reference row under each kumo row, the Spearman rank
     correlation of the margins, the reproduction's targets, and the calibrated constants. With
@@ -61,7 +81,7 @@ def compare_cmd(
 
     load_plugins(plugin)
     try:
-        with executor(dask, workers, plugin) as ex, bar("comparing", quiet or fmt != CompareFormat.table) as progress:
+        with executor(dask, jobs_of(jobs, workers), plugin) as ex, bar("comparing", quiet or fmt != CompareFormat.table) as progress:
             cmp = compare(setup, schedulers=scheduler or SCHEDULERS, executor=ex, max_steps=max_steps,
                           progress=progress, out_dir=out, plugins=[plugins.resolve(p) for p in plugin or []],
                           seeds=list(range(seeds)) if seeds > 1 else None, windows=windows, noise=noise,
@@ -87,7 +107,7 @@ def compare_cmd(
             src = Path(d) / "compare.json"
             src.write_text(cmp.to_json())
             profit_decomposition(src, plot)
-        err_console.print(f"figure written to {plot}")
+        say(quiet, f"figure written to {plot}")
 
 
 def _print_comparison(cmp: Any) -> None:
