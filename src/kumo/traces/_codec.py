@@ -63,7 +63,7 @@ def decompress(blob: bytes, size: int, codec: str = CODEC) -> bytes:
             out = d.decompress(blob, size + 1)
         except zlib.error as exc:
             raise ValueError(f"zlib: {exc}") from None
-        if len(out) != size or not d.eof:
+        if len(out) != size or not d.eof or d.unused_data:
             raise ValueError(f"zlib member holds {'more than ' if len(out) > size else ''}{len(out)} bytes, the "
                              f"spec says {size}")
         return out

@@ -80,7 +80,10 @@ def read_carbon(source: str | Path) -> tuple[str, float, float, np.ndarray]:
     missing = stamps.isna().to_numpy()
     if missing.any():
         raise TraceFormatError(path, "missing timestamp", line=int(np.flatnonzero(missing)[0]) + 2, field="timestamp")
-    t = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+    try:
+        t = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+    except (ValueError, OverflowError) as e:  # a year pandas parses but cannot count in ns from 1970
+        raise TraceFormatError(path, f"timestamps out of range: {e}", field="timestamp") from None
     g = pd.to_numeric(df["carbon_intensity"], errors="coerce").to_numpy(dtype=np.float64)
     _bad_row(path, g, np.isfinite(g) & (g >= 0) & (g < 1e5), "carbon_intensity", "a finite number of gCO2/kWh >= 0")
     step = float(np.median(np.diff(t))) if len(t) > 1 else 3600.0
