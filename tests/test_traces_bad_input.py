@@ -136,6 +136,15 @@ def test_failure_series_out_of_range_interval_is_named(tmp_path):
     assert err.value.line == 2
 
 
+def test_failure_trace_of_a_millisecond_looped_over_the_run_is_refused_not_a_hang(tmp_path):
+    from kumo.errors import ConfigError
+    from kumo.models.replication import FailureModel
+
+    f = csv(tmp_path, "failure_interval,failure_duration,failure_intensity\n0,1,0.5\n", "f.csv")
+    with pytest.raises(ConfigError, match="repeats every 0.001 s"):  # 3.6 million bursts in an hour
+        FailureModel(kind="bursts", source=str(f)).timeline(np.random.default_rng(0), 3600.0, 4)
+
+
 def test_every_reader_checks_the_trace_it_returns(tmp_path):
     @reader
     def read_nan(path: Path) -> Trace:

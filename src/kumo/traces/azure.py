@@ -39,7 +39,9 @@ booked MHz, no RAM series, ``start_epoch_s`` 0 (the trace's absolute start is no
   100 % are kept [``readings_above_100_percent``]; ``vms_read``, ``readings_read``.
 
 Errors (:class:`~kumo.errors.TraceFormatError`, naming the file, the line and the field): a missing
-vmtable or no readings file, a wrong number of fields, missing, non-numeric, NaN or negative values,
+vmtable or no readings file, a wrong number of fields, missing, non-numeric, NaN or negative values, values
+above :data:`~kumo.traces.base.MAX_VALUE` (times above :data:`~kumo.traces.base.MAX_TIME_S`), a core count
+or memory of 0 or cores above :data:`~kumo.traces.base.MAX_CORES`,
 ``deleted`` before ``created``, a duplicate VM id, a gzip stream that ends early, a step that is not a
 multiple of 300 s, and a grid above ``max_cells``.
 """

@@ -46,8 +46,9 @@ Repair rules. Each is applied in this order and counted in ``trace.quirks`` unde
    [``cpu_usage_above_booked``, ``ram_usage_above_booked``: rows as read, before any rule].
 
 Errors (:class:`~kumo.errors.TraceFormatError`, naming file, 1-based line including the header, and
-column): NaN, infinite, empty, non-numeric or negative values, a wrong number of fields, missing, extra or
-misordered header columns, fractional core counts, decreasing timestamps, a file without data rows, a
+column): NaN, infinite, empty, non-numeric or negative values, values above their limit (timestamps above
+:data:`~kumo.traces.base.MAX_TIME_S` s, cores above :data:`~kumo.traces.base.MAX_CORES`, the others above
+:data:`~kumo.traces.base.MAX_VALUE`), a wrong number of fields, missing, extra or misordered header columns, fractional core counts, decreasing timestamps, a file without data rows, a
 truncated gzip file, an empty folder, and a folder where no VM is ever provisioned.
 """
 

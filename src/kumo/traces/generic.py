@@ -23,9 +23,12 @@ ignored [``ignored_columns``; their names go to the provenance]. Absent booking 
 NaN bookings.
 
 Errors (:class:`~kumo.errors.TraceFormatError`): missing required columns (all listed), NaN, empty,
-non-numeric or negative values, fractional cores, a time off the grid and two rows for the same VM and
-slot, each with the CSV line (1-based, header included) or the Parquet row (1-based) and the column; a
-truncated ``.csv.gz`` names the file.
+non-numeric or negative values, values above their limit (``t_s`` above
+:data:`~kumo.traces.base.MAX_TIME_S`, ``cores`` above :data:`~kumo.traces.base.MAX_CORES`, the others
+above :data:`~kumo.traces.base.MAX_VALUE`), a booking of 0, fractional cores, a time off the grid and two
+rows for the same VM and slot, each with the CSV line (1-based, header included) or the Parquet row
+(1-based) and the column; a ragged row with its line; a truncated or damaged ``.csv.gz`` or Parquet file
+names the file.
 """
 
 from __future__ import annotations

@@ -42,7 +42,9 @@ Repairs, each counted in ``trace.quirks`` under the name in brackets:
 
 Errors (:class:`~kumo.errors.TraceFormatError`, naming the file, the 1-based Parquet row and the column):
 a missing file or column, a file that is not Parquet (or is truncated), missing (null or NaN), infinite or
-negative values, fractional cores, a duplicate task id, no tasks, and a grid above ``max_cells``.
+negative values, values above their limit (times above :data:`~kumo.traces.base.MAX_TIME_S` s in ms, cores
+above :data:`~kumo.traces.base.MAX_CORES`, the others above :data:`~kumo.traces.base.MAX_VALUE`), a zero
+``cpu_capacity`` or ``mem_capacity``, fractional cores, a duplicate task id, no tasks, and a grid above ``max_cells``.
 """
 
 from __future__ import annotations
