@@ -67,6 +67,16 @@ def test_generic_out_of_range_values_name_line_and_field(tmp_path, cell, column,
     assert (err.value.line, err.value.field) == (3, column) and words in err.value.reason
 
 
+def test_integer_of_400_digits_is_out_of_range_not_an_overflow_error(tmp_path):
+    # pandas.to_numeric(errors="coerce") raises OverflowError on it instead of coercing
+    huge = "9" * 400
+    with pytest.raises(TraceFormatError, match="not a finite number") as err:
+        read_generic(csv(tmp_path, f"vm_id,t_s,cpu_mhz,ram_mb\na,0,1,1\na,300,{huge},1\n"))
+    assert (err.value.line, err.value.field) == (3, "cpu_mhz")
+    with pytest.raises(TraceFormatError, match="carbon_intensity must be"):
+        read_carbon(csv(tmp_path, f"timestamp,carbon_intensity\n2024-01-01T00:00Z,{huge}\n", "c.csv"))
+
+
 def test_generic_tiny_step_overflowing_the_grid_is_named(tmp_path):
     # step 1e-300 s: the slot numbers overflowed int64 (a RuntimeWarning and a wrong "off the grid" error)
     with pytest.raises(TraceFormatError, match="too large") as err:

@@ -9,7 +9,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from kumo.errors import TraceFormatError
 
@@ -87,3 +87,25 @@ def list_files(folder: Path) -> list[Path]:
         raise TraceFormatError(folder, "not a folder")
     names = sorted(n for n in os.listdir(folder) if not n.startswith("."))
     return [folder / n for n in names if (folder / n).is_file()]
+
+
+def to_float(cells: Any) -> Any:
+    """A pandas column as float64 numbers, NaN where a cell is missing or not a number.
+
+    ``pandas.to_numeric(errors="coerce")`` raises OverflowError on an integer too large for a float (a cell of
+    400 digits) instead of coercing it; such a column is converted cell by cell (the huge integer then reads as
+    infinity, which the readers refuse like any other).
+    """
+    import numpy as np
+    import pandas as pd
+
+    try:
+        return pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    except (OverflowError, ValueError, TypeError):
+        def one(x: Any) -> float:
+            try:
+                return float(x)
+            except (ValueError, TypeError, OverflowError):
+                return float("nan")
+
+        return np.array([one(x) for x in cells], dtype=np.float64)

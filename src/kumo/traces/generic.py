@@ -43,7 +43,7 @@ import pandas as pd
 
 from kumo.errors import TraceFormatError
 from kumo.traces._parquet import read_frame
-from kumo.traces._textio import data_line_number, is_gzip
+from kumo.traces._textio import data_line_number, is_gzip, to_float
 from kumo.traces.base import EXTRA_COLUMNS, MAX_CORES, MAX_TIME_S, MAX_VALUE, Trace, reader
 
 REQUIRED = ("vm_id", "t_s", "cpu_mhz", "ram_mb")
@@ -97,19 +97,20 @@ def _numeric(frame: pd.DataFrame, col: str, rows: _Rows) -> np.ndarray:
     """Column ``col`` as float64, finite, >= 0 (> 0 for a booking) and at most its limit, or the first
     offending row's error."""
     raw = frame[col]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    values = to_float(raw)
     limit = LIMITS.get(col, MAX_VALUE)
     low = values <= 0 if col in POSITIVE else values < 0
     bad = np.flatnonzero(~np.isfinite(values) | low | (values > limit))
     if bad.size:
         row = int(bad[0])
         cell, x = raw.iloc[row], values[row]
+        text = str(cell) if len(str(cell)) <= 30 else str(cell)[:30] + "..."
         reason = (
             "missing value" if pd.isna(cell) or str(cell).strip() == ""
-            else f"not a finite number: {cell!r}" if not np.isfinite(x)
-            else f"value {cell} above the limit {limit:g}" if x > limit
-            else f"negative value {cell}" if x < 0
-            else f"a booking must be > 0, got {cell} (leave the column out when unknown)"
+            else f"not a finite number: {text!r}" if not np.isfinite(x)
+            else f"value {text} above the limit {limit:g}" if x > limit
+            else f"negative value {text}" if x < 0
+            else f"a booking must be > 0, got {text} (leave the column out when unknown)"
         )
         raise rows.error(row, reason, col)
     return values

@@ -22,6 +22,7 @@ import numpy as np
 
 from kumo.errors import TraceFormatError
 from kumo.traces._parquet import read_frame
+from kumo.traces._textio import to_float
 from kumo.traces.base import MAX_TIME_S
 
 __all__ = ["CARBON_REGIONS", "FAILURE_TRACES", "read_carbon", "read_failures"]
@@ -84,7 +85,7 @@ def read_carbon(source: str | Path) -> tuple[str, float, float, np.ndarray]:
         t = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
     except (ValueError, OverflowError) as e:  # a year pandas parses but cannot count in ns from 1970
         raise TraceFormatError(path, f"timestamps out of range: {e}", field="timestamp") from None
-    g = pd.to_numeric(df["carbon_intensity"], errors="coerce").to_numpy(dtype=np.float64)
+    g = to_float(df["carbon_intensity"])
     _bad_row(path, g, np.isfinite(g) & (g >= 0) & (g < 1e5), "carbon_intensity", "a finite number of gCO2/kWh >= 0")
     step = float(np.median(np.diff(t))) if len(t) > 1 else 3600.0
     if len(t) > 1 and (step <= 0 or np.any(np.abs(np.diff(t) - step) > 1)):
@@ -107,9 +108,8 @@ def read_failures(source: str | Path) -> tuple[str, np.ndarray, np.ndarray, np.n
     for col, rule, ok in (("failure_interval", "a number of ms >= 0", lambda x: (x >= 0) & (x <= MAX_TIME_S * 1e3)),
                           ("failure_duration", "a number of ms > 0", lambda x: (x > 0) & (x <= MAX_TIME_S * 1e3)),
                           ("failure_intensity", "a fraction in (0, 1]", lambda x: (x > 0) & (x <= 1))):
-        import pandas as pd
 
-        v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+        v = to_float(df[col])
         _bad_row(path, v, np.isfinite(v) & ok(v), col, rule)
         out.append(v)
     return Path(path).stem.removeprefix("failures-"), out[0] / 1000.0, out[1] / 1000.0, out[2]
