@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from kumo.errors import TraceFormatError
 from kumo.traces.base import EXTRA_COLUMNS, MAX_CORES, MAX_TIME_S, MAX_VALUE, Trace
 
-#: modest on purpose: the whole fuzz suite runs in about 20 s (the ``ci`` profile keeps it derandomized); set
+#: modest on purpose: the whole fuzz suite runs in about 10 s (the ``ci`` profile keeps it derandomized); set
 #: KUMO_FUZZ_EXAMPLES=2000 to search longer
-FUZZ = settings(max_examples=int(os.environ.get("KUMO_FUZZ_EXAMPLES", "30")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("KUMO_FUZZ_EXAMPLES", "60")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 #: cells that broke readers somewhere, plus the plain ones

@@ -72,6 +72,10 @@ class Trace:
     extra : optional per-step columns named as in :data:`EXTRA_COLUMNS`.
     quirks : counts of every irregularity the reader repaired, by rule name (see the reader's docstring).
     provenance : free-form facts on where the data came from (source path, format, licence...).
+
+    Invariants: shapes, a finite step > 0, a grid inside +-:data:`MAX_TIME_S` and 0 <= arrive <= depart <=
+    n_steps are checked on construction (:class:`TraceInvariantError`); the values, by :meth:`check`, which
+    every reader runs (see :func:`reader`).
     """
 
     name: str
