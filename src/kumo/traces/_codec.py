@@ -133,10 +133,11 @@ def decode(blob: bytes, spec: dict[str, Any], transpose: bool = False,
     to ``shape`` when given), a numeric ``dtype``, ``raw_bytes`` = the shape's bytes, a known codec, encoding
     and, when quantized, a finite positive scale.
     """
-    if list(spec.get("shape", ())) != list(shape if shape is not None else spec.get("shape", ())) \
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in spec.get("shape", [None])):
-        raise ValueError(f"shape {spec.get('shape')!r}, expected {list(shape) if shape else 'whole numbers'}")
-    shape = tuple(spec["shape"])
+    got = spec.get("shape")
+    if not isinstance(got, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in got) \
+            or (shape is not None and tuple(got) != tuple(shape)):
+        raise ValueError(f"shape {got!r}, expected {list(shape) if shape is not None else 'whole numbers >= 0'}")
+    shape = tuple(got)
     codec = spec.get("codec")
     if codec not in CODECS:
         raise ValueError(f"unknown codec {codec!r}")

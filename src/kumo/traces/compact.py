@@ -24,8 +24,8 @@ anything else          its own bytes                    0 (lossless)
 =====================  ==============================  =============================================
 
 Arrays that contain NaN or negative values (never demand: only a trace that passes
-:meth:`~kumo.traces.base.Trace.check` is saved or loaded) are stored lossless. Per-VM arrays (bookings, arrive/depart)
-are always lossless. Demand arrays are stored VM-major (one VM's time series contiguous, which compresses
+:meth:`~kumo.traces.base.Trace.check` is saved or loaded) are stored lossless. Per-VM arrays (bookings,
+arrive/depart) are always lossless. Demand arrays are stored VM-major (one VM's time series contiguous, which compresses
 better) and byte-shuffled; loading transposes them back to the time-major layout of :class:`Trace`.
 Saving a loaded trace again gives the same values (quantization is idempotent).
 """
@@ -105,6 +105,11 @@ def save(trace: Trace, path: str | Path, *, level: int = DEFAULT_LEVEL, codec: s
     -------
     Path
         The file written.
+
+    Raises
+    ------
+    TraceInvariantError
+        When the trace breaks an invariant (:meth:`Trace.check`): no reader would load the file.
     """
     path = Path(path)
     trace.check()  # a file no reader would accept is never written
@@ -233,7 +238,6 @@ def load_compact(path: str | Path) -> Trace:
     meta = read_meta(path)
     specs: dict[str, dict[str, Any]] = meta["arrays"]
     arrays: dict[str, np.ndarray] = {}
-    key = "meta.json"
     for key in ("cpu", *_PER_VM):
         if key not in specs:
             raise TraceFormatError(path, f"array {key!r} is missing", field=key)

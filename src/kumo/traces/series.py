@@ -86,7 +86,8 @@ def read_carbon(source: str | Path) -> tuple[str, float, float, np.ndarray]:
     except (ValueError, OverflowError) as e:  # a year pandas parses but cannot count in ns from 1970
         raise TraceFormatError(path, f"timestamps out of range: {e}", field="timestamp") from None
     g = to_float(df["carbon_intensity"])
-    _bad_row(path, g, np.isfinite(g) & (g >= 0) & (g < 1e5), "carbon_intensity", "a finite number of gCO2/kWh >= 0")
+    _bad_row(path, g, np.isfinite(g) & (g >= 0) & (g < 1e5), "carbon_intensity",
+             "a finite number of gCO2/kWh in [0, 1e5)")
     step = float(np.median(np.diff(t))) if len(t) > 1 else 3600.0
     if len(t) > 1 and (step <= 0 or np.any(np.abs(np.diff(t) - step) > 1)):
         bad = np.flatnonzero(np.abs(np.diff(t) - step) > 1)
@@ -105,10 +106,10 @@ def read_failures(source: str | Path) -> tuple[str, np.ndarray, np.ndarray, np.n
     df = _frame(path, ("failure_interval", "failure_duration", "failure_intensity"))
     out = []
     # at most MAX_TIME_S (3,000 years) in ms: a larger number is a damaged cell, and the sums stay finite
-    for col, rule, ok in (("failure_interval", "a number of ms >= 0", lambda x: (x >= 0) & (x <= MAX_TIME_S * 1e3)),
-                          ("failure_duration", "a number of ms > 0", lambda x: (x > 0) & (x <= MAX_TIME_S * 1e3)),
+    top = MAX_TIME_S * 1e3
+    for col, rule, ok in (("failure_interval", f"a number of ms in [0, {top:g}]", lambda x: (x >= 0) & (x <= top)),
+                          ("failure_duration", f"a number of ms in (0, {top:g}]", lambda x: (x > 0) & (x <= top)),
                           ("failure_intensity", "a fraction in (0, 1]", lambda x: (x > 0) & (x <= 1))):
-
         v = to_float(df[col])
         _bad_row(path, v, np.isfinite(v) & ok(v), col, rule)
         out.append(v)
