@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kumo.errors import TraceFormatError
-from kumo.traces.base import EXTRA_COLUMNS, Trace
-from kumo.traces.compact import load_compact, read_meta, save
+from kumo.traces import _codec
+from kumo.traces.base import EXTRA_COLUMNS, Trace, TraceInvariantError
+from kumo.traces.compact import CPU_MHZ_SCALE, load_compact, read_meta, save
 from kumo.traces.generic import read_generic
 from kumo.traces.planetlab import percent_to_fraction
 
@@ -133,12 +134,14 @@ def test_other_fractions_use_the_fine_grid(tmp_path):
     assert_close(back.cpu, tr.cpu, 1e5)
 
 
-def test_negative_or_nan_arrays_are_stored_losslessly(tmp_path):
-    tr = mhz_trace()
-    cpu = tr.cpu.copy()
+def test_negative_or_nan_arrays_are_encoded_losslessly_but_no_trace_holds_them(tmp_path):
+    cpu = mhz_trace().cpu.copy()
     cpu[0, 0], cpu[1, 1] = -1.25, np.nan
-    back = load_compact(save(replace(tr, cpu=cpu), tmp_path / "n.kumo"))
-    np.testing.assert_array_equal(back.cpu, cpu)
+    blob, spec = _codec.encode(cpu, 3, CPU_MHZ_SCALE)
+    assert spec["encoding"] == "raw"
+    np.testing.assert_array_equal(_codec.decode(blob, spec), cpu)
+    with pytest.raises(TraceInvariantError, match="cpu"):
+        save(replace(mhz_trace(), cpu=cpu), tmp_path / "n.kumo")
 
 
 def test_empty_trace_round_trips(tmp_path):

@@ -49,8 +49,10 @@ from kumo.accounting_sla import (
     source_overloaded,
     window_sums,
 )
+from kumo.config import MAX_PRICE, MAX_PUE
 from kumo.errors import ConfigError
 from kumo.results import RunResult
+from kumo.traces.base import MAX_CORES, MAX_VALUE
 
 __all__ = [
     "ACCOUNTS_SCHEMA",
@@ -95,7 +97,7 @@ class Penalty(_Strict):
     """
 
     kind: Literal["fixed", "revenue-fraction", "excess-downtime"] = "fixed"
-    value: float = Field(default=0.0, ge=0)
+    value: float = Field(default=0.0, ge=0, le=MAX_PRICE)
 
 
 class PenaltySpec(_Strict):
@@ -111,9 +113,9 @@ class PriceSize(_Strict):
     """One entry of a price list: an instance size and its price per hour."""
 
     name: str = ""
-    vcpus: float = Field(gt=0)
-    ram_gb: float = Field(gt=0)
-    per_hour: float = Field(ge=0)
+    vcpus: float = Field(gt=0, le=MAX_CORES)
+    ram_gb: float = Field(gt=0, le=MAX_VALUE / 1024)
+    per_hour: float = Field(ge=0, le=MAX_PRICE)
 
 
 class PriceSpec(_Strict):
@@ -128,9 +130,9 @@ class PriceSpec(_Strict):
     pays nothing), ``lifetime`` the steps of its trace lifetime. Without rejections both agree.
     """
 
-    scale: float = Field(default=1.0, ge=0)
-    per_vcpu_hour: float = Field(default=7.46, ge=0)
-    per_gb_hour: float = Field(default=1.0, ge=0)
+    scale: float = Field(default=1.0, ge=0, le=MAX_PRICE)
+    per_vcpu_hour: float = Field(default=7.46, ge=0, le=MAX_PRICE)
+    per_gb_hour: float = Field(default=1.0, ge=0, le=MAX_PRICE)
     sizes: list[PriceSize] = []
     billing: Literal["placed", "lifetime"] = "placed"
 
@@ -144,10 +146,10 @@ class CostSpec(_Strict):
     is on (``on``). Carbon lines appear only for a run with emissions (a scenario with ``[carbon]``).
     """
 
-    energy_price_per_kwh: float | None = Field(default=None, ge=0)
-    pue: float | None = Field(default=None, ge=1)
-    carbon_price_per_t: float | None = Field(default=None, ge=0)
-    hardware_per_host_hour: float = Field(default=0.0, ge=0)
+    energy_price_per_kwh: float | None = Field(default=None, ge=0, le=MAX_PRICE)
+    pue: float | None = Field(default=None, ge=1, le=MAX_PUE)
+    carbon_price_per_t: float | None = Field(default=None, ge=0, le=MAX_PRICE)
+    hardware_per_host_hour: float = Field(default=0.0, ge=0, le=MAX_PRICE)
     hardware_basis: Literal["park", "on"] = "park"
 
 

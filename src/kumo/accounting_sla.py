@@ -20,7 +20,7 @@ __all__ = ["SlaSpec", "downtime_per_window", "end_of_step_loads", "migration_dow
            "sla_breaks", "source_overloaded", "window_sums"]
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SlaSpec(_Strict):

@@ -116,7 +116,7 @@ class Books:
         # the same formulas as kumo.integrate.integrate_step without pulses, over (steps, hosts)
         cap, rcap = self.cpu_cap, self.ram_cap
         util = np.minimum(cpu_load, cap) / cap
-        share = np.where(cpu_load > cap, cap / np.maximum(cpu_load, 1e-300), 1.0)
+        share = cap / np.maximum(cpu_load, cap)  # 1 unless overloaded (and no huge quotient to discard)
         watts = np.where(on, self.power_w(util.ravel(), np.tile(np.arange(nh), b)).reshape(b, nh), 0.0)
         short = np.maximum(ram_load - rcap, 0.0)
         energy_j = watts * dt

@@ -20,10 +20,37 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kumo.errors import ConfigError
 from kumo.models.power import SPECPOWER_TABLES
+from kumo.traces.base import MAX_CORES, MAX_TIME_S, MAX_VALUE
+
+# Upper bounds of the physical quantities (and prices) of a scenario, far above any real machine: a larger
+# value is a typo, and every product the engine and the ledger form of them stays finite (no inf or NaN in a
+# summary). Infinity and NaN are refused everywhere (allow_inf_nan=False).
+#: hosts of one type (the engine keeps a few arrays per host)
+MAX_HOSTS = 10**6
+#: MHz of one core: 1 THz
+MAX_CORE_MHZ = 1e6
+#: MB of RAM of one host: 1 PB (today's largest hosts have 32 TB)
+MAX_HOST_RAM_MB = 1e9
+#: Mbit/s of one NIC: 1 Pbit/s
+MAX_NIC_MBPS = 1e9
+#: CPU or RAM overcommit ratio
+MAX_OVERCOMMIT = 1000.0
+#: W drawn by one host: 1 MW
+MAX_HOST_W = 1e6
+#: power usage effectiveness (1 is perfect, real data centers are below 3)
+MAX_PUE = 10.0
+#: price per kWh, per tonne of CO2, in any currency
+MAX_PRICE = 1e9
+#: gCO2 per kWh (the dirtiest grids emit about 1,000; as the carbon series reader)
+MAX_G_PER_KWH = 1e5
+#: seconds a host takes to boot: 11.6 days
+MAX_BOOT_S = 1e6
+#: absolute value of a weigher's multiplier (the weights it scales are normalized to [0, 1])
+MAX_MULTIPLIER = 1e6
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PowerSpec(_Strict):
@@ -32,8 +59,8 @@ class PowerSpec(_Strict):
     ``sqrt``, ``square``, ``cubic`` (idle_w + (max_w - idle_w) x f(u), see :class:`kumo.models.power.PowerCurve`)."""
 
     kind: Literal["linear", "table", "spec", "sqrt", "square", "cubic"] = "linear"
-    idle_w: float = Field(100.0, ge=0)
-    max_w: float = Field(250.0, ge=0)
+    idle_w: float = Field(100.0, ge=0, le=MAX_HOST_W)
+    max_w: float = Field(250.0, ge=0, le=MAX_HOST_W)
     watts: list[float] | None = None
     model: str | None = None
 
@@ -44,8 +71,8 @@ class PowerSpec(_Strict):
         if self.kind == "table":
             if not self.watts or len(self.watts) < 2:
                 raise ValueError("kind 'table' needs watts: at least 2 values (0 % .. 100 %)")
-            if any((not math.isfinite(w)) or w < 0 for w in self.watts):
-                raise ValueError(f"watts: must be finite and >= 0, got {self.watts}")
+            if any((not math.isfinite(w)) or w < 0 or w > MAX_HOST_W for w in self.watts):
+                raise ValueError(f"watts: must be finite, >= 0 and <= {MAX_HOST_W:g}, got {self.watts}")
             if any(b < a for a, b in zip(self.watts, self.watts[1:], strict=False)):
                 raise ValueError(f"watts: must not decrease with load, got {self.watts}")
         if self.kind == "spec" and self.model not in SPECPOWER_TABLES:
@@ -57,14 +84,14 @@ class HostType(_Strict):
     """A group of identical hosts."""
 
     name: str = "host"
-    count: int = Field(..., ge=1)
-    cores: int = Field(..., ge=1)
-    core_mhz: float = Field(..., gt=0)
-    ram_mb: float = Field(..., gt=0)
-    nic_mbps: float = Field(1000.0, gt=0)
+    count: int = Field(..., ge=1, le=MAX_HOSTS)
+    cores: int = Field(..., ge=1, le=MAX_CORES)
+    core_mhz: float = Field(..., gt=0, le=MAX_CORE_MHZ)
+    ram_mb: float = Field(..., gt=0, le=MAX_HOST_RAM_MB)
+    nic_mbps: float = Field(1000.0, gt=0, le=MAX_NIC_MBPS)
     power: PowerSpec = PowerSpec()
-    cpu_overcommit: float = Field(1.0, ge=1.0, description="max booked CPU / physical CPU")
-    ram_overcommit: float = Field(1.0, ge=1.0, description="max booked RAM / physical RAM")
+    cpu_overcommit: float = Field(1.0, ge=1.0, le=MAX_OVERCOMMIT, description="max booked CPU / physical CPU")
+    ram_overcommit: float = Field(1.0, ge=1.0, le=MAX_OVERCOMMIT, description="max booked RAM / physical RAM")
     initially_on: bool = True
 
 
@@ -72,9 +99,9 @@ class VmType(_Strict):
     """A VM size, for traces that carry none (PlanetLab)."""
 
     name: str = "vm"
-    cores: int = Field(1, ge=1)
-    cpu_mhz: float = Field(..., gt=0, description="booked CPU of the whole VM")
-    ram_mb: float = Field(..., gt=0)
+    cores: int = Field(1, ge=1, le=MAX_CORES)
+    cpu_mhz: float = Field(..., gt=0, le=MAX_VALUE, description="booked CPU of the whole VM")
+    ram_mb: float = Field(..., gt=0, le=MAX_VALUE)
 
 
 class TraceSpec(_Strict):
@@ -104,15 +131,8 @@ class WeigherSpec(_Strict):
     """A weigher, its multiplier (positive spreads, negative packs) and its parameters."""
 
     name: str
-    multiplier: float = 1.0
+    multiplier: float = Field(1.0, ge=-MAX_MULTIPLIER, le=MAX_MULTIPLIER)
     params: dict[str, Any] = {}
-
-    @field_validator("multiplier")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError(f"must be finite, got {v}")
-        return v
 
 
 class PlacementSpec(_Strict):
@@ -127,7 +147,7 @@ class PlacementSpec(_Strict):
     tie_break: Literal["first", "random"] = "first"
     on_no_host: Literal["reject", "queue"] = "reject"
     #: with ``on_no_host = "queue"``: the longest a VM waits for a host, s (None: until its life ends)
-    queue_timeout_s: float | None = Field(None, ge=0)
+    queue_timeout_s: float | None = Field(None, ge=0, le=MAX_TIME_S)
 
     @field_validator("preset", mode="before")
     @classmethod
@@ -150,16 +170,16 @@ class PowerManagementSpec(_Strict):
     """
 
     switch_off_idle: bool = False
-    switch_off_carbon_above: float | None = Field(None, ge=0)
-    boot_s: float = Field(0.0, ge=0)
+    switch_off_carbon_above: float | None = Field(None, ge=0, le=MAX_G_PER_KWH)
+    boot_s: float = Field(0.0, ge=0, le=MAX_BOOT_S)
     boot_power: Literal["max", "idle"] = "max"
 
 
 class EnergySpec(_Strict):
     """How energy is accounted. ``pue`` multiplies IT energy into facility energy."""
 
-    pue: float = Field(1.0, ge=1.0)
-    price_per_kwh: float = Field(0.10, ge=0)
+    pue: float = Field(1.0, ge=1.0, le=MAX_PUE)
+    price_per_kwh: float = Field(0.10, ge=0, le=MAX_PRICE)
 
 
 class CarbonSpec(_Strict):
@@ -173,16 +193,14 @@ class CarbonSpec(_Strict):
     """
 
     source: str | None = None
-    g_per_kwh: float | None = Field(None, ge=0)
+    g_per_kwh: float | None = Field(None, ge=0, le=MAX_G_PER_KWH)
     start: str | float | None = None
-    price_per_t: float = Field(0.0, ge=0)
+    price_per_t: float = Field(0.0, ge=0, le=MAX_PRICE)
 
     @model_validator(mode="after")
     def _one_intensity(self) -> CarbonSpec:
         if (self.source is None) == (self.g_per_kwh is None):
             raise ValueError("give either source (a series) or g_per_kwh (a constant)")
-        if self.g_per_kwh is not None and not math.isfinite(self.g_per_kwh):
-            raise ValueError(f"g_per_kwh: must be finite, got {self.g_per_kwh}")
         return self
 
 
@@ -335,20 +353,52 @@ def _policy_issues(registry: Any, kind: str, name: str, params: dict[str, Any], 
 def validate(data: dict[str, Any] | Scenario) -> list[str]:
     """Every problem in ``data`` as ``path: message``; an empty list means valid."""
     if isinstance(data, Scenario):
-        return _semantic_issues(data)
+        return _nonfinite_issues(data.model_dump()) + _semantic_issues(data)
     try:
         s = Scenario.model_validate(data)
     except ValidationError as e:
         # the sections that did parse still get their registry checks, so every problem shows at once
-        return pydantic_issues(e) + _semantic_issues(_sections_of(data))
-    return _semantic_issues(s)
+        return pydantic_issues(e) + _nonfinite_issues(data) + _semantic_issues(_sections_of(data))
+    return _nonfinite_issues(data) + _semantic_issues(s)
+
+
+def _nonfinite_issues(data: Any) -> list[str]:
+    """Infinity or NaN in the free-form tables the specs do not type (``virtualization``, policy
+    ``params``): refused like every typed field (TOML spells them ``inf`` and ``nan``)."""
+    if not isinstance(data, dict):
+        return []
+    tables: list[tuple[str, Any]] = [("virtualization", data.get("virtualization"))]
+    for section in ("migration", "controller"):
+        if isinstance(data.get(section), dict):
+            tables.append((f"{section}.params", data[section].get("params")))
+    placement = data.get("placement")
+    for kind in ("filters", "weighers"):
+        items = placement.get(kind) if isinstance(placement, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                tables.append((f"placement.{kind}[{i}].params", item.get("params")))
+    out: list[str] = []
+
+    def walk(v: Any, path: str) -> None:
+        if isinstance(v, float) and not math.isfinite(v):
+            out.append(f"{path}: must be finite, got {v!r}")
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{path}.{k}")
+        elif isinstance(v, list | tuple):
+            for i, x in enumerate(v):
+                walk(x, f"{path}[{i}]")
+
+    for path, table in tables:
+        walk(table, path)
+    return out
 
 
 def pydantic_issues(e: ValidationError) -> list[str]:
     """A pydantic ValidationError as ``path: message, got value`` lines (shared by every spec)."""
     out = []
     for err in e.errors():
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = "must be finite" if err["type"] == "finite_number" else err["msg"].removeprefix("Value error, ")
         got = err.get("input")
         if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict | list):
             msg += f", got {got!r}"

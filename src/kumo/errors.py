@@ -25,6 +25,8 @@ class TraceFormatError(KumoError):
 
     def __init__(self, path: str | Path, reason: str, line: int | None = None, field: str | None = None):
         self.path = str(path)
+        # one line, whatever a parser's message held: the CLI prints the error as one line
+        reason = " ".join(reason.split()) if "\n" in reason or "\r" in reason else reason
         self.reason = reason
         self.line = line
         self.field = field

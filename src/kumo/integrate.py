@@ -102,7 +102,7 @@ def integrate_step(
     nh = cpu_load.shape[0]
     if pulses is None or len(pulses.host) == 0:
         util = np.minimum(cpu_load, cpu_cap) / cpu_cap
-        share = np.where(cpu_load > cpu_cap, cpu_cap / np.maximum(cpu_load, 1e-300), 1.0)
+        share = cpu_cap / np.maximum(cpu_load, cpu_cap)  # 1 unless overloaded (and no huge quotient to discard)
         p = np.where(on, power_w(util, None), 0.0)  # None: every host, in order
         short = np.maximum(ram_load - ram_cap, 0.0)
         return StepIntegrals(
@@ -150,7 +150,7 @@ def integrate_step(
     c_ram = np.maximum(c_ram, 0.0)
     cap = cpu_cap[h]
     util = np.minimum(c_cpu, cap) / cap
-    share = np.where(c_cpu > cap, cap / np.maximum(c_cpu, 1e-300), 1.0)
+    share = cap / np.maximum(c_cpu, cap)  # 1 unless overloaded (and no huge quotient to discard)
     share = np.where(c_down, 0.0, share)
     util = np.where(c_down, 0.0, util)
     pw = np.where(c_down, down_power_w[h], power_w(util, h))

@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kumo.accounting import PenaltySpec, PriceSpec, SlaSpec
 from kumo.config import (
+    MAX_PRICE,
+    MAX_PUE,
     CarbonSpec,
     ControllerSpec,
     HostType,
@@ -56,7 +58,7 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PolicySpec(_Strict):
@@ -87,9 +89,9 @@ class DataCenterSpec(_Strict):
     name: str
     location: str = ""
     jurisdiction: str = Field(..., min_length=1)
-    energy_price_per_kwh: float = Field(0.10, ge=0)
-    pue: float = Field(1.0, ge=1.0)
-    hardware_per_host_hour: float = Field(0.0, ge=0)
+    energy_price_per_kwh: float = Field(0.10, ge=0, le=MAX_PRICE)
+    pue: float = Field(1.0, ge=1.0, le=MAX_PUE)
+    hardware_per_host_hour: float = Field(0.0, ge=0, le=MAX_PRICE)
     hosts: list[HostType] = Field(..., min_length=1)
     placement: PlacementSpec = PlacementSpec()
     migration: MigrationSpec = MigrationSpec()

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: failure bursts one run may replay (the shipped traces give about 4,000 a year)
+MAX_BURSTS = 10**6
+
 
 @dataclass(frozen=True)
 class FailureEvents:
@@ -139,6 +142,12 @@ class FailureModel:
         _, interval, duration, fraction = read_failures(self.source)
         starts = np.cumsum(interval)  # start to start; the first row's interval is its own start
         period = float(starts[-1] + duration[-1])  # the loop starts again once the last burst is over
+        n_bursts = np.ceil((horizon_s + self.offset_h * 3600.0) / period) * len(starts)
+        if n_bursts > MAX_BURSTS:  # a trace of a few ms, looped over months, would run for hours
+            from kumo.errors import ConfigError
+
+            raise ConfigError([f"virtualization.failures.source: {self.source} repeats every {period:g} s: "
+                               f"{n_bursts:.3g} bursts over the run, above {MAX_BURSTS:,}"])
         hosts: list[np.ndarray] = []
         fails: list[np.ndarray] = []
         repairs: list[np.ndarray] = []

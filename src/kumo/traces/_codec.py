@@ -55,14 +55,27 @@ def compress(data: bytes, level: int, codec: str = CODEC) -> bytes:
 
 
 def decompress(blob: bytes, size: int, codec: str = CODEC) -> bytes:
+    """The ``size`` bytes compressed in ``blob``; ValueError when it holds another number of bytes or does
+    not decompress (never more than ``size + 1`` bytes are inflated)."""
     if codec == "zlib":
-        out = zlib.decompress(blob)
-        if len(out) != size:
-            raise ValueError(f"zlib member holds {len(out)} bytes, the spec says {size}")
+        try:
+            d = zlib.decompressobj()
+            out = d.decompress(blob, size + 1)
+        except zlib.error as exc:
+            raise ValueError(f"zlib: {exc}") from None
+        if len(out) != size or not d.eof or d.unused_data:
+            raise ValueError(f"zlib member holds {'more than ' if len(out) > size else ''}{len(out)} bytes, the "
+                             f"spec says {size}")
         return out
     import pyarrow as pa
 
-    return pa.Codec("zstd").decompress(blob, decompressed_size=size, asbytes=True)
+    try:
+        out = pa.Codec("zstd").decompress(blob, decompressed_size=size, asbytes=True)
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"zstd: {exc}") from None
+    if len(out) != size:
+        raise ValueError(f"zstd member holds {len(out)} bytes, the spec says {size}")
+    return out
 
 
 def _uint_for(max_value: int) -> np.dtype:
@@ -108,17 +121,40 @@ def encode(x: np.ndarray, level: int, scale: float | None = None, codec: str = C
     return compress(shuffle(payload), level, codec), spec
 
 
-def decode(blob: bytes, spec: dict[str, Any], transpose: bool = False) -> np.ndarray:
-    """Inverse of :func:`encode`; with ``transpose`` the C-contiguous transpose of the encoded array."""
-    shape = tuple(int(n) for n in spec["shape"])
+#: the array types a spec may name: numbers only (no objects, strings or structured types)
+_DTYPE_KINDS = "biuf"
+
+
+def decode(blob: bytes, spec: dict[str, Any], transpose: bool = False,
+           shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Inverse of :func:`encode`; with ``transpose`` the C-contiguous transpose of the encoded array.
+
+    The spec is checked before anything is inflated (a ValueError says what is wrong): its ``shape`` (equal
+    to ``shape`` when given), a numeric ``dtype``, ``raw_bytes`` = the shape's bytes, a known codec, encoding
+    and, when quantized, a finite positive scale.
+    """
+    got = spec.get("shape")
+    if not isinstance(got, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in got) \
+            or (shape is not None and tuple(got) != tuple(shape)):
+        raise ValueError(f"shape {got!r}, expected {list(shape) if shape is not None else 'whole numbers >= 0'}")
+    shape = tuple(got)
     codec = spec.get("codec")
     if codec not in CODECS:
         raise ValueError(f"unknown codec {codec!r}")
-    data = unshuffle(decompress(blob, int(spec["raw_bytes"]), codec), np.dtype(spec["dtype"]), shape)
+    dtype = np.dtype(spec["dtype"])
+    if dtype.kind not in _DTYPE_KINDS or dtype.itemsize > 8:
+        raise ValueError(f"dtype {dtype} is not a number type")
+    if spec["encoding"] not in ("raw", "quantized"):
+        raise ValueError(f"unknown encoding {spec['encoding']!r}")
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if spec.get("raw_bytes") != size:
+        raise ValueError(f"raw_bytes {spec.get('raw_bytes')!r}, expected {size} for shape {shape} of {dtype}")
+    data = unshuffle(decompress(blob, size, codec), dtype, shape)
     if transpose:
         data = data.T
     if spec["encoding"] == "raw":
         return np.ascontiguousarray(data)
-    if spec["encoding"] == "quantized":
-        return dequantize(data, float(spec["scale"]))
-    raise ValueError(f"unknown encoding {spec['encoding']!r}")
+    scale = spec.get("scale")
+    if not isinstance(scale, int | float) or isinstance(scale, bool) or not 0 < scale < float("inf"):
+        raise ValueError(f"scale {scale!r} is not a positive number")
+    return dequantize(data, float(scale))

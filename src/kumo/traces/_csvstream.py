@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kumo.errors import TraceFormatError
-from kumo.traces._textio import NUMBER_RE, is_gzip, open_text
+from kumo.traces._textio import NUMBER_RE, READ_ERRORS, is_gzip, open_text
+from kumo.traces.base import MAX_VALUE
 
 #: bytes of CSV text per block (about 0.5 M Azure readings)
 BLOCK_BYTES = 32 << 20
@@ -20,12 +21,14 @@ Check = Callable[[str], str | None]  # cell text -> None if fine, else the reaso
 
 
 def number(text: str) -> str | None:
-    """A plain number >= 0 (no NaN, no infinity)."""
+    """A plain number >= 0 and <= MAX_VALUE (no NaN, no infinity)."""
     if not text:
         return "missing value"
     if not NUMBER_RE.match(text):
         return f"not a number: {text!r}"
-    return f"negative value {text}" if float(text) < 0 else None
+    x = float(text)
+    return f"negative value {text}" if x < 0 else f"value {text} above the limit {MAX_VALUE:g}" if x > MAX_VALUE \
+        else None
 
 
 def text(cell: str) -> str | None:
@@ -50,7 +53,7 @@ def locate(path: Path, names: tuple[str, ...], checks: tuple[Check, ...]) -> Tra
                     reason = check(cell.strip())
                     if reason:
                         return TraceFormatError(path, reason, line=lineno, field=name)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         return TraceFormatError(path, f"cannot read the file (truncated gzip?): {exc}")
     return None
 
@@ -81,7 +84,7 @@ def batches(path: Path, names: tuple[str, ...], types: dict[str, Any], checks: t
         except pa.ArrowInvalid as exc:
             err = locate(path, names, checks)
             raise (err or TraceFormatError(path, f"cannot parse after line {line - 1}: {exc}")) from None
-        except (OSError, EOFError) as exc:
+        except READ_ERRORS as exc:
             raise TraceFormatError(
                 path, f"the file ends early or is corrupt ({exc}): truncated gzip? {line - 1} lines read") from None
     finally:

@@ -18,7 +18,7 @@ import numpy as np
 
 from kumo.errors import TraceFormatError
 from kumo.traces._textio import data_line_number, list_files, numbered_lines
-from kumo.traces.base import EXTRA_COLUMNS, Trace
+from kumo.traces.base import EXTRA_COLUMNS, MAX_CORES, MAX_VALUE, Trace
 
 #: the ten value columns after the timestamp, as spelled in the files' header
 VALUE_COLUMNS = (
@@ -109,14 +109,21 @@ def vm_files(folder: Path) -> list[tuple[str, Path]]:
     return [(stem, found[stem]) for stem in sorted(found, key=key)]
 
 
+def value_limits(time_limit: float) -> np.ndarray:
+    """(11,) the largest value of each column, the timestamp's (in the unit the file writes) first."""
+    return np.array([time_limit, MAX_CORES, *[MAX_VALUE] * (len(VALUE_COLUMNS) - 1)])
+
+
 def find_bad_line(
-    path: Path, split: Callable[[str], list[str]], parse_cell: Callable[[int, str], float]
+    path: Path, split: Callable[[str], list[str]], parse_cell: Callable[[int, str], float], time_limit: float
 ) -> TraceFormatError | None:
     """Scan a file line by line for the first row the fast parser refused; None if every row is fine.
 
     Only called after the vectorized parse failed, so speed does not matter here, exact blame does.
-    ``parse_cell(column, text)`` returns the value or raises ValueError with the reason.
+    ``parse_cell(column, text)`` returns the value or raises ValueError with the reason; values above
+    :func:`value_limits` are refused.
     """
+    limits = value_limits(time_limit)
     names = ("Timestamp", *VALUE_COLUMNS)
     for lineno, line in numbered_lines(path):
         if lineno == 1 or not line.strip():
@@ -133,6 +140,8 @@ def find_bad_line(
                 return TraceFormatError(path, str(exc), line=lineno, field=name)
             if value < 0:
                 return TraceFormatError(path, f"negative value {cell}", line=lineno, field=name)
+            if not value <= limits[col]:
+                return TraceFormatError(path, f"value {cell} above the limit {limits[col]:g}", line=lineno, field=name)
     return None
 
 

@@ -86,11 +86,11 @@ def check_cells(path: Path, n_steps: int, n_vms: int, step_s: float, max_cells: 
 
 
 def column_error(path: Path, values: np.ndarray, name: str, integer: bool = False,
-                 allow_zero: bool = True) -> None:
-    """Raise for the first missing (NaN), infinite, negative (or zero), or fractional (``integer``) value of a
-    Parquet column, naming its 1-based row."""
+                 allow_zero: bool = True, limit: float = np.inf) -> None:
+    """Raise for the first missing (NaN), infinite, negative (or zero), too large (above ``limit``) or
+    fractional (``integer``) value of a Parquet column, naming its 1-based row."""
     v = np.asarray(values, dtype=np.float64)
-    bad = ~np.isfinite(v) | (v < 0) | (False if allow_zero else v == 0)
+    bad = ~np.isfinite(v) | (v < 0) | (False if allow_zero else v == 0) | (v > limit)
     if integer:
         bad |= np.isfinite(v) & (v != np.floor(v))
     rows = np.flatnonzero(bad)
@@ -98,5 +98,6 @@ def column_error(path: Path, values: np.ndarray, name: str, integer: bool = Fals
         r = int(rows[0])
         x = v[r]
         what = ("missing or NaN value" if np.isnan(x) else "infinite value" if not np.isfinite(x)
-                else f"negative value {x:g}" if x < 0 else "zero value" if x == 0 else f"not a whole number: {x:g}")
+                else f"negative value {x:g}" if x < 0 else "zero value" if x == 0
+                else f"value {x:g} above the limit {limit:g}" if x > limit else f"not a whole number: {x:g}")
         raise TraceFormatError(path, f"row {r + 1}: {what}", field=name)

@@ -39,7 +39,9 @@ booked MHz, no RAM series, ``start_epoch_s`` 0 (the trace's absolute start is no
   100 % are kept [``readings_above_100_percent``]; ``vms_read``, ``readings_read``.
 
 Errors (:class:`~kumo.errors.TraceFormatError`, naming the file, the line and the field): a missing
-vmtable or no readings file, a wrong number of fields, missing, non-numeric, NaN or negative values,
+vmtable or no readings file, a wrong number of fields, missing, non-numeric, NaN or negative values, values
+above :data:`~kumo.traces.base.MAX_VALUE` (times above :data:`~kumo.traces.base.MAX_TIME_S`), a core count
+or memory of 0 or cores above :data:`~kumo.traces.base.MAX_CORES`,
 ``deleted`` before ``created``, a duplicate VM id, a gzip stream that ends early, a step that is not a
 multiple of 300 s, and a grid above ``max_cells``.
 """
@@ -57,7 +59,7 @@ from kumo.errors import TraceFormatError
 from kumo.traces import _csvstream as cs
 from kumo.traces._select import MAX_CELLS, Window, check_cells, check_step, parse_window, select_vms
 from kumo.traces._textio import list_files
-from kumo.traces.base import Trace
+from kumo.traces.base import MAX_CORES, MAX_TIME_S, MAX_VALUE, Trace, reader
 
 SLOT_S = 300.0
 CORE_MHZ = 2600.0
@@ -127,8 +129,11 @@ def read_vmtable(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"vmid": table.column("vmid"), "subscriptionid": table.column("subscriptionid")}
     for name in ("vmcreated", "vmdeleted", "maxcpu", "avgcpu", "p95maxcpu"):
         v = table.column(name).to_numpy()
-        if not (np.isfinite(v) & (v >= 0)).all():
-            raise cs.locate(path, VMTABLE, _VMTABLE_CHECKS) or TraceFormatError(path, "NaN or negative", field=name)
+        limit = MAX_TIME_S if name in ("vmcreated", "vmdeleted") else MAX_VALUE
+        bad = np.flatnonzero(~(np.isfinite(v) & (v >= 0) & (v <= limit)))
+        if bad.size:
+            raise cs.locate(path, VMTABLE, _VMTABLE_CHECKS) or TraceFormatError(
+                path, f"NaN, negative or above {limit:g}: {v[bad[0]]:g}", line=int(bad[0]) + 1, field=name)
         out[name] = v
     back = np.flatnonzero(out["vmdeleted"] < out["vmcreated"])
     if back.size:
@@ -136,6 +141,11 @@ def read_vmtable(path: Path) -> dict[str, Any]:
                                      f"({out['vmcreated'][back[0]]:g} s)", line=int(back[0]) + 1, field="vmdeleted")
     out["cores"], out["open_cores"] = _bucket(path, table.column("vmcorecount"), "vmcorecount")
     out["memory_gb"], out["open_memory"] = _bucket(path, table.column("vmmemory"), "vmmemory")
+    for key, name, limit in (("cores", "vmcorecount", MAX_CORES), ("memory_gb", "vmmemory", MAX_VALUE / 1024)):
+        bad = np.flatnonzero(~((out[key] > 0) & (out[key] <= limit)))
+        if bad.size:
+            raise TraceFormatError(path, f"a VM size must be > 0 and <= {limit:g}, got {out[key][bad[0]]:g}",
+                                   line=int(bad[0]) + 1, field=name)
     return out
 
 
@@ -152,6 +162,7 @@ def _sample(subs: Any, fraction: float | None, seed: int) -> np.ndarray | None:
     return pick[rank[enc.indices.to_numpy()]]
 
 
+@reader
 def read_azure(
     path: str | Path,
     *,
@@ -287,9 +298,10 @@ def _stream_readings(paths: list[Path], ids: Any, cpu: str, cap: np.ndarray | No
             t = batch.column("timestamp").to_numpy(zero_copy_only=False)
             val = batch.column(column).to_numpy(zero_copy_only=False)
             other = batch.column("avgcpu" if column == "maxcpu" else "maxcpu").to_numpy(zero_copy_only=False)
-            if not (np.isfinite(t) & np.isfinite(val) & np.isfinite(other) & (t >= 0) & (val >= 0)
-                    & (other >= 0)).all():
-                raise cs.locate(path, READINGS, _READINGS_CHECKS) or TraceFormatError(path, "NaN or negative value")
+            if not ((t >= 0) & (t <= MAX_TIME_S) & (val >= 0) & (val <= MAX_VALUE) & (other >= 0)
+                    & (other <= MAX_VALUE)).all():  # NaN fails every comparison
+                raise cs.locate(path, READINGS, _READINGS_CHECKS) or TraceFormatError(
+                    path, f"NaN, negative or too large value (timestamps at most {MAX_TIME_S:g} s)")
             vm = pc.index_in(batch.column("vmid"), value_set=value_set).to_numpy(zero_copy_only=False)
             known = ~np.isnan(vm.astype(np.float64)) if vm.dtype == object else np.isfinite(vm)
             counts["readings_not_selected"] += int(np.count_nonzero(~known))

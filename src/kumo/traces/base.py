@@ -8,13 +8,29 @@ are conventionally counted); state the unit when you export.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from pathlib import Path
+from typing import Literal, ParamSpec
 
 import numpy as np
 
+from kumo.errors import TraceFormatError
+
 CpuUnit = Literal["mhz", "fraction"]
+P = ParamSpec("P")
+
+#: the largest demand, booking or percentage a trace may hold (in its unit: MHz, MB, KB/s, %): a larger number
+#: is a corrupt cell, not a measurement (1e12 MHz is a million 1-THz cores, 1e12 MB an exabyte), and sums of
+#: such values stay far inside float32's range (3.4e38)
+MAX_VALUE = 1e12
+#: the most cores one VM may book (today's largest VMs have a few hundred)
+MAX_CORES = 2**16
+#: the largest time in s (Unix time or from the trace's start): 1e11 s is the year 5138, as far as dates go
+MAX_TIME_S = 1e11
 
 #: optional per-step columns a format may carry, each (n_steps, n_vms) float32
 EXTRA_COLUMNS = (
@@ -23,6 +39,15 @@ EXTRA_COLUMNS = (
     "net_rx_kbps",
     "net_tx_kbps",
 )
+
+
+class TraceInvariantError(ValueError):
+    """A :class:`Trace` whose arrays break an invariant; a reader turns it into a
+    :class:`~kumo.errors.TraceFormatError` naming its file (see :func:`reader`)."""
+
+    def __init__(self, field: str, reason: str):
+        self.field, self.reason = field, reason
+        super().__init__(f"Trace.{field}: {reason}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +72,10 @@ class Trace:
     extra : optional per-step columns named as in :data:`EXTRA_COLUMNS`.
     quirks : counts of every irregularity the reader repaired, by rule name (see the reader's docstring).
     provenance : free-form facts on where the data came from (source path, format, licence...).
+
+    Invariants: shapes, a finite step > 0, a grid inside +-:data:`MAX_TIME_S` and 0 <= arrive <= depart <=
+    n_steps are checked on construction (:class:`TraceInvariantError`); the values, by :meth:`check`, which
+    every reader runs (see :func:`reader`).
     """
 
     name: str
@@ -66,18 +95,55 @@ class Trace:
     provenance: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # the cheap invariants, on every Trace (per VM and grid); :meth:`check` adds the per-cell ones
+        if self.cpu.ndim != 2:
+            raise TraceInvariantError("cpu", f"must be 2-D (n_steps, n_vms), got shape {self.cpu.shape}")
         n_steps, n_vms = self.cpu.shape
         for name in ("vm_ids", "cores", "cpu_booked_mhz", "ram_booked_mb", "arrive_step", "depart_step"):
             arr = getattr(self, name)
             if arr.shape != (n_vms,):
-                raise ValueError(f"Trace.{name}: shape {arr.shape}, expected ({n_vms},)")
+                raise TraceInvariantError(name, f"shape {arr.shape}, expected ({n_vms},)")
         if self.ram_mb is not None and self.ram_mb.shape != (n_steps, n_vms):
-            raise ValueError(f"Trace.ram_mb: shape {self.ram_mb.shape}, expected {(n_steps, n_vms)}")
+            raise TraceInvariantError("ram_mb", f"shape {self.ram_mb.shape}, expected {(n_steps, n_vms)}")
         for k, v in self.extra.items():
             if v.shape != (n_steps, n_vms):
-                raise ValueError(f"Trace.extra[{k!r}]: shape {v.shape}, expected {(n_steps, n_vms)}")
-        if self.step_s <= 0:
-            raise ValueError(f"Trace.step_s: must be > 0, got {self.step_s}")
+                raise TraceInvariantError(f"extra[{k!r}]", f"shape {v.shape}, expected {(n_steps, n_vms)}")
+        if not self.step_s > 0 or not math.isfinite(self.step_s):
+            raise TraceInvariantError("step_s", f"must be > 0 and finite, got {self.step_s}")
+        if not abs(self.start_epoch_s) <= MAX_TIME_S or not self.start_epoch_s + self.duration_s <= MAX_TIME_S:
+            raise TraceInvariantError("start_epoch_s", f"the grid {self.start_epoch_s:g} s + {n_steps} x "
+                                                       f"{self.step_s:g} s is not inside +-{MAX_TIME_S:g} s")
+        if n_vms and not (0 <= self.arrive_step.min() and (self.arrive_step <= self.depart_step).all()
+                          and self.depart_step.max() <= n_steps):
+            raise TraceInvariantError("arrive_step", f"need 0 <= arrive_step <= depart_step <= {n_steps} for "
+                                                     "every VM")
+
+    def check(self) -> None:
+        """Raise :class:`TraceInvariantError` unless every value is in range (what every reader guarantees).
+
+        Demand (``cpu``, ``ram_mb``, ``extra``): finite, >= 0 and <= :data:`MAX_VALUE`; ``cores`` 0 (unknown)
+        to :data:`MAX_CORES`; bookings NaN (unknown) or in (0, :data:`MAX_VALUE`]. Two passes over each
+        array (min and max, which NaN propagates to), no temporary the size of the grid.
+        """
+        demand = {"cpu": self.cpu, "ram_mb": self.ram_mb, **{f"extra[{k!r}]": v for k, v in self.extra.items()}}
+        for name, arr in demand.items():
+            if arr is None or arr.size == 0:
+                continue
+            if arr.dtype.kind != "f":
+                raise TraceInvariantError(name, f"must hold floats, got {arr.dtype}")
+            lo, hi = float(arr.min()), float(arr.max())
+            if not (lo >= 0 and hi <= MAX_VALUE):
+                raise TraceInvariantError(name, f"values must be finite, >= 0 and <= {MAX_VALUE:g}, found "
+                                                f"{lo:g} .. {hi:g}")
+        if self.cores.size and not (0 <= self.cores.min() and self.cores.max() <= MAX_CORES):
+            raise TraceInvariantError("cores", f"must be 0 (unknown) .. {MAX_CORES}, found {self.cores.min()} .. "
+                                               f"{self.cores.max()}")
+        for name in ("cpu_booked_mhz", "ram_booked_mb"):
+            arr = np.asarray(getattr(self, name), dtype=np.float64)
+            known = arr[~np.isnan(arr)]
+            if known.size and not (known.min() > 0 and known.max() <= MAX_VALUE):
+                raise TraceInvariantError(name, f"must be NaN (unknown) or > 0 and <= {MAX_VALUE:g}, found "
+                                                f"{known.min():g} .. {known.max():g}")
 
     # ------------------------------------------------------------------ shape
     @property
@@ -182,3 +248,21 @@ class Trace:
         # a frozen dataclass: store the cache without __setattr__; transforms build new objects
         self.__dict__["_content_hash"] = h.hexdigest()
         return self.__dict__["_content_hash"]
+
+
+def reader(read: Callable[P, Trace]) -> Callable[P, Trace]:
+    """Decorate a trace reader (its first argument the file or folder): the Trace it returns is checked
+    (:meth:`Trace.check`), and a broken invariant becomes a :class:`~kumo.errors.TraceFormatError` naming
+    the file and the array, so that no reader can hand out NaN, infinity or a negative demand."""
+
+    @functools.wraps(read)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> Trace:
+        path = args[0] if args else kwargs.get("path", "?")
+        try:
+            trace = read(*args, **kwargs)
+            trace.check()
+        except TraceInvariantError as exc:
+            raise TraceFormatError(Path(str(path)), f"{exc.reason} (after reading)", field=exc.field) from None
+        return trace
+
+    return checked

@@ -46,8 +46,9 @@ Repair rules. Each is applied in this order and counted in ``trace.quirks`` unde
    [``cpu_usage_above_booked``, ``ram_usage_above_booked``: rows as read, before any rule].
 
 Errors (:class:`~kumo.errors.TraceFormatError`, naming file, 1-based line including the header, and
-column): NaN, infinite, empty, non-numeric or negative values, a wrong number of fields, missing, extra or
-misordered header columns, fractional core counts, decreasing timestamps, a file without data rows, a
+column): NaN, infinite, empty, non-numeric or negative values, values above their limit (timestamps above
+:data:`~kumo.traces.base.MAX_TIME_S` s, cores above :data:`~kumo.traces.base.MAX_CORES`, the others above
+:data:`~kumo.traces.base.MAX_VALUE`), a wrong number of fields, missing, extra or misordered header columns, fractional core counts, decreasing timestamps, a file without data rows, a
 truncated gzip file, an empty folder, and a folder where no VM is ever provisioned.
 """
 
@@ -67,15 +68,18 @@ from kumo.traces._gwa import (
     check_header,
     find_bad_line,
     prepare_vm,
+    value_limits,
     vm_files,
 )
-from kumo.traces._textio import NUMBER_RE, data_line_number, head_lines, is_gzip
-from kumo.traces.base import Trace
+from kumo.traces._textio import NUMBER_RE, READ_ERRORS, data_line_number, head_lines, is_gzip
+from kumo.traces.base import MAX_TIME_S, Trace, reader
 
 STEP_S = 300.0
 HOLD_STEPS = 12
 #: timestamps at or above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973)
 MS_THRESHOLD = 1e11
+#: the largest timestamp as written (in ms; seconds are below MS_THRESHOLD anyway)
+MAX_TIME_MS = MAX_TIME_S * 1000.0
 _N_FIELDS = 1 + len(VALUE_COLUMNS)
 
 
@@ -104,21 +108,21 @@ def read_table(path: Path) -> np.ndarray:
         )
     except pd.errors.EmptyDataError:
         raise TraceFormatError(path, "no data rows after the header") from None
-    except (EOFError, OSError) as exc:  # a gzip stream that ends early, or an unreadable file
+    except READ_ERRORS as exc:  # a gzip stream that ends early or is corrupt, or an unreadable file
         raise TraceFormatError(path, f"the file ends early or is corrupt ({exc}): truncated gzip?") from None
     except (ValueError, pd.errors.ParserError) as exc:
-        raise find_bad_line(path, lambda s: s.split(";"), _parse_number) or TraceFormatError(
+        raise find_bad_line(path, lambda s: s.split(";"), _parse_number, MAX_TIME_MS) or TraceFormatError(
             path, f"cannot parse: {exc}"
         ) from None
     table = frame.to_numpy()
-    bad = ~np.isfinite(table) | (table < 0)
+    bad = ~np.isfinite(table) | (table < 0) | (table > value_limits(MAX_TIME_MS))
     if bad.any():
-        err = find_bad_line(path, lambda s: s.split(";"), _parse_number)
+        err = find_bad_line(path, lambda s: s.split(";"), _parse_number, MAX_TIME_MS)
         if err is None:
             row, col = map(int, np.argwhere(bad)[0])
             err = TraceFormatError(
                 path,
-                "missing, NaN or negative value",
+                "missing, NaN, negative or too large value",
                 data_line_number(path, row),
                 ("Timestamp", *VALUE_COLUMNS)[col],
             )
@@ -144,6 +148,7 @@ def to_seconds(path: Path, t: np.ndarray, counts: Counter[str]) -> np.ndarray:
     return t
 
 
+@reader
 def read_bitbrains(
     path: str | Path, *, name: str | None = None, step_s: float = STEP_S, hold_steps: int = HOLD_STEPS
 ) -> Trace:

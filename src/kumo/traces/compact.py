@@ -23,8 +23,9 @@ extra ``*_kbps``       round(KB/s x 100), uint          0.005 KB/s
 anything else          its own bytes                    0 (lossless)
 =====================  ==============================  =============================================
 
-Arrays that contain NaN or negative values are stored lossless. Per-VM arrays (bookings, arrive/depart)
-are always lossless. Demand arrays are stored VM-major (one VM's time series contiguous, which compresses
+Arrays that contain NaN or negative values (never demand: only a trace that passes
+:meth:`~kumo.traces.base.Trace.check` is saved or loaded) are stored lossless. Per-VM arrays (bookings,
+arrive/depart) are always lossless. Demand arrays are stored VM-major (one VM's time series contiguous, which compresses
 better) and byte-shuffled; loading transposes them back to the time-major layout of :class:`Trace`.
 Saving a loaded trace again gives the same values (quantization is idempotent).
 """
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ import numpy as np
 
 from kumo.errors import TraceFormatError
 from kumo.traces import _codec
-from kumo.traces.base import Trace
+from kumo.traces.base import Trace, TraceInvariantError, reader
 
 SUFFIX = ".kumo"
 FORMAT = "kumo-trace"
@@ -55,6 +57,13 @@ KBPS_SCALE = 100.0
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _PER_VM = ("cores", "cpu_booked_mhz", "ram_booked_mb", "arrive_step", "depart_step")
+#: the largest grid a .kumo file may declare (as the generic reader's limit): a larger one is a damaged header
+_MAX_CELLS = 2**31
+#: what reading a damaged member raises: zipfile (BadZipFile, a CRC error; NotImplementedError, RuntimeError
+#: for a compression method or encryption it cannot undo; zlib.error, EOFError from a deflated member),
+#: :func:`kumo.traces._codec.decode` (ValueError, TypeError, KeyError from a bad spec or stream; OSError)
+_MEMBER_ERRORS = (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile, zlib.error,
+                  NotImplementedError, RuntimeError)
 
 
 def _writer_version() -> str:
@@ -96,8 +105,14 @@ def save(trace: Trace, path: str | Path, *, level: int = DEFAULT_LEVEL, codec: s
     -------
     Path
         The file written.
+
+    Raises
+    ------
+    TraceInvariantError
+        When the trace breaks an invariant (:meth:`Trace.check`): no reader would load the file.
     """
     path = Path(path)
+    trace.check()  # a file no reader would accept is never written
     blobs: dict[str, bytes] = {}
     specs: dict[str, dict[str, Any]] = {}
     demand = {"cpu": trace.cpu, **({"ram_mb": trace.ram_mb} if trace.ram_mb is not None else {})}
@@ -144,7 +159,7 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(path) as zf:
             meta = json.loads(zf.read("meta.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as exc:
+    except _MEMBER_ERRORS as exc:  # not a zip, no meta.json, not JSON (ValueError), nested too deep (RuntimeError)
         raise TraceFormatError(path, f"not a .kumo trace file ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise TraceFormatError(
@@ -167,9 +182,50 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         raise TraceFormatError(
             path, f"cpu_unit must be 'mhz' or 'fraction', got {meta['cpu_unit']!r}", field="cpu_unit"
         )
+    _check_meta_types(path, meta)
     return meta
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _check_meta_types(path: Path, meta: dict[str, Any]) -> None:
+    """Every value of ``meta.json`` of the type :func:`save` writes (a damaged file says which is not)."""
+    def count(x: Any) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= _MAX_CELLS
+
+    def mapping(x: Any, values: tuple[type, ...]) -> bool:
+        return isinstance(x, dict) and all(isinstance(v, values) and not isinstance(v, bool) for v in x.values())
+
+    checks = {
+        "name": isinstance(meta["name"], str),
+        "step_s": _is_number(meta["step_s"]),
+        "start_epoch_s": _is_number(meta["start_epoch_s"]),
+        "n_steps": count(meta["n_steps"]),
+        "n_vms": count(meta["n_vms"]),
+        "vm_ids": isinstance(meta["vm_ids"], list) and all(isinstance(v, str) for v in meta["vm_ids"]),
+        "arrays": mapping(meta["arrays"], (dict,)),
+        "quirks": mapping(meta.get("quirks", {}), (int,)),
+        "provenance": mapping(meta.get("provenance", {}), (str,)),
+    }
+    bad = [k for k, ok in checks.items() if not ok]
+    if bad:
+        raise TraceFormatError(path, f"meta.json: {bad[0]} is not what a .kumo file holds there", field=bad[0])
+    if meta["n_steps"] * meta["n_vms"] > _MAX_CELLS:
+        raise TraceFormatError(path, f"meta.json: {meta['n_steps']} steps x {meta['n_vms']} VMs is too large",
+                               field="n_steps")
+    if len(meta["vm_ids"]) != meta["n_vms"] or len(set(meta["vm_ids"])) != meta["n_vms"]:
+        raise TraceFormatError(path, f"meta.json: vm_ids must be {meta['n_vms']} distinct names", field="vm_ids")
+
+
+def _expected_shape(key: str, spec: dict[str, Any], n_steps: int, n_vms: int) -> tuple[int, ...]:
+    if key in _PER_VM:
+        return (n_vms,)
+    return (n_vms, n_steps) if spec.get("layout") == "vm-major" else (n_steps, n_vms)
+
+
+@reader
 def load_compact(path: str | Path) -> Trace:
     """Read a ``.kumo`` file written by :func:`save`.
 
@@ -182,17 +238,19 @@ def load_compact(path: str | Path) -> Trace:
     meta = read_meta(path)
     specs: dict[str, dict[str, Any]] = meta["arrays"]
     arrays: dict[str, np.ndarray] = {}
-    with zipfile.ZipFile(path) as zf:
-        for key, spec in specs.items():
-            try:
-                arrays[key] = _codec.decode(
-                    zf.read(f"{key}.zst"), spec, transpose=spec.get("layout") == "vm-major"
-                )
-            except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as exc:
-                raise TraceFormatError(path, f"array {key!r} cannot be decoded: {exc}", field=key) from None
     for key in ("cpu", *_PER_VM):
-        if key not in arrays:
+        if key not in specs:
             raise TraceFormatError(path, f"array {key!r} is missing", field=key)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for key, spec in specs.items():
+                if key not in _PER_VM and key not in ("cpu", "ram_mb") and not key.startswith("extra/"):
+                    raise ValueError("not an array of a trace")
+                shape = _expected_shape(key, spec, meta["n_steps"], meta["n_vms"])
+                arrays[key] = _codec.decode(zf.read(f"{key}.zst"), spec, transpose=spec.get("layout") == "vm-major",
+                                            shape=shape)
+    except _MEMBER_ERRORS as exc:  # a damaged zip member or compressed stream; which array is in the message
+        raise TraceFormatError(path, f"array {key!r} cannot be decoded: {exc}", field=key) from None
     try:
         return Trace(
             name=str(meta["name"]),
@@ -211,5 +269,5 @@ def load_compact(path: str | Path) -> Trace:
             quirks={k: int(v) for k, v in meta.get("quirks", {}).items()},
             provenance={k: str(v) for k, v in meta.get("provenance", {}).items()},
         )
-    except ValueError as exc:
-        raise TraceFormatError(path, f"inconsistent arrays: {exc}") from None
+    except TraceInvariantError as exc:
+        raise TraceFormatError(path, f"inconsistent arrays: {exc.reason}", field=exc.field) from None

@@ -23,13 +23,18 @@ ignored [``ignored_columns``; their names go to the provenance]. Absent booking 
 NaN bookings.
 
 Errors (:class:`~kumo.errors.TraceFormatError`): missing required columns (all listed), NaN, empty,
-non-numeric or negative values, fractional cores, a time off the grid and two rows for the same VM and
-slot, each with the CSV line (1-based, header included) or the Parquet row (1-based) and the column; a
-truncated ``.csv.gz`` names the file.
+non-numeric or negative values, values above their limit (``t_s`` above
+:data:`~kumo.traces.base.MAX_TIME_S`, ``cores`` above :data:`~kumo.traces.base.MAX_CORES`, the others
+above :data:`~kumo.traces.base.MAX_VALUE`), a booking of 0, fractional cores, a time off the grid and two
+rows for the same VM and slot, each with the CSV line (1-based, header included) or the Parquet row
+(1-based) and the column; a ragged row with its line; a truncated or damaged ``.csv.gz`` or Parquet file
+names the file.
 """
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -37,15 +42,20 @@ import numpy as np
 import pandas as pd
 
 from kumo.errors import TraceFormatError
-from kumo.traces._textio import data_line_number, is_gzip
-from kumo.traces.base import EXTRA_COLUMNS, Trace
+from kumo.traces._parquet import read_frame
+from kumo.traces._textio import data_line_number, is_gzip, to_float
+from kumo.traces.base import EXTRA_COLUMNS, MAX_CORES, MAX_TIME_S, MAX_VALUE, Trace, reader
 
 REQUIRED = ("vm_id", "t_s", "cpu_mhz", "ram_mb")
 BOOKINGS = ("cores", "cpu_booked_mhz", "ram_booked_mb")
 NUMERIC = ("t_s", "cpu_mhz", "ram_mb", *BOOKINGS, *EXTRA_COLUMNS)
+#: the largest value of a column (the others: MAX_VALUE) and the columns that must be > 0
+LIMITS = {"t_s": MAX_TIME_S, "cores": MAX_CORES}
+POSITIVE = ("cpu_booked_mhz", "ram_booked_mb")
 GRID_TOL = 1e-6
 #: refuse grids above 2**31 cells (8 GiB per float32 array): almost surely a wrong step or a stray t_s
 MAX_CELLS = 2**31
+_PARSER_LINE = re.compile(r"Expected \d+ fields in line (\d+)")
 
 
 class _Rows:
@@ -64,7 +74,7 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, bool]:
     name = path.name.lower()
     try:
         if name.endswith(".parquet") or name.endswith(".pq"):
-            return pd.read_parquet(path), False
+            return read_frame(path), False
         frame = pd.read_csv(
             path,
             dtype={"vm_id": str},
@@ -76,24 +86,31 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, bool]:
         return frame, True
     except pd.errors.EmptyDataError:
         raise TraceFormatError(path, "empty file, expected a header line", line=1) from None
-    except EOFError as exc:
+    except (EOFError, zlib.error) as exc:
         raise TraceFormatError(path, f"the file ends early or is corrupt ({exc}): truncated gzip?") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise TraceFormatError(path, f"cannot parse: {exc}") from None
+        where = _PARSER_LINE.search(str(exc))  # the C parser names the line of a ragged row
+        raise TraceFormatError(path, f"cannot parse: {exc}", line=int(where.group(1)) if where else None) from None
 
 
 def _numeric(frame: pd.DataFrame, col: str, rows: _Rows) -> np.ndarray:
-    """Column ``col`` as float64, finite and >= 0, or the first offending row's error."""
+    """Column ``col`` as float64, finite, >= 0 (> 0 for a booking) and at most its limit, or the first
+    offending row's error."""
     raw = frame[col]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    values = to_float(raw)
+    limit = LIMITS.get(col, MAX_VALUE)
+    low = values <= 0 if col in POSITIVE else values < 0
+    bad = np.flatnonzero(~np.isfinite(values) | low | (values > limit))
     if bad.size:
         row = int(bad[0])
-        cell = raw.iloc[row]
+        cell, x = raw.iloc[row], values[row]
+        text = str(cell) if len(str(cell)) <= 30 else str(cell)[:30] + "..."
         reason = (
-            "missing value"
-            if pd.isna(cell) or str(cell).strip() == ""
-            else (f"negative value {cell}" if np.isfinite(values[row]) else f"not a finite number: {cell!r}")
+            "missing value" if pd.isna(cell) or str(cell).strip() == ""
+            else f"not a finite number: {text!r}" if not np.isfinite(x)
+            else f"value {text} above the limit {limit:g}" if x > limit
+            else f"negative value {text}" if x < 0
+            else f"a booking must be > 0, got {text} (leave the column out when unknown)"
         )
         raise rows.error(row, reason, col)
     return values
@@ -108,6 +125,7 @@ def infer_step(t_s: np.ndarray) -> float:
     return float(values[np.argmax(counts)])
 
 
+@reader
 def read_generic(path: str | Path, *, step_s: float | None = None, name: str | None = None) -> Trace:
     """Read a long-format CSV (optionally gzipped) or Parquet trace.
 
@@ -152,12 +170,19 @@ def read_generic(path: str | Path, *, step_s: float | None = None, name: str | N
     if not np.isfinite(step) or step <= 0:
         raise TraceFormatError(path, "cannot infer the step from a single time; pass step_s", field="t_s")
     pos = (t - t0) / step
+    n_vms = len(uniques)
+    if (float(pos.max()) + 1) * n_vms > MAX_CELLS:  # checked before the cast: a tiny step overflows int64
+        raise TraceFormatError(
+            path,
+            f"grid of {float(pos.max()) + 1:.3g} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
+            field="t_s",
+        )
     slot = np.rint(pos).astype(np.int64)
     off = np.flatnonzero(np.abs(pos - slot) > GRID_TOL)
     if off.size:
         row = int(off[0])
         raise rows.error(row, f"t_s={t[row]:g} is not on the grid t0={t0:g} + k * {step:g} s", "t_s")
-    n_steps, n_vms = int(slot.max()) + 1, len(uniques)
+    n_steps = int(slot.max()) + 1
     if n_steps * n_vms > MAX_CELLS:
         raise TraceFormatError(
             path,

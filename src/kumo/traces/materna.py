@@ -29,10 +29,11 @@ from kumo.traces._gwa import (
     check_header,
     find_bad_line,
     prepare_vm,
+    value_limits,
     vm_files,
 )
-from kumo.traces._textio import data_line_number, head_lines, is_gzip
-from kumo.traces.base import Trace
+from kumo.traces._textio import READ_ERRORS, data_line_number, head_lines, is_gzip
+from kumo.traces.base import MAX_TIME_S, Trace, reader
 
 STEP_S = 300.0
 HOLD_STEPS = 12
@@ -78,25 +79,27 @@ def read_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
         )
     except pd.errors.EmptyDataError:
         raise TraceFormatError(path, "no data rows after the header") from None
-    except (EOFError, OSError) as exc:  # a gzip stream that ends early, or an unreadable file
+    except READ_ERRORS as exc:  # a gzip stream that ends early or is corrupt, or an unreadable file
         raise TraceFormatError(path, f"the file ends early or is corrupt ({exc}): truncated gzip?") from None
     except (ValueError, pd.errors.ParserError) as exc:
-        raise find_bad_line(path, _split, _parse_cell) or TraceFormatError(
+        raise find_bad_line(path, _split, _parse_cell, MAX_TIME_S) or TraceFormatError(
             path, f"cannot parse: {exc}"
         ) from None
     stamps = pd.to_datetime(frame[0].str.strip(), format=TIME_FORMAT, errors="coerce")
     values = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
-    bad = stamps.isna().to_numpy()[:, None] | ~np.isfinite(values) | (values < 0)
+    t_s = np.where(stamps.isna(), np.nan, stamps.to_numpy().astype("datetime64[s]").astype(np.int64))
+    limits = value_limits(MAX_TIME_S)
+    bad = ~(t_s <= limits[0])[:, None] | ~np.isfinite(values) | (values < 0) | (values > limits[1:])
     if bad.any():
-        err = find_bad_line(path, _split, _parse_cell)
+        err = find_bad_line(path, _split, _parse_cell, MAX_TIME_S)
         if err is None:
             row = int(np.argwhere(bad)[0][0])
-            err = TraceFormatError(path, "missing, NaN or negative value", line=data_line_number(path, row))
+            err = TraceFormatError(path, "missing, NaN, negative or too large value", line=data_line_number(path, row))
         raise err
-    t_s = stamps.to_numpy().astype("datetime64[s]").astype(np.int64).astype(np.float64)
     return t_s, values
 
 
+@reader
 def read_materna(
     path: str | Path, *, name: str | None = None, step_s: float = STEP_S, hold_steps: int = HOLD_STEPS
 ) -> Trace:

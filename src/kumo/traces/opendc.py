@@ -42,7 +42,9 @@ Repairs, each counted in ``trace.quirks`` under the name in brackets:
 
 Errors (:class:`~kumo.errors.TraceFormatError`, naming the file, the 1-based Parquet row and the column):
 a missing file or column, a file that is not Parquet (or is truncated), missing (null or NaN), infinite or
-negative values, fractional cores, a duplicate task id, no tasks, and a grid above ``max_cells``.
+negative values, values above their limit (times above :data:`~kumo.traces.base.MAX_TIME_S` s in ms, cores
+above :data:`~kumo.traces.base.MAX_CORES`, the others above :data:`~kumo.traces.base.MAX_VALUE`), a zero
+``cpu_capacity`` or ``mem_capacity``, fractional cores, a duplicate task id, no tasks, and a grid above ``max_cells``.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from kumo.traces._select import (
     parse_window,
     select_vms,
 )
-from kumo.traces.base import Trace
+from kumo.traces.base import MAX_CORES, MAX_TIME_S, MAX_VALUE, Trace, reader
 
 TASKS, FRAGMENTS = "tasks.parquet", "fragments.parquet"
 TASK_COLUMNS = ("id", "submission_time", "duration", "cpu_count", "cpu_capacity", "mem_capacity")
@@ -98,15 +100,17 @@ def _read_parquet(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
         if missing:
             raise TraceFormatError(path, f"missing column(s): {', '.join(missing)}", field=missing[0])
         table = pq.read_table(path, columns=list(columns))
+        table.validate(full=True)  # text that is not UTF-8 fails here, not later in a conversion
     except TraceFormatError:
         raise
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, ValueError, pa.ArrowException) as exc:  # ValueError: a damaged name that is not UTF-8
         raise TraceFormatError(path, f"cannot read as Parquet (truncated or not Parquet?): {exc}") from None
     out: dict[str, Any] = {}
     for name in columns:
         col = table.column(name)
-        if col.null_count:
-            row = int(np.flatnonzero(pc.is_null(col).to_numpy(zero_copy_only=False))[0])
+        nan_id = name == "id" and pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py()
+        if col.null_count or nan_id:  # a NaN id is no id (NaN numbers are refused below, by column_error)
+            row = int(np.flatnonzero(pc.is_null(col, nan_is_null=True).to_numpy(zero_copy_only=False))[0])
             raise TraceFormatError(path, f"row {row + 1}: missing value", field=name)
         if pa.types.is_timestamp(col.type):
             col = col.cast(pa.timestamp("ms")).cast(pa.int64())
@@ -132,6 +136,8 @@ def _integral(key_start: np.ndarray, task_of: np.ndarray, a: np.ndarray, d: np.n
               before: np.ndarray, task: np.ndarray, key: np.ndarray, t: np.ndarray) -> np.ndarray:
     """CPU*ms of ``task`` from its start to time ``t`` (ms), from its sorted fragments (start ``a``, clipped
     length ``d``, usage ``u``, work ``before`` each fragment)."""
+    if not len(key_start):  # no fragment of a selected task: no work anywhere
+        return np.zeros(len(key))
     j = np.searchsorted(key_start, key, side="right") - 1
     jj = np.maximum(j, 0)
     ok = (j >= 0) & (task_of[jj] == task)
@@ -139,6 +145,7 @@ def _integral(key_start: np.ndarray, task_of: np.ndarray, a: np.ndarray, d: np.n
     return np.where(ok, before[jj] + part, 0.0)
 
 
+@reader
 def read_opendc(
     path: str | Path,
     *,
@@ -185,11 +192,14 @@ def read_opendc(
     n_tasks = len(t["id"])
     if n_tasks == 0:
         raise TraceFormatError(tasks_path, "no tasks")
-    for col, integer in (("submission_time", True), ("duration", True), ("cpu_count", True),
-                         ("cpu_capacity", False), ("mem_capacity", False)):
-        column_error(tasks_path, t[col], col, integer=integer)
-    column_error(frags_path, f["duration"], "duration", integer=True)
-    column_error(frags_path, f["cpu_usage"], "cpu_usage")
+    max_ms = MAX_TIME_S * 1000.0
+    for col, integer, positive, limit in (("submission_time", True, False, max_ms), ("duration", True, False, max_ms),
+                                          ("cpu_count", True, False, MAX_CORES),
+                                          ("cpu_capacity", False, True, MAX_VALUE),
+                                          ("mem_capacity", False, True, MAX_VALUE)):
+        column_error(tasks_path, t[col], col, integer=integer, allow_zero=not positive, limit=limit)
+    column_error(frags_path, f["duration"], "duration", integer=True, limit=max_ms)
+    column_error(frags_path, f["cpu_usage"], "cpu_usage", limit=MAX_VALUE)
     import pandas as pd
 
     dup = np.flatnonzero(pd.Index(t["id"]).duplicated())

@@ -32,7 +32,7 @@ import numpy as np
 
 from kumo.errors import TraceFormatError
 from kumo.traces._textio import list_files
-from kumo.traces.base import Trace
+from kumo.traces.base import Trace, reader
 
 STEP_S = 300.0
 MAX_PERCENT = 100
@@ -61,14 +61,18 @@ def _read_percent_file(path: Path, counts: Counter[str]) -> np.ndarray:
         lineno = next(i for i, s in enumerate(lines, 1) if not (s.isascii() and s.isdigit()))
         what = "blank line" if not lines[lineno - 1] else f"not a whole number: {lines[lineno - 1]!r}"
         raise TraceFormatError(path, f"{what} (expected an integer CPU percentage 0..100)", line=lineno)
-    values = np.array([int(s) for s in lines], dtype=np.int64)
+    # more than 3 digits after leading zeros is above 100: never int() them (a 5000-digit line raises, a
+    # 20-digit one overflows int64)
+    values = np.array([int(s) if len(s.lstrip("0")) <= 3 else MAX_PERCENT + 1 for s in lines], dtype=np.int64)
     over = np.flatnonzero(values > MAX_PERCENT)
     if over.size:
         row = int(over[0])
-        raise TraceFormatError(path, f"CPU percentage {values[row]} outside 0..100", line=row + 1)
+        text = lines[row] if len(lines[row]) <= 20 else lines[row][:20] + "..."
+        raise TraceFormatError(path, f"CPU percentage {text} outside 0..100", line=row + 1)
     return values.astype(np.int16)
 
 
+@reader
 def read_planetlab(path: str | Path, *, name: str | None = None, step_s: float = STEP_S) -> Trace:
     """Read a CloudSim PlanetLab day folder into a fraction-unit :class:`~kumo.traces.base.Trace`.
 

@@ -21,6 +21,9 @@ from typing import Any
 import numpy as np
 
 from kumo.errors import TraceFormatError
+from kumo.traces._parquet import read_frame
+from kumo.traces._textio import to_float
+from kumo.traces.base import MAX_TIME_S
 
 __all__ = ["CARBON_REGIONS", "FAILURE_TRACES", "read_carbon", "read_failures"]
 
@@ -37,10 +40,13 @@ def _frame(path: Path, columns: tuple[str, ...]) -> Any:
 
     if not path.exists():
         raise TraceFormatError(path, "no such file")
-    try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except Exception as e:  # noqa: BLE001  (any reader error is the file's fault: name it)
-        raise TraceFormatError(path, f"cannot read it: {type(e).__name__}: {e}") from None
+    if path.suffix == ".parquet":
+        df = read_frame(path)
+    else:
+        try:
+            df = pd.read_csv(path)
+        except Exception as e:  # noqa: BLE001  (any reader error is the file's fault: name it)
+            raise TraceFormatError(path, f"cannot read it: {type(e).__name__}: {e}") from None
     for col in columns:
         if col not in df.columns:
             raise TraceFormatError(path, f"missing column {col!r} (have {', '.join(map(str, df.columns))})", field=col)
@@ -65,13 +71,23 @@ def read_carbon(source: str | Path) -> tuple[str, float, float, np.ndarray]:
     if name not in CARBON_REGIONS and not path.exists():
         raise TraceFormatError(path, f"no such carbon series (shipped: {', '.join(CARBON_REGIONS)})")
     df = _frame(path, ("timestamp", "carbon_intensity"))
+    if pd.api.types.is_numeric_dtype(df["timestamp"]):  # pandas would read them as ns since 1970, silently
+        raise TraceFormatError(path, "timestamps must be times (text such as 2024-01-01T00:00Z, or a datetime "
+                                     f"column), found numbers ({df['timestamp'].dtype})", field="timestamp")
     try:
         stamps = pd.to_datetime(df["timestamp"], utc=True)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise TraceFormatError(path, f"timestamps that are not times: {e}", field="timestamp") from None
-    t = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
-    g = pd.to_numeric(df["carbon_intensity"], errors="coerce").to_numpy(dtype=np.float64)
-    _bad_row(path, g, np.isfinite(g) & (g >= 0) & (g < 1e5), "carbon_intensity", "a finite number of gCO2/kWh >= 0")
+    missing = stamps.isna().to_numpy()
+    if missing.any():
+        raise TraceFormatError(path, "missing timestamp", line=int(np.flatnonzero(missing)[0]) + 2, field="timestamp")
+    try:
+        t = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+    except (ValueError, OverflowError) as e:  # a year pandas parses but cannot count in ns from 1970
+        raise TraceFormatError(path, f"timestamps out of range: {e}", field="timestamp") from None
+    g = to_float(df["carbon_intensity"])
+    _bad_row(path, g, np.isfinite(g) & (g >= 0) & (g < 1e5), "carbon_intensity",
+             "a finite number of gCO2/kWh in [0, 1e5)")
     step = float(np.median(np.diff(t))) if len(t) > 1 else 3600.0
     if len(t) > 1 and (step <= 0 or np.any(np.abs(np.diff(t) - step) > 1)):
         bad = np.flatnonzero(np.abs(np.diff(t) - step) > 1)
@@ -89,12 +105,12 @@ def read_failures(source: str | Path) -> tuple[str, np.ndarray, np.ndarray, np.n
         raise TraceFormatError(path, f"no such failure trace (shipped: {', '.join(FAILURE_TRACES)})")
     df = _frame(path, ("failure_interval", "failure_duration", "failure_intensity"))
     out = []
-    for col, rule, ok in (("failure_interval", "a number of ms >= 0", lambda x: x >= 0),
-                          ("failure_duration", "a number of ms > 0", lambda x: x > 0),
+    # at most MAX_TIME_S (3,000 years) in ms: a larger number is a damaged cell, and the sums stay finite
+    top = MAX_TIME_S * 1e3
+    for col, rule, ok in (("failure_interval", f"a number of ms in [0, {top:g}]", lambda x: (x >= 0) & (x <= top)),
+                          ("failure_duration", f"a number of ms in (0, {top:g}]", lambda x: (x > 0) & (x <= top)),
                           ("failure_intensity", "a fraction in (0, 1]", lambda x: (x > 0) & (x <= 1))):
-        import pandas as pd
-
-        v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+        v = to_float(df[col])
         _bad_row(path, v, np.isfinite(v) & ok(v), col, rule)
         out.append(v)
     return Path(path).stem.removeprefix("failures-"), out[0] / 1000.0, out[1] / 1000.0, out[2]
