@@ -201,7 +201,8 @@ class IoModel:
             tot = np.bincount(hs, got_net if every else np.where(placed, got_net, 0.0),
                               len(host_nic_mbps)).astype(np.float64)
             if (tot > host_nic_mbps).any():  # only a saturated NIC changes anything
-                share = np.minimum(1.0, np.divide(host_nic_mbps, tot, out=np.ones_like(tot), where=tot > 0))
+                # nic / max(tot, nic): the same share as min(1, nic / tot), without overflowing on a tiny tot
+                share = np.divide(host_nic_mbps, np.maximum(tot, host_nic_mbps), out=np.ones_like(tot), where=tot > 0)
                 got_net = np.where(placed, got_net * share[hs], got_net)
         got_disk = np.minimum(np.minimum(disk, c["disk_cap_per_mhz"] * f), self.disk_device_mbps)
         cpu = got_net * c["net_cpu_per_mbps"] + got_disk * c["disk_cpu_per_mbps"]
