@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from kumo.errors import TraceFormatError
+from kumo.traces._generic_parquet import Columns, read_columns
 from kumo.traces._parquet import read_frame
 from kumo.traces._textio import data_line_number, is_gzip, to_float
 from kumo.traces.base import EXTRA_COLUMNS, MAX_CORES, MAX_TIME_S, MAX_VALUE, Trace, reader
@@ -56,6 +57,9 @@ GRID_TOL = 1e-6
 #: refuse grids above 2**31 cells (8 GiB per float32 array): almost surely a wrong step or a stray t_s
 MAX_CELLS = 2**31
 _PARSER_LINE = re.compile(r"Expected \d+ fields in line (\d+)")
+#: read Parquet files a record batch at a time (:mod:`kumo.traces._generic_parquet`); False: one pandas frame
+#: (the former path, kept for comparison: ``benchmarks/trace_io.py`` measures both)
+STREAM_PARQUET = True
 
 
 class _Rows:
@@ -116,9 +120,43 @@ def _numeric(frame: pd.DataFrame, col: str, rows: _Rows) -> np.ndarray:
     return values
 
 
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq"))
+
+
+def _parquet_columns(path: Path) -> Columns | None:
+    return read_columns(path, REQUIRED, NUMERIC, LIMITS, POSITIVE, MAX_VALUE)
+
+
+def _pandas_columns(path: Path) -> Columns:
+    """The file as one pandas frame (CSV, and Parquet files the streaming path leaves to it): checked rows."""
+    frame, is_csv = _read_frame(path)
+    rows = _Rows(path, is_csv)
+    columns = [str(c).strip() for c in frame.columns]
+    frame.columns = columns
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise TraceFormatError(
+            path,
+            f"missing required column(s): {', '.join(missing)}",
+            line=1 if is_csv else None,
+            field=missing[0],
+        )
+    if len(frame) == 0:
+        raise TraceFormatError(path, "no data rows")
+    ids = frame["vm_id"]
+    empty = np.flatnonzero(ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy())
+    if empty.size:
+        raise rows.error(int(empty[0]), "missing value", "vm_id")
+    codes, uniques = pd.factorize(ids.astype(str), sort=False)
+    num = {c: _numeric(frame, c, rows) for c in NUMERIC if c in columns}
+    return Columns(columns=columns, n_rows=len(frame), codes=codes, uniques=np.asarray(uniques, dtype=object),
+                   num=num)
+
+
 def infer_step(t_s: np.ndarray) -> float:
     """Most common positive difference between sorted distinct times (smallest on a tie); NaN if none."""
-    diffs = np.diff(np.unique(t_s))
+    diffs = np.diff(np.unique(pd.unique(t_s)))  # hashing first: sorting every row costs seconds
     if diffs.size == 0:
         return float("nan")
     values, counts = np.unique(diffs, return_counts=True)
@@ -141,35 +179,28 @@ def read_generic(path: str | Path, *, step_s: float | None = None, name: str | N
         ``cpu`` in MHz and ``ram_mb`` in MB, both (n_steps, n_vms) float32.
     """
     path = Path(path)
-    frame, is_csv = _read_frame(path)
+    cols = _parquet_columns(path) if STREAM_PARQUET and _is_parquet(path) else None
+    if cols is None:
+        cols = _pandas_columns(path)
+    is_csv = not _is_parquet(path)
     rows = _Rows(path, is_csv)
-    columns = [str(c).strip() for c in frame.columns]
-    frame.columns = columns
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise TraceFormatError(
-            path,
-            f"missing required column(s): {', '.join(missing)}",
-            line=1 if is_csv else None,
-            field=missing[0],
-        )
-    if len(frame) == 0:
-        raise TraceFormatError(path, "no data rows")
-    ignored = [c for c in columns if c not in REQUIRED and c not in NUMERIC]
-    counts: Counter[str] = Counter(rows_read=len(frame), ignored_columns=len(ignored))
-    ids = frame["vm_id"]
-    empty = np.flatnonzero(ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy())
-    if empty.size:
-        raise rows.error(int(empty[0]), "missing value", "vm_id")
-    codes, uniques = pd.factorize(ids.astype(str), sort=False)
-    num = {c: _numeric(frame, c, rows) for c in NUMERIC if c in columns}
+    codes, uniques, num = cols.codes, cols.uniques, cols.num
+    ignored = [c for c in cols.columns if c not in REQUIRED and c not in NUMERIC]
+    counts: Counter[str] = Counter(rows_read=cols.n_rows, ignored_columns=len(ignored))
+    n_rows = cols.n_rows
+    del cols
 
+    nul = next((i for i, u in enumerate(uniques) if str(u).endswith("\x00")), None)
+    if nul is not None:  # numpy text drops trailing NUL characters: two ids could become one
+        row = int(np.flatnonzero(codes == nul)[0])
+        raise rows.error(row, f"VM id {uniques[nul]!r} ends in a NUL character", "vm_id")
     t = num["t_s"]
     t0 = float(t.min())
     step = float(step_s) if step_s is not None else infer_step(t)
     if not np.isfinite(step) or step <= 0:
         raise TraceFormatError(path, "cannot infer the step from a single time; pass step_s", field="t_s")
-    pos = (t - t0) / step
+    pos = t - t0  # in place from here: the grid arrays are each as long as the file
+    pos /= step
     n_vms = len(uniques)
     if (float(pos.max()) + 1) * n_vms > MAX_CELLS:  # checked before the cast: a tiny step overflows int64
         raise TraceFormatError(
@@ -177,8 +208,12 @@ def read_generic(path: str | Path, *, step_s: float | None = None, name: str | N
             f"grid of {float(pos.max()) + 1:.3g} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
             field="t_s",
         )
-    slot = np.rint(pos).astype(np.int64)
-    off = np.flatnonzero(np.abs(pos - slot) > GRID_TOL)
+    near = np.rint(pos)
+    pos -= near
+    off = np.flatnonzero(np.abs(pos, out=pos) > GRID_TOL)
+    del pos
+    slot = near.astype(np.int64)
+    del near
     if off.size:
         row = int(off[0])
         raise rows.error(row, f"t_s={t[row]:g} is not on the grid t0={t0:g} + k * {step:g} s", "t_s")
@@ -189,21 +224,22 @@ def read_generic(path: str | Path, *, step_s: float | None = None, name: str | N
             f"grid of {n_steps} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
             field="t_s",
         )
-    key = codes.astype(np.int64) * n_steps + slot
-    dup = np.flatnonzero(pd.Series(key).duplicated().to_numpy())
-    if dup.size:
-        row = int(dup[0])
+    cell = slot * n_vms + codes  # flat index into an (n_steps, n_vms) grid, shared by every column
+    del slot
+    alive = np.zeros((n_steps, n_vms), dtype=bool)
+    alive.reshape(-1)[cell] = True
+    if np.count_nonzero(alive) < n_rows:  # two rows share a cell: a cheap test first, the exact row only then
+        key = codes.astype(np.int64) * n_steps + cell // n_vms
+        row = int(np.flatnonzero(pd.Series(key).duplicated().to_numpy())[0])
         raise rows.error(row, f"second row for VM {uniques[codes[row]]!r} at t_s={t[row]:g}", "t_s")
-
-    arrive = np.full(n_vms, n_steps, dtype=np.int64)
-    depart = np.zeros(n_vms, dtype=np.int64)
-    np.minimum.at(arrive, codes, slot)
-    np.maximum.at(depart, codes, slot + 1)
-    counts["missing_slots"] = int((depart - arrive).sum() - len(frame))
+    arrive = np.argmax(alive, axis=0).astype(np.int64)  # every VM has a row: its first and last slots
+    depart = n_steps - np.argmax(alive[::-1], axis=0).astype(np.int64)
+    del alive
+    counts["missing_slots"] = int((depart - arrive).sum() - n_rows)
 
     def grid(values: np.ndarray) -> np.ndarray:
         out = np.zeros((n_steps, n_vms), dtype=np.float32)
-        out[slot, codes] = values
+        out.reshape(-1)[cell] = values
         return out
 
     def per_vm(col: str) -> np.ndarray:
