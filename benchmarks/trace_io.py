@@ -10,11 +10,13 @@ prints the ratios. Goals (issue #13): each conversion under 10 s and under 4 GB;
 pandas path at 17 s and 6.8 GB.
 
     python benchmarks/trace_io.py [--vms 100000] [--steps 288] [--formats generic,opendc,azure] [--no-baseline]
+                                  [--baseline-src OLD_CHECKOUT/src] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -111,9 +113,9 @@ def write_azure(folder: Path, n_vms: int, n_steps: int, seed: int, block_steps: 
     return n
 
 
-def convert(src: Path, out: Path, pandas: bool = False) -> tuple[float, float, str]:
+def convert(src: Path, out: Path, pandas: bool = False, kumo_src: Path | None = None) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (GB) and stderr of ``kumo trace convert src out`` in a fresh child process
-    (``pandas``: with the generic reader's former whole-file pandas path)."""
+    (``pandas``: with the generic reader's whole-file pandas path; ``kumo_src``: another kumo source tree)."""
     # a helper child per conversion: RUSAGE_CHILDREN of this process is the maximum over all its children,
     # so the figure of each conversion is read inside a child that runs only that one conversion
     code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -124,7 +126,8 @@ def convert(src: Path, out: Path, pandas: bool = False) -> tuple[float, float, s
     cli = ("import kumo.traces.generic as g; g.STREAM_PARQUET = False; " if pandas else "") + \
         "from kumo.cli import main; main()"
     cmd = [sys.executable, "-c", code, sys.executable, "-c", cli, "trace", "convert", str(src), str(out)]
-    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    env = {**os.environ, "PYTHONPATH": str(kumo_src)} if kumo_src is not None else None
+    p = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     dt, rss_kb, rc = p.stdout.split()
     if int(rc) != 0:
         raise SystemExit(f"convert {src} failed:\n{p.stderr}")
@@ -142,6 +145,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=288, help="5-minute steps (288 = one day)")
     ap.add_argument("--formats", default="generic,opendc,azure", help="comma-separated: generic, opendc, azure")
     ap.add_argument("--no-baseline", action="store_true", help="skip the former pandas path of the generic reader")
+    ap.add_argument("--baseline-src", type=Path, default=None,
+                    help="also convert with the kumo sources in this folder (e.g. a checkout of an older "
+                         "release's src/) and print the ratios; replaces the pandas baseline")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="write the inputs here and keep them (reused when "
                                                              "present: same --vms, --steps and --seed)")
@@ -165,18 +171,24 @@ def main() -> None:
             else:
                 raise SystemExit(f"unknown format {fmt!r}; valid: generic, opendc, azure")
             size = sum(f.stat().st_size for f in ([src] if src.is_file() else src.iterdir())) / 1e6
-            print(f"\n{fmt}: {rows:,} rows, {size:,.0f} MB on disk (written in {time.perf_counter() - t:.1f} s)")
+            made = "kept from before" if rows < 0 else f"{rows:,} rows written in {time.perf_counter() - t:.1f} s"
+            print(f"\n{fmt}: {size:,.0f} MB on disk ({made})")
             dt, gb, msg = convert(src, root / f"{fmt}.kumo")
             print(f"  {msg}")
             report(f"  kumo trace convert ({fmt})", dt, gb)
-            if fmt == "generic" and not args.no_baseline:
+            if args.baseline_src is not None:
+                bdt, bgb, _ = convert(src, root / f"{fmt}-baseline.kumo", kumo_src=args.baseline_src)
+                report(f"  same, kumo of {args.baseline_src}", bdt, bgb)
+                print(f"  ratio to it: {dt / bdt:.2f}x time, {gb / bgb:.2f}x memory")
+                same = (root / f"{fmt}.kumo").read_bytes() == (root / f"{fmt}-baseline.kumo").read_bytes()
+                print(f"  same .kumo bytes from both: {same}")
+            elif fmt == "generic" and not args.no_baseline:
                 bdt, bgb, _ = convert(src, root / "generic-pandas.kumo", pandas=True)
-                report("  former pandas reader", bdt, bgb)
-                print(f"  ratio streaming / pandas: {dt / bdt:.2f}x time, {gb / bgb:.2f}x memory "
-                      "(the issue measured the pandas path at 17 s, 6.8 GB)")
+                report("  whole-file pandas reader", bdt, bgb)
+                print(f"  ratio row groups / pandas: {dt / bdt:.2f}x time, {gb / bgb:.2f}x memory "
+                      "(the issue measured the former reader at 17 s, 6.8 GB)")
                 same = (root / "generic.kumo").read_bytes() == (root / "generic-pandas.kumo").read_bytes()
                 print(f"  same .kumo bytes from both readers: {same}")
-
 
 if __name__ == "__main__":
     main()
