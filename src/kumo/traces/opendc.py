@@ -273,14 +273,14 @@ def _cells(out: np.ndarray, frags: tuple[np.ndarray, ...], v0: int, v1: int, arr
            step_ms: float) -> int:
     """Fill the cells of VMs ``v0:v1`` in ``out`` (each the integral of its fragments over the step / step);
     returns how many of them merge two or more fragments."""
-    key_start = frags[0]
     lens = depart[v0:v1] - arrive[v0:v1]
     vm = np.repeat(np.arange(v0, v1), lens)
     k = arrive[vm] + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
     lo = np.maximum(k * step_ms, lo_task[vm]).astype(np.int64)
     hi = np.minimum((k + 1) * step_ms, hi_task[vm]).astype(np.int64)
-    args = (*frags, vm)
-    work_cell = _integral(*args, vm * span + (hi - amin), hi) - _integral(*args, vm * span + (lo - amin), lo)
+    key_start, fv, a, dc, u, before = frags
+    work_cell = (_integral(key_start, fv, a, dc, u, before, vm, vm * span + (hi - amin), hi)
+                 - _integral(key_start, fv, a, dc, u, before, vm, vm * span + (lo - amin), lo))
     # fragments feeding a cell: from the one holding its start (or the VM's first) to the last starting before
     # its end
     j_first = np.searchsorted(key_start, vm * span, side="left")
