@@ -2,9 +2,11 @@
 
 What the generic reader needs from its file is per row: the VM's code (order of first appearance), and
 each numeric column as float64. The pandas path builds a whole DataFrame first (28.8 M rows of text ids
-are several GB of Python strings); this path keeps only the numeric arrays and int32 codes: VM ids are
-dictionary-encoded per batch (the dictionary lists a batch's distinct ids in the order they first appear)
-and mapped to global codes with :func:`pyarrow.compute.index_in`, new ids appended in that order.
+are several GB of Python strings); this path keeps only the numeric arrays and int32 codes. Row groups
+are decoded in threads, each straight into its rows of preallocated arrays; its VM ids are
+dictionary-encoded (the dictionary lists a group's distinct ids in the order they first appear), and the
+groups' dictionaries, concatenated in file order and encoded once more, give the global codes
+(:func:`_global_codes`).
 
 It takes a valid file of plain types only. Anything else returns None and the caller reads the file through
 pandas, which yields the very same arrays for a valid file, and for an invalid one the exact error of
@@ -27,6 +29,7 @@ import numpy as np
 THREADS = 2
 #: one open ParquetFile per worker thread
 _local = threading.local()
+
 
 @dataclass
 class Columns:

@@ -15,6 +15,9 @@ column              required  meaning
 ``disk_read_kbps``  no        and the other names of :data:`kumo.traces.base.EXTRA_COLUMNS`
 ==================  ========  ==============================================================
 
+Parquet files are read a row group at a time (:mod:`kumo.traces._generic_parquet`), giving the same
+Trace as one pandas frame would; CSV files through pandas.
+
 Grid: step 0 is the smallest ``t_s`` (it becomes ``start_epoch_s``); the step is ``step_s`` when given,
 else the most common positive difference between the sorted distinct ``t_s``. Every ``t_s`` must lie on
 that grid (within 1e-6 of a step). A VM arrives at its first row and departs one past its last; slots
@@ -25,10 +28,10 @@ NaN bookings.
 Errors (:class:`~kumo.errors.TraceFormatError`): missing required columns (all listed), NaN, empty,
 non-numeric or negative values, values above their limit (``t_s`` above
 :data:`~kumo.traces.base.MAX_TIME_S`, ``cores`` above :data:`~kumo.traces.base.MAX_CORES`, the others
-above :data:`~kumo.traces.base.MAX_VALUE`), a booking of 0, fractional cores, a time off the grid and two
-rows for the same VM and slot, each with the CSV line (1-based, header included) or the Parquet row
-(1-based) and the column; a ragged row with its line; a truncated or damaged ``.csv.gz`` or Parquet file
-names the file.
+above :data:`~kumo.traces.base.MAX_VALUE`), a booking of 0, fractional cores, a time off the grid, two
+rows for the same VM and slot and an id ending in a NUL character, each with the CSV line (1-based, header
+included) or the Parquet row (1-based) and the column; a ragged row with its line; a truncated or damaged
+``.csv.gz`` or Parquet file names the file.
 """
 
 from __future__ import annotations
