@@ -63,6 +63,8 @@ _PARSER_LINE = re.compile(r"Expected \d+ fields in line (\d+)")
 #: read Parquet files a record batch at a time (:mod:`kumo.traces._generic_parquet`); False: one pandas frame
 #: (the former path, kept for comparison: ``benchmarks/trace_io.py`` measures both)
 STREAM_PARQUET = True
+#: rows per block of the per-row grid arithmetic (its temporaries stay in cache)
+_BLOCK = 1 << 16
 
 
 class _Rows:
@@ -157,6 +159,37 @@ def _pandas_columns(path: Path) -> Columns:
                    num=num)
 
 
+def _cells(t: np.ndarray, t0: float, step: float, codes: np.ndarray, n_vms: int) -> tuple[np.ndarray, int, int]:
+    """Each row's cell in the (n_steps, n_vms) grid (slot * n_vms + code), the number of steps, and the first
+    row whose time is off the grid (-1: none). A block of rows at a time: no temporary as long as the file."""
+    cell = np.empty(len(t), np.int64)
+    top = 0
+    for i in range(0, len(t), _BLOCK):
+        pos = t[i:i + _BLOCK] - t0
+        pos /= step
+        near = np.rint(pos)
+        pos -= near
+        off = np.flatnonzero(np.abs(pos, out=pos) > GRID_TOL)
+        if off.size:
+            return cell, 0, i + int(off[0])
+        slot = near.astype(np.int64)
+        top = max(top, int(slot.max()))
+        slot *= n_vms
+        slot += codes[i:i + _BLOCK]
+        cell[i:i + _BLOCK] = slot
+    return cell, top + 1, -1
+
+
+def _first_fractional(x: np.ndarray) -> int:
+    """The first index of a value that is not a whole number, -1 if none (a block at a time)."""
+    for i in range(0, len(x), _BLOCK):
+        part = x[i:i + _BLOCK]
+        frac = np.flatnonzero(part != np.floor(part))
+        if frac.size:
+            return i + int(frac[0])
+    return -1
+
+
 def infer_step(t_s: np.ndarray) -> float:
     """Most common positive difference between sorted distinct times (smallest on a tie); NaN if none."""
     diffs = np.diff(np.unique(pd.unique(t_s)))  # hashing first: sorting every row costs seconds
@@ -202,33 +235,23 @@ def read_generic(path: str | Path, *, step_s: float | None = None, name: str | N
     step = float(step_s) if step_s is not None else infer_step(t)
     if not np.isfinite(step) or step <= 0:
         raise TraceFormatError(path, "cannot infer the step from a single time; pass step_s", field="t_s")
-    pos = t - t0  # in place from here: the grid arrays are each as long as the file
-    pos /= step
     n_vms = len(uniques)
-    if (float(pos.max()) + 1) * n_vms > MAX_CELLS:  # checked before the cast: a tiny step overflows int64
+    top = (float(t.max()) - t0) / step  # the largest (t - t0) / step: both operations are monotonic
+    if (top + 1) * n_vms > MAX_CELLS:  # checked before the cast: a tiny step overflows int64
         raise TraceFormatError(
             path,
-            f"grid of {float(pos.max()) + 1:.3g} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
+            f"grid of {top + 1:.3g} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
             field="t_s",
         )
-    near = np.rint(pos)
-    pos -= near
-    off = np.flatnonzero(np.abs(pos, out=pos) > GRID_TOL)
-    del pos
-    slot = near.astype(np.int64)
-    del near
-    if off.size:
-        row = int(off[0])
-        raise rows.error(row, f"t_s={t[row]:g} is not on the grid t0={t0:g} + k * {step:g} s", "t_s")
-    n_steps = int(slot.max()) + 1
+    cell, n_steps, off = _cells(t, t0, step, codes, n_vms)
+    if off >= 0:
+        raise rows.error(off, f"t_s={t[off]:g} is not on the grid t0={t0:g} + k * {step:g} s", "t_s")
     if n_steps * n_vms > MAX_CELLS:
         raise TraceFormatError(
             path,
             f"grid of {n_steps} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
             field="t_s",
         )
-    cell = slot * n_vms + codes  # flat index into an (n_steps, n_vms) grid, shared by every column
-    del slot
     alive = np.zeros((n_steps, n_vms), dtype=bool)
     alive.reshape(-1)[cell] = True
     if np.count_nonzero(alive) < n_rows:  # two rows share a cell: a cheap test first, the exact row only then
@@ -253,11 +276,9 @@ def read_generic(path: str | Path, *, step_s: float | None = None, name: str | N
         return out
 
     if "cores" in num:
-        frac = np.flatnonzero(num["cores"] != np.floor(num["cores"]))
-        if frac.size:
-            raise rows.error(
-                int(frac[0]), f"cores must be a whole number, got {num['cores'][frac[0]]:g}", "cores"
-            )
+        frac = _first_fractional(num["cores"])
+        if frac >= 0:
+            raise rows.error(frac, f"cores must be a whole number, got {num['cores'][frac]:g}", "cores")
     cores = np.nan_to_num(per_vm("cores"), nan=0.0)
     provenance = {"format": "generic", "source": str(path)}
     if ignored:
