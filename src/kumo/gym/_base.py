@@ -121,6 +121,15 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
             self._hist[0] = self.engine.state.host_cpu_demand / self._cpu_cap  # type: ignore[union-attr]
         self.accounted = k + 1
 
+    def _stepped_many(self, end: int, host_cpu: np.ndarray) -> None:
+        """Engine steps up to ``end`` (excluded) are accounted at once (:meth:`kumo.engine.Engine.run_quiet`),
+        ``host_cpu`` the hosts' CPU demand in the last of them, oldest first."""
+        self._obs_step = -1
+        for row in host_cpu:
+            self._hist[1:] = self._hist[:-1]
+            self._hist[0] = row / self._cpu_cap
+        self.accounted = end
+
     def _reward(self, refused: int, last: bool) -> tuple[float, LedgerTotals]:
         """The reward of the engine steps accounted since the last call (and of ``refused`` refusals); at the
         episode's ``last`` action the ledger is settled."""
