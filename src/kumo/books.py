@@ -141,6 +141,46 @@ class Books:
                    np.stack([x[7] for x in p]) if self.host_steps is not None else None, energy_j, load_mhz_s,
                    overload_s, ram_short_mb_s, [len(x[3]) for x in p], 0)
 
+    def plain_run(self, k: int, cpu: np.ndarray, ram: np.ndarray, placed: np.ndarray, vm_host: np.ndarray,
+                  on: np.ndarray, n_vms: np.ndarray, state: np.ndarray) -> None:
+        """Account the plain steps ``k`` .. ``k + b - 1`` of a run that keeps one placement, without
+        virtualization models: ``cpu``, ``ram`` (b, n_vms) demand (0 where not placed), ``placed`` the placed
+        VMs' indices, ``vm_host``, ``on``, ``n_vms``, ``state`` as for :meth:`plain`, the same in every step.
+        The same bits as :meth:`plain` step after step (kept steps are accounted first), with less work: the
+        placement is shared by the steps."""
+        self.flush()
+        dt = self.dt
+        nh, nv = len(self.cpu_cap), cpu.shape[1]
+        mask = np.zeros(nv, dtype=bool)
+        mask[placed] = True
+        src = np.where(mask, vm_host, 0)
+        rows = max(1, MAX_CELLS // max(nv, 1))
+        for a in range(0, cpu.shape[0], rows):
+            c, r = cpu[a:a + rows], ram[a:a + rows]
+            b = c.shape[0]
+            # per-host loads: as flush's bincount, the placed VMs of a step in index order
+            bins = (np.arange(b)[:, None] * nh + src[placed][None, :]).ravel()
+            cpu_load = np.bincount(bins, c[:, placed].ravel(), b * nh).reshape(b, nh)
+            ram_load = np.bincount(bins, r[:, placed].ravel(), b * nh).reshape(b, nh)
+            cap, rcap = self.cpu_cap, self.ram_cap
+            util = np.minimum(cpu_load, cap) / cap
+            share = np.where(cpu_load > cap, cap / np.maximum(cpu_load, 1e-300), 1.0)
+            watts = np.where(on, self.power_w(util.ravel(), np.tile(np.arange(nh), b)).reshape(b, nh), 0.0)
+            short = np.maximum(ram_load - rcap, 0.0)
+            energy_j = watts * dt
+            share_s = share * dt
+            load_mhz_s = util * cap * dt
+            overload_s = np.where(cpu_load > cap * (1 + 1e-12), dt, 0.0)
+            ram_short_mb_s = short * dt
+            ram_load_mb_s = ram_load * dt
+            delivered = c * share_s[:, src]
+            frac = np.divide(ram_short_mb_s, ram_load_mb_s, out=np.zeros_like(ram_load_mb_s), where=ram_load_mb_s > 0)
+            vm_ram_short = r * dt * frac[:, src]
+            self._post(slice(k + a, k + a + b), np.broadcast_to(mask, (b, nv)), c, r, delivered, vm_ram_short,
+                       np.broadcast_to(vm_host, (b, nv)), np.broadcast_to(on, (b, nh)),
+                       np.broadcast_to(n_vms, (b, nh)), np.broadcast_to(state, (b, nh)), energy_j, load_mhz_s,
+                       overload_s, ram_short_mb_s, [len(placed)] * b, 0)
+
     def _post(self, ks: slice, placed: np.ndarray, cpu: np.ndarray, ram: np.ndarray, delivered: np.ndarray,
               vm_ram_short: np.ndarray, vm_host: np.ndarray, on: np.ndarray, n_vms: np.ndarray,
               state: np.ndarray | None, energy_j: np.ndarray, load_mhz_s: np.ndarray, overload_s: np.ndarray,

@@ -323,8 +323,8 @@ class Engine:
         ``external``, at every decision point of :meth:`finish_step_decisions`), no event (migration end,
         boot, failure) is due before its end, no VM migrates, no host boots and the scenario has no
         virtualization models; VMs may depart. The steps between two departures keep one placement: their
-        demand is read as one (steps, VMs) block and handed to the books as plain steps, so the state and the
-        books end as they would step by step, to the bit.
+        demand is read as one (steps, VMs) block and accounted at once (:meth:`kumo.books.Books.plain_run`), so
+        the state and the books end as they would step by step, to the bit.
 
         Returns
         -------
@@ -376,9 +376,8 @@ class Engine:
             cpu = np.where(placed, cpu, 0.0)
             ram = np.where(placed, ram, 0.0)
             hosts_of = s.vm_host[idx]
-            snap = (s.vm_host.copy(), s.host_state != HOST_OFF, s.host_n_vms.copy(), s.host_state.copy())
-            for i in range(j - k):
-                self.books.plain(k + i, cpu[i], ram[i], idx, *snap)
+            self.books.plain_run(k, cpu, ram, idx, s.vm_host.copy(), s.host_state != HOST_OFF, s.host_n_vms.copy(),
+                                 s.host_state.copy())
             out += [np.bincount(hosts_of, cpu[i][idx], nh) for i in range(max(0, j - k - history), j - k)]
             out = out[len(out) - history:] if history else []
             s.step, s.t_s = j - 1, (j - 1) * dt

@@ -90,7 +90,9 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
         if key not in cache:
             cache[key] = self.engine_scenario(ep.scenario_of(w.trace))
         self.engine = Engine(cache[key], ep.cut(w))
-        self.ledger = RunningLedger(self.engine, self.ledger_spec)
+        rules = ep.cached(f"ledger-vms{w.trace}:{w.start}:{w.steps}",
+                          lambda: RunningLedger.vm_rules(self.engine, self.ledger_spec))
+        self.ledger = RunningLedger(self.engine, self.ledger_spec, vm_rules=rules)
         eng = self.engine
         s = eng.state
         self.n_hosts = nh = s.hosts.n

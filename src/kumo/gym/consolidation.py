@@ -41,6 +41,7 @@ from gymnasium import spaces
 
 from kumo.config import Scenario, parse
 from kumo.gym._base import OBS_HIGH, KumoEnv
+from kumo.gym._fast import rank_many
 from kumo.policies.base import Decision, SelectionContext
 from kumo.policies.placement import Placer
 from kumo.policies.registry import make
@@ -129,6 +130,8 @@ class ConsolidationEnv(KumoEnv):
         self._vm_hist = np.zeros((nv, 30))
         self._vm_filled = 0
         self._sel_rng = np.random.default_rng(np.random.SeedSequence(int(self.np_random.integers(2**63))))
+        h = eng.state.hosts
+        self._caps = np.stack([h.cpu_mhz, h.ram_mb, h.cpu_overcommit * h.cpu_mhz, h.ram_overcommit * h.ram_mb])
         self._k_step = -1
         self._gen = None
         self._moves_done = 0
@@ -265,9 +268,9 @@ class ConsolidationEnv(KumoEnv):
         ur = s.host_ram_demand / h.ram_mb
         load = np.maximum(uc, ur)
         powered = (s.host_state == HOST_ON) | (s.host_state == HOST_BOOTING)
-        movable = (s.vm_state == VM_RUNNING) & s.vm_migratable
-        n_movable = np.bincount(s.vm_host[movable], minlength=h.n)
-        busy = powered & (n_movable > 0)
+        mv = np.flatnonzero((s.vm_state == VM_RUNNING) & s.vm_migratable)  # the movable VMs
+        on_host = s.vm_host[mv]
+        busy = powered & (np.bincount(on_host, minlength=h.n) > 0)
         over = busy & ((uc > self.upper) | (ur > self.upper))
         under = busy & ~over & (load < self.lower)
         oi = np.flatnonzero(over)
@@ -279,44 +282,64 @@ class ConsolidationEnv(KumoEnv):
         self._cand_over = np.zeros(M, bool)
         self._targets = np.full((M, k), -1, np.int64)
         self._n_targets = np.zeros(M, np.int64)
+        # each candidate's movable VMs in index order: one stable sort by host, then slices
+        order = np.argsort(on_host, kind="stable")
+        by_host = mv[order]
+        sorted_hosts = on_host[order]
+        lo = np.searchsorted(sorted_hosts, cands, "left")
+        hi = np.searchsorted(sorted_hosts, cands, "right")
         n = 0
-        for host in cands.tolist():
-            vms = np.flatnonzero(movable & (s.vm_host == host))
-            vm = self._pick(v, host, vms)
+        for host, a, b in zip(cands.tolist(), lo.tolist(), hi.tolist(), strict=True):
+            vm = self._pick(host, by_host[a:b])
             if vm < 0:
                 continue
             self._cand[n], self._cand_vm[n], self._cand_over[n] = host, vm, over[host]
-            tg = self._targets_of(v, vm, host, bool(over[host]))
-            self._targets[n, :len(tg)] = tg
-            self._n_targets[n] = len(tg)
             n += 1
         self._cand_n = n
+        if n:
+            self._targets_of(v, n, powered)
 
-    def _pick(self, v: Any, host: int, vms: np.ndarray) -> int:
+    def _pick(self, host: int, vms: np.ndarray) -> int:
         s = self.engine.state  # type: ignore[union-attr]
+        ram = s.vms.ram_booked_mb[vms]
         ctx = SelectionContext(
-            vm_index=vms, ram_mb=s.vms.ram_booked_mb[vms], cpu_demand_mhz=s.vm_cpu_demand[vms],
+            vm_index=vms, ram_mb=ram, cpu_demand_mhz=s.vm_cpu_demand[vms],
             cpu_booked_mhz=s.vms.cpu_booked_mhz[vms], ram_demand_mb=s.vm_ram_demand[vms],
-            ram_booked_mb=s.vms.ram_booked_mb[vms], history=self._vm_hist[vms],
+            ram_booked_mb=ram.copy(), history=self._vm_hist[vms],
             hist_len=np.full(vms.size, self._vm_filled), host_cpu_mhz=float(s.hosts.cpu_mhz[host]),
             host_ram_mb=float(s.hosts.ram_mb[host]), host_cpu_used_mhz=float(s.host_cpu_demand[host]),
             host_ram_used_mb=float(s.host_ram_demand[host]), upper_cpu=self.upper, upper_ram=self.upper)
         p = int(self.selector.pick(ctx, self._sel_rng))
         return int(vms[p]) if 0 <= p < vms.size else -1
 
-    def _targets_of(self, v: Any, vm: int, src: int, wake: bool) -> np.ndarray:
+    def _targets_of(self, v: Any, n: int, powered: np.ndarray) -> None:
+        """The targets of the first ``n`` candidates' VMs: the ``k`` best powered hosts other than the source
+        that can book the VM and stay under ``upper`` with it, by the target rule; for an overloaded source,
+        switched-off hosts complete the list. All candidates at once (:func:`~kumo.gym._fast.rank_many`)."""
         s = self.engine.state  # type: ignore[union-attr]
         h = s.hosts
-        room = ((s.host_cpu_booked + s.vms.cpu_booked_mhz[vm] <= h.cpu_overcommit * h.cpu_mhz * (1 + 1e-12))
-                & (s.host_ram_booked + s.vms.ram_booked_mb[vm] <= h.ram_overcommit * h.ram_mb * (1 + 1e-12))
-                & ((s.host_cpu_demand + s.vm_cpu_demand[vm]) / h.cpu_mhz <= self.upper)
-                & ((s.host_ram_demand + s.vm_ram_demand[vm]) / h.ram_mb <= self.upper))
-        room[src] = False
-        powered = (s.host_state == HOST_ON) | (s.host_state == HOST_BOOTING)
-        out: np.ndarray = self.target_placer.rank(v, vm, room & powered)[:self.k]
-        if wake and out.size < self.k:
-            off = self.target_placer.rank(v, vm, room & (s.host_state == HOST_OFF))[:self.k - out.size]
-            out = np.concatenate([out, off])
+        vm, src = self._cand_vm[:n], self._cand[:n]
+        col = (slice(None), None)
+        room = ((s.host_cpu_booked + s.vms.cpu_booked_mhz[vm][col] <= h.cpu_overcommit * h.cpu_mhz * (1 + 1e-12))
+                & (s.host_ram_booked + s.vms.ram_booked_mb[vm][col] <= h.ram_overcommit * h.ram_mb * (1 + 1e-12))
+                & ((s.host_cpu_demand + s.vm_cpu_demand[vm][col]) / h.cpu_mhz <= self.upper)
+                & ((s.host_ram_demand + s.vm_ram_demand[vm][col]) / h.ram_mb <= self.upper))
+        room[np.arange(n), src] = False
+        ranked = self._rank(v, vm, room & powered)
+        wake = np.flatnonzero(self._cand_over[:n] & (np.array([r.size for r in ranked]) < self.k))
+        if wake.size:
+            more = self._rank(v, vm[wake], room[wake] & (s.host_state == HOST_OFF))
+            for i, r in zip(wake.tolist(), more, strict=True):
+                ranked[i] = np.concatenate([ranked[i][:self.k], r[:self.k - ranked[i].size]])
+        for i, r in enumerate(ranked):
+            r = r[:self.k]
+            self._targets[i, :r.size] = r
+            self._n_targets[i] = r.size
+
+    def _rank(self, v: Any, vms: np.ndarray, ok: np.ndarray) -> list[np.ndarray]:
+        out = rank_many(self.target_placer, v, vms, ok)
+        if out is None:
+            out = [self.target_placer.rank(v, int(x), m) for x, m in zip(vms.tolist(), ok, strict=True)]
         return out
 
     # ------------------------------------------------------------------------------------------ masks
@@ -340,26 +363,21 @@ class ConsolidationEnv(KumoEnv):
         n = getattr(self, "_cand_n", 0)
         if n and not self._done:
             s = self.engine.state  # type: ignore[union-attr]
-            h = s.hosts
             c, vm = self._cand[:n], self._cand_vm[:n]
+            caps = self._caps  # (4, n_hosts): CPU, RAM, bookable CPU, bookable RAM
+            used = np.stack([s.host_cpu_demand, s.host_ram_demand, s.host_cpu_booked, s.host_ram_booked])
+            vm_use = np.stack([s.vm_cpu_demand[vm], s.vm_ram_demand[vm], s.vms.cpu_booked_mhz[vm], s.vms.ram_booked_mb[vm]])
             cand[:n, 0] = 1.0
             cand[:n, 1] = self._cand_over[:n]
-            cand[:n, 2] = s.host_cpu_demand[c] / h.cpu_mhz[c]
-            cand[:n, 3] = s.host_ram_demand[c] / h.ram_mb[c]
-            cand[:n, 4] = s.vm_cpu_demand[vm] / h.cpu_mhz[c]
-            cand[:n, 5] = s.vm_ram_demand[vm] / h.ram_mb[c]
-            cand[:n, 6] = s.vms.ram_booked_mb[vm] / self._ram_scale
+            cand[:n, 2:4] = (used[:2, c] / caps[:2, c]).T
+            cand[:n, 4:6] = (vm_use[:2] / caps[:2, c]).T
+            cand[:n, 6] = vm_use[3] / self._ram_scale
             cand[:n, 7] = s.host_n_vms[c] / 32.0
             cand[:n, 8] = c / self.max_hosts
             valid = np.arange(k)[None, :] < self._n_targets[:n, None]
             t = np.where(valid, self._targets[:n], 0)
-            vc = s.vm_cpu_demand[vm][:, None]
-            vr = s.vm_ram_demand[vm][:, None]
             targ[:n, :, 0] = valid
-            targ[:n, :, 1] = (s.host_cpu_demand[t] + vc) / h.cpu_mhz[t]
-            targ[:n, :, 2] = (s.host_ram_demand[t] + vr) / h.ram_mb[t]
-            targ[:n, :, 3] = (s.host_cpu_booked[t] + s.vms.cpu_booked_mhz[vm][:, None]) / (h.cpu_overcommit[t] * h.cpu_mhz[t])
-            targ[:n, :, 4] = (s.host_ram_booked[t] + s.vms.ram_booked_mb[vm][:, None]) / (h.ram_overcommit[t] * h.ram_mb[t])
+            targ[:n, :, 1:5] = ((used[:, t] + vm_use[:, :, None]) / caps[:, t]).transpose(1, 2, 0)
             targ[:n, :, 5] = s.host_state[t] != HOST_OFF
             targ[:n, :, 6] = t / self.max_hosts
             targ[:n] *= valid[:, :, None]

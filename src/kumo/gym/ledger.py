@@ -122,9 +122,21 @@ class RunningLedger:
     spec : the ledger's rules, prices and costs (:class:`kumo.accounting.LedgerSpec` or its dict).
     carbon : optional hook ``carbon(kwh, first_step, end_step) -> kg``: the emissions of ``kwh`` (n_hosts,)
         IT energy used in steps [first_step, end_step); ``carbon_kg`` stays 0 without it.
+    vm_rules : ``(price_per_hour, sla_class)`` of the engine's VMs under ``spec``, as :meth:`vm_rules`
+        returns them (an environment keeps them per trace window); None: computed here.
     """
 
-    def __init__(self, engine: Any, spec: LedgerSpec | dict[str, Any] | None = None, carbon: Any = None):
+    @staticmethod
+    def vm_rules(engine: Any, spec: LedgerSpec) -> tuple[np.ndarray, np.ndarray]:
+        """(n_vms,) price per hour and (n_vms,) SLA class index (-1: the ledger's own SLA) of the engine's
+        VMs, by the ledger's rules (:func:`kumo.accounting.price_per_hour`, :func:`~kumo.accounting.sla_classes`)."""
+        facts = _Facts(engine)
+        pph = price_per_hour(facts, spec.prices)  # type: ignore[arg-type]
+        klass = sla_classes(facts, spec) if spec.classes else np.full(engine.state.vms.n, -1)  # type: ignore[arg-type]
+        return pph, klass
+
+    def __init__(self, engine: Any, spec: LedgerSpec | dict[str, Any] | None = None, carbon: Any = None,
+                 vm_rules: tuple[np.ndarray, np.ndarray] | None = None):
         if engine.books.vm_steps is None:
             raise ValueError("RunningLedger needs the per-step VM matrices: build the engine with "
                              "record_vm_steps = true")
@@ -136,9 +148,8 @@ class RunningLedger:
         self.dt = engine.dt
         self.n_steps = n = engine.trace.n_steps
         nv = s.vms.n
-        facts = _Facts(engine)
-        self.pph = price_per_hour(facts, spec.prices)  # type: ignore[arg-type]
-        klass = sla_classes(facts, spec) if spec.classes else np.full(nv, -1)  # type: ignore[arg-type]
+        self.pph, klass = vm_rules if vm_rules is not None else self.vm_rules(engine, spec)
+        self.klass = klass  #: (n_vms,) each VM's SLA class in ``spec.classes``, -1 for the ledger's own
         slas = [spec.sla] + [c.sla(spec.sla) for c in spec.classes]
         pens = [spec.penalties] + [c.penalty_spec(spec.penalties) for c in spec.classes]
         of = klass + 1
@@ -155,11 +166,13 @@ class RunningLedger:
         self._fixed = {}
         self._frac = {}
         self._excess = {}
+        self._has_frac: dict[str, bool] = {}
         for r in _RES:
             kinds = [getattr(p, r) for p in pens]
             self._fixed[r] = np.array([p.value if p.kind == "fixed" else 0.0 for p in kinds])[of]
             self._frac[r] = np.array([p.value if p.kind == "revenue-fraction" else 0.0 for p in kinds])[of]
             self._excess[r] = np.array([p.value if p.kind == "excess-downtime" else 0.0 for p in kinds])[of]
+            self._has_frac[r] = bool(self._frac[r].any())
             if r != "uptime" and self._excess[r].any():
                 raise ValueError(f"penalties.{r}.kind: 'excess-downtime' applies to uptime only")
         # energy and hardware prices: the ledger's, else the scenario's
@@ -299,7 +312,8 @@ class RunningLedger:
             j = i + int(np.searchsorted(win[a + i:b], w, side="right"))  # rows of window w
             for key, x in (("cpu_s", cpu_short), ("cpu_d", cd), ("ram_s", rs), ("ram_d", rd)):
                 # sequential row sums from the running total: the same order as the ledger's window sums
-                acc[key] = np.vstack([acc[key][None], x[i:j].astype(np.float64)]).sum(axis=0)
+                acc[key] = (acc[key] + x[i].astype(np.float64) if j == i + 1
+                            else np.vstack([acc[key][None], x[i:j].astype(np.float64)]).sum(axis=0))
             acc["placed"] |= placed[i:j].any(axis=0)
             if a + j < len(win):
                 while self._sla_open < int(win[a + j]):
@@ -411,6 +425,13 @@ class RunningLedger:
         prev, self._kwh_prev = self._kwh_prev, kwh
         return kwh - prev
 
+    def _frac_money(self, r: str, rev: np.ndarray) -> float:
+        """The revenue-fraction penalties of resource ``r`` so far (0 without such penalties)."""
+        frac = self._frac[r]
+        if not self._has_frac[r]:
+            return 0.0
+        return float((frac * self._count[r] * rev).sum())
+
     def _refresh(self) -> None:
         if self._settled:
             return
@@ -426,10 +447,9 @@ class RunningLedger:
             billed = np.minimum(np.clip(b - v.arrive_step, 0, None), life).astype(np.float64)
         rev = self.pph * (billed * dt / 3600.0)
         t.revenue = float(rev.sum())
-        t.penalties_cpu = self._fixed_money["cpu"] + float((self._frac["cpu"] * self._count["cpu"] * rev).sum())
-        t.penalties_ram = self._fixed_money["ram"] + float((self._frac["ram"] * self._count["ram"] * rev).sum())
-        t.penalties_uptime = (self._fixed_money["uptime"] + self._excess_money
-                              + float((self._frac["uptime"] * self._count["uptime"] * rev).sum()))
+        t.penalties_cpu = self._fixed_money["cpu"] + self._frac_money("cpu", rev)
+        t.penalties_ram = self._fixed_money["ram"] + self._frac_money("ram", rev)
+        t.penalties_uptime = self._fixed_money["uptime"] + self._excess_money + self._frac_money("uptime", rev)
         kwh = ha["energy_j"] / 3.6e6
         t.energy_kwh = float(kwh.sum())
         t.energy_cost = float((kwh * self.pue * self.price_kwh).sum())

@@ -24,10 +24,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from kumo.accounting import sla_classes
 from kumo.gym._base import KumoEnv
 from kumo.gym._fast import FusedFilters
-from kumo.gym.ledger import _Facts
 from kumo.state import VM_QUEUED
 
 __all__ = ["PlacementEnv"]
@@ -73,8 +71,7 @@ class PlacementEnv(KumoEnv):
         req[:, :3] = np.column_stack([s.vms.cpu_booked_mhz, s.vms.ram_booked_mb, s.vms.cores]).astype(np.float64) * scale
         req[:, 4] = 1.0
         if self.sla_class_obs:
-            klass = (sla_classes(_Facts(eng), self.ledger_spec) if self.ledger_spec.classes   # type: ignore[arg-type]
-                     else np.full(s.vms.n, -1))
+            klass = self.ledger.klass  # type: ignore[union-attr]
             req[np.arange(s.vms.n), len(_REQUEST) + 1 + klass] = 1.0  # -1 (default) lands on the first slot
         self._req_rows = np.clip(req, 0.0, 1.0)
         self._fused = FusedFilters.of(eng.placer, s)
