@@ -275,16 +275,20 @@ class Books:
         if pulses is None:
             delivered[placed] = cpu[placed] * integ.share_s[src]
         else:
-            delivered[placed] = cpu[placed] * integ.share_integral(src, np.full(len(placed), t0),
-                                                                    np.full(len(placed), t1), base_share)
-            if len(mig):
-                src_h, tgt_h = s.vm_host[mig], s.vm_target[mig]
-                seg_a = np.maximum(mig_start, t0)
-                seg_b = np.minimum(mig_end, t1)
-                on_src = integ.share_integral(src_h, np.full(len(mig), t0), seg_b, base_share)
-                lost = mig_loss * integ.share_integral(src_h, seg_a, seg_b, base_share)
-                on_tgt = np.where(mig_end < t1,
-                                  integ.share_integral(tgt_h, seg_b, np.full(len(mig), t1), base_share), 0.0)
+            # the share integrals in one query (each is a function of its host and interval only): the
+            # whole step on every host (a VM's is its host's), then per migration on its source over
+            # [t0, end], on its source over the copy, on its target after the end
+            src_h, tgt_h = s.vm_host[mig], s.vm_target[mig]
+            seg_a = np.maximum(mig_start, t0)
+            seg_b = np.minimum(mig_end, t1)
+            m = len(mig)
+            share = integ.share_integral(np.concatenate([np.arange(nh), src_h, src_h, tgt_h]),
+                                         np.concatenate([np.full(nh + m, t0), seg_a, seg_b]),
+                                         np.concatenate([np.full(nh, t1), seg_b, seg_b, np.full(m, t1)]), base_share)
+            delivered[placed] = cpu[placed] * share[:nh][src]
+            if m:
+                on_src, lost = share[nh:nh + m], mig_loss * share[nh + m:nh + 2 * m]
+                on_tgt = np.where(mig_end < t1, share[nh + 2 * m:], 0.0)
                 delivered[mig] = cpu[mig] * (on_src - lost + on_tgt)
         if useful is not None:
             delivered *= useful

@@ -32,10 +32,11 @@ from kumo.policies.placement import (
 )
 from kumo.state import HOST_BOOTING, HOST_ON
 
-__all__ = ["FusedFilters", "rank_many"]
+__all__ = ["POWERED", "FusedFilters", "rank_many"]
 
-_POWERED = np.zeros(8, bool)
-_POWERED[[HOST_ON, HOST_BOOTING]] = True  # PoweredFilter: on or booting, by host state
+#: by host state: on or booting (what PoweredFilter passes)
+POWERED = np.zeros(8, bool)
+POWERED[[HOST_ON, HOST_BOOTING]] = True
 
 
 class FusedFilters:
@@ -75,7 +76,7 @@ class FusedFilters:
         ok = None
         for kind, c in self.parts:
             if kind == "powered":
-                m = _POWERED[s.host_state]
+                m = POWERED[s.host_state]
             elif kind == "static":
                 m = c[vm] if ok is not None else c[vm].copy()
             elif kind == "cpu-booking":

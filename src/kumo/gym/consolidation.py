@@ -41,6 +41,7 @@ from gymnasium import spaces
 
 from kumo.config import Scenario, parse
 from kumo.gym._base import OBS_HIGH, KumoEnv
+from kumo.gym._fast import POWERED as _POWERED
 from kumo.gym._fast import rank_many
 from kumo.policies.base import Decision, SelectionContext
 from kumo.policies.placement import Placer
@@ -132,6 +133,8 @@ class ConsolidationEnv(KumoEnv):
         self._sel_rng = np.random.default_rng(np.random.SeedSequence(int(self.np_random.integers(2**63))))
         h = eng.state.hosts
         self._caps = np.stack([h.cpu_mhz, h.ram_mb, h.cpu_overcommit * h.cpu_mhz, h.ram_overcommit * h.ram_mb])
+        # what a host may book, as the booking filters compare it
+        self._bookable = np.stack([h.cpu_overcommit * h.cpu_mhz * (1 + 1e-12), h.ram_overcommit * h.ram_mb * (1 + 1e-12)])
         self._k_step = -1
         self._gen = None
         self._moves_done = 0
@@ -258,21 +261,22 @@ class ConsolidationEnv(KumoEnv):
 
     # ------------------------------------------------------------------------------------------ candidates
     def _candidates(self) -> None:
-        """The candidate hosts, their picked VMs and their targets at this decision point."""
+        """The candidate hosts, their picked VMs and their targets at this decision point (and what the
+        observation shows of them, computed on the way)."""
         eng = self.engine
         assert eng is not None
-        v = eng.view
         s = eng.state
-        h = s.hosts
-        uc = s.host_cpu_demand / h.cpu_mhz
-        ur = s.host_ram_demand / h.ram_mb
-        load = np.maximum(uc, ur)
-        powered = (s.host_state == HOST_ON) | (s.host_state == HOST_BOOTING)
+        caps = self._caps  # (4, n_hosts): CPU, RAM, bookable CPU, bookable RAM
+        used = np.stack([s.host_cpu_demand, s.host_ram_demand, s.host_cpu_booked, s.host_ram_booked])
+        use = used[:2] / caps[:2]  # CPU and RAM use per host
+        load = np.maximum(use[0], use[1])
+        powered = _POWERED[s.host_state]
         mv = np.flatnonzero((s.vm_state == VM_RUNNING) & s.vm_migratable)  # the movable VMs
         on_host = s.vm_host[mv]
-        busy = powered & (np.bincount(on_host, minlength=h.n) > 0)
-        over = busy & ((uc > self.upper) | (ur > self.upper))
-        under = busy & ~over & (load < self.lower)
+        busy = powered & (np.bincount(on_host, minlength=s.hosts.n) > 0)
+        hot = (use > self.upper).any(axis=0)
+        over = busy & hot
+        under = busy & ~hot & (load < self.lower)
         oi = np.flatnonzero(over)
         ui = np.flatnonzero(under)
         cands = np.concatenate([oi[np.lexsort((oi, -load[oi]))], ui[np.lexsort((ui, load[ui]))]])[:self.M]
@@ -282,59 +286,68 @@ class ConsolidationEnv(KumoEnv):
         self._cand_over = np.zeros(M, bool)
         self._targets = np.full((M, k), -1, np.int64)
         self._n_targets = np.zeros(M, np.int64)
-        # each candidate's movable VMs in index order: one stable sort by host, then slices
-        order = np.argsort(on_host, kind="stable")
-        by_host = mv[order]
-        sorted_hosts = on_host[order]
-        lo = np.searchsorted(sorted_hosts, cands, "left")
-        hi = np.searchsorted(sorted_hosts, cands, "right")
+        self._seen = (used, use)
         n = 0
-        for host, a, b in zip(cands.tolist(), lo.tolist(), hi.tolist(), strict=True):
-            vm = self._pick(host, by_host[a:b])
-            if vm < 0:
-                continue
-            self._cand[n], self._cand_vm[n], self._cand_over[n] = host, vm, over[host]
-            n += 1
+        if cands.size:
+            # each candidate's movable VMs in index order: one stable sort by host, then slices
+            order = np.argsort(on_host, kind="stable")
+            by_host = mv[order]
+            sorted_hosts = on_host[order]
+            lo = np.searchsorted(sorted_hosts, cands, "left").tolist()
+            hi = np.searchsorted(sorted_hosts, cands, "right").tolist()
+            facts = (s.vms.ram_booked_mb[by_host], s.vm_cpu_demand[by_host], s.vms.cpu_booked_mhz[by_host],
+                     s.vm_ram_demand[by_host])
+            for i, host in enumerate(cands.tolist()):
+                vm = self._pick(host, by_host, lo[i], hi[i], facts)
+                if vm < 0:
+                    continue
+                self._cand[n], self._cand_vm[n], self._cand_over[n] = host, vm, over[host]
+                n += 1
         self._cand_n = n
         if n:
-            self._targets_of(v, n, powered)
+            self._targets_of(n, used, powered)
 
-    def _pick(self, host: int, vms: np.ndarray) -> int:
+    def _pick(self, host: int, by_host: np.ndarray, a: int, b: int, facts: tuple[np.ndarray, ...]) -> int:
+        """The VM the selection policy picks on ``host`` (its movable VMs: ``by_host[a:b]``, their facts
+        ``facts[i][a:b]``), -1 if none."""
         s = self.engine.state  # type: ignore[union-attr]
-        ram = s.vms.ram_booked_mb[vms]
+        vms = by_host[a:b]
+        ram, cpu_d, cpu_b, ram_d = (x[a:b] for x in facts)
         ctx = SelectionContext(
-            vm_index=vms, ram_mb=ram, cpu_demand_mhz=s.vm_cpu_demand[vms],
-            cpu_booked_mhz=s.vms.cpu_booked_mhz[vms], ram_demand_mb=s.vm_ram_demand[vms],
-            ram_booked_mb=ram.copy(), history=self._vm_hist[vms],
-            hist_len=np.full(vms.size, self._vm_filled), host_cpu_mhz=float(s.hosts.cpu_mhz[host]),
-            host_ram_mb=float(s.hosts.ram_mb[host]), host_cpu_used_mhz=float(s.host_cpu_demand[host]),
-            host_ram_used_mb=float(s.host_ram_demand[host]), upper_cpu=self.upper, upper_ram=self.upper)
+            vm_index=vms, ram_mb=ram, cpu_demand_mhz=cpu_d, cpu_booked_mhz=cpu_b, ram_demand_mb=ram_d,
+            ram_booked_mb=ram.copy(), history=self._vm_hist[vms], hist_len=np.full(vms.size, self._vm_filled),
+            host_cpu_mhz=float(s.hosts.cpu_mhz[host]), host_ram_mb=float(s.hosts.ram_mb[host]),
+            host_cpu_used_mhz=float(s.host_cpu_demand[host]), host_ram_used_mb=float(s.host_ram_demand[host]),
+            upper_cpu=self.upper, upper_ram=self.upper)
         p = int(self.selector.pick(ctx, self._sel_rng))
         return int(vms[p]) if 0 <= p < vms.size else -1
 
-    def _targets_of(self, v: Any, n: int, powered: np.ndarray) -> None:
+    def _targets_of(self, n: int, used: np.ndarray, powered: np.ndarray) -> None:
         """The targets of the first ``n`` candidates' VMs: the ``k`` best powered hosts other than the source
         that can book the VM and stay under ``upper`` with it, by the target rule; for an overloaded source,
         switched-off hosts complete the list. All candidates at once (:func:`~kumo.gym._fast.rank_many`)."""
-        s = self.engine.state  # type: ignore[union-attr]
-        h = s.hosts
+        eng = self.engine
+        assert eng is not None
+        s = eng.state
         vm, src = self._cand_vm[:n], self._cand[:n]
-        col = (slice(None), None)
-        room = ((s.host_cpu_booked + s.vms.cpu_booked_mhz[vm][col] <= h.cpu_overcommit * h.cpu_mhz * (1 + 1e-12))
-                & (s.host_ram_booked + s.vms.ram_booked_mb[vm][col] <= h.ram_overcommit * h.ram_mb * (1 + 1e-12))
-                & ((s.host_cpu_demand + s.vm_cpu_demand[vm][col]) / h.cpu_mhz <= self.upper)
-                & ((s.host_ram_demand + s.vm_ram_demand[vm][col]) / h.ram_mb <= self.upper))
+        # (4, n, n_hosts): each host's CPU and RAM use and bookings with the VM
+        vm_use = np.stack([s.vm_cpu_demand[vm], s.vm_ram_demand[vm], s.vms.cpu_booked_mhz[vm], s.vms.ram_booked_mb[vm]])
+        after = used[:, None, :] + vm_use[:, :, None]
+        frac = after / self._caps[:, None, :]
+        room = ((after[2] <= self._bookable[0]) & (after[3] <= self._bookable[1])
+                & (frac[0] <= self.upper) & (frac[1] <= self.upper))
         room[np.arange(n), src] = False
-        ranked = self._rank(v, vm, room & powered)
+        ranked = self._rank(eng.view, vm, room & powered)
         wake = np.flatnonzero(self._cand_over[:n] & (np.array([r.size for r in ranked]) < self.k))
         if wake.size:
-            more = self._rank(v, vm[wake], room[wake] & (s.host_state == HOST_OFF))
+            more = self._rank(eng.view, vm[wake], room[wake] & (s.host_state == HOST_OFF))
             for i, r in zip(wake.tolist(), more, strict=True):
-                ranked[i] = np.concatenate([ranked[i][:self.k], r[:self.k - ranked[i].size]])
+                ranked[i] = np.concatenate([ranked[i], r[:self.k - ranked[i].size]])
         for i, r in enumerate(ranked):
             r = r[:self.k]
             self._targets[i, :r.size] = r
             self._n_targets[i] = r.size
+        self._seen_targets = (vm_use, frac)
 
     def _rank(self, v: Any, vms: np.ndarray, ok: np.ndarray) -> list[np.ndarray]:
         out = rank_many(self.target_placer, v, vms, ok)
@@ -363,21 +376,23 @@ class ConsolidationEnv(KumoEnv):
         n = getattr(self, "_cand_n", 0)
         if n and not self._done:
             s = self.engine.state  # type: ignore[union-attr]
-            c, vm = self._cand[:n], self._cand_vm[:n]
-            caps = self._caps  # (4, n_hosts): CPU, RAM, bookable CPU, bookable RAM
-            used = np.stack([s.host_cpu_demand, s.host_ram_demand, s.host_cpu_booked, s.host_ram_booked])
-            vm_use = np.stack([s.vm_cpu_demand[vm], s.vm_ram_demand[vm], s.vms.cpu_booked_mhz[vm], s.vms.ram_booked_mb[vm]])
+            c = self._cand[:n]
+            caps = self._caps
+            used, use = self._seen
+            vm_use, frac = self._seen_targets
             cand[:n, 0] = 1.0
             cand[:n, 1] = self._cand_over[:n]
-            cand[:n, 2:4] = (used[:2, c] / caps[:2, c]).T
+            cand[:n, 2:4] = use[:, c].T
             cand[:n, 4:6] = (vm_use[:2] / caps[:2, c]).T
             cand[:n, 6] = vm_use[3] / self._ram_scale
             cand[:n, 7] = s.host_n_vms[c] / 32.0
             cand[:n, 8] = c / self.max_hosts
             valid = np.arange(k)[None, :] < self._n_targets[:n, None]
             t = np.where(valid, self._targets[:n], 0)
+            rows = np.arange(n)[:, None]
             targ[:n, :, 0] = valid
-            targ[:n, :, 1:5] = ((used[:, t] + vm_use[:, :, None]) / caps[:, t]).transpose(1, 2, 0)
+            targ[:n, :, 1:3] = frac[:2, rows, t].transpose(1, 2, 0)
+            targ[:n, :, 3:5] = frac[2:, rows, t].transpose(1, 2, 0)
             targ[:n, :, 5] = s.host_state[t] != HOST_OFF
             targ[:n, :, 6] = t / self.max_hosts
             targ[:n] *= valid[:, :, None]

@@ -309,12 +309,12 @@ class RunningLedger:
         i = 0
         while i < b - a:
             w = int(win[a + i])
-            j = i + int(np.searchsorted(win[a + i:b], w, side="right"))  # rows of window w
+            j = i + 1 if b - a == 1 else i + int(np.searchsorted(win[a + i:b], w, side="right"))  # rows of window w
             for key, x in (("cpu_s", cpu_short), ("cpu_d", cd), ("ram_s", rs), ("ram_d", rd)):
                 # sequential row sums from the running total: the same order as the ledger's window sums
                 acc[key] = (acc[key] + x[i].astype(np.float64) if j == i + 1
                             else np.vstack([acc[key][None], x[i:j].astype(np.float64)]).sum(axis=0))
-            acc["placed"] |= placed[i:j].any(axis=0)
+            acc["placed"] |= placed[i] if j == i + 1 else placed[i:j].any(axis=0)
             if a + j < len(win):
                 while self._sla_open < int(win[a + j]):
                     self._close_sla_window()
@@ -340,14 +340,13 @@ class RunningLedger:
         dt, n = self.dt, self.n_steps
         start = np.asarray(mig["start_s"][self._mig_done:m1], np.float64)
         k = np.minimum((start / dt).astype(np.int64), n - 1)
-        m1 = self._mig_done + int(np.searchsorted(k, b))  # migrations start in time order
-        if m1 == self._mig_done:
+        m = int(np.searchsorted(k, b))  # migrations start in time order
+        if m == 0:
             return
-        sl = slice(self._mig_done, m1)
+        start, k = start[:m], k[:m]
+        sl = slice(self._mig_done, self._mig_done + m)
         vm = np.asarray(mig["vm"][sl], np.int64)
-        start = np.asarray(mig["start_s"][sl], np.float64)
-        k = np.minimum((start / dt).astype(np.int64), n - 1)
-        self._mig_done = m1
+        self._mig_done += m
         rate = sla.migration_mbps * sla.migration_bandwidth_share / 8.0
         if sla.migrated_ram == "booked":
             ram = self.engine.state.vms.ram_booked_mb.astype(np.float64)[vm]
@@ -385,7 +384,7 @@ class RunningLedger:
         i = 0
         while i < b - a:
             w = int(win[a + i])
-            j = i + int(np.searchsorted(win[a + i:b], w, side="right"))
+            j = i + 1 if b - a == 1 else i + int(np.searchsorted(win[a + i:b], w, side="right"))
             if engine_down:
                 self._up_acc = np.vstack([self._up_acc[None], rows["downtime_s"][i:j].astype(np.float64)]).sum(axis=0)
             if a + j < len(win):
@@ -469,5 +468,7 @@ class RunningLedger:
         self._refused += sum(1 for x in kinds[self._refusals_seen:] if x == "migration")
         self._refusals_seen = len(kinds)
         t.migrations_refused = self._refused
-        t.rejections = int(np.count_nonzero(eng.state.vm_state == VM_REJECTED))
-        self._rejections_seen = len(log.rejections["vm"])
+        if len(log.rejections["vm"]) != self._rejections_seen:
+            # a VM is rejected with a record of it (the count changes with the records only)
+            t.rejections = int(np.count_nonzero(eng.state.vm_state == VM_REJECTED))
+            self._rejections_seen = len(log.rejections["vm"])
