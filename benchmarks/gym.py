@@ -118,6 +118,7 @@ def main() -> None:
                          "Consolidation-v0 runs a quarter as many)")
     ap.add_argument("--repeats", type=int, default=None, help="measurements per figure (default 5, quick 2)")
     ap.add_argument("--quick", action="store_true", help="fewer episodes and repeats")
+    ap.add_argument("--env", choices=("placement", "consolidation", "both"), default="both")
     a = ap.parse_args()
     lengths = a.window_steps or [288, 48]
     repeats = a.repeats or (2 if a.quick else 5)
@@ -130,20 +131,30 @@ def main() -> None:
     goals = []
     for ws in lengths:
         n = a.episodes or (20 if ws >= 288 else 40) // (2 if a.quick else 1)
-        rate, ratio = bench("kumo/Placement-v0 (bitbrains-rnd, default park, worst-fit)", "kumo/Placement-v0",
-                            {"window_steps": ws, "scenario": base}, base, PlacerPolicy("scenario"), n, repeats)
-        goals += [(f"Placement-v0, {ws}-step episodes: >= {STEPS_PER_S_GOAL:,} env steps/s", rate >= STEPS_PER_S_GOAL,
-                   f"{rate:,.0f}"),
-                  (f"Placement-v0, {ws}-step episodes: env / kumo run < {RATIO_GOAL:g}x", ratio < RATIO_GOAL,
-                   f"{ratio:.2f}x")]
-        _, ratio = bench("kumo/Consolidation-v0 (bitbrains-rnd, Kohne set-up, kohne-mmwf)", "kumo/Consolidation-v0",
-                         {"window_steps": ws, "setup": "kohne"}, ref,
-                         ControllerPolicy("kohne-mmwf", ref["controller"]["params"]), max(1, n // 4), repeats)
-        goals.append((f"Consolidation-v0, {ws}-step episodes: env / kumo run < {RATIO_GOAL:g}x", ratio < RATIO_GOAL,
-                      f"{ratio:.2f}x"))
+        if a.env in ("placement", "both"):
+            _placement(ws, n, repeats, base, goals)
+        if a.env in ("consolidation", "both"):
+            _consolidation(ws, n, repeats, ref, goals)
     print("goals (CPU times of one process):")
     for name, ok, value in goals:
         print(f"  {'met    ' if ok else 'NOT MET'}  {name}: {value}")
+
+
+def _placement(ws, n, repeats, base, goals):
+    rate, ratio = bench("kumo/Placement-v0 (bitbrains-rnd, default park, worst-fit)", "kumo/Placement-v0",
+                        {"window_steps": ws, "scenario": base}, base, PlacerPolicy("scenario"), n, repeats)
+    goals += [(f"Placement-v0, {ws}-step episodes: >= {STEPS_PER_S_GOAL:,} env steps/s", rate >= STEPS_PER_S_GOAL,
+               f"{rate:,.0f}"),
+              (f"Placement-v0, {ws}-step episodes: env / kumo run < {RATIO_GOAL:g}x", ratio < RATIO_GOAL,
+               f"{ratio:.2f}x")]
+
+
+def _consolidation(ws, n, repeats, ref, goals):
+    _, ratio = bench("kumo/Consolidation-v0 (bitbrains-rnd, Kohne set-up, kohne-mmwf)", "kumo/Consolidation-v0",
+                     {"window_steps": ws, "setup": "kohne"}, ref,
+                     ControllerPolicy("kohne-mmwf", ref["controller"]["params"]), max(1, n // 4), repeats)
+    goals.append((f"Consolidation-v0, {ws}-step episodes: env / kumo run < {RATIO_GOAL:g}x", ratio < RATIO_GOAL,
+                  f"{ratio:.2f}x"))
 
 
 if __name__ == "__main__":

@@ -89,6 +89,14 @@ class FusedFilters:
         return np.ones(s.hosts.n, bool) if ok is None else ok
 
 
+_HOSTS = np.arange(64)
+
+
+def _grow(n: int) -> None:
+    global _HOSTS
+    _HOSTS = np.arange(max(n, 2 * _HOSTS.size))
+
+
 #: kumo's weighers whose ``score(view, vm, hosts)`` broadcasts a column of VMs against a row of hosts
 _BROADCASTING = (FirstWeigher, FreeBookedWeigher, FreeDemandWeigher, LoadAfterWeigher)
 
@@ -103,10 +111,12 @@ def rank_many(placer: Placer, view: Any, vms: np.ndarray, ok: np.ndarray) -> lis
         return None
     _, w, mult = placer.weighers[0]
     n = ok.shape[1]
-    hosts = np.arange(n)
-    score = np.asarray(w.score(view, vms[:, None], hosts[None, :]), dtype=np.float64)
-    score = np.broadcast_to(score, ok.shape)
-    if not np.isfinite(score[ok]).all():
+    if _HOSTS.size < n:
+        _grow(n)
+    score = np.asarray(w.score(view, vms[:, None], _HOSTS[None, :n]), dtype=np.float64)
+    if score.shape != ok.shape:
+        score = np.broadcast_to(score, ok.shape)
+    if not np.isfinite(score).all() and not np.isfinite(score[ok]).all():
         return None  # Placer.rank raises its error
     key = np.where(ok, -(mult * score), np.inf)
     order = np.argsort(key, axis=1, kind="stable")

@@ -50,6 +50,11 @@ from kumo.state import HOST_BOOTING, HOST_OFF, HOST_ON, VM_RUNNING
 
 __all__ = ["CANDIDATE_FEATURES", "TARGET_FEATURES", "ConsolidationEnv"]
 
+#: the rows of the selection facts (booked RAM, CPU demand, booked CPU, RAM demand) in the order of the
+#: hosts' use and bookings (CPU demand, RAM demand, booked CPU, booked RAM)
+_USE_ORDER = np.array([1, 3, 2, 0])
+_HISTORY = 30  # CPU utilization samples per VM the selection policies see (CloudSim keeps 30)
+
 #: per candidate host: valid, +1 overloaded / -1 underloaded (shifted to 1 / 0 by ``kind``), its CPU and RAM
 #: use, the picked VM's CPU and RAM demand as fractions of the host, its booked RAM (what a move copies) as a
 #: fraction of the largest host's RAM, the host's VMs / 32, the host's index / max_hosts
@@ -128,10 +133,23 @@ class ConsolidationEnv(KumoEnv):
         assert eng is not None
         nv = eng.state.vms.n
         # the selection policies read each VM's CPU utilization history (newest first), kept per decision
-        self._vm_hist = np.zeros((nv, 30))
+        self._vm_hist = np.zeros((nv, _HISTORY))  # a ring: column _head is the newest
+        self._head = -1
+        self._hist_cols = np.arange(_HISTORY)
         self._vm_filled = 0
+        self._hist_len = [np.full(nv, i) for i in range(_HISTORY + 1)]  # read-only slices for the contexts
+        for x in self._hist_len:
+            x.flags.writeable = False
         self._sel_rng = np.random.default_rng(np.random.SeedSequence(int(self.np_random.integers(2**63))))
+        M, k = self.M, self.k
+        self._cand = np.full(M, -1, np.int64)
+        self._cand_vm = np.full(M, -1, np.int64)
+        self._cand_over = np.zeros(M, bool)
+        self._targets = np.full((M, k), -1, np.int64)
+        self._n_targets = np.zeros(M, np.int64)
+        self._cand_n = 0
         h = eng.state.hosts
+        self._host_caps = (h.cpu_mhz.tolist(), h.ram_mb.tolist())
         self._caps = np.stack([h.cpu_mhz, h.ram_mb, h.cpu_overcommit * h.cpu_mhz, h.ram_overcommit * h.ram_mb])
         # what a host may book, as the booking filters compare it
         self._bookable = np.stack([h.cpu_overcommit * h.cpu_mhz * (1 + 1e-12), h.ram_overcommit * h.ram_mb * (1 + 1e-12)])
@@ -210,6 +228,11 @@ class ConsolidationEnv(KumoEnv):
                 self._stepped(self._k_step)
             self._k_step += 1
             k = self._k_step
+            # the steps before the next decision point without an arrival or event, at once
+            end, host_cpu = eng.run_quiet(k, self.n_steps, self.history_steps, external=True)
+            if end > k:
+                self._stepped_many(end, host_cpu)
+                self._k_step = k = end
             if k >= self.n_steps:
                 eng.close()
                 self._cand_n = 0
@@ -222,9 +245,10 @@ class ConsolidationEnv(KumoEnv):
         """A decision point: each VM's CPU utilization joins its history (the selection policies read it)."""
         v = self.engine.view  # type: ignore[union-attr]
         booked = v.vms.cpu_booked_mhz
-        self._vm_hist[:, 1:] = self._vm_hist[:, :-1]
-        self._vm_hist[:, 0] = np.divide(v.vm_cpu_demand, booked, out=np.zeros(booked.size), where=booked > 0)
-        self._vm_filled = min(self._vm_filled + 1, self._vm_hist.shape[1])
+        self._head = (self._head + 1) % _HISTORY
+        self._hist_cols = (self._head - np.arange(_HISTORY)) % _HISTORY  # newest first
+        self._vm_hist[:, self._head] = np.divide(v.vm_cpu_demand, booked, out=np.zeros(booked.size), where=booked > 0)
+        self._vm_filled = min(self._vm_filled + 1, _HISTORY)
 
     def _apply(self, moves: list[tuple[int, int]], final: bool) -> list[tuple[Any, ...]]:
         eng = self.engine
@@ -271,80 +295,75 @@ class ConsolidationEnv(KumoEnv):
         use = used[:2] / caps[:2]  # CPU and RAM use per host
         load = np.maximum(use[0], use[1])
         powered = _POWERED[s.host_state]
-        mv = np.flatnonzero((s.vm_state == VM_RUNNING) & s.vm_migratable)  # the movable VMs
+        mv = ((s.vm_state == VM_RUNNING) & s.vm_migratable).nonzero()[0]  # the movable VMs
         on_host = s.vm_host[mv]
         busy = powered & (np.bincount(on_host, minlength=s.hosts.n) > 0)
         hot = (use > self.upper).any(axis=0)
-        over = busy & hot
-        under = busy & ~hot & (load < self.lower)
-        oi = np.flatnonzero(over)
-        ui = np.flatnonzero(under)
+        oi = (busy & hot).nonzero()[0]
+        ui = (busy & ~hot & (load < self.lower)).nonzero()[0]
         cands = np.concatenate([oi[np.lexsort((oi, -load[oi]))], ui[np.lexsort((ui, load[ui]))]])[:self.M]
-        M, k = self.M, self.k
-        self._cand = np.full(M, -1, np.int64)
-        self._cand_vm = np.full(M, -1, np.int64)
-        self._cand_over = np.zeros(M, bool)
-        self._targets = np.full((M, k), -1, np.int64)
-        self._n_targets = np.zeros(M, np.int64)
+        self._cand.fill(-1)
+        self._cand_vm.fill(-1)
+        self._cand_over.fill(False)
+        self._targets.fill(-1)
+        self._n_targets.fill(0)
         self._seen = (used, use)
         n = 0
         if cands.size:
-            # each candidate's movable VMs in index order: one stable sort by host, then slices
-            order = np.argsort(on_host, kind="stable")
-            by_host = mv[order]
-            sorted_hosts = on_host[order]
-            lo = np.searchsorted(sorted_hosts, cands, "left").tolist()
-            hi = np.searchsorted(sorted_hosts, cands, "right").tolist()
-            facts = (s.vms.ram_booked_mb[by_host], s.vm_cpu_demand[by_host], s.vms.cpu_booked_mhz[by_host],
-                     s.vm_ram_demand[by_host])
+            # the candidates' VMs and what selection reads of them, (4, VMs): booked RAM, CPU demand,
+            # booked CPU, RAM demand
+            facts = np.stack([s.vms.ram_booked_mb, s.vm_cpu_demand, s.vms.cpu_booked_mhz, s.vm_ram_demand])
+            mine = on_host == cands[:, None]
+            n_over = oi.size
+            now = used[:2].tolist()
             for i, host in enumerate(cands.tolist()):
-                vm = self._pick(host, by_host, lo[i], hi[i], facts)
+                vm = self._pick(host, mv[mine[i]], facts, now[0][host], now[1][host])
                 if vm < 0:
                     continue
-                self._cand[n], self._cand_vm[n], self._cand_over[n] = host, vm, over[host]
+                self._cand[n], self._cand_vm[n], self._cand_over[n] = host, vm, i < n_over
                 n += 1
+            if n:
+                self._targets_of(n, used, facts, powered)
         self._cand_n = n
-        if n:
-            self._targets_of(n, used, powered)
 
-    def _pick(self, host: int, by_host: np.ndarray, a: int, b: int, facts: tuple[np.ndarray, ...]) -> int:
-        """The VM the selection policy picks on ``host`` (its movable VMs: ``by_host[a:b]``, their facts
-        ``facts[i][a:b]``), -1 if none."""
-        s = self.engine.state  # type: ignore[union-attr]
-        vms = by_host[a:b]
-        ram, cpu_d, cpu_b, ram_d = (x[a:b] for x in facts)
+    def _pick(self, host: int, vms: np.ndarray, facts: np.ndarray, cpu_used: float, ram_used: float) -> int:
+        """The VM the selection policy picks among ``vms`` on ``host`` (using ``cpu_used`` MHz and ``ram_used``
+        MB), -1 if none."""
+        ram, cpu_d, cpu_b, ram_d = facts[:, vms]
+        filled = self._vm_filled
         ctx = SelectionContext(
             vm_index=vms, ram_mb=ram, cpu_demand_mhz=cpu_d, cpu_booked_mhz=cpu_b, ram_demand_mb=ram_d,
-            ram_booked_mb=ram.copy(), history=self._vm_hist[vms], hist_len=np.full(vms.size, self._vm_filled),
-            host_cpu_mhz=float(s.hosts.cpu_mhz[host]), host_ram_mb=float(s.hosts.ram_mb[host]),
-            host_cpu_used_mhz=float(s.host_cpu_demand[host]), host_ram_used_mb=float(s.host_ram_demand[host]),
+            ram_booked_mb=ram, history=self._vm_hist[vms[:, None], self._hist_cols],
+            hist_len=self._hist_len[filled][:vms.size], host_cpu_mhz=self._host_caps[0][host],
+            host_ram_mb=self._host_caps[1][host], host_cpu_used_mhz=cpu_used, host_ram_used_mb=ram_used,
             upper_cpu=self.upper, upper_ram=self.upper)
         p = int(self.selector.pick(ctx, self._sel_rng))
         return int(vms[p]) if 0 <= p < vms.size else -1
 
-    def _targets_of(self, n: int, used: np.ndarray, powered: np.ndarray) -> None:
+    def _targets_of(self, n: int, used: np.ndarray, facts: np.ndarray, powered: np.ndarray) -> None:
         """The targets of the first ``n`` candidates' VMs: the ``k`` best powered hosts other than the source
         that can book the VM and stay under ``upper`` with it, by the target rule; for an overloaded source,
         switched-off hosts complete the list. All candidates at once (:func:`~kumo.gym._fast.rank_many`)."""
         eng = self.engine
         assert eng is not None
         s = eng.state
+        k = self.k
         vm, src = self._cand_vm[:n], self._cand[:n]
-        # (4, n, n_hosts): each host's CPU and RAM use and bookings with the VM
-        vm_use = np.stack([s.vm_cpu_demand[vm], s.vm_ram_demand[vm], s.vms.cpu_booked_mhz[vm], s.vms.ram_booked_mb[vm]])
+        # (4, n, n_hosts): each host's CPU and RAM use and bookings with the VM, then as fractions
+        vm_use = facts[_USE_ORDER[:, None], vm]
         after = used[:, None, :] + vm_use[:, :, None]
         frac = after / self._caps[:, None, :]
-        room = ((after[2] <= self._bookable[0]) & (after[3] <= self._bookable[1])
-                & (frac[0] <= self.upper) & (frac[1] <= self.upper))
+        room = (after[2:] <= self._bookable[:, None, :]).all(axis=0) & (frac[:2] <= self.upper).all(axis=0)
         room[np.arange(n), src] = False
         ranked = self._rank(eng.view, vm, room & powered)
-        wake = np.flatnonzero(self._cand_over[:n] & (np.array([r.size for r in ranked]) < self.k))
-        if wake.size:
+        over = self._cand_over[:n].tolist()
+        wake = [i for i in range(n) if over[i] and ranked[i].size < k]
+        if wake:
             more = self._rank(eng.view, vm[wake], room[wake] & (s.host_state == HOST_OFF))
-            for i, r in zip(wake.tolist(), more, strict=True):
-                ranked[i] = np.concatenate([ranked[i], r[:self.k - ranked[i].size]])
+            for i, r in zip(wake, more, strict=True):
+                ranked[i] = np.concatenate([ranked[i], r[:k - ranked[i].size]])
         for i, r in enumerate(ranked):
-            r = r[:self.k]
+            r = r[:k]
             self._targets[i, :r.size] = r
             self._n_targets[i] = r.size
         self._seen_targets = (vm_use, frac)
@@ -391,8 +410,7 @@ class ConsolidationEnv(KumoEnv):
             t = np.where(valid, self._targets[:n], 0)
             rows = np.arange(n)[:, None]
             targ[:n, :, 0] = valid
-            targ[:n, :, 1:3] = frac[:2, rows, t].transpose(1, 2, 0)
-            targ[:n, :, 3:5] = frac[2:, rows, t].transpose(1, 2, 0)
+            targ[:n, :, 1:5] = frac[:, rows, t].transpose(1, 2, 0)
             targ[:n, :, 5] = s.host_state[t] != HOST_OFF
             targ[:n, :, 6] = t / self.max_hosts
             targ[:n] *= valid[:, :, None]

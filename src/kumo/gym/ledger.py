@@ -312,7 +312,7 @@ class RunningLedger:
             j = i + 1 if b - a == 1 else i + int(np.searchsorted(win[a + i:b], w, side="right"))  # rows of window w
             for key, x in (("cpu_s", cpu_short), ("cpu_d", cd), ("ram_s", rs), ("ram_d", rd)):
                 # sequential row sums from the running total: the same order as the ledger's window sums
-                acc[key] = (acc[key] + x[i].astype(np.float64) if j == i + 1
+                acc[key] = (acc[key] + x[i] if j == i + 1  # float32 rows cast to float64, then added
                             else np.vstack([acc[key][None], x[i:j].astype(np.float64)]).sum(axis=0))
             acc["placed"] |= placed[i] if j == i + 1 else placed[i:j].any(axis=0)
             if a + j < len(win):

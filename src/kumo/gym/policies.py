@@ -108,11 +108,13 @@ class RandomMasked:
         space = env.action_space
         if hasattr(space, "nvec"):  # MultiDiscrete: one choice per block of the concatenated mask
             flags = mask.tolist()
+            nvec = space.nvec.tolist()
+            draws = self._rng.random(len(nvec)).tolist()
             out = []
             pos = 0
-            for n in space.nvec.tolist():
+            for n, u in zip(nvec, draws, strict=True):
                 ok = [j for j in range(n) if flags[pos + j]]
-                out.append(ok[int(self._rng.integers(len(ok)))] if ok else 0)
+                out.append(ok[int(u * len(ok))] if ok else 0)
                 pos += n
             return np.asarray(out, np.int64)
         ok = mask.reshape(-1).nonzero()[0]
