@@ -255,13 +255,17 @@ class Books:
             # the step, the VM's load moving from source to target
             lm, rm = load[mig], ram[mig]
             done = mig_end < t1
-            rows = np.zeros((n, 3, 6))
-            rows[:, 0] = np.column_stack((s.vm_target[mig], np.maximum(mig_start, t0), np.minimum(mig_end, t1),
-                                          reserve * lm, rm, np.zeros(n)))
-            rows[:, 1] = np.column_stack((s.vm_target[mig], mig_end, np.full(n, t1), lm, rm, np.zeros(n)))
-            rows[:, 2] = np.column_stack((s.vm_host[mig], mig_end, np.full(n, t1), -lm, -rm, np.zeros(n)))
-            keep = np.column_stack((np.ones(n, bool), done, done)).ravel()
-            tables.append(rows.reshape(-1, 6)[keep])
+            rows = np.zeros((n, 3, 6))  # (host, start, end, CPU, RAM, down) of the three pulses
+            rows[:, :, 0] = np.stack((s.vm_target[mig], s.vm_target[mig], s.vm_host[mig]), axis=1)
+            rows[:, 0, 1] = np.maximum(mig_start, t0)
+            rows[:, 1:, 1] = mig_end[:, None]
+            rows[:, 0, 2] = np.minimum(mig_end, t1)
+            rows[:, 1:, 2] = t1
+            rows[:, :, 3] = lm[:, None] * np.array([reserve, 1.0, -1.0])
+            rows[:, :, 4] = rm[:, None] * np.array([1.0, 1.0, -1.0])
+            keep = np.ones((n, 3), bool)
+            keep[:, 1:] = done[:, None]
+            tables.append(rows.reshape(-1, 6)[keep.ravel()])
         if len(booting):
             tables.append(np.column_stack((booting, np.full(len(booting), t0), np.minimum(s.host_ready_s[booting], t1),
                                            np.zeros((len(booting), 2)), np.ones(len(booting)))))

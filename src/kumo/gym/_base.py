@@ -24,6 +24,9 @@ HOST_FEATURES = ("valid", "cpu_booked", "ram_booked", "cpu_used", "ram_used", "o
                  "cpu_capacity", "ram_capacity")
 #: observations are clipped to [0, OBS_HIGH] (utilizations above 4x capacity say nothing more)
 OBS_HIGH = 4.0
+# the on, booting and failed columns of the hosts' observation, by host state
+_STATE_FLAGS = np.zeros((8, 3), np.float32)
+_STATE_FLAGS[HOST_ON, 0] = _STATE_FLAGS[HOST_BOOTING, 1] = _STATE_FLAGS[HOST_FAILED, 2] = 1.0
 
 
 class KumoEnv(gym.Env):  # type: ignore[type-arg]
@@ -106,6 +109,7 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
         self._ram_cap = h.ram_mb
         self._cpu_bookable = h.cpu_overcommit * h.cpu_mhz
         self._ram_bookable = h.ram_overcommit * h.ram_mb
+        self._host_div = np.stack([self._cpu_bookable, self._ram_bookable, h.cpu_mhz, h.ram_mb])
         self._hist = np.zeros((self.history_steps, nh), np.float32)
         self._obs_hosts = np.zeros(self._host_space.shape, np.float32)
         self._obs_hosts[:nh, 0] = 1.0
@@ -165,14 +169,9 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
             o[h, 5:8] = (st == HOST_ON, st == HOST_BOOTING, st == HOST_FAILED)
             return o.copy()
         self._obs_step = s.step
-        o[:nh, 1] = s.host_cpu_booked / self._cpu_bookable
-        o[:nh, 2] = s.host_ram_booked / self._ram_bookable
-        o[:nh, 3] = s.host_cpu_demand / self._cpu_cap
-        o[:nh, 4] = s.host_ram_demand / self._ram_cap
-        st = s.host_state
-        o[:nh, 5] = st == HOST_ON
-        o[:nh, 6] = st == HOST_BOOTING
-        o[:nh, 7] = st == HOST_FAILED
+        o[:nh, 1:5] = (np.stack([s.host_cpu_booked, s.host_ram_booked, s.host_cpu_demand, s.host_ram_demand])
+                       / self._host_div).T
+        o[:nh, 5:8] = _STATE_FLAGS[s.host_state]
         if self.history_steps:
             o[:nh, len(HOST_FEATURES):] = self._hist.T
         np.clip(o, 0.0, OBS_HIGH, out=o)

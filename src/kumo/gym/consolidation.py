@@ -148,6 +148,7 @@ class ConsolidationEnv(KumoEnv):
         self._targets = np.full((M, k), -1, np.int64)
         self._n_targets = np.zeros(M, np.int64)
         self._cand_n = 0
+        self._ar_k, self._ar_m = np.arange(k), np.arange(M)
         h = eng.state.hosts
         self._host_caps = (h.cpu_mhz.tolist(), h.ram_mb.tolist())
         self._caps = np.stack([h.cpu_mhz, h.ram_mb, h.cpu_overcommit * h.cpu_mhz, h.ram_overcommit * h.ram_mb])
@@ -254,11 +255,12 @@ class ConsolidationEnv(KumoEnv):
         eng = self.engine
         assert eng is not None
         s = eng.state
-        wake = sorted({t for _, t in moves if s.host_state[t] == HOST_OFF})
+        state = s.host_state
+        wake = sorted({t for _, t in moves if state[t] == HOST_OFF})
         off: list[int] = []
         if final and self.switch_off_empty:
             targets = {t for _, t in moves}
-            off = [int(h) for h in np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0)) if h not in targets]
+            off = [h for h in ((state == HOST_ON) & (s.host_n_vms == 0)).nonzero()[0].tolist() if h not in targets]
         if not moves and not off:
             return []
         return eng.apply_decision(Decision(migrations=moves, switch_off=off, power_on=wake, reason="agent"), self._t)
@@ -267,10 +269,12 @@ class ConsolidationEnv(KumoEnv):
         """The moves an action asks for, and how many of its choices were invalid (outside the mask)."""
         moves, invalid = [], 0
         if self.action_mode == "multi":
-            acts = np.asarray(action, dtype=np.int64).reshape(-1)
-            for i in np.flatnonzero(acts).tolist():
-                j = int(acts[i]) - 1
-                if i < self._cand_n and 0 <= j < self._n_targets[i]:
+            n_targets = self._n_targets.tolist()
+            for i, a in enumerate(np.asarray(action, dtype=np.int64).reshape(-1).tolist()):
+                if not a:
+                    continue
+                j = a - 1
+                if i < self._cand_n and 0 <= j < n_targets[i]:
                     moves.append((int(self._cand_vm[i]), int(self._targets[i, j])))
                 else:
                     invalid += 1
@@ -354,7 +358,7 @@ class ConsolidationEnv(KumoEnv):
         after = used[:, None, :] + vm_use[:, :, None]
         frac = after / self._caps[:, None, :]
         room = (after[2:] <= self._bookable[:, None, :]).all(axis=0) & (frac[:2] <= self.upper).all(axis=0)
-        room[np.arange(n), src] = False
+        room[self._ar_m[:n], src] = False
         ranked = self._rank(eng.view, vm, room & powered)
         over = self._cand_over[:n].tolist()
         wake = [i for i in range(n) if over[i] and ranked[i].size < k]
@@ -376,9 +380,9 @@ class ConsolidationEnv(KumoEnv):
 
     # ------------------------------------------------------------------------------------------ masks
     def _multi_mask(self) -> np.ndarray:
-        m = np.zeros((self.M, self.k + 1), bool)
+        m = np.empty((self.M, self.k + 1), bool)
         m[:, 0] = True
-        m[:, 1:] = np.arange(self.k)[None, :] < self._n_targets[:, None]
+        m[:, 1:] = self._ar_k < self._n_targets[:, None]
         return m.reshape(-1)
 
     def _seq_mask(self) -> np.ndarray:
@@ -406,9 +410,9 @@ class ConsolidationEnv(KumoEnv):
             cand[:n, 6] = vm_use[3] / self._ram_scale
             cand[:n, 7] = s.host_n_vms[c] / 32.0
             cand[:n, 8] = c / self.max_hosts
-            valid = np.arange(k)[None, :] < self._n_targets[:n, None]
+            valid = self._ar_k < self._n_targets[:n, None]
             t = np.where(valid, self._targets[:n], 0)
-            rows = np.arange(n)[:, None]
+            rows = self._ar_m[:n, None]
             targ[:n, :, 0] = valid
             targ[:n, :, 1:5] = frac[:, rows, t].transpose(1, 2, 0)
             targ[:n, :, 5] = s.host_state[t] != HOST_OFF
