@@ -165,8 +165,7 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
             h = changed
             o[h, 1] = min(s.host_cpu_booked[h] / self._cpu_bookable[h], OBS_HIGH)
             o[h, 2] = min(s.host_ram_booked[h] / self._ram_bookable[h], OBS_HIGH)
-            st = s.host_state[h]
-            o[h, 5:8] = (st == HOST_ON, st == HOST_BOOTING, st == HOST_FAILED)
+            o[h, 5:8] = _STATE_FLAGS[s.host_state[h]]
             return o.copy()
         self._obs_step = s.step
         o[:nh, 1:5] = (np.stack([s.host_cpu_booked, s.host_ram_booked, s.host_cpu_demand, s.host_ram_demand])

@@ -119,8 +119,8 @@ class PlacementEnv(KumoEnv):
             while self._pos < len(self._todo):
                 vm = self._todo[self._pos]
                 self._pos += 1
-                cand = self._candidates_of(vm)
-                if cand[0].any():
+                cand, some = self._candidates_of(vm)
+                if some:
                     self._vm, self._cand = vm, cand
                     self._mask[:self.n_hosts] = cand[0]
                     return True
@@ -147,13 +147,15 @@ class PlacementEnv(KumoEnv):
             self._todo = queued.tolist() + arrivals.tolist() if len(queued) else arrivals.tolist()
             self._pos = 0
 
-    def _candidates_of(self, vm: int) -> tuple[np.ndarray, bool, str | None]:
-        """:meth:`kumo.engine.Engine.placement_candidates`, by the fused filters when a running host passes."""
+    def _candidates_of(self, vm: int) -> tuple[tuple[np.ndarray, bool, str | None], bool]:
+        """:meth:`kumo.engine.Engine.placement_candidates` (by the fused filters when a running host passes),
+        and whether its mask holds a host."""
         if self._fused is not None:
             m = self._fused.mask(vm)
             if m.any():
-                return m, False, None
-        return self.engine.placement_candidates(vm)  # type: ignore[union-attr]
+                return (m, False, None), True
+        cand = self.engine.placement_candidates(vm)  # type: ignore[union-attr]
+        return cand, bool(cand[0].any())
 
     # ------------------------------------------------------------------------------------------ observation
     def _obs(self) -> dict[str, np.ndarray]:
