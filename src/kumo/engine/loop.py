@@ -336,16 +336,17 @@ class Engine:
         nh = s.hosts.n
         stop = min(stop, tr.n_steps)
         out: list[np.ndarray] = []
-        if (k >= stop or self.virt is not None or not self.batch_plain_steps
-                or ((s.vm_state == VM_QUEUED) | (s.vm_state == VM_MIGRATING)).any()
-                or (s.host_state == HOST_BOOTING).any()):
-            return k, np.zeros((0, nh))
         if not hasattr(self, "_busy"):  # steps with arrivals or departures
             self._busy = (np.array([len(a) > 0 for a in self._arrivals] + [False]),
                           np.array([len(d) > 0 for d in self._departures]))
         arrives, departs = self._busy
         every = self.scenario.controller.interval_steps if self.controller is not None or external else 0
         t_ev = self.core.events.next_time()  # nothing schedules events in a quiet run
+        if (k >= stop or self.virt is not None or not self.batch_plain_steps or arrives[k]
+                or (every and k % every == 0) or (k + 1) * dt > t_ev
+                or ((s.vm_state == VM_QUEUED) | (s.vm_state == VM_MIGRATING)).any()
+                or (s.host_state == HOST_BOOTING).any()):
+            return k, np.zeros((0, nh))
         cap = self.scenario.trace.cap_demand_at_booking
         pm = self.scenario.power_management
         start = k

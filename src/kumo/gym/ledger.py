@@ -338,6 +338,9 @@ class RunningLedger:
         if sla.downtime == "engine" or m1 == self._mig_done:
             return
         dt, n = self.dt, self.n_steps
+        if sla.downtime_moves != "overload" and m1 - self._mig_done <= 16:
+            self._few_migrations(b, m1, vs)
+            return
         start = np.asarray(mig["start_s"][self._mig_done:m1], np.float64)
         k = np.minimum((start / dt).astype(np.int64), n - 1)
         m = int(np.searchsorted(k, b))  # migrations start in time order
@@ -363,6 +366,29 @@ class RunningLedger:
         win = np.minimum((start // self._up_window_s).astype(np.int64), self._n_up - 1)
         for w, v, x in zip(win.tolist(), vm.tolist(), d.tolist(), strict=True):
             self._add_downtime(w, v, x)
+
+    def _few_migrations(self, b: int, m1: int, vs: dict[str, np.ndarray]) -> None:
+        """:meth:`_migrations` one by one (faster for a few; the same arithmetic), without ``downtime_moves =
+        "overload"``."""
+        sla = self.spec.sla
+        mig = self.engine.log.migrations
+        dt, n = self.dt, self.n_steps
+        rate = sla.migration_mbps * sla.migration_bandwidth_share / 8.0
+        booked = self.engine.state.vms.ram_booked_mb
+        for i in range(self._mig_done, m1):
+            start = float(mig["start_s"][i])
+            k = min(int(start / dt), n - 1)
+            if k >= b:
+                break  # migrations start in time order
+            vm = int(mig["vm"][i])
+            if sla.downtime == "fixed":
+                d = float(sla.fixed_downtime_s)
+            else:
+                ram = float(booked[vm] if sla.migrated_ram == "booked" else vs["ram_demand_mb"][k, vm])
+                t_mig = ram / rate
+                d = t_mig if sla.downtime == "cold" else sla.live_downtime_fraction * t_mig
+            self._add_downtime(min(int(start // self._up_window_s), self._n_up - 1), vm, d)
+            self._mig_done = i + 1
 
     def _source_overloaded(self, vs: dict[str, np.ndarray], k: np.ndarray, src: np.ndarray) -> np.ndarray:
         h = self.engine.state.hosts
