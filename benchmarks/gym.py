@@ -74,19 +74,65 @@ def _engine(episodes, scenario, windows, tables=True):
             e.close()
 
 
+def _recorded(env, make_policy, seeds):
+    """The decisions the environment applied in each episode: [(window, [(step, decision, t), ...]), ...]."""
+    from kumo.engine import Engine
+
+    log: list = []
+    apply = Engine.apply_decision
+
+    def recording(self, decision, t=None):
+        log.append((self.state.step, decision, t))
+        return apply(self, decision, t)
+
+    out = []
+    Engine.apply_decision = recording
+    try:
+        for s in seeds:
+            log = []
+            run_episode(env, make_policy(), seed=s)
+            out.append((env.unwrapped.window, log))
+    finally:
+        Engine.apply_decision = apply
+    return out
+
+
+def _replay(env, recorded):
+    """The engine alone applying the recorded decisions at the same decision points: the same episodes as
+    the environment ran, without the environment."""
+    from kumo.engine import Engine
+
+    u = env.unwrapped
+    for w, log in recorded:
+        scenario = u.episodes._cache[f"engine-scenario{w.trace}"]
+        e = Engine(scenario, u.episodes.cut(w))
+        by_step: dict = {}
+        for k, d, t in log:
+            by_step.setdefault(k, []).append((d, t))
+        for k in range(e.trace.n_steps):
+            e.begin_step(k)
+            e.place_arrivals(e.arrivals_at(k))
+            for _ in e.finish_step_decisions(k, external=True):
+                for d, t in by_step.get(k, ()):
+                    e.apply_decision(d, t)
+        e.close()
+
+
 def _median(xs):
     return Timing(statistics.median(x.cpu_s for x in xs), statistics.median(x.wall_s for x in xs))
 
 
-def bench(label, env_id, kw, scenario_dict, heuristic, n, repeats):
-    """Measure one environment on ``n`` episodes; returns (steps/s, env / kumo run) from CPU times."""
+def bench(label, env_id, kw, scenario_dict, heuristic, n, repeats, replay=False):
+    """Measure one environment on ``n`` episodes; returns (steps/s, env / kumo run) from CPU times. With
+    ``replay`` (Consolidation-v0), also the engine alone applying the decisions the environment applied."""
     env = gym.make(env_id, **kw)
     seeds = list(range(n))
     _, windows = _episodes(env, lambda: RandomMasked(0), seeds)  # warm-up: traces cut, caches filled
     sc = kumo.config.parse(scenario_dict)
     ep = env.unwrapped.episodes
     _engine(ep, sc, windows[:1])
-    t_env, t_run, t_loop, t_heur = [], [], [], []
+    recorded = _recorded(env, lambda: RandomMasked(0), seeds) if replay else []
+    t_env, t_run, t_loop, t_heur, t_replay = [], [], [], [], []
     steps = 0
     for _ in range(repeats):
         t, (steps, _) = _timed(lambda: _episodes(env, lambda: RandomMasked(0), seeds))
@@ -94,6 +140,8 @@ def bench(label, env_id, kw, scenario_dict, heuristic, n, repeats):
         t_run.append(_timed(lambda: _engine(ep, sc, windows))[0])
         t_loop.append(_timed(lambda: _engine(ep, sc, windows, tables=False))[0])
         t_heur.append(_timed(lambda: _episodes(env, lambda: heuristic, seeds))[0])
+        if replay:
+            t_replay.append(_timed(lambda: _replay(env, recorded))[0])
     e, r, lo, he = _median(t_env), _median(t_run), _median(t_loop), _median(t_heur)
     rate, ratio = steps / e.cpu_s, e.cpu_s / r.cpu_s
     print(f"{label}: {n} episodes of {kw['window_steps']} steps ({steps} env steps), medians of {repeats}")
@@ -105,6 +153,10 @@ def bench(label, env_id, kw, scenario_dict, heuristic, n, repeats):
           f"(wall {e.wall_s / r.wall_s:.2f}x; {e.cpu_s / lo.cpu_s:.2f}x the loop alone)")
     print(f"  the same heuristic inside the env (an identical run): {he.cpu_s / r.cpu_s:.2f}x kumo run, "
           f"{he.cpu_s / lo.cpu_s:.2f}x the loop alone ({steps / he.cpu_s:,.0f} steps/s)")
+    if replay:
+        rp = _median(t_replay)
+        print(f"  the engine alone applying the random policy's decisions (the same episodes, no env): CPU "
+              f"{rp.cpu_s:.3f} s = {rp.cpu_s / r.cpu_s:.2f}x kumo run; the env boundary: {e.cpu_s / rp.cpu_s:.2f}x")
     env.close()
     return rate, ratio
 
@@ -152,7 +204,8 @@ def _placement(ws, n, repeats, base, goals):
 def _consolidation(ws, n, repeats, ref, goals):
     _, ratio = bench("kumo/Consolidation-v0 (bitbrains-rnd, Kohne set-up, kohne-mmwf)", "kumo/Consolidation-v0",
                      {"window_steps": ws, "setup": "kohne"}, ref,
-                     ControllerPolicy("kohne-mmwf", ref["controller"]["params"]), max(1, n // 4), repeats)
+                     ControllerPolicy("kohne-mmwf", ref["controller"]["params"]), max(1, n // 4), repeats,
+                     replay=True)
     goals.append((f"Consolidation-v0, {ws}-step episodes: env / kumo run < {RATIO_GOAL:g}x", ratio < RATIO_GOAL,
                   f"{ratio:.2f}x"))
 

@@ -344,3 +344,86 @@ def test_kumo_gym_baselines_command(tmp_path):
     assert "kohne-mmwf" in r.output
     r = CliRunner().invoke(build_app(), ["gym", "baselines", "placement", "-b", "nope", "-q"])
     assert r.exit_code != 0 and "unknown baseline" in r.output
+
+
+# ------------------------------------------------------------------------------------------ fast paths
+def _random_cluster(seed, n_hosts=9, n_vms=40):
+    """An engine mid-run on a random trace: hosts on, off and booting, VMs placed, demand observed."""
+    from conftest import make_trace
+
+    from kumo.engine import Engine
+
+    rng = np.random.default_rng(seed)
+    tr = make_trace(rng.uniform(0, 3000, (4, n_vms)), ram=rng.uniform(0, 6000, (4, n_vms)),
+                    booked_cpu=rng.uniform(100, 4000, n_vms), booked_ram=rng.uniform(100, 8000, n_vms),
+                    cores=rng.integers(1, 9, n_vms))
+    sc = kumo.parse_scenario({
+        "seed": seed, "power_management": {"boot_s": 60.0},
+        "hosts": [{"name": "a", "count": n_hosts - 3, "cores": 8, "core_mhz": 2000, "ram_mb": 16384,
+                   "cpu_overcommit": 1.5, "ram_overcommit": 1.2},
+                  {"name": "b", "count": 3, "cores": 4, "core_mhz": 2600, "ram_mb": 8192, "initially_on": False}],
+        "placement": {"preset": "best-fit"}})
+    e = Engine(sc, tr)
+    e.begin_step(0)
+    e.place_arrivals(np.arange(n_vms // 2))
+    e.finish_step(0)
+    e.begin_step(1)
+    return e
+
+
+FILTER_SETS = [
+    None,  # kumo's default filters
+    ["powered", "ram-booking"],
+    ["powered", {"name": "cpu-booking", "params": {"ratio": 1.0}}, "vcpus", {"name": "cpu-demand", "params": {"headroom": 0.9}}],
+    [{"name": "ram-booking", "params": {"ratio": 0.8}}],
+    [],
+]
+
+
+@pytest.mark.parametrize("filters", FILTER_SETS)
+def test_fused_filters_are_the_placers(filters):
+    """Placement-v0's fused filters give Placer.feasible's mask for every VM, on clusters of every kind."""
+    from kumo.config import PlacementSpec
+    from kumo.gym._fast import FusedFilters
+    from kumo.policies.placement import Placer
+
+    spec = PlacementSpec.model_validate({"filters": filters} if filters is not None else {})
+    for seed in range(4):
+        e = _random_cluster(seed)
+        placer = Placer.from_spec(spec)
+        fused = FusedFilters.of(placer, e.state)
+        assert fused is not None
+        for vm in range(e.state.vms.n):
+            assert np.array_equal(fused.mask(vm), placer.feasible(e.view, vm)[0]), (seed, vm)
+
+
+def test_fused_filters_step_aside_for_a_plugin_filter():
+    from kumo.gym._fast import FusedFilters
+    from kumo.policies.placement import Placer, PoweredFilter
+
+    class Mine(PoweredFilter):
+        pass
+
+    placer = Placer(filters=(("mine", Mine()),))
+    assert FusedFilters.of(placer, _random_cluster(0).state) is None
+
+
+@pytest.mark.parametrize("rule", ["wf", "bf", "ff", "least-loaded", "pabfd", "op", "first-fit", "best-fit", "worst-fit"])
+@pytest.mark.parametrize("resource", ["binding", "cpu", "ram"])
+def test_targets_ranked_at_once_are_the_placers_ranking(rule, resource):
+    """Consolidation-v0 ranks the targets of all candidates at once: Placer.rank's order for each."""
+    from kumo.gym._fast import rank_many
+    from kumo.policies.placement import Placer
+
+    placer = Placer.preset(rule, resource=resource)
+    for seed in range(4):
+        e = _random_cluster(seed)
+        rng = np.random.default_rng(seed)
+        vms = rng.integers(0, e.state.vms.n, 6)
+        ok = rng.random((6, e.state.hosts.n)) < 0.6
+        got = rank_many(placer, e.view, vms, ok)
+        if rule in ("pabfd", "op"):
+            assert got is None  # not a broadcasting weigher: ranked one by one
+            continue
+        want = [placer.rank(e.view, int(v), m) for v, m in zip(vms, ok, strict=True)]
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)), seed

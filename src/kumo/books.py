@@ -184,7 +184,8 @@ class Books:
     def _post(self, ks: slice, placed: np.ndarray, cpu: np.ndarray, ram: np.ndarray, delivered: np.ndarray,
               vm_ram_short: np.ndarray, vm_host: np.ndarray, on: np.ndarray, n_vms: np.ndarray,
               state: np.ndarray | None, energy_j: np.ndarray, load_mhz_s: np.ndarray, overload_s: np.ndarray,
-              ram_short_mb_s: np.ndarray, running: list[int], in_flight: int, add: Any = None) -> None:
+              ram_short_mb_s: np.ndarray, running: list[int], in_flight: int,
+              add: Callable[[np.ndarray, np.ndarray], None] | None = None) -> None:
         """Post the steps ``ks`` to the books: per-VM arrays (steps, n_vms) — placed mask, demand, delivered
         CPU (MHz-s), RAM shortfall (MB-s), host; per-host arrays (steps, n_hosts) — drawing power, VMs,
         state, energy (J), load (MHz-s), overload (s), RAM shortfall (MB-s). Totals are added step after

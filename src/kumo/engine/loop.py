@@ -350,7 +350,8 @@ class Engine:
         cap = self.scenario.trace.cap_demand_at_booking
         pm = self.scenario.power_management
         start = k
-        cpu = ram = idx = np.zeros(0)
+        cpu = ram = np.zeros(0)
+        idx = np.zeros(0, np.int64)
         while k < stop and not arrives[k] and not (every and k % every == 0) and (k + 1) * dt <= t_ev:
             # a run of quiet steps [k, j) with one placement: departures only at its first step
             m = np.arange(k + 1, stop)
@@ -380,7 +381,7 @@ class Engine:
             self.books.plain_run(k, cpu, ram, idx, s.vm_host.copy(), s.host_state != HOST_OFF, s.host_n_vms.copy(),
                                  s.host_state.copy())
             out += [np.bincount(hosts_of, cpu[i][idx], nh) for i in range(max(0, j - k - history), j - k)]
-            out = out[len(out) - history:] if history else []
+            out = out[max(0, len(out) - history):] if history else []
             s.step, s.t_s = j - 1, (j - 1) * dt
             k = j
         if k > start:  # the state as _observe leaves it after the last step run
@@ -389,7 +390,7 @@ class Engine:
             s.vm_ram_demand[:] = ram[-1]
             s.host_cpu_demand[:] = np.bincount(hosts_of, cpu[-1][idx], nh)
             s.host_ram_demand[:] = np.bincount(hosts_of, ram[-1][idx], nh)
-        return k, np.array(out).reshape(-1, nh)
+        return k, np.array(out, dtype=np.float64).reshape(-1, nh)
 
     def _observe(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, Any, np.ndarray]:
         """Read step ``k``'s demand into the state (per VM, and per host counting VMs in flight on both

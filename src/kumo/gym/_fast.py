@@ -46,6 +46,10 @@ class FusedFilters:
     def __init__(self, state: Any, parts: list[tuple[str, Any]]):
         self.s = state
         self.parts = parts
+        kinds = {k: c for k, c in parts}
+        self._default = ((kinds["static"], kinds["cpu-booking"], kinds["ram-booking"])
+                         if len(parts) == 4 and set(kinds) == {"powered", "static", "cpu-booking", "ram-booking"}
+                         else None)
 
     @classmethod
     def of(cls, placer: Placer, state: Any) -> FusedFilters | None:
@@ -73,6 +77,10 @@ class FusedFilters:
 
     def mask(self, vm: int) -> np.ndarray:
         s = self.s
+        if self._default is not None:  # kumo's default filters, in one expression
+            vcpus, cpu_cap, ram_cap = self._default
+            return (POWERED[s.host_state] & vcpus[vm] & (s.host_cpu_booked + s.vms.cpu_booked_mhz[vm] <= cpu_cap)
+                    & (s.host_ram_booked + s.vms.ram_booked_mb[vm] <= ram_cap))
         ok = None
         for kind, c in self.parts:
             if kind == "powered":

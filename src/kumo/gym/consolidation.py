@@ -46,7 +46,7 @@ from kumo.gym._fast import rank_many
 from kumo.policies.base import Decision, SelectionContext
 from kumo.policies.placement import Placer
 from kumo.policies.registry import make
-from kumo.state import HOST_BOOTING, HOST_OFF, HOST_ON, VM_RUNNING
+from kumo.state import HOST_OFF, HOST_ON, VM_RUNNING
 
 __all__ = ["CANDIDATE_FEATURES", "TARGET_FEATURES", "ConsolidationEnv"]
 

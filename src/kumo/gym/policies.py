@@ -113,8 +113,8 @@ class RandomMasked:
             out = []
             pos = 0
             for n, u in zip(nvec, draws, strict=True):
-                ok = [j for j in range(n) if flags[pos + j]]
-                out.append(ok[int(u * len(ok))] if ok else 0)
+                valid = [j for j in range(n) if flags[pos + j]]
+                out.append(valid[int(u * len(valid))] if valid else 0)
                 pos += n
             return np.asarray(out, np.int64)
         ok = mask.reshape(-1).nonzero()[0]
