@@ -427,3 +427,28 @@ def test_targets_ranked_at_once_are_the_placers_ranking(rule, resource):
             continue
         want = [placer.rank(e.view, int(v), m) for v, m in zip(vms, ok, strict=True)]
         assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)), seed
+
+
+def test_mmt_picks_at_once_are_the_selections():
+    """Consolidation-v0 picks the mmt selection's VM on every candidate host at once: the registered pick."""
+    from kumo.gym._fast import pick_many
+    from kumo.policies.base import SelectionContext
+
+    mmt = registry.make("selection", "mmt", {})
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        m = int(rng.integers(1, 30))
+        ram = rng.integers(1, 5, m).astype(np.float64) * 1024.0  # many ties
+        ram[rng.random(m) < 0.1] = np.inf  # never chosen
+        mine = rng.random((6, m)) < 0.3
+        got = pick_many(mmt, mine, ram)
+        for i in range(6):
+            vms = np.flatnonzero(mine[i])
+            z = np.zeros(vms.size)
+            ctx = SelectionContext(vm_index=vms, ram_mb=ram[vms], cpu_demand_mhz=z, cpu_booked_mhz=z, ram_demand_mb=z,
+                                   ram_booked_mb=ram[vms], history=np.zeros((vms.size, 3)),
+                                   hist_len=np.zeros(vms.size, int), host_cpu_mhz=1.0, host_ram_mb=1.0,
+                                   host_cpu_used_mhz=0.0, host_ram_used_mb=0.0)
+            p = mmt.pick(ctx, rng)
+            assert got[i] == (vms[p] if p >= 0 else -1)
+    assert pick_many(registry.make("selection", "mc", {}), mine, ram) is None

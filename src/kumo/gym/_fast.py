@@ -8,8 +8,10 @@
 * :func:`rank_many`: :meth:`Placer.rank` of several VMs at once, for a placer with one of kumo's own
   weighers, by calling the weigher with the VMs as a column and the hosts as a row (its formula
   broadcasts); None when that does not apply.
+* :func:`pick_many`: the ``mmt`` selection's pick on several hosts at once (the first VM with the least
+  booked RAM); None for another selection policy (then pick per host).
 
-``tests/test_gym.py`` checks both against the general path on random clusters.
+``tests/test_gym.py`` checks each against the general path on random clusters.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from kumo.policies._stats import JAVA_DOUBLE_MAX_VALUE
 from kumo.policies.placement import (
     CpuBookingFilter,
     CpuDemandFilter,
@@ -30,9 +33,10 @@ from kumo.policies.placement import (
     RamBookingFilter,
     VcpuFilter,
 )
+from kumo.policies.selection import MinimumMigrationTime
 from kumo.state import HOST_BOOTING, HOST_ON
 
-__all__ = ["POWERED", "FusedFilters", "rank_many"]
+__all__ = ["POWERED", "FusedFilters", "pick_many", "rank_many"]
 
 #: by host state: on or booting (what PoweredFilter passes)
 POWERED = np.zeros(8, bool)
@@ -130,3 +134,16 @@ def rank_many(placer: Placer, view: Any, vms: np.ndarray, ok: np.ndarray) -> lis
     order = np.argsort(key, axis=1, kind="stable")
     counts = ok.sum(axis=1)
     return [order[i, :c] for i, c in enumerate(counts.tolist())]
+
+
+def pick_many(selector: Any, mine: np.ndarray, ram_mb: np.ndarray) -> np.ndarray | None:
+    """Each row's pick by ``selector`` when it is the ``mmt`` selection (else None: pick per host):
+    ``mine`` (n, m) bool marks a host's candidate VMs among m VMs listed in host-list order, ``ram_mb``
+    (m,) their booked RAM; returns (n,) positions into the m VMs, -1 where a row has none. As
+    :meth:`MinimumMigrationTime.pick <kumo.policies.selection.MinimumMigrationTime.pick>`: the least RAM,
+    the first on ties, a RAM that is not below Java's largest double never chosen."""
+    if type(selector) is not MinimumMigrationTime:
+        return None
+    ok = mine & (ram_mb < JAVA_DOUBLE_MAX_VALUE)
+    pos = np.argmin(np.where(ok, ram_mb, np.inf), axis=1)
+    return np.where(ok.any(axis=1), pos, -1)

@@ -42,7 +42,7 @@ from gymnasium import spaces
 from kumo.config import Scenario, parse
 from kumo.gym._base import OBS_HIGH, KumoEnv
 from kumo.gym._fast import POWERED as _POWERED
-from kumo.gym._fast import rank_many
+from kumo.gym._fast import pick_many, rank_many
 from kumo.policies.base import Decision, SelectionContext
 from kumo.policies.placement import Placer
 from kumo.policies.registry import make
@@ -306,11 +306,7 @@ class ConsolidationEnv(KumoEnv):
         oi = (busy & hot).nonzero()[0]
         ui = (busy & ~hot & (load < self.lower)).nonzero()[0]
         cands = np.concatenate([oi[np.lexsort((oi, -load[oi]))], ui[np.lexsort((ui, load[ui]))]])[:self.M]
-        self._cand.fill(-1)
-        self._cand_vm.fill(-1)
-        self._cand_over.fill(False)
-        self._targets.fill(-1)
-        self._n_targets.fill(0)
+        self._n_targets.fill(0)  # the other arrays are read up to _cand_n only
         self._seen = (used, use)
         n = 0
         if cands.size:
@@ -320,8 +316,12 @@ class ConsolidationEnv(KumoEnv):
             mine = on_host == cands[:, None]
             n_over = oi.size
             now = used[:2].tolist()
+            picks = pick_many(self.selector, mine, facts[0][mv])
             for i, host in enumerate(cands.tolist()):
-                vm = self._pick(host, mv[mine[i]], facts, now[0][host], now[1][host])
+                if picks is None:
+                    vm = self._pick(host, mv[mine[i]], facts, now[0][host], now[1][host])
+                else:
+                    vm = int(mv[picks[i]]) if picks[i] >= 0 else -1
                 if vm < 0:
                     continue
                 self._cand[n], self._cand_vm[n], self._cand_over[n] = host, vm, i < n_over
