@@ -16,7 +16,7 @@ from kumo.gym.ledger import LedgerTotals, RunningLedger
 from kumo.gym.rewards import RewardSpec
 from kumo.state import HOST_BOOTING, HOST_FAILED, HOST_ON
 
-__all__ = ["HOST_FEATURES", "KumoEnv", "OBS_HIGH"]
+__all__ = ["HOST_FEATURES", "KumoEnv", "OBS_HIGH", "clip_obs"]
 
 #: the per-host features of every observation's ``hosts`` array, in column order (then ``history`` columns
 #: of CPU utilization at the last steps, newest first)
@@ -24,6 +24,14 @@ HOST_FEATURES = ("valid", "cpu_booked", "ram_booked", "cpu_used", "ram_used", "o
                  "cpu_capacity", "ram_capacity")
 #: observations are clipped to [0, OBS_HIGH] (utilizations above 4x capacity say nothing more)
 OBS_HIGH = 4.0
+
+
+def clip_obs(x: np.ndarray) -> np.ndarray:
+    """``np.clip(x, 0, OBS_HIGH, out=x)`` (the same bits, NaN and -0.0 included) without its Python wrapper."""
+    np.maximum(0.0, x, out=x)
+    return np.minimum(x, OBS_HIGH, out=x)
+
+
 # the on, booting and failed columns of the hosts' observation, by host state
 _STATE_FLAGS = np.zeros((8, 3), np.float32)
 _STATE_FLAGS[HOST_ON, 0] = _STATE_FLAGS[HOST_BOOTING, 1] = _STATE_FLAGS[HOST_FAILED, 2] = 1.0
@@ -173,7 +181,7 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
         o[:nh, 5:8] = _STATE_FLAGS[s.host_state]
         if self.history_steps:
             o[:nh, len(HOST_FEATURES):] = self._hist.T
-        np.clip(o, 0.0, OBS_HIGH, out=o)
+        clip_obs(o)
         return o.copy()
 
     def _time_obs(self) -> np.ndarray:

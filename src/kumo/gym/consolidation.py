@@ -40,7 +40,7 @@ import numpy as np
 from gymnasium import spaces
 
 from kumo.config import Scenario, parse
-from kumo.gym._base import OBS_HIGH, KumoEnv
+from kumo.gym._base import OBS_HIGH, KumoEnv, clip_obs
 from kumo.gym._fast import POWERED as _POWERED
 from kumo.gym._fast import pick_many, rank_many
 from kumo.policies.base import Decision, SelectionContext
@@ -133,7 +133,8 @@ class ConsolidationEnv(KumoEnv):
         assert eng is not None
         nv = eng.state.vms.n
         # the selection policies read each VM's CPU utilization history (newest first), kept per decision
-        self._vm_hist = np.zeros((nv, _HISTORY))  # a ring: column _head is the newest
+        self._vm_hist = np.zeros((_HISTORY, nv))  # a ring: row _head is the newest
+        self._booked_pos = eng.state.vms.cpu_booked_mhz > 0
         self._head = -1
         self._hist_cols = np.arange(_HISTORY)
         self._vm_filled = 0
@@ -248,7 +249,8 @@ class ConsolidationEnv(KumoEnv):
         booked = v.vms.cpu_booked_mhz
         self._head = (self._head + 1) % _HISTORY
         self._hist_cols = (self._head - np.arange(_HISTORY)) % _HISTORY  # newest first
-        self._vm_hist[:, self._head] = np.divide(v.vm_cpu_demand, booked, out=np.zeros(booked.size), where=booked > 0)
+        # (VMs without a CPU booking keep 0: their entries are never written)
+        np.divide(v.vm_cpu_demand, booked, out=self._vm_hist[self._head], where=self._booked_pos)
         self._vm_filled = min(self._vm_filled + 1, _HISTORY)
 
     def _apply(self, moves: list[tuple[int, int]], final: bool) -> list[tuple[Any, ...]]:
@@ -337,7 +339,7 @@ class ConsolidationEnv(KumoEnv):
         filled = self._vm_filled
         ctx = SelectionContext(
             vm_index=vms, ram_mb=ram, cpu_demand_mhz=cpu_d, cpu_booked_mhz=cpu_b, ram_demand_mb=ram_d,
-            ram_booked_mb=ram, history=self._vm_hist[vms[:, None], self._hist_cols],
+            ram_booked_mb=ram, history=self._vm_hist[self._hist_cols[None, :], vms[:, None]],
             hist_len=self._hist_len[filled][:vms.size], host_cpu_mhz=self._host_caps[0][host],
             host_ram_mb=self._host_caps[1][host], host_cpu_used_mhz=cpu_used, host_ram_used_mb=ram_used,
             upper_cpu=self.upper, upper_ram=self.upper)
@@ -418,8 +420,8 @@ class ConsolidationEnv(KumoEnv):
             targ[:n, :, 5] = s.host_state[t] != HOST_OFF
             targ[:n, :, 6] = t / self.max_hosts
             targ[:n] *= valid[:, :, None]
-        np.clip(cand, 0.0, OBS_HIGH, out=cand)
-        np.clip(targ, 0.0, OBS_HIGH, out=targ)
+        clip_obs(cand)
+        clip_obs(targ)
         return {"hosts": self._hosts_obs(), "candidates": cand, "targets": targ, "time": self._time_obs()}
 
     def _info(self, refused: list[tuple[Any, ...]], invalid: int, delta: Any = None) -> dict[str, Any]:
