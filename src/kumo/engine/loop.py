@@ -346,7 +346,7 @@ class Engine:
                 or (every and k % every == 0) or (k + 1) * dt > t_ev
                 or ((s.vm_state == VM_QUEUED) | (s.vm_state == VM_MIGRATING)).any()
                 or (s.host_state == HOST_BOOTING).any()):
-            return k, np.zeros((0, nh))
+            return k, np.empty((0, nh))
         cap = self.scenario.trace.cap_demand_at_booking
         pm = self.scenario.power_management
         start = k

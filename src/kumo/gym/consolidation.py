@@ -240,7 +240,9 @@ class ConsolidationEnv(KumoEnv):
                 self._cand_n = 0
                 return False
             eng.begin_step(k)
-            eng.place_arrivals(eng.arrivals_at(k))
+            arrivals = eng.arrivals_at(k)
+            if arrivals.size:
+                eng.place_arrivals(arrivals)
             self._gen = eng.finish_step_decisions(k, external=True)
 
     def _record(self) -> None:
@@ -413,7 +415,7 @@ class ConsolidationEnv(KumoEnv):
             cand[:n, 7] = s.host_n_vms[c] / 32.0
             cand[:n, 8] = c / self.max_hosts
             valid = self._ar_k < self._n_targets[:n, None]
-            t = np.where(valid, self._targets[:n], 0)
+            t = self._targets[:n] * valid  # host 0 where there is no target (zeroed below)
             rows = self._ar_m[:n, None]
             targ[:n, :, 0] = valid
             targ[:n, :, 1:5] = frac[:, rows, t].transpose(1, 2, 0)
