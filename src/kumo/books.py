@@ -64,6 +64,7 @@ class Books:
              "downtime_s": np.zeros((n, nv), np.float32), "host": np.full((n, nv), -1, np.int32)}
             if vm_steps else None)
         self._pending: list[tuple[Any, ...]] = []
+        self._ahead: list[Any] | None = None  # totals_with_kept's running totals, until the next flush
 
     # ------------------------------------------------------------------------------------------ plain steps
     def plain(self, k: int, cpu: np.ndarray, ram: np.ndarray, placed: np.ndarray, vm_host: np.ndarray,
@@ -90,6 +91,7 @@ class Books:
         if not self._pending:
             return
         p, self._pending = self._pending, []
+        self._ahead = None
         dt = self.dt
         b, nh = len(p), len(self.cpu_cap)
         ks = slice(p[0][0], p[-1][0] + 1)
@@ -140,6 +142,31 @@ class Books:
         self._post(ks, placed, cpu, ram, delivered, vm_ram_short, vm_host, on, n_vms,
                    np.stack([x[7] for x in p]) if self.host_steps is not None else None, energy_j, load_mhz_s,
                    overload_s, ram_short_mb_s, [len(x[3]) for x in p], 0)
+
+    def kept(self) -> int:
+        """How many plain steps are kept, not accounted yet."""
+        return len(self._pending)
+
+    def totals_with_kept(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``host_acc["energy_j"]``, ``host_acc["on_s"]`` and ``vm_acc["steps_run"]`` as :meth:`flush` will leave
+        them, to the bit, without accounting the kept steps (a reader of these totals only, such as a running
+        ledger, need not break the batch); None when a kept step has virtualization models. Do not change
+        the arrays returned."""
+        if any(x[8] is not None for x in self._pending):
+            return None
+        ahead = self._ahead
+        if ahead is None:
+            ahead = self._ahead = [0, self.host_acc["energy_j"].copy(), self.host_acc["on_s"].copy(),
+                                   self.vm_acc["steps_run"].copy()]
+        nh, dt, cap = len(self.cpu_cap), self.dt, self.cpu_cap
+        for x in self._pending[ahead[0]:]:  # as flush: the same loads, power and order of the additions
+            cpu, placed, vm_host, on = x[1], x[3], x[4], x[5]
+            util = np.minimum(np.bincount(vm_host[placed], cpu[placed], nh), cap) / cap
+            ahead[1] += np.where(on, self.power_w(util, np.arange(nh)), 0.0) * dt
+            ahead[2] += np.where(on, dt, 0.0)
+            ahead[3][placed] += 1.0
+        ahead[0] = len(self._pending)
+        return ahead[1], ahead[2], ahead[3]
 
     def plain_run(self, k: int, cpu: np.ndarray, ram: np.ndarray, placed: np.ndarray, vm_host: np.ndarray,
                   on: np.ndarray, n_vms: np.ndarray, state: np.ndarray) -> None:

@@ -204,6 +204,7 @@ class RunningLedger:
         self._up_open = 0  # the uptime window being summed
         self._pending_down: list[tuple[int, np.ndarray]] = []  # (window, downtime per VM) of later windows
         self._mig_done = 0  # migrations whose downtime is booked
+        self._rows_done = 0  # steps whose per-VM rows are booked
         self._refusals_seen = 0
         self._rejections_seen = 0
         self._refused = 0
@@ -237,19 +238,46 @@ class RunningLedger:
                 and len(eng.log.rejections["vm"]) == self._rejections_seen:
             return LedgerTotals()  # nothing accounted, refused or rejected since the last update
         before = self.totals.copy()
+        totals = None
         if b > a:
-            vs = self.engine.vm_steps  # flushes the books
-            rows = {k: v[a:b] for k, v in vs.items()}
-            self._breaks_rows(a, b, rows)
-            self._migrations(b, vs)
-            self._uptime_rows(a, b, rows)
+            # the per-VM rows of steps the books still keep are read when a line needs them: at every step
+            # for breaks counted per interval or episode, else when a window closes (and at the run's end);
+            # meanwhile the totals are read ahead (the same bits), so the books keep batching plain steps
+            books = eng.books
+            kept = 0 if self._rows_needed(b) else books.kept()
+            if kept:
+                totals = books.totals_with_kept()
+                if totals is None:
+                    kept = 0
+            if not kept:
+                books.flush()
+            vs = books.vm_steps
+            done = b - kept  # steps whose rows are posted
+            a0 = self._rows_done
+            if done > a0:
+                rows = {k: v[a0:done] for k, v in vs.items()}
+                self._breaks_rows(a0, done, rows)
+                self._migrations(done, vs)
+                self._uptime_rows(a0, done, rows)
+                self._rows_done = done
             if self.carbon is not None:
                 self._carbon += float(self.carbon(self._host_kwh_since(a), a, b))
             self.steps = b
             if b >= self.n_steps:
                 self._close_all()
-        self._refresh()
+        self._refresh(totals)
         return self.totals - before
+
+    def _rows_needed(self, b: int) -> bool:
+        """Whether booking the steps up to ``b`` needs their per-VM rows now."""
+        if b >= self.n_steps or self.carbon is not None:
+            return True
+        if self.exact:
+            if self._sla_win is None:
+                return True  # breaks counted per interval or per episode: at their step
+            if self._sla_win[b] > self._sla_open:
+                return True  # an SLA window closes
+        return bool(self._up_win[b] > self._up_open)  # an uptime window closes
 
     def settle(self, result: Any = None) -> LedgerTotals:
         """After the run's last step: make :attr:`totals` the finished run's ledger exactly
@@ -457,15 +485,17 @@ class RunningLedger:
             return 0.0
         return float((frac * self._count[r] * rev).sum())
 
-    def _refresh(self) -> None:
+    def _refresh(self, totals: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+        """The totals from the books (``totals``: their energy, time on and VM steps run, read ahead)."""
         if self._settled:
             return
         eng, t = self.engine, self.totals
         b, dt = self.steps, self.dt
         va, ha = eng.books.vm_acc, eng.books.host_acc
+        energy_j, on_s, steps_run = totals if totals is not None else (ha["energy_j"], ha["on_s"], va["steps_run"])
         prices = self.spec.prices
         if prices.billing == "placed":
-            billed = va["steps_run"]
+            billed = steps_run
         else:
             v = eng.state.vms
             life = np.clip(v.depart_step - v.arrive_step, 0, None).astype(np.float64)
@@ -475,14 +505,14 @@ class RunningLedger:
         t.penalties_cpu = self._fixed_money["cpu"] + self._frac_money("cpu", rev)
         t.penalties_ram = self._fixed_money["ram"] + self._frac_money("ram", rev)
         t.penalties_uptime = self._fixed_money["uptime"] + self._excess_money + self._frac_money("uptime", rev)
-        kwh = ha["energy_j"] / 3.6e6
+        kwh = energy_j / 3.6e6
         t.energy_kwh = float(kwh.sum())
         t.energy_cost = float((kwh * self.pue * self.price_kwh).sum())
         c = self.spec.costs
         if c.hardware_basis == "park":
             hours = np.full(eng.state.hosts.n, b * dt / 3600.0)
         else:
-            hours = ha["on_s"] / 3600.0
+            hours = on_s / 3600.0
         t.hardware_cost = float((hours * c.hardware_per_host_hour).sum())
         t.sla_breaks_cpu = self._n_breaks["cpu"]
         t.sla_breaks_ram = self._n_breaks["ram"]
