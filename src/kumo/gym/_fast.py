@@ -131,7 +131,7 @@ def rank_many(placer: Placer, view: Any, vms: np.ndarray, ok: np.ndarray) -> lis
     if not np.isfinite(score).all() and not np.isfinite(score[ok]).all():
         return None  # Placer.rank raises its error
     key = np.where(ok, -(mult * score), np.inf)
-    order = np.argsort(key, axis=1, kind="stable")
+    order = key.argsort(axis=1, kind="stable")
     counts = ok.sum(axis=1)
     return [order[i, :c] for i, c in enumerate(counts.tolist())]
 

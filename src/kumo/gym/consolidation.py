@@ -151,6 +151,9 @@ class ConsolidationEnv(KumoEnv):
         self._cand_n = 0
         self._ar_k, self._ar_m = np.arange(k), np.arange(M)
         h = eng.state.hosts
+        v = eng.state.vms
+        self._used = np.zeros((4, h.n))
+        self._facts = np.stack([v.ram_booked_mb, np.zeros(v.n), v.cpu_booked_mhz, np.zeros(v.n)])
         self._host_caps = (h.cpu_mhz.tolist(), h.ram_mb.tolist())
         self._caps = np.stack([h.cpu_mhz, h.ram_mb, h.cpu_overcommit * h.cpu_mhz, h.ram_overcommit * h.ram_mb])
         # what a host may book, as the booking filters compare it
@@ -299,7 +302,8 @@ class ConsolidationEnv(KumoEnv):
         assert eng is not None
         s = eng.state
         caps = self._caps  # (4, n_hosts): CPU, RAM, bookable CPU, bookable RAM
-        used = np.stack([s.host_cpu_demand, s.host_ram_demand, s.host_cpu_booked, s.host_ram_booked])
+        used = self._used  # the hosts' CPU and RAM demand and bookings, rows refilled at every decision
+        used[0], used[1], used[2], used[3] = s.host_cpu_demand, s.host_ram_demand, s.host_cpu_booked, s.host_ram_booked
         use = used[:2] / caps[:2]  # CPU and RAM use per host
         load = np.maximum(use[0], use[1])
         powered = _POWERED[s.host_state]
@@ -316,7 +320,8 @@ class ConsolidationEnv(KumoEnv):
         if cands.size:
             # the candidates' VMs and what selection reads of them, (4, VMs): booked RAM, CPU demand,
             # booked CPU, RAM demand
-            facts = np.stack([s.vms.ram_booked_mb, s.vm_cpu_demand, s.vms.cpu_booked_mhz, s.vm_ram_demand])
+            facts = self._facts  # booked RAM and CPU are the VMs' own; demand is refilled
+            facts[1], facts[3] = s.vm_cpu_demand, s.vm_ram_demand
             mine = on_host == cands[:, None]
             n_over = oi.size
             now = used[:2].tolist()
