@@ -452,3 +452,57 @@ def test_mmt_picks_at_once_are_the_selections():
             p = mmt.pick(ctx, rng)
             assert got[i] == (vms[p] if p >= 0 else -1)
     assert pick_many(registry.make("selection", "mc", {}), mine, ram) is None
+
+
+def _trajectory(env_id, kw, seed):
+    """Every observation, mask and reward of an episode with a random masked policy, as bytes."""
+    env = gym.make(env_id, **kw)
+    u = env.unwrapped
+    obs, info = env.reset(seed=seed)
+    policy = RandomMasked(seed)
+    policy.reset(u)
+    out, done = [], False
+    while True:
+        out += [obs[k].tobytes() for k in sorted(obs)] + [info["action_mask"].tobytes()]
+        if done:
+            return out + [repr(u.episode_totals)]
+        obs, r, term, trunc, info = env.step(policy.act(u, obs, info))
+        out.append(np.float64(r).tobytes())
+        done = term or trunc
+
+
+def _general_path(monkeypatch, which):
+    """Turn one fast path off: the general path it replaces serves instead."""
+    import kumo.gym.consolidation as cons
+    from kumo.books import Books
+    from kumo.engine import Engine
+    from kumo.gym._fast import FusedFilters
+
+    if which == "quiet":  # no fast-forward: every step goes through begin_step / finish_step
+        monkeypatch.setattr(Engine, "run_quiet", lambda self, k, stop, history=0, external=False:
+                            (k, np.empty((0, self.state.hosts.n))))
+    elif which == "ahead":  # the ledger flushes the books at every update
+        monkeypatch.setattr(Books, "kept", lambda self: 0)
+    elif which == "fused":
+        monkeypatch.setattr(FusedFilters, "of", classmethod(lambda cls, placer, state: None))
+    elif which == "rank":
+        monkeypatch.setattr(cons, "rank_many", lambda *a: None)
+    elif which == "pick":
+        monkeypatch.setattr(cons, "pick_many", lambda *a: None)
+
+
+@pytest.mark.parametrize("env_id,kw,paths", [
+    ("kumo/Placement-v0", {"window_steps": 96}, ["quiet", "fused"]),
+    ("kumo/Placement-v0", {"window_steps": 48, "setup": "kohne"}, ["quiet", "fused", "ahead"]),
+    ("kumo/Consolidation-v0", {"window_steps": 48, "setup": "kohne", "interval_steps": 2}, ["quiet", "ahead", "rank", "pick"]),
+    ("kumo/Consolidation-v0", {"window_steps": 48, "setup": "kohne", "action_mode": "sequential"}, ["ahead", "rank", "pick"]),
+])
+def test_fast_paths_change_no_bit_of_an_episode(env_id, kw, paths, monkeypatch):
+    """The environments' fast paths (fast-forward over quiet steps, the ledger reading the books ahead,
+    fused filters, targets ranked and VMs picked at once) give the observations, masks and rewards of the
+    general paths, to the bit."""
+    fast = _trajectory(env_id, kw, 3)
+    for which in paths:
+        with monkeypatch.context() as m:
+            _general_path(m, which)
+            assert _trajectory(env_id, kw, 3) == fast, which

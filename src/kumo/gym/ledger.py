@@ -3,7 +3,10 @@ broken after each accounted step, so that dense rewards add up to the episode's 
 
 :func:`kumo.accounting.account` reads a finished run. :class:`RunningLedger` applies the same rules to the
 steps accounted so far, vectorized over VMs and over the steps since its last update, reading the engine's
-books (the per-step VM matrices of ``record_vm_steps``). Its totals after the last step equal the
+books (the per-step VM matrices of ``record_vm_steps``). It reads the per-VM rows of the steps the books
+still keep in a batch only when a line needs them (breaks counted per interval or episode, a closing
+window, the run's end); meanwhile it reads the energy, time on and billed steps ahead
+(:meth:`kumo.books.Books.totals_with_kept`, the same bits), so dense rewards do not break the batches. Its totals after the last step equal the
 ledger's (every line is the same product; only the order of the final sum differs), so the differences
 of its totals between two updates — the dense rewards — add up to the episode's ledger. Each line is
 booked when the run has decided it:
