@@ -492,7 +492,5 @@ class Engine:
 def run(scenario: Scenario, trace: Trace | None = None, progress: Progress | None = None) -> RunResult:
     """Simulate ``scenario`` on ``trace`` (default: the scenario's trace source) and return the results."""
     if trace is None:
-        from kumo.traces import load
-
-        trace = load(scenario.trace.source, format=scenario.trace.format)
+        trace = scenario.trace.load()
     return Engine(scenario, trace, progress).run()
