@@ -172,6 +172,46 @@ def test_dense_rewards_add_up_to_the_episode_ledger(mode, overrides):
     assert st.reward == pytest.approx(acc["profit"], rel=1e-9)
 
 
+@pytest.mark.parametrize("overrides", [{}, {"sla": {"counting": "interval"}}, {"sla": {"counting": "episode"}}])
+def test_placement_dense_rewards_add_up_to_the_episode_ledger(overrides):
+    """Placement-v0 books the steps between decisions in batches that may span several SLA windows (a
+    regression: a window closed inside a batch lost the next window's sums). Tolerance as above."""
+    from kumo.accounting import account
+
+    scenario, ledger = _stressed_kohne(overrides)
+    env = gym.make("kumo/Placement-v0", scenario=scenario, ledger=ledger, window_steps=96)
+    st = run_episode(env, RandomMasked(3), seed=4)
+    acc = account(env.unwrapped.result(), ledger).summary
+    assert acc["sla_breaks_cpu"] > 0
+    t = env.unwrapped.ledger.totals
+    for k in ("penalties_cpu", "penalties_ram", "penalties_uptime", "sla_breaks_cpu", "sla_breaks_ram"):
+        assert getattr(t, k) == pytest.approx(acc[k], rel=1e-9, abs=1e-9), k
+    assert st.reward == pytest.approx(acc["profit"], rel=1e-9)
+
+
+@pytest.mark.parametrize("env_id", ["kumo/Consolidation-v0", "kumo/Placement-v0"])
+def test_carbon_is_in_the_running_ledger(env_id):
+    """With [carbon] and a carbon price, the running ledger's CO2 and carbon cost are the ledger's, and the
+    dense rewards still add up to its profit (tolerance as above)."""
+    from kumo.accounting import account
+
+    scenario, ledger = _stressed_kohne({})
+    scenario["carbon"] = {"source": "NL", "start": "2023-06-01", "price_per_t": 90.0}
+    env = gym.make(env_id, scenario=scenario, ledger=ledger, window_steps=96)
+    st = run_episode(env, RandomMasked(3), seed=4)
+    u = env.unwrapped
+    acc = account(u.result(), ledger).summary
+    t = u.ledger.totals
+    assert acc["co2_kg"] > 0 and acc["carbon_cost"] > 0
+    assert t.carbon_kg == pytest.approx(acc["co2_kg"], rel=1e-9)
+    assert t.carbon_cost == pytest.approx(acc["carbon_cost"], rel=1e-9)
+    assert st.reward == pytest.approx(acc["profit"], rel=1e-9)
+    env = gym.make(env_id, scenario=scenario, ledger=ledger, window_steps=96,
+                   reward={"kind": "weighted", "weights": {"carbon_kg": -1.0}})
+    st = run_episode(env, RandomMasked(3), seed=4)
+    assert st.reward == pytest.approx(-acc["co2_kg"], rel=1e-9)
+
+
 def test_sparse_reward_pays_the_total_at_the_end():
     dense = run_episode(gym.make("kumo/Placement-v0", window_steps=WINDOW), PlacerPolicy("best-fit"), seed=2)
     env = gym.make("kumo/Placement-v0", window_steps=WINDOW, reward={"mode": "sparse"})

@@ -47,8 +47,9 @@ class LedgerTotals:
     """Running totals of a run (or, as a difference of two, what changed between two updates).
 
     Money in the ledger's currency, signed as costs (``penalties_*``, ``energy_cost``, ``hardware_cost``
-    are >= 0 amounts paid); ``profit = revenue - penalties - costs``. ``carbon_kg`` is 0 unless a carbon
-    hook is given (:class:`RunningLedger`).
+    are >= 0 amounts paid); ``profit = revenue - penalties - costs``. ``carbon_kg`` is the CO2 of the
+    facility energy for a scenario with ``[carbon]`` (or from a carbon hook, :class:`RunningLedger`), else 0;
+    ``carbon_cost`` its price (the ledger's ``carbon_price_per_t``, else the scenario's ``price_per_t``).
     """
 
     revenue: float = 0.0
@@ -57,6 +58,7 @@ class LedgerTotals:
     penalties_uptime: float = 0.0
     energy_cost: float = 0.0
     hardware_cost: float = 0.0
+    carbon_cost: float = 0.0
     energy_kwh: float = 0.0
     carbon_kg: float = 0.0
     sla_breaks_cpu: int = 0
@@ -72,7 +74,7 @@ class LedgerTotals:
 
     @property
     def costs(self) -> float:
-        return self.energy_cost + self.hardware_cost
+        return self.energy_cost + self.hardware_cost + self.carbon_cost
 
     @property
     def profit(self) -> float:
@@ -124,7 +126,8 @@ class RunningLedger:
     engine : a :class:`kumo.engine.Engine` built with ``record_vm_steps = true``, before its first step.
     spec : the ledger's rules, prices and costs (:class:`kumo.accounting.LedgerSpec` or its dict).
     carbon : optional hook ``carbon(kwh, first_step, end_step) -> kg``: the emissions of ``kwh`` (n_hosts,)
-        IT energy used in steps [first_step, end_step); ``carbon_kg`` stays 0 without it.
+        IT energy used in steps [first_step, end_step), in place of the scenario's ``[carbon]`` (without
+        either, ``carbon_kg`` stays 0). Either is priced at the carbon price per tonne.
     vm_rules : ``(price_per_hour, sla_class)`` of the engine's VMs under ``spec``, as :meth:`vm_rules`
         returns them (an environment keeps them per trace window); None: computed here.
     """
@@ -182,6 +185,10 @@ class RunningLedger:
         c = spec.costs
         self.price_kwh = c.energy_price_per_kwh if c.energy_price_per_kwh is not None else sc.energy.price_per_kwh
         self.pue = c.pue if c.pue is not None else sc.energy.pue
+        # carbon: the books' CO2 of the scenario's [carbon] (IT energy x intensity), at the ledger's PUE
+        self._co2_books = carbon is None and getattr(engine, "carbon", None) is not None
+        scenario_price = sc.carbon.price_per_t if sc.carbon is not None else 0.0
+        self.price_t = c.carbon_price_per_t if c.carbon_price_per_t is not None else scenario_price
         # windows: SLA windows (counting = "window") and uptime windows, as accounting_sla numbers them
         self._sla_win = self._window_of_steps(base.window_h) if base.counting == "window" else None
         self._up_win = self._window_of_steps(base.uptime_window_h)
@@ -273,7 +280,7 @@ class RunningLedger:
 
     def _rows_needed(self, b: int) -> bool:
         """Whether booking the steps up to ``b`` needs their per-VM rows now."""
-        if b >= self.n_steps or self.carbon is not None:
+        if b >= self.n_steps or self.carbon is not None or self._co2_books:
             return True
         if self.exact:
             if self._sla_win is None:
@@ -302,6 +309,8 @@ class RunningLedger:
         for k in ("revenue", "penalties_cpu", "penalties_ram", "penalties_uptime", "energy_cost", "hardware_cost",
                   "energy_kwh", "sla_breaks_cpu", "sla_breaks_ram", "sla_breaks_uptime", "migrations"):
             setattr(t, k, acc[k])
+        if self.carbon is None:
+            t.carbon_kg, t.carbon_cost = acc["co2_kg"], acc["carbon_cost"]
         self._settled = True
         return self.totals - before
 
@@ -336,9 +345,9 @@ class RunningLedger:
                      placed: np.ndarray) -> None:
         win = self._sla_win
         assert win is not None
-        acc = self._sla_acc
         i = 0
         while i < b - a:
+            acc = self._sla_acc  # a window closed below starts a fresh one
             w = int(win[a + i])
             j = i + 1 if b - a == 1 else i + int(np.searchsorted(win[a + i:b], w, side="right"))  # rows of window w
             for key, x in (("cpu_s", cpu_short), ("cpu_d", cd), ("ram_s", rs), ("ram_d", rd)):
@@ -520,7 +529,8 @@ class RunningLedger:
         t.sla_breaks_cpu = self._n_breaks["cpu"]
         t.sla_breaks_ram = self._n_breaks["ram"]
         t.sla_breaks_uptime = self._n_breaks["uptime"]
-        t.carbon_kg = self._carbon
+        t.carbon_kg = float(eng.books.host_acc["co2_g"].sum()) * self.pue / 1000 if self._co2_books else self._carbon
+        t.carbon_cost = t.carbon_kg / 1000 * self.price_t
         log = eng.log
         t.migrations = len(log.migrations["vm"])
         kinds = log.refusals["kind"]
