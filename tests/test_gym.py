@@ -210,6 +210,13 @@ def test_carbon_is_in_the_running_ledger(env_id):
                    reward={"kind": "weighted", "weights": {"carbon_kg": -1.0}})
     st = run_episode(env, RandomMasked(3), seed=4)
     assert st.reward == pytest.approx(-acc["co2_kg"], rel=1e-9)
+    import pandas as pd
+
+    from kumo.gym.baselines import summarize
+
+    table = summarize(pd.DataFrame([st.row(), st.row()]))  # kumo gym baselines' table gains co2_kg
+    assert table["co2_kg"].iloc[0] == pytest.approx(acc["co2_kg"], rel=1e-9)
+    assert "co2_kg" not in summarize(pd.DataFrame([{**st.row(), "co2_kg": 0.0}])).columns
 
 
 def test_sparse_reward_pays_the_total_at_the_end():

@@ -151,7 +151,7 @@ class EpisodeStats:
         return {"policy": self.policy, "seed": self.seed, "trace": self.window.name, "start": self.window.start,
                 "reward": self.reward, "profit": t.profit, "energy_kwh": t.energy_kwh, "sla_breaks": t.sla_breaks,
                 "migrations": t.migrations, "migrations_refused": t.migrations_refused, "rejections": t.rejections,
-                "env_steps": self.steps, "wall_s": self.wall_s}
+                "co2_kg": t.carbon_kg, "env_steps": self.steps, "wall_s": self.wall_s}
 
 
 def run_episode(env: Any, policy: Any, seed: int | None = None, options: dict[str, Any] | None = None) -> EpisodeStats:
