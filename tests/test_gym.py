@@ -172,6 +172,53 @@ def test_dense_rewards_add_up_to_the_episode_ledger(mode, overrides):
     assert st.reward == pytest.approx(acc["profit"], rel=1e-9)
 
 
+@pytest.mark.parametrize("overrides", [{}, {"sla": {"counting": "interval"}}, {"sla": {"counting": "episode"}}])
+def test_placement_dense_rewards_add_up_to_the_episode_ledger(overrides):
+    """Placement-v0 books the steps between decisions in batches that may span several SLA windows (a
+    regression: a window closed inside a batch lost the next window's sums). Tolerance as above."""
+    from kumo.accounting import account
+
+    scenario, ledger = _stressed_kohne(overrides)
+    env = gym.make("kumo/Placement-v0", scenario=scenario, ledger=ledger, window_steps=96)
+    st = run_episode(env, RandomMasked(3), seed=4)
+    acc = account(env.unwrapped.result(), ledger).summary
+    assert acc["sla_breaks_cpu"] > 0
+    t = env.unwrapped.ledger.totals
+    for k in ("penalties_cpu", "penalties_ram", "penalties_uptime", "sla_breaks_cpu", "sla_breaks_ram"):
+        assert getattr(t, k) == pytest.approx(acc[k], rel=1e-9, abs=1e-9), k
+    assert st.reward == pytest.approx(acc["profit"], rel=1e-9)
+
+
+@pytest.mark.parametrize("env_id", ["kumo/Consolidation-v0", "kumo/Placement-v0"])
+def test_carbon_is_in_the_running_ledger(env_id):
+    """With [carbon] and a carbon price, the running ledger's CO2 and carbon cost are the ledger's, and the
+    dense rewards still add up to its profit (tolerance as above)."""
+    from kumo.accounting import account
+
+    scenario, ledger = _stressed_kohne({})
+    scenario["carbon"] = {"source": "NL", "start": "2023-06-01", "price_per_t": 90.0}
+    env = gym.make(env_id, scenario=scenario, ledger=ledger, window_steps=96)
+    st = run_episode(env, RandomMasked(3), seed=4)
+    u = env.unwrapped
+    acc = account(u.result(), ledger).summary
+    t = u.ledger.totals
+    assert acc["co2_kg"] > 0 and acc["carbon_cost"] > 0
+    assert t.carbon_kg == pytest.approx(acc["co2_kg"], rel=1e-9)
+    assert t.carbon_cost == pytest.approx(acc["carbon_cost"], rel=1e-9)
+    assert st.reward == pytest.approx(acc["profit"], rel=1e-9)
+    env = gym.make(env_id, scenario=scenario, ledger=ledger, window_steps=96,
+                   reward={"kind": "weighted", "weights": {"carbon_kg": -1.0}})
+    st = run_episode(env, RandomMasked(3), seed=4)
+    assert st.reward == pytest.approx(-acc["co2_kg"], rel=1e-9)
+    import pandas as pd
+
+    from kumo.gym.baselines import summarize
+
+    table = summarize(pd.DataFrame([st.row(), st.row()]))  # kumo gym baselines' table gains co2_kg
+    assert table["co2_kg"].iloc[0] == pytest.approx(acc["co2_kg"], rel=1e-9)
+    assert "co2_kg" not in summarize(pd.DataFrame([{**st.row(), "co2_kg": 0.0}])).columns
+
+
 def test_sparse_reward_pays_the_total_at_the_end():
     dense = run_episode(gym.make("kumo/Placement-v0", window_steps=WINDOW), PlacerPolicy("best-fit"), seed=2)
     env = gym.make("kumo/Placement-v0", window_steps=WINDOW, reward={"mode": "sparse"})
@@ -344,3 +391,165 @@ def test_kumo_gym_baselines_command(tmp_path):
     assert "kohne-mmwf" in r.output
     r = CliRunner().invoke(build_app(), ["gym", "baselines", "placement", "-b", "nope", "-q"])
     assert r.exit_code != 0 and "unknown baseline" in r.output
+
+
+# ------------------------------------------------------------------------------------------ fast paths
+def _random_cluster(seed, n_hosts=9, n_vms=40):
+    """An engine mid-run on a random trace: hosts on, off and booting, VMs placed, demand observed."""
+    from conftest import make_trace
+
+    from kumo.engine import Engine
+
+    rng = np.random.default_rng(seed)
+    tr = make_trace(rng.uniform(0, 3000, (4, n_vms)), ram=rng.uniform(0, 6000, (4, n_vms)),
+                    booked_cpu=rng.uniform(100, 4000, n_vms), booked_ram=rng.uniform(100, 8000, n_vms),
+                    cores=rng.integers(1, 9, n_vms))
+    sc = kumo.parse_scenario({
+        "seed": seed, "power_management": {"boot_s": 60.0},
+        "hosts": [{"name": "a", "count": n_hosts - 3, "cores": 8, "core_mhz": 2000, "ram_mb": 16384,
+                   "cpu_overcommit": 1.5, "ram_overcommit": 1.2},
+                  {"name": "b", "count": 3, "cores": 4, "core_mhz": 2600, "ram_mb": 8192, "initially_on": False}],
+        "placement": {"preset": "best-fit"}})
+    e = Engine(sc, tr)
+    e.begin_step(0)
+    e.place_arrivals(np.arange(n_vms // 2))
+    e.finish_step(0)
+    e.begin_step(1)
+    return e
+
+
+FILTER_SETS = [
+    None,  # kumo's default filters
+    ["powered", "ram-booking"],
+    ["powered", {"name": "cpu-booking", "params": {"ratio": 1.0}}, "vcpus", {"name": "cpu-demand", "params": {"headroom": 0.9}}],
+    [{"name": "ram-booking", "params": {"ratio": 0.8}}],
+    [],
+]
+
+
+@pytest.mark.parametrize("filters", FILTER_SETS)
+def test_fused_filters_are_the_placers(filters):
+    """Placement-v0's fused filters give Placer.feasible's mask for every VM, on clusters of every kind."""
+    from kumo.config import PlacementSpec
+    from kumo.gym._fast import FusedFilters
+    from kumo.policies.placement import Placer
+
+    spec = PlacementSpec.model_validate({"filters": filters} if filters is not None else {})
+    for seed in range(4):
+        e = _random_cluster(seed)
+        placer = Placer.from_spec(spec)
+        fused = FusedFilters.of(placer, e.state)
+        assert fused is not None
+        for vm in range(e.state.vms.n):
+            assert np.array_equal(fused.mask(vm), placer.feasible(e.view, vm)[0]), (seed, vm)
+
+
+def test_fused_filters_step_aside_for_a_plugin_filter():
+    from kumo.gym._fast import FusedFilters
+    from kumo.policies.placement import Placer, PoweredFilter
+
+    class Mine(PoweredFilter):
+        pass
+
+    placer = Placer(filters=(("mine", Mine()),))
+    assert FusedFilters.of(placer, _random_cluster(0).state) is None
+
+
+@pytest.mark.parametrize("rule", ["wf", "bf", "ff", "least-loaded", "pabfd", "op", "first-fit", "best-fit", "worst-fit"])
+@pytest.mark.parametrize("resource", ["binding", "cpu", "ram"])
+def test_targets_ranked_at_once_are_the_placers_ranking(rule, resource):
+    """Consolidation-v0 ranks the targets of all candidates at once: Placer.rank's order for each."""
+    from kumo.gym._fast import rank_many
+    from kumo.policies.placement import Placer
+
+    placer = Placer.preset(rule, resource=resource)
+    for seed in range(4):
+        e = _random_cluster(seed)
+        rng = np.random.default_rng(seed)
+        vms = rng.integers(0, e.state.vms.n, 6)
+        ok = rng.random((6, e.state.hosts.n)) < 0.6
+        got = rank_many(placer, e.view, vms, ok)
+        if rule in ("pabfd", "op"):
+            assert got is None  # not a broadcasting weigher: ranked one by one
+            continue
+        want = [placer.rank(e.view, int(v), m) for v, m in zip(vms, ok, strict=True)]
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)), seed
+
+
+def test_mmt_picks_at_once_are_the_selections():
+    """Consolidation-v0 picks the mmt selection's VM on every candidate host at once: the registered pick."""
+    from kumo.gym._fast import pick_many
+    from kumo.policies.base import SelectionContext
+
+    mmt = registry.make("selection", "mmt", {})
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        m = int(rng.integers(1, 30))
+        ram = rng.integers(1, 5, m).astype(np.float64) * 1024.0  # many ties
+        ram[rng.random(m) < 0.1] = np.inf  # never chosen
+        mine = rng.random((6, m)) < 0.3
+        got = pick_many(mmt, mine, ram)
+        for i in range(6):
+            vms = np.flatnonzero(mine[i])
+            z = np.zeros(vms.size)
+            ctx = SelectionContext(vm_index=vms, ram_mb=ram[vms], cpu_demand_mhz=z, cpu_booked_mhz=z, ram_demand_mb=z,
+                                   ram_booked_mb=ram[vms], history=np.zeros((vms.size, 3)),
+                                   hist_len=np.zeros(vms.size, int), host_cpu_mhz=1.0, host_ram_mb=1.0,
+                                   host_cpu_used_mhz=0.0, host_ram_used_mb=0.0)
+            p = mmt.pick(ctx, rng)
+            assert got[i] == (vms[p] if p >= 0 else -1)
+    assert pick_many(registry.make("selection", "mc", {}), mine, ram) is None
+
+
+def _trajectory(env_id, kw, seed):
+    """Every observation, mask and reward of an episode with a random masked policy, as bytes."""
+    env = gym.make(env_id, **kw)
+    u = env.unwrapped
+    obs, info = env.reset(seed=seed)
+    policy = RandomMasked(seed)
+    policy.reset(u)
+    out, done = [], False
+    while True:
+        out += [obs[k].tobytes() for k in sorted(obs)] + [info["action_mask"].tobytes()]
+        if done:
+            return out + [repr(u.episode_totals)]
+        obs, r, term, trunc, info = env.step(policy.act(u, obs, info))
+        out.append(np.float64(r).tobytes())
+        done = term or trunc
+
+
+def _general_path(monkeypatch, which):
+    """Turn one fast path off: the general path it replaces serves instead."""
+    import kumo.gym.consolidation as cons
+    from kumo.books import Books
+    from kumo.engine import Engine
+    from kumo.gym._fast import FusedFilters
+
+    if which == "quiet":  # no fast-forward: every step goes through begin_step / finish_step
+        monkeypatch.setattr(Engine, "run_quiet", lambda self, k, stop, history=0, external=False:
+                            (k, np.empty((0, self.state.hosts.n))))
+    elif which == "ahead":  # the ledger flushes the books at every update
+        monkeypatch.setattr(Books, "kept", lambda self: 0)
+    elif which == "fused":
+        monkeypatch.setattr(FusedFilters, "of", classmethod(lambda cls, placer, state: None))
+    elif which == "rank":
+        monkeypatch.setattr(cons, "rank_many", lambda *a: None)
+    elif which == "pick":
+        monkeypatch.setattr(cons, "pick_many", lambda *a: None)
+
+
+@pytest.mark.parametrize("env_id,kw,paths", [
+    ("kumo/Placement-v0", {"window_steps": 96}, ["quiet", "fused"]),
+    ("kumo/Placement-v0", {"window_steps": 48, "setup": "kohne"}, ["quiet", "fused", "ahead"]),
+    ("kumo/Consolidation-v0", {"window_steps": 48, "setup": "kohne", "interval_steps": 2}, ["quiet", "ahead", "rank", "pick"]),
+    ("kumo/Consolidation-v0", {"window_steps": 48, "setup": "kohne", "action_mode": "sequential"}, ["ahead", "rank", "pick"]),
+])
+def test_fast_paths_change_no_bit_of_an_episode(env_id, kw, paths, monkeypatch):
+    """The environments' fast paths (fast-forward over quiet steps, the ledger reading the books ahead,
+    fused filters, targets ranked and VMs picked at once) give the observations, masks and rewards of the
+    general paths, to the bit."""
+    fast = _trajectory(env_id, kw, 3)
+    for which in paths:
+        with monkeypatch.context() as m:
+            _general_path(m, which)
+            assert _trajectory(env_id, kw, 3) == fast, which

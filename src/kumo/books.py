@@ -64,6 +64,7 @@ class Books:
              "downtime_s": np.zeros((n, nv), np.float32), "host": np.full((n, nv), -1, np.int32)}
             if vm_steps else None)
         self._pending: list[tuple[Any, ...]] = []
+        self._ahead: list[Any] | None = None  # totals_with_kept's running totals, until the next flush
 
     # ------------------------------------------------------------------------------------------ plain steps
     def plain(self, k: int, cpu: np.ndarray, ram: np.ndarray, placed: np.ndarray, vm_host: np.ndarray,
@@ -90,6 +91,7 @@ class Books:
         if not self._pending:
             return
         p, self._pending = self._pending, []
+        self._ahead = None
         dt = self.dt
         b, nh = len(p), len(self.cpu_cap)
         ks = slice(p[0][0], p[-1][0] + 1)
@@ -141,37 +143,105 @@ class Books:
                    np.stack([x[7] for x in p]) if self.host_steps is not None else None, energy_j, load_mhz_s,
                    overload_s, ram_short_mb_s, [len(x[3]) for x in p], 0)
 
+    def kept(self) -> int:
+        """How many plain steps are kept, not accounted yet."""
+        return len(self._pending)
+
+    def totals_with_kept(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``host_acc["energy_j"]``, ``host_acc["on_s"]`` and ``vm_acc["steps_run"]`` as :meth:`flush` will leave
+        them, to the bit, without accounting the kept steps (a reader of these totals only, such as a running
+        ledger, need not break the batch); None when a kept step has virtualization models. Do not change
+        the arrays returned."""
+        if any(x[8] is not None for x in self._pending):
+            return None
+        ahead = self._ahead
+        if ahead is None:
+            ahead = self._ahead = [0, self.host_acc["energy_j"].copy(), self.host_acc["on_s"].copy(),
+                                   self.vm_acc["steps_run"].copy()]
+        nh, dt, cap = len(self.cpu_cap), self.dt, self.cpu_cap
+        for x in self._pending[ahead[0]:]:  # as flush: the same loads, power and order of the additions
+            cpu, placed, vm_host, on = x[1], x[3], x[4], x[5]
+            util = np.minimum(np.bincount(vm_host[placed], cpu[placed], nh), cap) / cap
+            ahead[1] += np.where(on, self.power_w(util, np.arange(nh)), 0.0) * dt
+            ahead[2] += np.where(on, dt, 0.0)
+            ahead[3][placed] += 1.0
+        ahead[0] = len(self._pending)
+        return ahead[1], ahead[2], ahead[3]
+
+    def plain_run(self, k: int, cpu: np.ndarray, ram: np.ndarray, placed: np.ndarray, vm_host: np.ndarray,
+                  on: np.ndarray, n_vms: np.ndarray, state: np.ndarray) -> None:
+        """Account the plain steps ``k`` .. ``k + b - 1`` of a run that keeps one placement, without
+        virtualization models: ``cpu``, ``ram`` (b, n_vms) demand (0 where not placed), ``placed`` the placed
+        VMs' indices, ``vm_host``, ``on``, ``n_vms``, ``state`` as for :meth:`plain`, the same in every step.
+        The same bits as :meth:`plain` step after step (kept steps are accounted first), with less work: the
+        placement is shared by the steps."""
+        self.flush()
+        dt = self.dt
+        nh, nv = len(self.cpu_cap), cpu.shape[1]
+        mask = np.zeros(nv, dtype=bool)
+        mask[placed] = True
+        src = np.where(mask, vm_host, 0)
+        rows = max(1, MAX_CELLS // max(nv, 1))
+        for a in range(0, cpu.shape[0], rows):
+            c, r = cpu[a:a + rows], ram[a:a + rows]
+            b = c.shape[0]
+            # per-host loads: as flush's bincount, the placed VMs of a step in index order
+            bins = (np.arange(b)[:, None] * nh + src[placed][None, :]).ravel()
+            cpu_load = np.bincount(bins, c[:, placed].ravel(), b * nh).reshape(b, nh)
+            ram_load = np.bincount(bins, r[:, placed].ravel(), b * nh).reshape(b, nh)
+            cap, rcap = self.cpu_cap, self.ram_cap
+            util = np.minimum(cpu_load, cap) / cap
+            share = np.where(cpu_load > cap, cap / np.maximum(cpu_load, 1e-300), 1.0)
+            watts = np.where(on, self.power_w(util.ravel(), np.tile(np.arange(nh), b)).reshape(b, nh), 0.0)
+            short = np.maximum(ram_load - rcap, 0.0)
+            energy_j = watts * dt
+            share_s = share * dt
+            load_mhz_s = util * cap * dt
+            overload_s = np.where(cpu_load > cap * (1 + 1e-12), dt, 0.0)
+            ram_short_mb_s = short * dt
+            ram_load_mb_s = ram_load * dt
+            delivered = c * share_s[:, src]
+            frac = np.divide(ram_short_mb_s, ram_load_mb_s, out=np.zeros_like(ram_load_mb_s), where=ram_load_mb_s > 0)
+            vm_ram_short = r * dt * frac[:, src]
+            self._post(slice(k + a, k + a + b), np.broadcast_to(mask, (b, nv)), c, r, delivered, vm_ram_short,
+                       np.broadcast_to(vm_host, (b, nv)), np.broadcast_to(on, (b, nh)),
+                       np.broadcast_to(n_vms, (b, nh)), np.broadcast_to(state, (b, nh)), energy_j, load_mhz_s,
+                       overload_s, ram_short_mb_s, [len(placed)] * b, 0, _add_rows_at_once)
+
     def _post(self, ks: slice, placed: np.ndarray, cpu: np.ndarray, ram: np.ndarray, delivered: np.ndarray,
               vm_ram_short: np.ndarray, vm_host: np.ndarray, on: np.ndarray, n_vms: np.ndarray,
               state: np.ndarray | None, energy_j: np.ndarray, load_mhz_s: np.ndarray, overload_s: np.ndarray,
-              ram_short_mb_s: np.ndarray, running: list[int], in_flight: int) -> None:
+              ram_short_mb_s: np.ndarray, running: list[int], in_flight: int,
+              add: Callable[[np.ndarray, np.ndarray], None] | None = None) -> None:
         """Post the steps ``ks`` to the books: per-VM arrays (steps, n_vms) — placed mask, demand, delivered
         CPU (MHz-s), RAM shortfall (MB-s), host; per-host arrays (steps, n_hosts) — drawing power, VMs,
         state, energy (J), load (MHz-s), overload (s), RAM shortfall (MB-s). Totals are added step after
-        step, so posting steps one at a time or together gives the same bits."""
+        step, so posting steps one at a time or together gives the same bits (``add``: how rows are added to a
+        total, :func:`_add_rows` by default)."""
         dt = self.dt
+        add = add or _add_rows
         demand_s = cpu * dt
         va = self.vm_acc
-        _add_rows(va["cpu_demand_mhz_s"], demand_s)
-        _add_rows(va["cpu_delivered_mhz_s"], delivered)
-        _add_rows(va["ram_demand_mb_s"], ram * dt)
-        _add_rows(va["ram_shortfall_mb_s"], vm_ram_short)
-        va["cpu_short_steps"] += np.count_nonzero(placed & (delivered < demand_s * (1 - 1e-9)), axis=0)
-        va["ram_short_steps"] += np.count_nonzero(placed & (vm_ram_short > 1e-9), axis=0)
-        va["steps_run"] += np.count_nonzero(placed, axis=0)
+        add(va["cpu_demand_mhz_s"], demand_s)
+        add(va["cpu_delivered_mhz_s"], delivered)
+        add(va["ram_demand_mb_s"], ram * dt)
+        add(va["ram_shortfall_mb_s"], vm_ram_short)
+        va["cpu_short_steps"] += _per_column(placed & (delivered < demand_s * (1 - 1e-9)))
+        va["ram_short_steps"] += _per_column(placed & (vm_ram_short > 1e-9))
+        va["steps_run"] += _per_column(placed)
         ha = self.host_acc
-        _add_rows(ha["energy_j"], energy_j)
+        add(ha["energy_j"], energy_j)
         if self.carbon is not None:
             co2_g = energy_j * (self.carbon[ks][:, None] / 3.6e6)  # J x gCO2/kWh / (J/kWh), IT energy
-            _add_rows(ha["co2_g"], co2_g)
+            add(ha["co2_g"], co2_g)
             self.step_rec["co2_g"][ks] = _row_sums(co2_g)
-        _add_rows(ha["on_s"], np.where(on, dt, 0.0))
-        _add_rows(ha["cpu_load_mhz_s"], load_mhz_s)
-        _add_rows(ha["overload_s"], overload_s)
-        _add_rows(ha["ram_shortfall_mb_s"], ram_short_mb_s)
-        _add_rows(ha["vm_steps"], n_vms.astype(np.float64))
+        add(ha["on_s"], np.where(on, dt, 0.0))
+        add(ha["cpu_load_mhz_s"], load_mhz_s)
+        add(ha["overload_s"], overload_s)
+        add(ha["ram_shortfall_mb_s"], ram_short_mb_s)
+        add(ha["vm_steps"], n_vms.astype(np.float64))
         sr = self.step_rec
-        sr["active_hosts"][ks] = np.count_nonzero(on, axis=1)
+        sr["active_hosts"][ks] = _per_row(on)
         sr["energy_j"][ks] = _row_sums(energy_j)
         sr["cpu_demand_mhz"][ks] = _row_sums(cpu)
         sr["cpu_delivered_mhz"][ks] = _row_sums(delivered) / dt
@@ -179,7 +249,7 @@ class Books:
         sr["ram_shortfall_mb"][ks] = _row_sums(ram_short_mb_s) / dt
         sr["running_vms"][ks] = running
         sr["migrations_in_flight"][ks] = in_flight
-        sr["overloaded_hosts"][ks] = np.count_nonzero(overload_s > 0, axis=1)
+        sr["overloaded_hosts"][ks] = _per_row(overload_s > 0)
         if self.vm_steps is not None:
             vs = self.vm_steps
             vs["cpu_demand_mhz"][ks] = cpu
@@ -215,13 +285,17 @@ class Books:
             # the step, the VM's load moving from source to target
             lm, rm = load[mig], ram[mig]
             done = mig_end < t1
-            rows = np.zeros((n, 3, 6))
-            rows[:, 0] = np.column_stack((s.vm_target[mig], np.maximum(mig_start, t0), np.minimum(mig_end, t1),
-                                          reserve * lm, rm, np.zeros(n)))
-            rows[:, 1] = np.column_stack((s.vm_target[mig], mig_end, np.full(n, t1), lm, rm, np.zeros(n)))
-            rows[:, 2] = np.column_stack((s.vm_host[mig], mig_end, np.full(n, t1), -lm, -rm, np.zeros(n)))
-            keep = np.column_stack((np.ones(n, bool), done, done)).ravel()
-            tables.append(rows.reshape(-1, 6)[keep])
+            rows = np.zeros((n, 3, 6))  # (host, start, end, CPU, RAM, down) of the three pulses
+            rows[:, :, 0] = np.stack((s.vm_target[mig], s.vm_target[mig], s.vm_host[mig]), axis=1)
+            rows[:, 0, 1] = np.maximum(mig_start, t0)
+            rows[:, 1:, 1] = mig_end[:, None]
+            rows[:, 0, 2] = np.minimum(mig_end, t1)
+            rows[:, 1:, 2] = t1
+            rows[:, :, 3] = lm[:, None] * np.array([reserve, 1.0, -1.0])
+            rows[:, :, 4] = rm[:, None] * np.array([1.0, 1.0, -1.0])
+            keep = np.ones((n, 3), bool)
+            keep[:, 1:] = done[:, None]
+            tables.append(rows.reshape(-1, 6)[keep.ravel()])
         if len(booting):
             tables.append(np.column_stack((booting, np.full(len(booting), t0), np.minimum(s.host_ready_s[booting], t1),
                                            np.zeros((len(booting), 2)), np.ones(len(booting)))))
@@ -235,16 +309,20 @@ class Books:
         if pulses is None:
             delivered[placed] = cpu[placed] * integ.share_s[src]
         else:
-            delivered[placed] = cpu[placed] * integ.share_integral(src, np.full(len(placed), t0),
-                                                                    np.full(len(placed), t1), base_share)
-            if len(mig):
-                src_h, tgt_h = s.vm_host[mig], s.vm_target[mig]
-                seg_a = np.maximum(mig_start, t0)
-                seg_b = np.minimum(mig_end, t1)
-                on_src = integ.share_integral(src_h, np.full(len(mig), t0), seg_b, base_share)
-                lost = mig_loss * integ.share_integral(src_h, seg_a, seg_b, base_share)
-                on_tgt = np.where(mig_end < t1,
-                                  integ.share_integral(tgt_h, seg_b, np.full(len(mig), t1), base_share), 0.0)
+            # the share integrals in one query (each is a function of its host and interval only): the
+            # whole step on every host (a VM's is its host's), then per migration on its source over
+            # [t0, end], on its source over the copy, on its target after the end
+            src_h, tgt_h = s.vm_host[mig], s.vm_target[mig]
+            seg_a = np.maximum(mig_start, t0)
+            seg_b = np.minimum(mig_end, t1)
+            m = len(mig)
+            share = integ.share_integral(np.concatenate([np.arange(nh), src_h, src_h, tgt_h]),
+                                         np.concatenate([np.full(nh + m, t0), seg_a, seg_b]),
+                                         np.concatenate([np.full(nh, t1), seg_b, seg_b, np.full(m, t1)]), base_share)
+            delivered[placed] = cpu[placed] * share[:nh][src]
+            if m:
+                on_src, lost = share[nh:nh + m], mig_loss * share[nh + m:nh + 2 * m]
+                on_tgt = np.where(mig_end < t1, share[nh + 2 * m:], 0.0)
                 delivered[mig] = cpu[mig] * (on_src - lost + on_tgt)
         if useful is not None:
             delivered *= useful
@@ -271,6 +349,26 @@ def _add_rows(acc: np.ndarray, rows: np.ndarray) -> None:
     of row adds is several times faster here than ``np.add.accumulate`` along the step axis)."""
     for r in rows:
         acc += r
+
+
+def _per_column(m: np.ndarray) -> np.ndarray:
+    """``np.count_nonzero(m, axis=0)`` of a (steps, n) bool array; of one step, its row (several times faster)."""
+    return m[0] if m.shape[0] == 1 else np.count_nonzero(m, axis=0)
+
+
+def _per_row(m: np.ndarray) -> Any:
+    """``np.count_nonzero(m, axis=1)`` of a (steps, n) bool array (one step: the count of its row)."""
+    return np.count_nonzero(m[0]) if m.shape[0] == 1 else np.count_nonzero(m, axis=1)
+
+
+def _add_rows_at_once(acc: np.ndarray, rows: np.ndarray) -> None:
+    """:func:`_add_rows` in one reduction over the step axis: numpy reduces axis 0 of a C-contiguous
+    (steps, n) array with n >= 2 row after row (its inner loop runs over the columns), so the bits are the
+    same, several times faster for many rows (checked by ``tests/test_books.py``)."""
+    if rows.shape[0] < 2 or acc.size < 2:
+        _add_rows(acc, rows)
+        return
+    acc[...] = np.concatenate([acc[None], rows]).sum(axis=0)
 
 
 def _row_sums(a: np.ndarray) -> np.ndarray:

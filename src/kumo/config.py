@@ -107,10 +107,14 @@ class VmType(_Strict):
 class TraceSpec(_Strict):
     """Which trace, and which part of it: ``start_step`` and ``max_steps`` cut a window of the trace (VMs that
     departed before it are left out); ``demand_noise`` perturbs the demand (mean-preserving log-normal noise
-    of that relative size, drawn from the scenario's seed: see :meth:`kumo.traces.base.Trace.with_noise`)."""
+    of that relative size, drawn from the scenario's seed: see :meth:`kumo.traces.base.Trace.with_noise`);
+    ``reader`` passes options to the file's reader (``{window = "0:7d", max_vms = 5000}``: the options of
+    ``kumo trace info``/``convert``, named as in each ``read_*`` function, e.g. ``step_s``, ``window``,
+    ``max_vms``, ``sample_subscriptions``, ``seed``, ``cpu``)."""
 
     source: str = "bitbrains-rnd"
     format: str | None = None
+    reader: dict[str, str | int | float | bool] = {}
     max_vms: int | None = Field(None, ge=1)
     start_step: int = Field(0, ge=0)
     max_steps: int | None = Field(None, ge=1)
@@ -118,6 +122,13 @@ class TraceSpec(_Strict):
     vm_types: list[VmType] = []
     vm_type_assignment: Literal["blocks", "round-robin", "trace"] = "trace"
     cap_demand_at_booking: bool = True
+
+
+    def load(self) -> Any:
+        """The trace this names, read with the ``reader`` options (an error naming a bad option)."""
+        from kumo.traces import load
+
+        return load(self.source, format=self.format, **self.reader)
 
 
 class FilterSpec(_Strict):

@@ -79,7 +79,7 @@ def check(path: str | Path) -> tuple[str, list[str]]:
             problems.append(f"trace.source: {e}")
     if kind == "federation":
         try:
-            _trace_of(obj.trace.source, obj.trace.format)
+            _trace_of(obj.trace)
         except KumoError as e:
             problems.append(f"trace.source: {e}")
     if problems:
@@ -87,10 +87,11 @@ def check(path: str | Path) -> tuple[str, list[str]]:
     return kind, list(dict.fromkeys(warnings))
 
 
-def _trace_of(source: str, fmt: str | None) -> Any:
-    from kumo.sweep import _cached_trace
+def _trace_of(spec: Any) -> Any:
+    """The trace a ``[trace]`` table names (kept per process: a sweep's points share it)."""
+    from kumo.sweep import trace_of
 
-    return _cached_trace(source, fmt)
+    return trace_of(spec.model_dump())
 
 
 def _fit_warnings(sc: Any) -> list[str]:
@@ -99,7 +100,7 @@ def _fit_warnings(sc: Any) -> list[str]:
 
     from kumo.engine.setup import prepare_trace
 
-    tr = prepare_trace(sc, _trace_of(sc.trace.source, sc.trace.format))
+    tr = prepare_trace(sc, _trace_of(sc.trace))
     fits = np.zeros(tr.n_vms, bool)
     for h in sc.hosts:
         fits |= ((tr.cores <= h.cores * h.cpu_overcommit) & (tr.cpu_booked_mhz <= h.cores * h.core_mhz * h.cpu_overcommit

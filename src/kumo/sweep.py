@@ -305,7 +305,7 @@ def _replicate_axes(exp: Experiment, scenario: dict[str, Any]) -> dict[str, list
         scenario.setdefault("trace", {})["demand_noise"] = rep.noise
     if rep.windows:
         tr = scenario.get("trace") or {}
-        n = _cached_trace(tr.get("source", "bitbrains-rnd"), tr.get("format")).n_steps - int(tr.get("start_step", 0))
+        n = trace_of(tr).n_steps - int(tr.get("start_step", 0))
         length = int(tr.get("max_steps") or n // rep.windows)
         if length < 1 or length * rep.windows > n:
             raise ConfigError([f"replicates.windows: {rep.windows} windows of {length} steps do not fit the trace's "
@@ -395,10 +395,17 @@ def expand(exp: Experiment, root: Path | None = None) -> list[Point]:
 
 # ------------------------------------------------------------------------------------------------ run
 @lru_cache(maxsize=2)
-def _cached_trace(source: str, fmt: str | None) -> Any:
+def _cached_trace(source: str, fmt: str | None, reader: tuple[tuple[str, Any], ...] = ()) -> Any:
     from kumo.traces import load
 
-    return load(source, format=fmt)
+    return load(source, format=fmt, **dict(reader))
+
+
+def trace_of(table: dict[str, Any]) -> Any:
+    """The trace a scenario's ``[trace]`` table (a dict) names, read with its ``reader`` options; kept per
+    process (the last two), so a sweep's points and a worker's tasks read it once."""
+    reader = tuple(sorted((table.get("reader") or {}).items()))
+    return _cached_trace(table.get("source", "bitbrains-rnd"), table.get("format"), reader)
 
 
 def _trace_source(scenario: dict[str, Any]) -> tuple[str, str | None]:
@@ -465,12 +472,11 @@ def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]],
         from kumo.federation import sweep_point
 
         if trace is None:
-            src = scenario.get("trace", {}) or {}
-            trace = _cached_trace(src.get("source", "bitbrains-rnd"), src.get("format"))
+            trace = trace_of(scenario.get("trace", {}) or {})
         return [sweep_point(scenario, trace)] * max(1, len(ledgers))
     sc = config.parse(scenario)
     if trace is None:
-        trace = _cached_trace(sc.trace.source, sc.trace.format)
+        trace = trace_of(sc.trace.model_dump())
     result = engine.run(sc, trace)
     run_summary = {k: (v.item() if hasattr(v, "item") else v) for k, v in result.summary.items()}
     rows = []

@@ -72,7 +72,6 @@ def run_cmd(
     worst-fit placement.
     """
     from kumo import config, engine
-    from kumo.traces import load
 
     load_plugins(plugin)
     try:
@@ -91,6 +90,7 @@ def run_cmd(
         if trace is not None:
             data["trace"]["source"] = trace
             data["trace"]["format"] = trace_format
+            data["trace"]["reader"] = {}  # the file's reader options were for its own trace
         elif trace_format is not None:
             data["trace"]["format"] = trace_format
         if placement is not None:
@@ -106,7 +106,7 @@ def run_cmd(
         if report is not None:
             data["record_host_steps"] = data["record_vm_steps"] = True
         sc = config.parse(data, str(scenario) if scenario else "command line")
-        tr = load(sc.trace.source, format=sc.trace.format)
+        tr = sc.trace.load()
         if quiet or fmt != Printed.table:
             result = engine.run(sc, tr)
         else:
@@ -166,7 +166,6 @@ def _run_federation(path: Path, trace: str | None, trace_format: str | None, see
     from kumo import config
     from kumo.federation import parse_federation, run_federation
     from kumo.federation.tables import FED_SCHEMA
-    from kumo.traces import load
 
     data = config.read_toml(path)
     config.take_plugins(data, path.parent, str(path))
@@ -174,11 +173,12 @@ def _run_federation(path: Path, trace: str | None, trace_format: str | None, see
         if value is not None:
             data.setdefault("trace", {})[key] = value
     if trace is not None and trace_format is None:
-        data["trace"].pop("format", None)  # the file's reader was for its own trace
+        data["trace"].pop("format", None)  # the file's reader (and its options) were for its own trace
+        data["trace"].pop("reader", None)
     if seed is not None:
         data["seed"] = seed
     spec = parse_federation(data, str(path))
-    tr = load(spec.trace.source, format=spec.trace.format)
+    tr = spec.trace.load()
     if quiet or fmt != Printed.table:
         result = run_federation(spec, tr)
     else:

@@ -39,3 +39,7 @@ class EventQueue:
 
     def __len__(self) -> int:
         return len(self._heap)
+
+    def next_time(self) -> float:
+        """The time (s) of the next event, ``inf`` when none is scheduled."""
+        return self._heap[0][0] if self._heap else float("inf")

@@ -46,6 +46,7 @@ from kumo.state import (
     HOST_OFF,
     HOST_ON,
     VM_MIGRATING,
+    VM_QUEUED,
     VM_RUNNING,
     ClusterState,
     ClusterView,
@@ -255,14 +256,7 @@ class Engine:
         if decide and not at_end:
             yield t0
         mig = np.flatnonzero(s.vm_state == VM_MIGRATING)  # migrations started now count this step
-        pm = self.scenario.power_management
-        if pm.switch_off_idle and (pm.switch_off_carbon_above is None or self.carbon is None
-                                   or self.carbon[k] >= pm.switch_off_carbon_above):
-            # hosts left empty by departures or finished migrations go off for the whole step
-            idle = np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0))
-            if len(idle):
-                s.host_state[idle] = HOST_OFF
-                self.books.host_acc["switch_offs"][idle] += 1
+        self._switch_off_idle(k)
         self._account(k, t0, t1, cpu, ram, load, useful, mem, idx, mig)
         if decide and at_end and k < self.trace.n_steps - 1:
             # the step is over: finish what ends by t1, look again at the step's demand if that moved VMs,
@@ -273,6 +267,18 @@ class Engine:
             yield t1
         else:
             self._run_events_until(t1, inclusive=False)
+
+    def _switch_off_idle(self, k: int) -> None:
+        """With ``power_management.switch_off_idle``: hosts left empty by departures or finished migrations go
+        off for the whole step ``k``."""
+        s = self.state
+        pm = self.scenario.power_management
+        if pm.switch_off_idle and (pm.switch_off_carbon_above is None or self.carbon is None
+                                   or self.carbon[k] >= pm.switch_off_carbon_above):
+            idle = np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0))
+            if len(idle):
+                s.host_state[idle] = HOST_OFF
+                self.books.host_acc["switch_offs"][idle] += 1
 
     def apply_decision(self, decision: Any, t: float | None = None) -> list[tuple[Any, ...]]:
         """Check and apply ``decision`` (a :class:`~kumo.policies.base.Decision` or None) at ``t`` (default:
@@ -308,6 +314,83 @@ class Engine:
         ``placement.on_no_host`` says; a queued VM stays queued."""
         s = self.state
         self.lifecycle.refuse(vm, s.step, s.t_s, reason)
+
+    # ------------------------------------------------------------------ runs of steps without a decision
+    def run_quiet(self, k: int, stop: int, history: int = 0, external: bool = False) -> tuple[int, np.ndarray]:
+        """Run steps ``k``, ``k + 1``, ... before ``stop`` while they need no decision, exactly as
+        :meth:`begin_step` (``retry_queued=False``) then :meth:`finish_step` would: an outside driver's
+        fast-forward. A step is *quiet* when no VM arrives, none is queued, no controller decides (with
+        ``external``, at every decision point of :meth:`finish_step_decisions`), no event (migration end,
+        boot, failure) is due before its end, no VM migrates, no host boots and the scenario has no
+        virtualization models; VMs may depart. The steps between two departures keep one placement: their
+        demand is read as one (steps, VMs) block and accounted at once (:meth:`kumo.books.Books.plain_run`), so
+        the state and the books end as they would step by step, to the bit.
+
+        Returns
+        -------
+        end : the first step not run (``k`` when step ``k`` is not quiet).
+        host_cpu : (m, n_hosts) float64, the hosts' CPU demand in MHz (``state.host_cpu_demand``) in the last
+            m = min(``history``, end - k) steps run, oldest first.
+        """
+        s, dt, tr = self.state, self.dt, self.trace
+        nh = s.hosts.n
+        stop = min(stop, tr.n_steps)
+        out: list[np.ndarray] = []
+        if not hasattr(self, "_busy"):  # steps with arrivals or departures
+            self._busy = (np.array([len(a) > 0 for a in self._arrivals] + [False]),
+                          np.array([len(d) > 0 for d in self._departures]))
+        arrives, departs = self._busy
+        every = self.scenario.controller.interval_steps if self.controller is not None or external else 0
+        t_ev = self.core.events.next_time()  # nothing schedules events in a quiet run
+        if (k >= stop or self.virt is not None or not self.batch_plain_steps or arrives[k]
+                or (every and k % every == 0) or (k + 1) * dt > t_ev
+                or ((s.vm_state == VM_QUEUED) | (s.vm_state == VM_MIGRATING)).any()
+                or (s.host_state == HOST_BOOTING).any()):
+            return k, np.empty((0, nh))
+        cap = self.scenario.trace.cap_demand_at_booking
+        pm = self.scenario.power_management
+        start = k
+        cpu = ram = np.zeros(0)
+        idx = np.zeros(0, np.int64)
+        while k < stop and not arrives[k] and not (every and k % every == 0) and (k + 1) * dt <= t_ev:
+            # a run of quiet steps [k, j) with one placement: departures only at its first step
+            m = np.arange(k + 1, stop)
+            ends = arrives[k + 1:stop] | departs[k + 1:stop] | ((m + 1) * dt > t_ev)
+            if every:
+                ends |= m % every == 0
+            j = k + 1 + int(np.argmax(ends)) if ends.any() else stop
+            t0 = k * dt
+            s.step, s.t_s = k, t0
+            for vm in self._departures[k]:
+                self.lifecycle.depart(int(vm), t0)
+            self._switch_off_idle(k)
+            if pm.switch_off_idle and ((s.host_state == HOST_ON) & (s.host_n_vms == 0)).any():
+                j = k + 1  # idle hosts left on (carbon timing): a later step may switch them off
+            placed = s.vm_state == VM_RUNNING  # as _observe, block by block (no VM migrates)
+            idx = np.flatnonzero(placed)
+            cpu = tr.cpu[k:j].astype(np.float64)
+            if cap:
+                cpu = np.minimum(cpu, s.vms.cpu_booked_mhz)
+            ram = (np.tile(s.vms.ram_booked_mb, (j - k, 1)) if tr.ram_mb is None
+                   else tr.ram_mb[k:j].astype(np.float64))
+            if cap:
+                ram = np.minimum(ram, s.vms.ram_booked_mb)
+            cpu = np.where(placed, cpu, 0.0)
+            ram = np.where(placed, ram, 0.0)
+            hosts_of = s.vm_host[idx]
+            self.books.plain_run(k, cpu, ram, idx, s.vm_host.copy(), s.host_state != HOST_OFF, s.host_n_vms.copy(),
+                                 s.host_state.copy())
+            out += [np.bincount(hosts_of, cpu[i][idx], nh) for i in range(max(0, j - k - history), j - k)]
+            out = out[max(0, len(out) - history):] if history else []
+            s.step, s.t_s = j - 1, (j - 1) * dt
+            k = j
+        if k > start:  # the state as _observe leaves it after the last step run
+            hosts_of = s.vm_host[idx]
+            s.vm_cpu_demand[:] = cpu[-1]
+            s.vm_ram_demand[:] = ram[-1]
+            s.host_cpu_demand[:] = np.bincount(hosts_of, cpu[-1][idx], nh)
+            s.host_ram_demand[:] = np.bincount(hosts_of, ram[-1][idx], nh)
+        return k, np.array(out, dtype=np.float64).reshape(-1, nh)
 
     def _observe(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, Any, np.ndarray]:
         """Read step ``k``'s demand into the state (per VM, and per host counting VMs in flight on both
@@ -409,7 +492,5 @@ class Engine:
 def run(scenario: Scenario, trace: Trace | None = None, progress: Progress | None = None) -> RunResult:
     """Simulate ``scenario`` on ``trace`` (default: the scenario's trace source) and return the results."""
     if trace is None:
-        from kumo.traces import load
-
-        trace = load(scenario.trace.source, format=scenario.trace.format)
+        trace = scenario.trace.load()
     return Engine(scenario, trace, progress).run()

@@ -76,9 +76,7 @@ def run_federation(spec: FederationSpec | dict[str, Any] | str | Path, trace: Tr
     elif not isinstance(spec, FederationSpec):
         spec = parse(spec)
     if trace is None:
-        from kumo.traces import load as load_trace
-
-        trace = load_trace(spec.trace.source, format=spec.trace.format)
+        trace = spec.trace.load()
     return FederationRun(spec, trace, progress).run()
 
 

@@ -314,7 +314,7 @@ def _scenario_dict(spec: FederationSpec, p: ProviderSpec, d: DataCenterSpec, rec
     return {
         "name": f"{p.name}/{d.name}",
         "seed": seed,
-        "trace": {"source": spec.trace.source, "format": spec.trace.format,
+        "trace": {"source": spec.trace.source, "format": spec.trace.format, "reader": dict(spec.trace.reader),
                   "cap_demand_at_booking": spec.trace.cap_demand_at_booking},
         "hosts": [h.model_dump() for h in d.hosts],
         "placement": d.placement.model_dump(),

@@ -16,7 +16,7 @@ from kumo.gym.ledger import LedgerTotals, RunningLedger
 from kumo.gym.rewards import RewardSpec
 from kumo.state import HOST_BOOTING, HOST_FAILED, HOST_ON
 
-__all__ = ["HOST_FEATURES", "KumoEnv", "OBS_HIGH"]
+__all__ = ["HOST_FEATURES", "KumoEnv", "OBS_HIGH", "clip_obs"]
 
 #: the per-host features of every observation's ``hosts`` array, in column order (then ``history`` columns
 #: of CPU utilization at the last steps, newest first)
@@ -24,6 +24,17 @@ HOST_FEATURES = ("valid", "cpu_booked", "ram_booked", "cpu_used", "ram_used", "o
                  "cpu_capacity", "ram_capacity")
 #: observations are clipped to [0, OBS_HIGH] (utilizations above 4x capacity say nothing more)
 OBS_HIGH = 4.0
+
+
+def clip_obs(x: np.ndarray) -> np.ndarray:
+    """``np.clip(x, 0, OBS_HIGH, out=x)`` (the same bits, NaN and -0.0 included) without its Python wrapper."""
+    np.maximum(0.0, x, out=x)
+    return np.minimum(x, OBS_HIGH, out=x)
+
+
+# the on, booting and failed columns of the hosts' observation, by host state
+_STATE_FLAGS = np.zeros((8, 3), np.float32)
+_STATE_FLAGS[HOST_ON, 0] = _STATE_FLAGS[HOST_BOOTING, 1] = _STATE_FLAGS[HOST_FAILED, 2] = 1.0
 
 
 class KumoEnv(gym.Env):  # type: ignore[type-arg]
@@ -90,7 +101,9 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
         if key not in cache:
             cache[key] = self.engine_scenario(ep.scenario_of(w.trace))
         self.engine = Engine(cache[key], ep.cut(w))
-        self.ledger = RunningLedger(self.engine, self.ledger_spec)
+        rules = ep.cached(f"ledger-vms{w.trace}:{w.start}:{w.steps}",
+                          lambda: RunningLedger.vm_rules(self.engine, self.ledger_spec))
+        self.ledger = RunningLedger(self.engine, self.ledger_spec, vm_rules=rules)
         eng = self.engine
         s = eng.state
         self.n_hosts = nh = s.hosts.n
@@ -104,6 +117,7 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
         self._ram_cap = h.ram_mb
         self._cpu_bookable = h.cpu_overcommit * h.cpu_mhz
         self._ram_bookable = h.ram_overcommit * h.ram_mb
+        self._host_div = np.stack([self._cpu_bookable, self._ram_bookable, h.cpu_mhz, h.ram_mb])
         self._hist = np.zeros((self.history_steps, nh), np.float32)
         self._obs_hosts = np.zeros(self._host_space.shape, np.float32)
         self._obs_hosts[:nh, 0] = 1.0
@@ -120,6 +134,15 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
             self._hist[1:] = self._hist[:-1]
             self._hist[0] = self.engine.state.host_cpu_demand / self._cpu_cap  # type: ignore[union-attr]
         self.accounted = k + 1
+
+    def _stepped_many(self, end: int, host_cpu: np.ndarray) -> None:
+        """Engine steps up to ``end`` (excluded) are accounted at once (:meth:`kumo.engine.Engine.run_quiet`),
+        ``host_cpu`` the hosts' CPU demand in the last of them, oldest first."""
+        self._obs_step = -1
+        for row in host_cpu:
+            self._hist[1:] = self._hist[:-1]
+            self._hist[0] = row / self._cpu_cap
+        self.accounted = end
 
     def _reward(self, refused: int, last: bool) -> tuple[float, LedgerTotals]:
         """The reward of the engine steps accounted since the last call (and of ``refused`` refusals); at the
@@ -150,21 +173,15 @@ class KumoEnv(gym.Env):  # type: ignore[type-arg]
             h = changed
             o[h, 1] = min(s.host_cpu_booked[h] / self._cpu_bookable[h], OBS_HIGH)
             o[h, 2] = min(s.host_ram_booked[h] / self._ram_bookable[h], OBS_HIGH)
-            st = s.host_state[h]
-            o[h, 5:8] = (st == HOST_ON, st == HOST_BOOTING, st == HOST_FAILED)
+            o[h, 5:8] = _STATE_FLAGS[s.host_state[h]]
             return o.copy()
         self._obs_step = s.step
-        o[:nh, 1] = s.host_cpu_booked / self._cpu_bookable
-        o[:nh, 2] = s.host_ram_booked / self._ram_bookable
-        o[:nh, 3] = s.host_cpu_demand / self._cpu_cap
-        o[:nh, 4] = s.host_ram_demand / self._ram_cap
-        st = s.host_state
-        o[:nh, 5] = st == HOST_ON
-        o[:nh, 6] = st == HOST_BOOTING
-        o[:nh, 7] = st == HOST_FAILED
+        o[:nh, 1:5] = (np.stack([s.host_cpu_booked, s.host_ram_booked, s.host_cpu_demand, s.host_ram_demand])
+                       / self._host_div).T
+        o[:nh, 5:8] = _STATE_FLAGS[s.host_state]
         if self.history_steps:
             o[:nh, len(HOST_FEATURES):] = self._hist.T
-        np.clip(o, 0.0, OBS_HIGH, out=o)
+        clip_obs(o)
         return o.copy()
 
     def _time_obs(self) -> np.ndarray:

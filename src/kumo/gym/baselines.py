@@ -14,10 +14,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["METRICS", "evaluate", "mean_ci", "summarize"]
+__all__ = ["CARBON", "METRICS", "evaluate", "mean_ci", "metrics_of", "summarize"]
 
 #: the columns of the table, each with its mean and half-width
 METRICS = ("reward", "profit", "energy_kwh", "sla_breaks", "migrations", "rejections")
+#: added to the table when the runs emit CO2 (a scenario with ``[carbon]``)
+CARBON = "co2_kg"
+
+
+def metrics_of(runs: pd.DataFrame) -> tuple[str, ...]:
+    """The table's metrics for these runs: :data:`METRICS`, and ``co2_kg`` for runs with emissions."""
+    has_co2 = CARBON in runs.columns and bool((runs[CARBON] > 0).any())
+    return METRICS + (CARBON,) if has_co2 else METRICS
 
 # two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96)
 _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
@@ -59,11 +67,11 @@ def evaluate(make_env: Callable[[], Any], policies: Sequence[Any], episodes: int
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Per policy (in the order they ran): episodes, and ``<metric>`` with ``<metric>_ci`` (95 % half-width)
-    for every metric of :data:`METRICS`."""
+    for every metric of :func:`metrics_of` the runs."""
     out = []
     for name, g in runs.groupby("policy", sort=False):
         row: dict[str, Any] = {"policy": name, "episodes": len(g)}
-        for m in METRICS:
+        for m in metrics_of(runs):
             row[m], row[f"{m}_ci"] = mean_ci(g[m].to_numpy())
         out.append(row)
     return pd.DataFrame(out)

@@ -61,7 +61,7 @@ def baselines_cmd(
         fail(KumoError("kumo gym needs gymnasium: pip install 'kumosim[rl]'"))
         return
     import kumo.gym  # noqa: F401  (registers the environments)
-    from kumo.gym.baselines import METRICS, evaluate, summarize
+    from kumo.gym.baselines import evaluate, metrics_of, summarize
     from kumo.gym.policies import consolidation_baselines, placement_baselines
 
     traces = tuple(trace or ["bitbrains-rnd"])
@@ -91,10 +91,11 @@ def baselines_cmd(
                     f"({', '.join(traces)}); mean +- 95 % CI (Student t over episodes)",
               header_style="bold")
     t.add_column("policy")
-    for m in METRICS:
+    metrics = metrics_of(runs)
+    for m in metrics:
         t.add_column(m, justify="right")
     for _, r in table.iterrows():
-        t.add_row(str(r["policy"]), *[_pm(r[m], r[f"{m}_ci"]) for m in METRICS])
+        t.add_row(str(r["policy"]), *[_pm(r[m], r[f"{m}_ci"]) for m in metrics])
     wide(max(120, console.width)).print(t)
 
 

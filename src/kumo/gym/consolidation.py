@@ -40,13 +40,20 @@ import numpy as np
 from gymnasium import spaces
 
 from kumo.config import Scenario, parse
-from kumo.gym._base import OBS_HIGH, KumoEnv
+from kumo.gym._base import OBS_HIGH, KumoEnv, clip_obs
+from kumo.gym._fast import POWERED as _POWERED
+from kumo.gym._fast import pick_many, rank_many
 from kumo.policies.base import Decision, SelectionContext
 from kumo.policies.placement import Placer
 from kumo.policies.registry import make
-from kumo.state import HOST_BOOTING, HOST_OFF, HOST_ON, VM_RUNNING
+from kumo.state import HOST_OFF, HOST_ON, VM_RUNNING
 
 __all__ = ["CANDIDATE_FEATURES", "TARGET_FEATURES", "ConsolidationEnv"]
+
+#: the rows of the selection facts (booked RAM, CPU demand, booked CPU, RAM demand) in the order of the
+#: hosts' use and bookings (CPU demand, RAM demand, booked CPU, booked RAM)
+_USE_ORDER = np.array([1, 3, 2, 0])
+_HISTORY = 30  # CPU utilization samples per VM the selection policies see (CloudSim keeps 30)
 
 #: per candidate host: valid, +1 overloaded / -1 underloaded (shifted to 1 / 0 by ``kind``), its CPU and RAM
 #: use, the picked VM's CPU and RAM demand as fractions of the host, its booked RAM (what a move copies) as a
@@ -126,9 +133,31 @@ class ConsolidationEnv(KumoEnv):
         assert eng is not None
         nv = eng.state.vms.n
         # the selection policies read each VM's CPU utilization history (newest first), kept per decision
-        self._vm_hist = np.zeros((nv, 30))
+        self._vm_hist = np.zeros((_HISTORY, nv))  # a ring: row _head is the newest
+        self._booked_pos = eng.state.vms.cpu_booked_mhz > 0
+        self._head = -1
+        self._hist_cols = np.arange(_HISTORY)
         self._vm_filled = 0
+        self._hist_len = [np.full(nv, i) for i in range(_HISTORY + 1)]  # read-only slices for the contexts
+        for x in self._hist_len:
+            x.flags.writeable = False
         self._sel_rng = np.random.default_rng(np.random.SeedSequence(int(self.np_random.integers(2**63))))
+        M, k = self.M, self.k
+        self._cand = np.full(M, -1, np.int64)
+        self._cand_vm = np.full(M, -1, np.int64)
+        self._cand_over = np.zeros(M, bool)
+        self._targets = np.full((M, k), -1, np.int64)
+        self._n_targets = np.zeros(M, np.int64)
+        self._cand_n = 0
+        self._ar_k, self._ar_m = np.arange(k), np.arange(M)
+        h = eng.state.hosts
+        v = eng.state.vms
+        self._used = np.zeros((4, h.n))
+        self._facts = np.stack([v.ram_booked_mb, np.zeros(v.n), v.cpu_booked_mhz, np.zeros(v.n)])
+        self._host_caps = (h.cpu_mhz.tolist(), h.ram_mb.tolist())
+        self._caps = np.stack([h.cpu_mhz, h.ram_mb, h.cpu_overcommit * h.cpu_mhz, h.ram_overcommit * h.ram_mb])
+        # what a host may book, as the booking filters compare it
+        self._bookable = np.stack([h.cpu_overcommit * h.cpu_mhz * (1 + 1e-12), h.ram_overcommit * h.ram_mb * (1 + 1e-12)])
         self._k_step = -1
         self._gen = None
         self._moves_done = 0
@@ -204,31 +233,41 @@ class ConsolidationEnv(KumoEnv):
                 self._stepped(self._k_step)
             self._k_step += 1
             k = self._k_step
+            # the steps before the next decision point without an arrival or event, at once
+            end, host_cpu = eng.run_quiet(k, self.n_steps, self.history_steps, external=True)
+            if end > k:
+                self._stepped_many(end, host_cpu)
+                self._k_step = k = end
             if k >= self.n_steps:
                 eng.close()
                 self._cand_n = 0
                 return False
             eng.begin_step(k)
-            eng.place_arrivals(eng.arrivals_at(k))
+            arrivals = eng.arrivals_at(k)
+            if arrivals.size:
+                eng.place_arrivals(arrivals)
             self._gen = eng.finish_step_decisions(k, external=True)
 
     def _record(self) -> None:
         """A decision point: each VM's CPU utilization joins its history (the selection policies read it)."""
         v = self.engine.view  # type: ignore[union-attr]
         booked = v.vms.cpu_booked_mhz
-        self._vm_hist[:, 1:] = self._vm_hist[:, :-1]
-        self._vm_hist[:, 0] = np.divide(v.vm_cpu_demand, booked, out=np.zeros(booked.size), where=booked > 0)
-        self._vm_filled = min(self._vm_filled + 1, self._vm_hist.shape[1])
+        self._head = (self._head + 1) % _HISTORY
+        self._hist_cols = (self._head - np.arange(_HISTORY)) % _HISTORY  # newest first
+        # (VMs without a CPU booking keep 0: their entries are never written)
+        np.divide(v.vm_cpu_demand, booked, out=self._vm_hist[self._head], where=self._booked_pos)
+        self._vm_filled = min(self._vm_filled + 1, _HISTORY)
 
     def _apply(self, moves: list[tuple[int, int]], final: bool) -> list[tuple[Any, ...]]:
         eng = self.engine
         assert eng is not None
         s = eng.state
-        wake = sorted({t for _, t in moves if s.host_state[t] == HOST_OFF})
+        state = s.host_state
+        wake = sorted({t for _, t in moves if state[t] == HOST_OFF})
         off: list[int] = []
         if final and self.switch_off_empty:
             targets = {t for _, t in moves}
-            off = [int(h) for h in np.flatnonzero((s.host_state == HOST_ON) & (s.host_n_vms == 0)) if h not in targets]
+            off = [h for h in ((state == HOST_ON) & (s.host_n_vms == 0)).nonzero()[0].tolist() if h not in targets]
         if not moves and not off:
             return []
         return eng.apply_decision(Decision(migrations=moves, switch_off=off, power_on=wake, reason="agent"), self._t)
@@ -237,10 +276,12 @@ class ConsolidationEnv(KumoEnv):
         """The moves an action asks for, and how many of its choices were invalid (outside the mask)."""
         moves, invalid = [], 0
         if self.action_mode == "multi":
-            acts = np.asarray(action, dtype=np.int64).reshape(-1)
-            for i in np.flatnonzero(acts).tolist():
-                j = int(acts[i]) - 1
-                if i < self._cand_n and 0 <= j < self._n_targets[i]:
+            n_targets = self._n_targets.tolist()
+            for i, a in enumerate(np.asarray(action, dtype=np.int64).reshape(-1).tolist()):
+                if not a:
+                    continue
+                j = a - 1
+                if i < self._cand_n and 0 <= j < n_targets[i]:
                     moves.append((int(self._cand_vm[i]), int(self._targets[i, j])))
                 else:
                     invalid += 1
@@ -255,75 +296,102 @@ class ConsolidationEnv(KumoEnv):
 
     # ------------------------------------------------------------------------------------------ candidates
     def _candidates(self) -> None:
-        """The candidate hosts, their picked VMs and their targets at this decision point."""
+        """The candidate hosts, their picked VMs and their targets at this decision point (and what the
+        observation shows of them, computed on the way)."""
         eng = self.engine
         assert eng is not None
-        v = eng.view
         s = eng.state
-        h = s.hosts
-        uc = s.host_cpu_demand / h.cpu_mhz
-        ur = s.host_ram_demand / h.ram_mb
-        load = np.maximum(uc, ur)
-        powered = (s.host_state == HOST_ON) | (s.host_state == HOST_BOOTING)
-        movable = (s.vm_state == VM_RUNNING) & s.vm_migratable
-        n_movable = np.bincount(s.vm_host[movable], minlength=h.n)
-        busy = powered & (n_movable > 0)
-        over = busy & ((uc > self.upper) | (ur > self.upper))
-        under = busy & ~over & (load < self.lower)
-        oi = np.flatnonzero(over)
-        ui = np.flatnonzero(under)
+        caps = self._caps  # (4, n_hosts): CPU, RAM, bookable CPU, bookable RAM
+        used = self._used  # the hosts' CPU and RAM demand and bookings, rows refilled at every decision
+        used[0], used[1], used[2], used[3] = s.host_cpu_demand, s.host_ram_demand, s.host_cpu_booked, s.host_ram_booked
+        use = used[:2] / caps[:2]  # CPU and RAM use per host
+        load = np.maximum(use[0], use[1])
+        powered = _POWERED[s.host_state]
+        mv = ((s.vm_state == VM_RUNNING) & s.vm_migratable).nonzero()[0]  # the movable VMs
+        on_host = s.vm_host[mv]
+        busy = powered & (np.bincount(on_host, minlength=s.hosts.n) > 0)
+        hot = (use > self.upper).any(axis=0)
+        oi = (busy & hot).nonzero()[0]
+        ui = (busy & ~hot & (load < self.lower)).nonzero()[0]
         cands = np.concatenate([oi[np.lexsort((oi, -load[oi]))], ui[np.lexsort((ui, load[ui]))]])[:self.M]
-        M, k = self.M, self.k
-        self._cand = np.full(M, -1, np.int64)
-        self._cand_vm = np.full(M, -1, np.int64)
-        self._cand_over = np.zeros(M, bool)
-        self._targets = np.full((M, k), -1, np.int64)
-        self._n_targets = np.zeros(M, np.int64)
+        self._n_targets.fill(0)  # the other arrays are read up to _cand_n only
+        self._seen = (used, use)
         n = 0
-        for host in cands.tolist():
-            vms = np.flatnonzero(movable & (s.vm_host == host))
-            vm = self._pick(v, host, vms)
-            if vm < 0:
-                continue
-            self._cand[n], self._cand_vm[n], self._cand_over[n] = host, vm, over[host]
-            tg = self._targets_of(v, vm, host, bool(over[host]))
-            self._targets[n, :len(tg)] = tg
-            self._n_targets[n] = len(tg)
-            n += 1
+        if cands.size:
+            # the candidates' VMs and what selection reads of them, (4, VMs): booked RAM, CPU demand,
+            # booked CPU, RAM demand
+            facts = self._facts  # booked RAM and CPU are the VMs' own; demand is refilled
+            facts[1], facts[3] = s.vm_cpu_demand, s.vm_ram_demand
+            mine = on_host == cands[:, None]
+            n_over = oi.size
+            now = used[:2].tolist()
+            picks = pick_many(self.selector, mine, facts[0][mv])
+            for i, host in enumerate(cands.tolist()):
+                if picks is None:
+                    vm = self._pick(host, mv[mine[i]], facts, now[0][host], now[1][host])
+                else:
+                    vm = int(mv[picks[i]]) if picks[i] >= 0 else -1
+                if vm < 0:
+                    continue
+                self._cand[n], self._cand_vm[n], self._cand_over[n] = host, vm, i < n_over
+                n += 1
+            if n:
+                self._targets_of(n, used, facts, powered)
         self._cand_n = n
 
-    def _pick(self, v: Any, host: int, vms: np.ndarray) -> int:
-        s = self.engine.state  # type: ignore[union-attr]
+    def _pick(self, host: int, vms: np.ndarray, facts: np.ndarray, cpu_used: float, ram_used: float) -> int:
+        """The VM the selection policy picks among ``vms`` on ``host`` (using ``cpu_used`` MHz and ``ram_used``
+        MB), -1 if none."""
+        ram, cpu_d, cpu_b, ram_d = facts[:, vms]
+        filled = self._vm_filled
         ctx = SelectionContext(
-            vm_index=vms, ram_mb=s.vms.ram_booked_mb[vms], cpu_demand_mhz=s.vm_cpu_demand[vms],
-            cpu_booked_mhz=s.vms.cpu_booked_mhz[vms], ram_demand_mb=s.vm_ram_demand[vms],
-            ram_booked_mb=s.vms.ram_booked_mb[vms], history=self._vm_hist[vms],
-            hist_len=np.full(vms.size, self._vm_filled), host_cpu_mhz=float(s.hosts.cpu_mhz[host]),
-            host_ram_mb=float(s.hosts.ram_mb[host]), host_cpu_used_mhz=float(s.host_cpu_demand[host]),
-            host_ram_used_mb=float(s.host_ram_demand[host]), upper_cpu=self.upper, upper_ram=self.upper)
+            vm_index=vms, ram_mb=ram, cpu_demand_mhz=cpu_d, cpu_booked_mhz=cpu_b, ram_demand_mb=ram_d,
+            ram_booked_mb=ram, history=self._vm_hist[self._hist_cols[None, :], vms[:, None]],
+            hist_len=self._hist_len[filled][:vms.size], host_cpu_mhz=self._host_caps[0][host],
+            host_ram_mb=self._host_caps[1][host], host_cpu_used_mhz=cpu_used, host_ram_used_mb=ram_used,
+            upper_cpu=self.upper, upper_ram=self.upper)
         p = int(self.selector.pick(ctx, self._sel_rng))
         return int(vms[p]) if 0 <= p < vms.size else -1
 
-    def _targets_of(self, v: Any, vm: int, src: int, wake: bool) -> np.ndarray:
-        s = self.engine.state  # type: ignore[union-attr]
-        h = s.hosts
-        room = ((s.host_cpu_booked + s.vms.cpu_booked_mhz[vm] <= h.cpu_overcommit * h.cpu_mhz * (1 + 1e-12))
-                & (s.host_ram_booked + s.vms.ram_booked_mb[vm] <= h.ram_overcommit * h.ram_mb * (1 + 1e-12))
-                & ((s.host_cpu_demand + s.vm_cpu_demand[vm]) / h.cpu_mhz <= self.upper)
-                & ((s.host_ram_demand + s.vm_ram_demand[vm]) / h.ram_mb <= self.upper))
-        room[src] = False
-        powered = (s.host_state == HOST_ON) | (s.host_state == HOST_BOOTING)
-        out: np.ndarray = self.target_placer.rank(v, vm, room & powered)[:self.k]
-        if wake and out.size < self.k:
-            off = self.target_placer.rank(v, vm, room & (s.host_state == HOST_OFF))[:self.k - out.size]
-            out = np.concatenate([out, off])
+    def _targets_of(self, n: int, used: np.ndarray, facts: np.ndarray, powered: np.ndarray) -> None:
+        """The targets of the first ``n`` candidates' VMs: the ``k`` best powered hosts other than the source
+        that can book the VM and stay under ``upper`` with it, by the target rule; for an overloaded source,
+        switched-off hosts complete the list. All candidates at once (:func:`~kumo.gym._fast.rank_many`)."""
+        eng = self.engine
+        assert eng is not None
+        s = eng.state
+        k = self.k
+        vm, src = self._cand_vm[:n], self._cand[:n]
+        # (4, n, n_hosts): each host's CPU and RAM use and bookings with the VM, then as fractions
+        vm_use = facts[_USE_ORDER[:, None], vm]
+        after = used[:, None, :] + vm_use[:, :, None]
+        frac = after / self._caps[:, None, :]
+        room = (after[2:] <= self._bookable[:, None, :]).all(axis=0) & (frac[:2] <= self.upper).all(axis=0)
+        room[self._ar_m[:n], src] = False
+        ranked = self._rank(eng.view, vm, room & powered)
+        over = self._cand_over[:n].tolist()
+        wake = [i for i in range(n) if over[i] and ranked[i].size < k]
+        if wake:
+            more = self._rank(eng.view, vm[wake], room[wake] & (s.host_state == HOST_OFF))
+            for i, r in zip(wake, more, strict=True):
+                ranked[i] = np.concatenate([ranked[i], r[:k - ranked[i].size]])
+        for i, r in enumerate(ranked):
+            r = r[:k]
+            self._targets[i, :r.size] = r
+            self._n_targets[i] = r.size
+        self._seen_targets = (vm_use, frac)
+
+    def _rank(self, v: Any, vms: np.ndarray, ok: np.ndarray) -> list[np.ndarray]:
+        out = rank_many(self.target_placer, v, vms, ok)
+        if out is None:
+            out = [self.target_placer.rank(v, int(x), m) for x, m in zip(vms.tolist(), ok, strict=True)]
         return out
 
     # ------------------------------------------------------------------------------------------ masks
     def _multi_mask(self) -> np.ndarray:
-        m = np.zeros((self.M, self.k + 1), bool)
+        m = np.empty((self.M, self.k + 1), bool)
         m[:, 0] = True
-        m[:, 1:] = np.arange(self.k)[None, :] < self._n_targets[:, None]
+        m[:, 1:] = self._ar_k < self._n_targets[:, None]
         return m.reshape(-1)
 
     def _seq_mask(self) -> np.ndarray:
@@ -340,31 +408,27 @@ class ConsolidationEnv(KumoEnv):
         n = getattr(self, "_cand_n", 0)
         if n and not self._done:
             s = self.engine.state  # type: ignore[union-attr]
-            h = s.hosts
-            c, vm = self._cand[:n], self._cand_vm[:n]
+            c = self._cand[:n]
+            caps = self._caps
+            used, use = self._seen
+            vm_use, frac = self._seen_targets
             cand[:n, 0] = 1.0
             cand[:n, 1] = self._cand_over[:n]
-            cand[:n, 2] = s.host_cpu_demand[c] / h.cpu_mhz[c]
-            cand[:n, 3] = s.host_ram_demand[c] / h.ram_mb[c]
-            cand[:n, 4] = s.vm_cpu_demand[vm] / h.cpu_mhz[c]
-            cand[:n, 5] = s.vm_ram_demand[vm] / h.ram_mb[c]
-            cand[:n, 6] = s.vms.ram_booked_mb[vm] / self._ram_scale
+            cand[:n, 2:4] = use[:, c].T
+            cand[:n, 4:6] = (vm_use[:2] / caps[:2, c]).T
+            cand[:n, 6] = vm_use[3] / self._ram_scale
             cand[:n, 7] = s.host_n_vms[c] / 32.0
             cand[:n, 8] = c / self.max_hosts
-            valid = np.arange(k)[None, :] < self._n_targets[:n, None]
-            t = np.where(valid, self._targets[:n], 0)
-            vc = s.vm_cpu_demand[vm][:, None]
-            vr = s.vm_ram_demand[vm][:, None]
+            valid = self._ar_k < self._n_targets[:n, None]
+            t = self._targets[:n] * valid  # host 0 where there is no target (zeroed below)
+            rows = self._ar_m[:n, None]
             targ[:n, :, 0] = valid
-            targ[:n, :, 1] = (s.host_cpu_demand[t] + vc) / h.cpu_mhz[t]
-            targ[:n, :, 2] = (s.host_ram_demand[t] + vr) / h.ram_mb[t]
-            targ[:n, :, 3] = (s.host_cpu_booked[t] + s.vms.cpu_booked_mhz[vm][:, None]) / (h.cpu_overcommit[t] * h.cpu_mhz[t])
-            targ[:n, :, 4] = (s.host_ram_booked[t] + s.vms.ram_booked_mb[vm][:, None]) / (h.ram_overcommit[t] * h.ram_mb[t])
+            targ[:n, :, 1:5] = frac[:, rows, t].transpose(1, 2, 0)
             targ[:n, :, 5] = s.host_state[t] != HOST_OFF
             targ[:n, :, 6] = t / self.max_hosts
             targ[:n] *= valid[:, :, None]
-        np.clip(cand, 0.0, OBS_HIGH, out=cand)
-        np.clip(targ, 0.0, OBS_HIGH, out=targ)
+        clip_obs(cand)
+        clip_obs(targ)
         return {"hosts": self._hosts_obs(), "candidates": cand, "targets": targ, "time": self._time_obs()}
 
     def _info(self, refused: list[tuple[Any, ...]], invalid: int, delta: Any = None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from kumo.traces.base import Trace
 __all__ = ["Episodes", "Window", "load_trace_cached"]
 
 _TRACES: dict[str, Trace] = {}
+_PER_WINDOW = ("cut", "ledger-vms")  # the cache keys of per-window data
 
 
 def load_trace_cached(name: str) -> Trace:
@@ -169,10 +170,16 @@ class Episodes:
 
     def cut(self, w: Window) -> Trace:
         """The trace data of window ``w``."""
-        key = f"cut{w.trace}:{w.start}:{w.steps}"
-        if key not in self._cache:
-            if len(self._cache) > 512:  # bound the memory of long training runs over many windows
-                for k in [k for k in self._cache if k.startswith("cut")]:
-                    del self._cache[k]
-            self._cache[key] = self.trace(w.trace).select(steps=slice(w.start, w.start + w.steps))
-        return self._cache[key]
+        return self.cached(f"cut{w.trace}:{w.start}:{w.steps}",
+                           lambda: self.trace(w.trace).select(steps=slice(w.start, w.start + w.steps)))
+
+    def cached(self, key: str, make: Any) -> Any:
+        """``make()``, kept under ``key`` (per window data: ``key`` holds the window; at most about 512 are
+        kept, which bounds the memory of long training runs over many windows)."""
+        cache = self._cache
+        if key not in cache:
+            if len(cache) > 512:
+                for k in [k for k in cache if k.startswith(_PER_WINDOW)]:
+                    del cache[k]
+            cache[key] = make()
+        return cache[key]

@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from kumo.accounting import sla_classes
 from kumo.gym._base import KumoEnv
-from kumo.gym.ledger import _Facts
+from kumo.gym._fast import FusedFilters
 from kumo.state import VM_QUEUED
 
 __all__ = ["PlacementEnv"]
@@ -66,11 +65,16 @@ class PlacementEnv(KumoEnv):
         eng = self.engine
         assert eng is not None
         s = eng.state
-        self._req_scale = np.array([1 / self._cpu_scale, 1 / self._ram_scale, 1 / self._cores_scale])
-        self._req_booked = np.column_stack([s.vms.cpu_booked_mhz, s.vms.ram_booked_mb, s.vms.cores]).astype(np.float64)
+        # every VM's request row, as _obs fills it (the queued flag aside)
+        scale = np.array([1 / self._cpu_scale, 1 / self._ram_scale, 1 / self._cores_scale])
+        req = np.zeros((s.vms.n, self._n_req), np.float32)
+        req[:, :3] = np.column_stack([s.vms.cpu_booked_mhz, s.vms.ram_booked_mb, s.vms.cores]).astype(np.float64) * scale
+        req[:, 4] = 1.0
         if self.sla_class_obs:
-            self._klass = (sla_classes(_Facts(eng), self.ledger_spec) if self.ledger_spec.classes   # type: ignore[arg-type]
-                           else np.full(s.vms.n, -1))
+            klass = self.ledger.klass  # type: ignore[union-attr]
+            req[np.arange(s.vms.n), len(_REQUEST) + 1 + klass] = 1.0  # -1 (default) lands on the first slot
+        self._req_rows = np.clip(req, 0.0, 1.0)
+        self._fused = FusedFilters.of(eng.placer, s)
         self._k = -1
         self._changed = -1
         self._todo: list[int] = []
@@ -115,8 +119,8 @@ class PlacementEnv(KumoEnv):
             while self._pos < len(self._todo):
                 vm = self._todo[self._pos]
                 self._pos += 1
-                cand = eng.placement_candidates(vm)
-                if cand[0].any():
+                cand, some = self._candidates_of(vm)
+                if some:
                     self._vm, self._cand = vm, cand
                     self._mask[:self.n_hosts] = cand[0]
                     return True
@@ -127,6 +131,11 @@ class PlacementEnv(KumoEnv):
                 eng.finish_step(self._k)
                 self._stepped(self._k)
             self._k += 1
+            # the steps without a decision, at once (vectorized over the steps between departures)
+            end, host_cpu = eng.run_quiet(self._k, self.n_steps, self.history_steps)
+            if end > self._k:
+                self._stepped_many(end, host_cpu)
+                self._k = end
             if self._k >= self.n_steps:
                 self._vm = -1
                 self._mask[:] = False
@@ -138,17 +147,24 @@ class PlacementEnv(KumoEnv):
             self._todo = queued.tolist() + arrivals.tolist() if len(queued) else arrivals.tolist()
             self._pos = 0
 
+    def _candidates_of(self, vm: int) -> tuple[tuple[np.ndarray, bool, str | None], bool]:
+        """:meth:`kumo.engine.Engine.placement_candidates` (by the fused filters when a running host passes),
+        and whether its mask holds a host."""
+        if self._fused is not None:
+            m = self._fused.mask(vm)
+            if m.any():
+                return (m, False, None), True
+        cand = self.engine.placement_candidates(vm)  # type: ignore[union-attr]
+        return cand, bool(cand[0].any())
+
     # ------------------------------------------------------------------------------------------ observation
     def _obs(self) -> dict[str, np.ndarray]:
-        req = np.zeros(self._n_req, np.float32)
         vm = self._vm
         if vm >= 0:
-            req[:3] = self._req_booked[vm] * self._req_scale
+            req = self._req_rows[vm].copy()
             req[3] = self.engine.state.vm_state[vm] == VM_QUEUED  # type: ignore[union-attr]
-            req[4] = 1.0
-            if self.sla_class_obs:
-                req[len(_REQUEST) + 1 + int(self._klass[vm])] = 1.0  # -1 (default) lands on the first slot
-        np.clip(req, 0.0, 1.0, out=req)
+        else:
+            req = np.zeros(self._n_req, np.float32)
         changed, self._changed = self._changed, -1
         return {"hosts": self._hosts_obs(changed), "request": req, "time": self._time_obs()}
 

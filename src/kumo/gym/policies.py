@@ -27,6 +27,7 @@ import numpy as np
 from kumo.config import PlacementSpec
 from kumo.gym.ledger import LedgerTotals
 from kumo.policies import registry
+from kumo.policies.base import Decision
 from kumo.policies.placement import PRESETS, Placer
 
 __all__ = ["ControllerPolicy", "EpisodeStats", "Keep", "PlacerPolicy", "RandomMasked", "consolidation_baselines",
@@ -106,14 +107,17 @@ class RandomMasked:
         mask = np.asarray(info["action_mask"], bool)
         space = env.action_space
         if hasattr(space, "nvec"):  # MultiDiscrete: one choice per block of the concatenated mask
+            flags = mask.tolist()
+            nvec = space.nvec.tolist()
+            draws = self._rng.random(len(nvec)).tolist()
             out = []
             pos = 0
-            for n in space.nvec.tolist():
-                ok = np.flatnonzero(mask[pos:pos + n])
-                out.append(int(ok[self._rng.integers(ok.size)]) if ok.size else 0)
+            for n, u in zip(nvec, draws, strict=True):
+                valid = [j for j in range(n) if flags[pos + j]]
+                out.append(valid[int(u * len(valid))] if valid else 0)
                 pos += n
             return np.asarray(out, np.int64)
-        ok = np.flatnonzero(mask)
+        ok = mask.reshape(-1).nonzero()[0]
         return int(ok[self._rng.integers(ok.size)]) if ok.size else 0
 
 
@@ -147,7 +151,7 @@ class EpisodeStats:
         return {"policy": self.policy, "seed": self.seed, "trace": self.window.name, "start": self.window.start,
                 "reward": self.reward, "profit": t.profit, "energy_kwh": t.energy_kwh, "sla_breaks": t.sla_breaks,
                 "migrations": t.migrations, "migrations_refused": t.migrations_refused, "rejections": t.rejections,
-                "env_steps": self.steps, "wall_s": self.wall_s}
+                "co2_kg": t.carbon_kg, "env_steps": self.steps, "wall_s": self.wall_s}
 
 
 def run_episode(env: Any, policy: Any, seed: int | None = None, options: dict[str, Any] | None = None) -> EpisodeStats:
@@ -173,8 +177,6 @@ def run_episode(env: Any, policy: Any, seed: int | None = None, options: dict[st
 
 
 def _is_decision(a: Any) -> bool:
-    from kumo.policies.base import Decision
-
     return isinstance(a, Decision)
 
 
