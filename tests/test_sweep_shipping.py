@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import make_trace
 
-from kumo.sweep import Experiment, SharedTrace, run_many, run_point_group
+from kumo.sweep import Experiment, Point, SharedTrace, common_trace, run_many, run_point_group
 from kumo.traces.base import Trace
 
 #: unpicklings of a CountedTrace in this process (a Dask worker's, when the module is imported there)
@@ -81,6 +81,38 @@ def test_a_shared_trace_outside_its_pool_is_a_clear_error():
     p = _points()[0]
     with pytest.raises(RuntimeError, match="not installed in this worker"):
         run_point_group(p.scenario, [p.ledger], SharedTrace("nowhere"))
+
+
+def test_the_common_trace_of_points_includes_reader_options():
+    def point(trace):
+        return Point(index=0, values={}, seed=0, scenario={"trace": trace}, ledger={})
+
+    assert common_trace(_points()) == {}  # every point reads the default trace
+    a = {"source": "x.parquet", "reader": {"step_s": 600}}
+    assert common_trace([point(a), point(dict(a))]) == a
+    assert common_trace([point(a), point({"source": "x.parquet", "reader": {"step_s": 300}})]) is None
+    assert common_trace([point(a), point({"source": "y.parquet", "reader": {"step_s": 600}})]) is None
+    assert common_trace([]) is None
+
+
+def test_kumo_sweep_on_a_dask_scheduler_address_gives_the_local_table(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from typer.testing import CliRunner
+
+    from kumo.cli import app
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('name = "d"\nbase = "kohne"\n[scenario]\ntrace = { max_steps = 12 }\n'
+                    '[axes]\nscheduler = ["MMWF", "FF"]\n')
+    run = CliRunner()
+    local = run.invoke(app, ["sweep", str(spec), "-q", "--jobs", "1", "--format", "csv", "-o", str(tmp_path / "a")])
+    assert local.exit_code == 0, local.output
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        res = run.invoke(app, ["sweep", str(spec), "-q", "--dask", cluster.scheduler_address, "--format", "csv",
+                               "-o", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / "results.csv"),
+                                  pd.read_csv(tmp_path / "b" / "results.csv"))
 
 
 class _Inline:

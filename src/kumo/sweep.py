@@ -408,23 +408,26 @@ def trace_of(table: dict[str, Any]) -> Any:
     return _cached_trace(table.get("source", "bitbrains-rnd"), table.get("format"), reader)
 
 
-def _trace_source(scenario: dict[str, Any]) -> tuple[str, str | None]:
-    """The (source, format) a point's scenario reads its trace from (the defaults of ``[trace]``)."""
-    src = scenario.get("trace") or {}
-    return src.get("source", "bitbrains-rnd"), src.get("format")
+def _trace_key(scenario: dict[str, Any]) -> str:
+    """What identifies the trace a point reads: its ``[trace]`` source, format and reader options."""
+    table = scenario.get("trace") or {}
+    return json.dumps([table.get("source", "bitbrains-rnd"), table.get("format"), table.get("reader") or {}],
+                      sort_keys=True, default=str)
 
 
-def common_trace(points: Sequence[Point]) -> tuple[str, str | None] | None:
-    """The (source, format) of the trace every point reads, or None when they read different traces."""
-    sources = {_trace_source(p.scenario) for p in points}
-    return sources.pop() if len(sources) == 1 else None
+def common_trace(points: Sequence[Point]) -> dict[str, Any] | None:
+    """The ``[trace]`` table of the trace every point reads (source, format, reader options), or None when
+    they read different traces."""
+    if not points or len({_trace_key(p.scenario) for p in points}) != 1:
+        return None
+    return dict(points[0].scenario.get("trace") or {})
 
 
 def shared_trace(points: Sequence[Point]) -> Any:
-    """The trace every point reads (loaded here, cached), to send to the workers; None when the points read
-    different traces (then each worker loads its points' traces by name)."""
-    key = common_trace(points)
-    return None if key is None or not points else _cached_trace(*key)
+    """The trace every point reads (:func:`trace_of`, cached), to send to the workers; None when the points
+    read different traces (then each worker reads its points' traces itself)."""
+    table = common_trace(points)
+    return None if table is None else trace_of(table)
 
 
 @dataclass(frozen=True)
