@@ -10,7 +10,7 @@ prints the ratios. Goals (issue #13): each conversion under 10 s and under 4 GB;
 pandas path at 17 s and 6.8 GB.
 
     python benchmarks/trace_io.py [--vms 100000] [--steps 288] [--formats generic,opendc,azure] [--no-baseline]
-                                  [--baseline-src OLD_CHECKOUT/src] [--keep DIR]
+                                  [--baseline-src OLD_CHECKOUT/src] [--keep DIR] [--numpy-hugepage 0]
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 GOAL_S, GOAL_GB = 10.0, 4.0
+#: NUMPY_MADVISE_HUGEPAGE for the conversions (None: numpy's default, huge pages on)
+HUGEPAGE: str | None = None
 STEP_S = 300
 T0 = 1_700_000_100  # a Unix time on the 300 s grid
 
@@ -127,7 +129,11 @@ def convert(src: Path, out: Path, pandas: bool = False, kumo_src: Path | None = 
     cli = ("import kumo.traces.generic as g; g.STREAM_PARQUET = False; " if pandas else "") + \
         "from kumo.cli import main; main()"
     cmd = [sys.executable, "-c", code, sys.executable, "-c", cli, "trace", "convert", str(src), str(out)]
-    env = {**os.environ, "PYTHONPATH": str(kumo_src)} if kumo_src is not None else None
+    env = dict(os.environ)
+    if kumo_src is not None:
+        env["PYTHONPATH"] = str(kumo_src)
+    if HUGEPAGE is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = HUGEPAGE
     p = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     dt, rss_kb, rc = p.stdout.split()
     if int(rc) != 0:
@@ -149,15 +155,21 @@ def main() -> None:
     ap.add_argument("--baseline-src", type=Path, default=None,
                     help="also convert with the kumo sources in this folder (e.g. a checkout of an older "
                          "release's src/) and print the ratios; replaces the pandas baseline")
+    ap.add_argument("--numpy-hugepage", choices=["0", "1"], default=None,
+                    help="NUMPY_MADVISE_HUGEPAGE of the conversions (0: no transparent huge pages for numpy's "
+                         "arrays, much faster where the kernel compacts memory for them; default: numpy's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="write the inputs here and keep them (reused when "
                                                              "present: same --vms, --steps and --seed)")
     args = ap.parse_args()
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    global HUGEPAGE
+    HUGEPAGE = args.numpy_hugepage
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        print(f"{args.vms:,} VMs x {args.steps} steps of {STEP_S} s; inputs in {root}")
+        print(f"{args.vms:,} VMs x {args.steps} steps of {STEP_S} s; inputs in {root}"
+              + ("" if HUGEPAGE is None else f"; NUMPY_MADVISE_HUGEPAGE={HUGEPAGE}"))
         for fmt in formats:
             t = time.perf_counter()
             src = root / {"generic": "long.parquet"}.get(fmt, fmt)
