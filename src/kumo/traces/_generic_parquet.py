@@ -158,6 +158,8 @@ def read_columns(path: Path, required: tuple[str, ...], numeric: tuple[str, ...]
         if any(d is None for d in dictionaries) or int(ends[-1]) != n_rows:
             return None
         uniques = _global_codes(codes, bounds, dictionaries)
+        del dictionaries
+        pa.default_memory_pool().release_unused()  # the row groups are in numpy arrays now
     except (OSError, ValueError, TypeError, IndexError, pa.ArrowException):
         return None  # the pandas path names the damage
     if uniques is None:

@@ -122,6 +122,8 @@ def _read_parquet(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
         if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
             raise TraceFormatError(path, f"must be numeric, found type {col.type}", field=name)
         out[name] = col.to_numpy(zero_copy_only=False)
+    del table, col
+    pa.default_memory_pool().release_unused()  # the columns are numpy copies now: give Arrow's cache back
     return out
 
 
@@ -134,11 +136,13 @@ def _task_order(ids: np.ndarray, frag_ids: np.ndarray) -> np.ndarray:
     return np.asarray(pd.Index(ids).get_indexer(frag_ids), dtype=np.int64)
 
 
+def _is_sorted(key: np.ndarray) -> bool:
+    return len(key) < 2 or bool((key[1:] >= key[:-1]).all())
+
+
 def _stable_order(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``idx`` in the stable order of ``key`` (a file already in that order is not sorted again)."""
-    if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
-        return idx
-    return idx[np.argsort(key, kind="stable")]
+    return idx if _is_sorted(key) else idx[np.argsort(key, kind="stable")]
 
 
 def _integral(key_start: np.ndarray, task_of: np.ndarray, a: np.ndarray, d: np.ndarray, u: np.ndarray,
@@ -303,13 +307,17 @@ def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_
     run_tasks = task[runs]
     run_tasks = run_tasks[run_tasks >= 0]
     counts["tasks_split_fragment_runs"] = int(np.count_nonzero(np.bincount(run_tasks, minlength=n_tasks) > 1))
-    order = np.flatnonzero(known)
-    order = _stable_order(order, task[order])
-    ft = task[order]
-    del task, known
-    d = f.pop("duration")[order].astype(np.int64)
-    u = f.pop("cpu_usage")[order].astype(np.float64)
-    del order
+    duration, usage = f.pop("duration"), f.pop("cpu_usage")
+    if known.all() and _is_sorted(task):  # the usual file: every fragment's task known, task after task
+        ft, d, u = task, duration, usage
+    else:
+        order = np.flatnonzero(known)
+        order = _stable_order(order, task[order])
+        ft, d, u = task[order], duration[order], usage[order]
+        del order
+    del task, known, duration, usage
+    d = d.astype(np.int64, copy=False)
+    u = u.astype(np.float64, copy=False)
     counts["fragments_zero_duration"] = int(np.count_nonzero(d == 0))
     counts["fragments_above_capacity"] = int(np.count_nonzero(u > t["cpu_capacity"][ft]))
     # start of each fragment: its task's submission + the fragments before it in the task
@@ -341,11 +349,16 @@ def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_
     vm_of_task = np.full(n_tasks, -1, np.int64)
     vm_of_task[sel] = np.arange(len(sel))
     fv = vm_of_task[ft]
-    keep = np.flatnonzero((fv >= 0) & ~past)
-    keep = _stable_order(keep, fv[keep])  # VM (arrival) order, each VM's fragments in time order
+    wanted = (fv >= 0) & ~past
     del ft, past
-    fv, a, dc, u = fv[keep], a[keep] - w0, dc[keep], u[keep]
-    del keep
+    if not (wanted.all() and _is_sorted(fv)):  # else every fragment is kept, already in VM order
+        keep = np.flatnonzero(wanted)
+        keep = _stable_order(keep, fv[keep])  # VM (arrival) order, each VM's fragments in time order
+        fv, a, dc, u = fv[keep], a[keep], dc[keep], u[keep]
+        del keep
+    del wanted
+    if w0:
+        a = a - w0
     work = u * dc
     kfirst = np.r_[True, fv[1:] != fv[:-1]] if len(fv) else np.zeros(0, bool)
     wsum = np.cumsum(work)
