@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 GOAL_S, GOAL_GB = 10.0, 4.0
-#: NUMPY_MADVISE_HUGEPAGE for the conversions (None: numpy's default, huge pages on)
+#: NUMPY_MADVISE_HUGEPAGE for the conversions (None: unset)
 HUGEPAGE: str | None = None
 STEP_S = 300
 T0 = 1_700_000_100  # a Unix time on the 300 s grid
@@ -156,8 +156,8 @@ def main() -> None:
                     help="also convert with the kumo sources in this folder (e.g. a checkout of an older "
                          "release's src/) and print the ratios; replaces the pandas baseline")
     ap.add_argument("--numpy-hugepage", choices=["0", "1"], default=None,
-                    help="NUMPY_MADVISE_HUGEPAGE of the conversions (0: no transparent huge pages for numpy's "
-                         "arrays, much faster where the kernel compacts memory for them; default: numpy's)")
+                    help="NUMPY_MADVISE_HUGEPAGE of the conversions (default: unset; kumo trace convert then turns "
+                         "numpy's huge pages off, an older kumo leaves numpy's default, on)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="write the inputs here and keep them (reused when "
                                                              "present: same --vms, --steps and --seed)")
