@@ -202,6 +202,86 @@ def test_the_view_offers_the_intensity_now_and_a_forecast():
     assert seen[-1][1] == want[-1:].tolist()  # shorter at the end of the run
 
 
+@pytest.mark.parametrize("kind", ["perfect", "persistence", "yesterday"])
+@pytest.mark.parametrize("window", [1, 5, 12, 30])
+def test_forecasts_tell_what_they_promise(kind, window):
+    """``at`` against its definition, step by step; ``day_mean`` against the mean of ``at`` (tolerance
+    1e-9 relative: a difference of cumulative sums against a direct sum)."""
+    from kumo.models.carbon import CarbonForecast
+
+    lag, n = 12, 40
+    ext = np.random.default_rng(3).uniform(50, 500, lag + n)
+    f = CarbonForecast(kind, ext, lag)
+    now = ext[lag:]
+    for k in range(n):
+        got = f.at(k, window)
+        assert len(got) == min(window, n - k) and got[0] == now[k]
+        for j in range(1, len(got)):
+            want = {"perfect": now[k + j], "persistence": now[k],
+                    "yesterday": ext[lag + k + j - lag * int(np.ceil(j / lag))]}[kind]
+            assert got[j] == want
+    means = f.day_mean(window)
+    assert means == pytest.approx([f.at(k, window).mean() for k in range(n)], rel=1e-9)
+    with pytest.raises(ValueError, match="valid are"):
+        CarbonForecast("oracle", ext, lag)
+
+
+@pytest.mark.parametrize("kind", ["persistence", "yesterday"])
+def test_the_view_tells_the_scenario_s_forecast(kind):
+    from kumo.engine import Engine
+
+    seen = []
+
+    class Spy:
+        def init_memory(self, view):
+            return None
+
+        def decide(self, view, memory, rng):
+            seen.append(view.carbon_forecast(300).copy())
+            return None
+
+    sc = one_host({"source": "NL", "start": "2023-06-05", "forecast": kind})
+    eng = Engine(sc, make_trace([[1.0]] * 400))
+    eng.controller = Spy()
+    result = eng.run()
+    series = load_series("NL")
+    day_before = step_intensity(series, series.offset_s("2023-06-05") - 86400, 288, 300.0)
+    actual = result.tables["steps"]["carbon_g_per_kwh"].to_numpy()
+    f0 = seen[0]
+    assert f0[0] == actual[0] and len(f0) == 300
+    if kind == "persistence":
+        assert (f0 == actual[0]).all()
+    else:
+        assert f0[1:288].tolist() == day_before[1:288].tolist()  # the same hour yesterday
+        assert f0[288] == actual[0]  # a day ahead: now
+        assert f0[289:].tolist() == day_before[1:12].tolist()  # beyond a day: two days back
+    # a run is the same whatever its policies are told: the forecast only informs
+    same = one_host({"source": "NL", "start": "2023-06-05"})
+    assert kumo.run(same, make_trace([[1.0]] * 400)).summary["co2_kg"] == result.summary["co2_kg"]
+
+
+def test_a_federation_s_day_ahead_horizon_follows_the_forecast():
+    from kumo.federation.runner import _carbon_arrays
+
+    class Eng:
+        pass
+
+    from kumo.models.carbon import CarbonForecast
+
+    ext = np.arange(1.0, 1.0 + 288 + 100)
+    for kind in ("perfect", "persistence", "yesterday"):
+        eng = Eng()
+        eng.trace = make_trace([[1.0]] * 100)
+        eng.dt = 300.0
+        eng.carbon = ext[288:]
+        eng.state = Eng()
+        eng.state.carbon_forecast = CarbonForecast(kind, ext, 288)
+        arr = _carbon_arrays(eng, 1.5)
+        assert arr["carbon_now"] == pytest.approx(ext[288:] * 1.5)
+        f = eng.state.carbon_forecast
+        assert arr["carbon_day"] == pytest.approx([1.5 * f.at(k, 288).mean() for k in range(100)], rel=1e-12)
+
+
 # ------------------------------------------------------------------------------------------- federation
 
 

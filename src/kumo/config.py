@@ -201,12 +201,16 @@ class CarbonSpec(_Strict):
     CSV/Parquet file (``timestamp``, ``carbon_intensity``); or ``g_per_kwh``: a constant. ``start``: where the
     run starts in the series (an ISO date such as ``"2023-06-01"``, or hours from its start; default its
     first hour). ``price_per_t``: the carbon price per tonne of CO2, a cost line of the ledger.
+    ``forecast``: what policies are told of the intensity ahead (:class:`kumo.models.carbon.CarbonForecast`):
+    ``perfect`` (the series the run replays), ``persistence`` (the intensity now holds) or ``yesterday``
+    (each step ahead as it was 24 h earlier).
     """
 
     source: str | None = None
     g_per_kwh: float | None = Field(None, ge=0, le=MAX_G_PER_KWH)
     start: str | float | None = None
     price_per_t: float = Field(0.0, ge=0, le=MAX_PRICE)
+    forecast: Literal["perfect", "persistence", "yesterday"] = "perfect"
 
     @model_validator(mode="after")
     def _one_intensity(self) -> CarbonSpec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -109,6 +109,7 @@ class ClusterState:
     t_s: float = 0.0
     step: int = 0
     carbon_g_per_kwh: np.ndarray | None = None  # (n_steps,) grid carbon intensity of every step, or None
+    carbon_forecast: Any = None  # what policies are told of the intensity ahead (kumo.models.carbon.CarbonForecast)
 
     @classmethod
     def empty(cls, hosts: HostArrays, vms: VmArrays, initially_on: np.ndarray) -> ClusterState:
@@ -299,13 +300,18 @@ class ClusterView:
         return 0.0 if c is None else float(c[min(self._s.step, len(c) - 1)])
 
     def carbon_forecast(self, steps: int) -> np.ndarray:
-        """The intensity of this step and the next ``steps - 1`` (gCO2/kWh, read-only; shorter at the end of
-        the run; zeros without ``[carbon]``). A perfect forecast: the series the run replays."""
+        """The intensity of this step and the next ``steps - 1`` as the policy is told it (gCO2/kWh, read-only;
+        shorter at the end of the run; zeros without ``[carbon]``): by ``[carbon] forecast``, the series the
+        run replays (``perfect``, the default), the intensity now held (``persistence``) or each step as it
+        was a day earlier (``yesterday``)."""
         c = self._s.carbon_g_per_kwh
         k = self._s.step
         if c is None:
             return _ro(np.zeros(max(0, steps)))
-        return _ro(c[k:k + max(0, steps)])
+        f = self._s.carbon_forecast
+        if f is None:
+            return _ro(c[k:k + max(0, steps)])
+        return _ro(np.asarray(f.at(k, steps)))
 
     def host_vms(self, host: int) -> np.ndarray:
         """VM indices on ``host`` as source or running (not the ones migrating in), ascending."""

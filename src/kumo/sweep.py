@@ -283,18 +283,38 @@ def carbon_start(scenario: dict[str, Any], ledger: dict[str, Any], value: Any) -
     under the grids of another season."""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError(f"carbon_start must be an ISO date or a number of hours, got {value!r}")
+    for c in _carbon_tables(scenario, "carbon_start"):
+        c["start"] = value
+
+
+def carbon_forecast(scenario: dict[str, Any], ledger: dict[str, Any], value: Any) -> None:
+    """The ``carbon_forecast`` axis: what the policies are told of the intensity ahead (``[carbon]
+    forecast``: perfect, persistence, yesterday), for the scenario's ``[carbon]`` or every data center's in
+    a federation: how much of a carbon-aware policy's gain survives a forecast one could have."""
+    from kumo.models.carbon import FORECASTS
+
+    if value not in FORECASTS:
+        raise ValueError(f"carbon_forecast must be one of {', '.join(FORECASTS)}, got {value!r}")
+    for c in _carbon_tables(scenario, "carbon_forecast"):
+        c["forecast"] = value
+
+
+def _carbon_tables(scenario: dict[str, Any], axis: str) -> list[dict[str, Any]]:
+    """The ``[carbon]`` tables with a source series: the scenario's, or every data center's."""
     specs = [scenario["carbon"]] if isinstance(scenario.get("carbon"), dict) else []
     for p in scenario.get("providers") or []:
         specs += [d["carbon"] for d in p.get("datacenters") or [] if isinstance(d.get("carbon"), dict)]
     specs = [c for c in specs if c.get("source") is not None]
     if not specs:
-        raise ValueError("carbon_start: the scenario has no [carbon] section with a source series")
-    for c in specs:
-        c["start"] = value
+        raise ValueError(f"{axis}: the scenario has no [carbon] section with a source series")
+    return specs
 
 
 hooks.register_sweep_axis("carbon_start", carbon_start,
                           doc="where the run starts in the carbon series (ISO date or hours), every site")
+hooks.register_sweep_axis("carbon_forecast", carbon_forecast,
+                          doc="what policies are told of the intensity ahead (perfect, persistence, yesterday), "
+                              "every site")
 
 
 def _replicate_axes(exp: Experiment, scenario: dict[str, Any]) -> dict[str, list[Any]]:

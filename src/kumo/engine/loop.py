@@ -33,7 +33,7 @@ from kumo.engine.core import REFUSAL_COLUMNS, Core, RunLog
 from kumo.engine.events import EV_BOOT, EV_FAIL, EV_MIGRATION, EV_REPAIR, EV_RESTART
 from kumo.engine.lifecycle import Lifecycle
 from kumo.engine.migrations import Migrations
-from kumo.engine.setup import bucket, build_hosts, carbon_intensity, prepare_trace
+from kumo.engine.setup import bucket, build_hosts, carbon_forecast, carbon_intensity, prepare_trace
 from kumo.models.migration import MIGRATION_MODELS
 from kumo.models.power import host_power_w
 from kumo.models.virtualization import Virtualization
@@ -100,6 +100,7 @@ class Engine:
         # accumulators and per-step records (kumo.books; plain steps are accounted in batches)
         self.carbon = carbon_intensity(scenario, n, self.dt)  # (n,) gCO2/kWh, or None
         self.state.carbon_g_per_kwh = self.carbon
+        self.state.carbon_forecast = carbon_forecast(scenario, self.carbon, self.dt)
         books = Books(n, nh, nv, self.dt, hosts.cpu_mhz, hosts.ram_mb, self._power_w,
                       scenario.record_host_steps, scenario.record_vm_steps, self.carbon)
         self.core = Core(self.state, books, pm.boot_s)

@@ -12,7 +12,7 @@ from kumo.models.power import CURVES, SPECPOWER_TABLES, PowerCurve, PowerModel, 
 from kumo.state import HostArrays
 from kumo.traces.base import Trace
 
-__all__ = ["build_hosts", "bucket", "carbon_intensity", "power_table", "prepare_trace"]
+__all__ = ["build_hosts", "bucket", "carbon_forecast", "carbon_intensity", "power_table", "prepare_trace"]
 
 
 def power_table(spec: Any) -> PowerModel:
@@ -117,6 +117,25 @@ def carbon_intensity(scenario: Scenario, n_steps: int, step_s: float) -> np.ndar
     except ValueError as e:
         raise ConfigError([f"carbon.start: {e}"], scenario.name) from None
     return step_intensity(series, offset, n_steps, step_s)
+
+
+def carbon_forecast(scenario: Scenario, actual: np.ndarray | None, step_s: float) -> Any:
+    """What policies are told of the intensity ahead (:class:`kumo.models.carbon.CarbonForecast`, built on
+    ``actual``, the run's intensity, and the day before the run), or None without ``[carbon]``."""
+    spec = scenario.carbon
+    if spec is None or actual is None:
+        return None
+    from kumo.models.carbon import CarbonForecast, load_series, step_intensity
+
+    lag = max(1, int(round(86400.0 / step_s)))
+    if spec.g_per_kwh is not None:
+        past = np.full(lag, float(spec.g_per_kwh))
+    else:
+        assert spec.source is not None
+        series = load_series(spec.source)
+        period = series.n * series.step_s
+        past = step_intensity(series, (series.offset_s(spec.start) - lag * step_s) % period, lag, step_s)
+    return CarbonForecast(spec.forecast, np.concatenate([past, actual]), lag)
 
 
 def bucket(step_of: np.ndarray, n: int) -> list[np.ndarray]:

@@ -58,8 +58,8 @@ class Quotes:
     customer_price : what the customer pays the outsourcing provider for this VM, currency per hour.
     reputation : each partner's published share of VM-steps without a break (NaN if none), shape (n,).
     carbon_now, carbon_day : carbon per IT kWh (grid intensity x PUE, gCO2/kWh) of the data center each
-        partner would use, now and its mean over the day ahead (a perfect forecast: the series the run
-        replays); zeros where a site has no ``[carbon]``.
+        partner would use, now and its mean over the day ahead as the site's ``[carbon] forecast`` tells
+        it (perfect by default: the series the run replays); zeros where a site has no ``[carbon]``.
     """
 
     provider: np.ndarray
@@ -186,8 +186,8 @@ class RelianceBroker:
 class GreenestBroker:
     """Outsource to the partner whose data center emits least per IT kWh: grid carbon intensity x PUE,
     ``now`` or as the mean over the ``day`` ahead (carbon-aware geographic load shifting, Radovanovic et
-    al., "Carbon-aware computing for datacenters", IEEE Trans. Power Systems 2023; the forecast is the
-    series the run replays, i.e. perfect). Residency is met before the broker sees an offer; the SLA is met
+    al., "Carbon-aware computing for datacenters", IEEE Trans. Power Systems 2023; the day ahead is
+    what the site's ``[carbon] forecast`` tells: perfect, persistence or yesterday). Residency is met before the broker sees an offer; the SLA is met
     by ``min_reliance``: partners whose reliance factor (:class:`RelianceBroker`, same ``prior``,
     ``prior_steps``, ``basis``) is below it are not used. Offers above ``max_price_ratio`` x the customer's
     price are declined. Ties (equal intensity to 1e-9 g) go to the cheaper, then the lower index.

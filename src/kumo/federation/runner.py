@@ -95,6 +95,10 @@ def _carbon_arrays(eng: Engine, pue: float) -> dict[str, np.ndarray]:
     n = eng.trace.n_steps
     c = (np.zeros(n) if eng.carbon is None else np.asarray(eng.carbon, np.float64)) * pue
     w = max(1, int(round(86400.0 / eng.dt)))
+    forecast = eng.state.carbon_forecast
+    if forecast is not None and forecast.kind != "perfect":
+        # the day-ahead mean as the site is told it ([carbon] forecast)
+        return {"carbon_now": c, "carbon_day": forecast.day_mean(w) * pue}
     cs = np.concatenate([[0.0], np.cumsum(c)])
     end = np.minimum(np.arange(n) + w, n)
     return {"carbon_now": c, "carbon_day": (cs[end] - cs[:n]) / (end - np.arange(n))}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["REGIONS", "CarbonSeries", "load_series", "step_intensity"]
+__all__ = ["FORECASTS", "REGIONS", "CarbonForecast", "CarbonSeries", "load_series", "step_intensity"]
 
 #: the grid series shipped with kumo
 REGIONS = ("AT", "AU", "BE", "NL")  # = kumo.traces.series.CARBON_REGIONS
@@ -84,3 +84,63 @@ def step_intensity(series: CarbonSeries, offset_s: float, n_steps: int, step_s: 
 
     edges = offset_s + np.arange(n_steps + 1) * step_s
     return np.diff(integral(edges)) / step_s
+
+
+#: what a policy may be told of the intensity ahead (``[carbon] forecast``)
+FORECASTS = ("perfect", "persistence", "yesterday")
+
+
+@dataclass(frozen=True)
+class CarbonForecast:
+    """What policies are told of the grid's intensity ahead, at every step of a run.
+
+    ``ext`` holds the ``lag`` steps before the run (one day) and then the run's ``n`` steps, gCO2/kWh. The
+    intensity now is always known; the steps ahead are, by ``kind``:
+
+    * ``perfect``: the series the run replays (an upper bound on what any forecaster gives);
+    * ``persistence``: the intensity now, held for the whole horizon;
+    * ``yesterday``: each step ahead as it was one day (``lag`` steps) earlier, two days for a horizon
+      beyond one day, and so on: the "same hour yesterday" baseline of carbon-aware scheduling, which
+      follows the daily cycle of solar and demand but not the weather.
+    """
+
+    kind: str
+    ext: np.ndarray
+    lag: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in FORECASTS:
+            raise ValueError(f"forecast {self.kind!r}: valid are {', '.join(FORECASTS)}")
+        if self.lag < 1:
+            raise ValueError("forecast lag must be >= 1 step")
+
+    @property
+    def n(self) -> int:
+        """Steps of the run."""
+        return int(self.ext.shape[0]) - self.lag
+
+    def at(self, k: int, steps: int) -> np.ndarray:
+        """(m,) the intensity told at step ``k`` for steps ``k .. k + m - 1``, ``m = min(steps, n - k)``."""
+        lag, m = self.lag, max(0, min(int(steps), self.n - int(k)))
+        if self.kind == "perfect":
+            return self.ext[lag + k:lag + k + m]
+        if self.kind == "persistence":
+            return np.full(m, self.ext[lag + k])
+        j = np.arange(m)
+        return self.ext[lag + k + j - lag * -(-j // lag)]  # j = 0 is now; j >= 1 goes back ceil(j / lag) days
+
+    def day_mean(self, window: int) -> np.ndarray:
+        """(n,) at every step k, the mean of :meth:`at` over ``window`` steps (fewer at the run's end)."""
+        n, lag = self.n, self.lag
+        k = np.arange(n)
+        w = np.minimum(k + window, n) - k
+        now = self.ext[lag:]
+        if self.kind == "persistence":
+            return now.copy()
+        cs = np.concatenate([[0.0], np.cumsum(self.ext)])
+        if self.kind == "perfect":
+            return (cs[lag + k + w] - cs[lag + k]) / w
+        if window > lag:
+            return np.array([self.at(i, window).mean() for i in range(n)])
+        # yesterday within one day: now, then the steps k + 1 - lag .. k + w - 1 - lag
+        return (now + cs[k + w] - cs[k + 1]) / w

@@ -37,6 +37,7 @@ _AXES: dict[str, str] = {
     "price_per_kwh": "energy price (currency / kWh)",
     "broker.name": "broker",
     "carbon_start": "start in the carbon series",
+    "carbon_forecast": "carbon forecast",
 }
 _UNITS = {"s": "s", "h": "h", "w": "W", "mb": "MB", "gb": "GB", "mhz": "MHz", "kwh": "kWh", "mbps": "Mbit/s"}
 
