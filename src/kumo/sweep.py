@@ -51,7 +51,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from kumo import hooks
 from kumo.errors import ConfigError
 
-__all__ = ["Experiment", "Point", "expand", "load_experiment", "run_many", "run_point_group"]
+__all__ = ["Experiment", "Point", "SharedTrace", "common_trace", "expand", "shared_trace", "load_experiment", "run_many",
+           "run_point_group"]
 
 Progress = Callable[[int, int], None]
 _PATH_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -427,12 +428,61 @@ def trace_of(table: dict[str, Any]) -> Any:
     return _cached_trace(table.get("source", "bitbrains-rnd"), table.get("format"), reader)
 
 
+def _trace_key(scenario: dict[str, Any]) -> str:
+    """What identifies the trace a point reads: its ``[trace]`` source, format and reader options."""
+    table = scenario.get("trace") or {}
+    return json.dumps([table.get("source", "bitbrains-rnd"), table.get("format"), table.get("reader") or {}],
+                      sort_keys=True, default=str)
+
+
+def common_trace(points: Sequence[Point]) -> dict[str, Any] | None:
+    """The ``[trace]`` table of the trace every point reads (source, format, reader options), or None when
+    they read different traces."""
+    if not points or len({_trace_key(p.scenario) for p in points}) != 1:
+        return None
+    return dict(points[0].scenario.get("trace") or {})
+
+
+def shared_trace(points: Sequence[Point]) -> Any:
+    """The trace every point reads (:func:`trace_of`, cached), to send to the workers; None when the points
+    read different traces (then each worker reads its points' traces itself)."""
+    table = common_trace(points)
+    return None if table is None else trace_of(table)
+
+
+@dataclass(frozen=True)
+class SharedTrace:
+    """Stands for the trace a process pool's initializer installed in each worker (:func:`_install_shared`):
+    a task carries this token, not the trace."""
+
+    key: str
+
+
+#: traces installed in this worker process, by :class:`SharedTrace` key
+_SHARED: dict[str, Any] = {}
+
+
+def _install_shared(key: str, trace: Any) -> None:
+    """A process pool's initializer: keep ``trace`` for every task this worker runs."""
+    _SHARED[key] = trace
+
+
+def _resolve(trace: Any) -> Any:
+    if isinstance(trace, SharedTrace):
+        try:
+            return _SHARED[trace.key]
+        except KeyError:
+            raise RuntimeError(f"shared trace {trace.key!r} is not installed in this worker (a SharedTrace needs "
+                               "the pool that run_many creates)") from None
+    return trace
+
+
 def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]], trace: Any = None,
                     ledger_files: Sequence[str] | None = None, plugins: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Simulate one scenario and account it under each ledger; one summary row per ledger.
 
     Runs in a worker process: the ``plugins`` are loaded there first, the trace is loaded by name (cached
-    per process) unless given. With ``ledger_files``, each ledger table is also written there (CSV, one
+    per process) unless given (a Trace, or a :class:`SharedTrace` installed in the worker). With ``ledger_files``, each ledger table is also written there (CSV, one
     path per ledger).
     """
     from kumo import config, engine
@@ -440,6 +490,7 @@ def run_point_group(scenario: dict[str, Any], ledgers: Sequence[dict[str, Any]],
     from kumo.accounting import account
 
     plugin_loader.load_all(tuple(plugins))
+    trace = _resolve(trace)
     if "providers" in scenario:
         from kumo.federation import sweep_point
 
@@ -469,6 +520,20 @@ def _row(point: Point, summary: dict[str, Any]) -> dict[str, Any]:
     return {**row, **{k: v for k, v in summary.items() if k not in row}}
 
 
+def _executor(executor: Executor | None, trace: Any, own: bool) -> tuple[Executor | None, Any]:
+    """The executor to submit to and what the tasks receive for the trace: sent once per worker when the
+    pool is ours (its initializer installs it) or the executor can ``share`` it, else with every task."""
+    if own:
+        if trace is None:
+            return ProcessPoolExecutor(), None
+        key = f"run_many-{id(trace)}"
+        return ProcessPoolExecutor(initializer=_install_shared, initargs=(key, trace)), SharedTrace(key)
+    share = getattr(executor, "share", None)
+    if trace is not None and callable(share):
+        return executor, share(trace)
+    return executor, trace
+
+
 def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir: str | Path | None = None,
              trace: Any = None, progress: Progress | None = None, ledgers: bool = False) -> pd.DataFrame:
     """Run points on ``executor`` (default: a local ProcessPoolExecutor) and return one table.
@@ -476,11 +541,15 @@ def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir:
     Parameters
     ----------
     points : from :func:`expand`.
-    executor : any :class:`concurrent.futures.Executor` (a Dask client's ``get_executor()`` works).
+    executor : any :class:`concurrent.futures.Executor` (a Dask client's ``get_executor()`` works; wrap the
+        client in :class:`kumo.cluster.DaskExecutor` to send the trace once per worker).
     out_dir : folder for resumability and results: ``points/<key>.json`` per finished point (skipped
         when present), ``results.csv`` (all points, in point order).
-    trace : a Trace to send to every worker (small traces, tests); default: each worker loads the
-        scenario's trace by name.
+    trace : a Trace to run every point on; default: each worker loads the scenario's trace by name (once
+        per process). It is sent once per worker, not once per task, when ``executor`` is None (the pool's
+        initializer installs it) or has a ``share(obj)`` method that returns what its tasks receive instead
+        (:class:`kumo.cluster.DaskExecutor`: scattered to every worker); other executors get it with
+        every task.
     progress : ``progress(done, total)`` after each finished point.
     ledgers : also write every point's ledger (every revenue, penalty and cost line) to
         ``out_dir/ledgers/<key>.csv`` (needs ``out_dir``; the workers must see that folder).
@@ -513,12 +582,12 @@ def run_many(points: Iterable[Point], executor: Executor | None = None, out_dir:
     if progress is not None:
         progress(len(done), total)
     own = executor is None and bool(todo)
-    ex = ProcessPoolExecutor() if own else executor
+    ex, handle = _executor(executor, trace, own)
     try:
         futures: dict[Future[Any], list[Point]] = {}
         for group in todo.values():
             files = None if ldir is None else [str(ldir / f"{p.key}.csv") for p in group]
-            fut = ex.submit(run_point_group, group[0].scenario, [p.ledger for p in group], trace,  # type: ignore[union-attr]
+            fut = ex.submit(run_point_group, group[0].scenario, [p.ledger for p in group], handle,  # type: ignore[union-attr]
                             files, group[0].plugins)
             futures[fut] = group
         for fut in as_completed(futures):

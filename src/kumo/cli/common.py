@@ -114,18 +114,21 @@ def summary_table(summary: dict[str, Any], title: str, schema: dict[str, tuple[s
 
 @contextmanager
 def executor(dask: str | None, workers: int | None, plugins: list[str] | None = None) -> Iterator[Any]:
-    """A Dask distributed client's executor for ``--dask ADDRESS``, else a local process pool. With Dask,
-    the ``.py`` plugins are uploaded to the workers (``Client.upload_file``), so a remote cluster imports
-    them too."""
+    """A Dask distributed client's executor for ``--dask ADDRESS`` (a :class:`kumo.cluster.DaskExecutor`: a
+    trace given to :func:`kumo.sweep.run_many` goes once to each worker), else a local process pool. With
+    Dask, the ``.py`` plugins are uploaded to the workers (``Client.upload_file``), so a remote cluster
+    imports them too."""
     if dask:
         from distributed import Client
+
+        from kumo.cluster import DaskExecutor
 
         client = Client(dask)
         try:
             for spec in plugins or []:
                 if spec.endswith(".py") and Path(spec).is_file():
                     client.upload_file(spec)
-            yield client.get_executor()
+            yield DaskExecutor(client)
         finally:
             client.close()
     else:

@@ -77,7 +77,7 @@ def sweep_cmd(
     swept axes is also summarized over its replicates: mean ± 95 % t-interval (summary.csv).
     """
     from kumo import config, plugins
-    from kumo.sweep import load_experiment, run_many
+    from kumo.sweep import load_experiment, run_many, shared_trace
 
     load_plugins(plugin)
     try:
@@ -102,7 +102,11 @@ def sweep_cmd(
         shipped = list(dict.fromkeys([s for p in points[:1] for s in p.plugins]))
         with executor(dask, jobs_of(jobs, workers), shipped) as ex, \
                 bar(f"sweep {exp.name}", quiet or fmt != Printed.table) as progress:
-            table = run_many(points, executor=ex, out_dir=out_dir, progress=progress, ledgers=ledgers)
+            # on a cluster, the client reads the trace and sends it once to each worker (no shared folder
+            # needed); locally, each worker process loads it by name once
+            trace = shared_trace(points) if dask else None
+            table = run_many(points, executor=ex, out_dir=out_dir, progress=progress, ledgers=ledgers,
+                             trace=trace)
     except (KumoError, OSError) as e:
         fail(e)
         return

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+#: elements per block of :func:`quantize` (512 KiB of float64: stays in cache)
+_BLOCK = 1 << 16
 #: the default codec; ``zlib`` is the other one (levels above 9 are read as 9)
 CODEC = "zstd"
 CODECS = ("zstd", "zlib")
@@ -97,12 +99,26 @@ def dequantize(q: np.ndarray, scale: float) -> np.ndarray:
 
 
 def quantize(x: np.ndarray, scale: float) -> np.ndarray | None:
-    """Unsigned integers ``round(x * scale)``, or None when ``x`` has NaN, negatives or huge values."""
-    xd = np.asarray(x, dtype=np.float64) * scale
-    if xd.size == 0 or not np.isfinite(xd).all() or xd.min() < 0 or xd.max() >= 2.0**53:
+    """Unsigned integers ``round(x * scale)``, or None when ``x`` has NaN, negatives or huge values.
+
+    ``x * scale`` is computed in float64 a block at a time (a large array needs no float64 copy of itself);
+    its extremes are those of ``x`` times ``scale`` (rounding is monotonic), and NaN propagates to them.
+    """
+    x = np.asarray(x)
+    if x.size == 0:
         return None
-    q = np.rint(xd)
-    return q.astype(_uint_for(int(q.max())))
+    lo, hi = float(x.min()) * scale, float(x.max()) * scale
+    if not (lo >= 0 and hi < 2.0**53):  # also False for NaN and infinity
+        return None
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, dtype=_uint_for(int(np.rint(hi))))
+    block = np.empty(min(flat.size, _BLOCK), dtype=np.float64)
+    for i in range(0, flat.size, _BLOCK):
+        part = block[:min(_BLOCK, flat.size - i)]
+        np.multiply(flat[i:i + _BLOCK], scale, out=part, dtype=np.float64, casting="unsafe")
+        np.rint(part, out=part)
+        out[i:i + len(part)] = part
+    return out.reshape(x.shape)
 
 
 def encode(x: np.ndarray, level: int, scale: float | None = None, codec: str = CODEC) -> tuple[bytes, dict[str, Any]]:

@@ -89,10 +89,17 @@ def column_error(path: Path, values: np.ndarray, name: str, integer: bool = Fals
                  allow_zero: bool = True, limit: float = np.inf) -> None:
     """Raise for the first missing (NaN), infinite, negative (or zero), too large (above ``limit``) or
     fractional (``integer``) value of a Parquet column, naming its 1-based row."""
+    if np.asarray(values).dtype.kind in "iu":  # integers: never NaN, infinite or fractional (no float copy)
+        w = np.asarray(values)
+        bad = (w < 0) | (False if allow_zero else w == 0) | (w > limit)
+    else:
+        w = np.asarray(values, dtype=np.float64)
+        bad = ~np.isfinite(w) | (w < 0) | (False if allow_zero else w == 0) | (w > limit)
+        if integer:
+            bad |= np.isfinite(w) & (w != np.floor(w))
+    if not bad.any():
+        return
     v = np.asarray(values, dtype=np.float64)
-    bad = ~np.isfinite(v) | (v < 0) | (False if allow_zero else v == 0) | (v > limit)
-    if integer:
-        bad |= np.isfinite(v) & (v != np.floor(v))
     rows = np.flatnonzero(bad)
     if rows.size:
         r = int(rows[0])

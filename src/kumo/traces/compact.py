@@ -33,8 +33,10 @@ Saving a loaded trace again gives the same values (quantization is idempotent).
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +119,13 @@ def save(trace: Trace, path: str | Path, *, level: int = DEFAULT_LEVEL, codec: s
     specs: dict[str, dict[str, Any]] = {}
     demand = {"cpu": trace.cpu, **({"ram_mb": trace.ram_mb} if trace.ram_mb is not None else {})}
     demand |= {f"extra/{k}": v for k, v in trace.extra.items()}
-    for key, arr in demand.items():
-        blobs[key], specs[key] = _encode_demand(key.removeprefix("extra/"), arr, trace.cpu_unit, level, codec)
+    # the demand arrays are encoded in threads (zstd and numpy release the GIL): a large trace's save takes
+    # about as long as its largest array
+    with ThreadPoolExecutor(max_workers=min(len(demand), os.cpu_count() or 1)) as pool:
+        done = {key: pool.submit(_encode_demand, key.removeprefix("extra/"), arr, trace.cpu_unit, level, codec)
+                for key, arr in demand.items()}
+        for key, fut in done.items():
+            blobs[key], specs[key] = fut.result()
     for key in _PER_VM:
         blobs[key], specs[key] = _codec.encode(getattr(trace, key), level, codec=codec)
     meta = {

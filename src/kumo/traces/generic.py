@@ -15,6 +15,9 @@ column              required  meaning
 ``disk_read_kbps``  no        and the other names of :data:`kumo.traces.base.EXTRA_COLUMNS`
 ==================  ========  ==============================================================
 
+Parquet files are read a row group at a time (:mod:`kumo.traces._generic_parquet`), giving the same
+Trace as one pandas frame would; CSV files through pandas.
+
 Grid: step 0 is the smallest ``t_s`` (it becomes ``start_epoch_s``); the step is ``step_s`` when given,
 else the most common positive difference between the sorted distinct ``t_s``. Every ``t_s`` must lie on
 that grid (within 1e-6 of a step). A VM arrives at its first row and departs one past its last; slots
@@ -25,10 +28,10 @@ NaN bookings.
 Errors (:class:`~kumo.errors.TraceFormatError`): missing required columns (all listed), NaN, empty,
 non-numeric or negative values, values above their limit (``t_s`` above
 :data:`~kumo.traces.base.MAX_TIME_S`, ``cores`` above :data:`~kumo.traces.base.MAX_CORES`, the others
-above :data:`~kumo.traces.base.MAX_VALUE`), a booking of 0, fractional cores, a time off the grid and two
-rows for the same VM and slot, each with the CSV line (1-based, header included) or the Parquet row
-(1-based) and the column; a ragged row with its line; a truncated or damaged ``.csv.gz`` or Parquet file
-names the file.
+above :data:`~kumo.traces.base.MAX_VALUE`), a booking of 0, fractional cores, a time off the grid, two
+rows for the same VM and slot and an id ending in a NUL character, each with the CSV line (1-based, header
+included) or the Parquet row (1-based) and the column; a ragged row with its line; a truncated or damaged
+``.csv.gz`` or Parquet file names the file.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from kumo.errors import TraceFormatError
+from kumo.traces._generic_parquet import Columns, read_columns
 from kumo.traces._parquet import read_frame
 from kumo.traces._textio import data_line_number, is_gzip, to_float
 from kumo.traces.base import EXTRA_COLUMNS, MAX_CORES, MAX_TIME_S, MAX_VALUE, Trace, reader
@@ -56,6 +60,11 @@ GRID_TOL = 1e-6
 #: refuse grids above 2**31 cells (8 GiB per float32 array): almost surely a wrong step or a stray t_s
 MAX_CELLS = 2**31
 _PARSER_LINE = re.compile(r"Expected \d+ fields in line (\d+)")
+#: read Parquet files a record batch at a time (:mod:`kumo.traces._generic_parquet`); False: one pandas frame
+#: (the former path, kept for comparison: ``benchmarks/trace_io.py`` measures both)
+STREAM_PARQUET = True
+#: rows per block of the per-row grid arithmetic (its temporaries stay in cache)
+_BLOCK = 1 << 16
 
 
 class _Rows:
@@ -116,9 +125,74 @@ def _numeric(frame: pd.DataFrame, col: str, rows: _Rows) -> np.ndarray:
     return values
 
 
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq"))
+
+
+def _parquet_columns(path: Path) -> Columns | None:
+    return read_columns(path, REQUIRED, NUMERIC, LIMITS, POSITIVE, MAX_VALUE)
+
+
+def _pandas_columns(path: Path) -> Columns:
+    """The file as one pandas frame (CSV, and Parquet files the streaming path leaves to it): checked rows."""
+    frame, is_csv = _read_frame(path)
+    rows = _Rows(path, is_csv)
+    columns = [str(c).strip() for c in frame.columns]
+    frame.columns = columns
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise TraceFormatError(
+            path,
+            f"missing required column(s): {', '.join(missing)}",
+            line=1 if is_csv else None,
+            field=missing[0],
+        )
+    if len(frame) == 0:
+        raise TraceFormatError(path, "no data rows")
+    ids = frame["vm_id"]
+    empty = np.flatnonzero(ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy())
+    if empty.size:
+        raise rows.error(int(empty[0]), "missing value", "vm_id")
+    codes, uniques = pd.factorize(ids.astype(str), sort=False)
+    num = {c: _numeric(frame, c, rows) for c in NUMERIC if c in columns}
+    return Columns(columns=columns, n_rows=len(frame), codes=codes, uniques=np.asarray(uniques, dtype=object),
+                   num=num)
+
+
+def _cells(t: np.ndarray, t0: float, step: float, codes: np.ndarray, n_vms: int) -> tuple[np.ndarray, int, int]:
+    """Each row's cell in the (n_steps, n_vms) grid (slot * n_vms + code), the number of steps, and the first
+    row whose time is off the grid (-1: none). A block of rows at a time: no temporary as long as the file."""
+    cell = np.empty(len(t), np.int64)
+    top = 0
+    for i in range(0, len(t), _BLOCK):
+        pos = t[i:i + _BLOCK] - t0
+        pos /= step
+        near = np.rint(pos)
+        pos -= near
+        off = np.flatnonzero(np.abs(pos, out=pos) > GRID_TOL)
+        if off.size:
+            return cell, 0, i + int(off[0])
+        slot = near.astype(np.int64)
+        top = max(top, int(slot.max()))
+        slot *= n_vms
+        slot += codes[i:i + _BLOCK]
+        cell[i:i + _BLOCK] = slot
+    return cell, top + 1, -1
+
+
+def _first_fractional(x: np.ndarray) -> int:
+    """The first index of a value that is not a whole number, -1 if none (a block at a time)."""
+    for i in range(0, len(x), _BLOCK):
+        part = x[i:i + _BLOCK]
+        frac = np.flatnonzero(part != np.floor(part))
+        if frac.size:
+            return i + int(frac[0])
+    return -1
+
+
 def infer_step(t_s: np.ndarray) -> float:
     """Most common positive difference between sorted distinct times (smallest on a tie); NaN if none."""
-    diffs = np.diff(np.unique(t_s))
+    diffs = np.diff(np.unique(pd.unique(t_s)))  # hashing first: sorting every row costs seconds
     if diffs.size == 0:
         return float("nan")
     values, counts = np.unique(diffs, return_counts=True)
@@ -141,69 +215,57 @@ def read_generic(path: str | Path, *, step_s: float | None = None, name: str | N
         ``cpu`` in MHz and ``ram_mb`` in MB, both (n_steps, n_vms) float32.
     """
     path = Path(path)
-    frame, is_csv = _read_frame(path)
+    cols = _parquet_columns(path) if STREAM_PARQUET and _is_parquet(path) else None
+    if cols is None:
+        cols = _pandas_columns(path)
+    is_csv = not _is_parquet(path)
     rows = _Rows(path, is_csv)
-    columns = [str(c).strip() for c in frame.columns]
-    frame.columns = columns
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise TraceFormatError(
-            path,
-            f"missing required column(s): {', '.join(missing)}",
-            line=1 if is_csv else None,
-            field=missing[0],
-        )
-    if len(frame) == 0:
-        raise TraceFormatError(path, "no data rows")
-    ignored = [c for c in columns if c not in REQUIRED and c not in NUMERIC]
-    counts: Counter[str] = Counter(rows_read=len(frame), ignored_columns=len(ignored))
-    ids = frame["vm_id"]
-    empty = np.flatnonzero(ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy())
-    if empty.size:
-        raise rows.error(int(empty[0]), "missing value", "vm_id")
-    codes, uniques = pd.factorize(ids.astype(str), sort=False)
-    num = {c: _numeric(frame, c, rows) for c in NUMERIC if c in columns}
+    codes, uniques, num = cols.codes, cols.uniques, cols.num
+    ignored = [c for c in cols.columns if c not in REQUIRED and c not in NUMERIC]
+    counts: Counter[str] = Counter(rows_read=cols.n_rows, ignored_columns=len(ignored))
+    n_rows = cols.n_rows
+    del cols
 
+    nul = next((i for i, u in enumerate(uniques) if str(u).endswith("\x00")), None)
+    if nul is not None:  # numpy text drops trailing NUL characters: two ids could become one
+        row = int(np.flatnonzero(codes == nul)[0])
+        raise rows.error(row, f"VM id {uniques[nul]!r} ends in a NUL character", "vm_id")
     t = num["t_s"]
     t0 = float(t.min())
     step = float(step_s) if step_s is not None else infer_step(t)
     if not np.isfinite(step) or step <= 0:
         raise TraceFormatError(path, "cannot infer the step from a single time; pass step_s", field="t_s")
-    pos = (t - t0) / step
     n_vms = len(uniques)
-    if (float(pos.max()) + 1) * n_vms > MAX_CELLS:  # checked before the cast: a tiny step overflows int64
+    top = (float(t.max()) - t0) / step  # the largest (t - t0) / step: both operations are monotonic
+    if (top + 1) * n_vms > MAX_CELLS:  # checked before the cast: a tiny step overflows int64
         raise TraceFormatError(
             path,
-            f"grid of {float(pos.max()) + 1:.3g} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
+            f"grid of {top + 1:.3g} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
             field="t_s",
         )
-    slot = np.rint(pos).astype(np.int64)
-    off = np.flatnonzero(np.abs(pos - slot) > GRID_TOL)
-    if off.size:
-        row = int(off[0])
-        raise rows.error(row, f"t_s={t[row]:g} is not on the grid t0={t0:g} + k * {step:g} s", "t_s")
-    n_steps = int(slot.max()) + 1
+    cell, n_steps, off = _cells(t, t0, step, codes, n_vms)
+    if off >= 0:
+        raise rows.error(off, f"t_s={t[off]:g} is not on the grid t0={t0:g} + k * {step:g} s", "t_s")
     if n_steps * n_vms > MAX_CELLS:
         raise TraceFormatError(
             path,
             f"grid of {n_steps} steps x {n_vms} VMs is too large; check t_s and step_s={step:g}",
             field="t_s",
         )
-    key = codes.astype(np.int64) * n_steps + slot
-    dup = np.flatnonzero(pd.Series(key).duplicated().to_numpy())
-    if dup.size:
-        row = int(dup[0])
+    alive = np.zeros((n_steps, n_vms), dtype=bool)
+    alive.reshape(-1)[cell] = True
+    if np.count_nonzero(alive) < n_rows:  # two rows share a cell: a cheap test first, the exact row only then
+        key = codes.astype(np.int64) * n_steps + cell // n_vms
+        row = int(np.flatnonzero(pd.Series(key).duplicated().to_numpy())[0])
         raise rows.error(row, f"second row for VM {uniques[codes[row]]!r} at t_s={t[row]:g}", "t_s")
-
-    arrive = np.full(n_vms, n_steps, dtype=np.int64)
-    depart = np.zeros(n_vms, dtype=np.int64)
-    np.minimum.at(arrive, codes, slot)
-    np.maximum.at(depart, codes, slot + 1)
-    counts["missing_slots"] = int((depart - arrive).sum() - len(frame))
+    arrive = np.argmax(alive, axis=0).astype(np.int64)  # every VM has a row: its first and last slots
+    depart = n_steps - np.argmax(alive[::-1], axis=0).astype(np.int64)
+    del alive
+    counts["missing_slots"] = int((depart - arrive).sum() - n_rows)
 
     def grid(values: np.ndarray) -> np.ndarray:
         out = np.zeros((n_steps, n_vms), dtype=np.float32)
-        out[slot, codes] = values
+        out.reshape(-1)[cell] = values
         return out
 
     def per_vm(col: str) -> np.ndarray:
@@ -214,11 +276,9 @@ def read_generic(path: str | Path, *, step_s: float | None = None, name: str | N
         return out
 
     if "cores" in num:
-        frac = np.flatnonzero(num["cores"] != np.floor(num["cores"]))
-        if frac.size:
-            raise rows.error(
-                int(frac[0]), f"cores must be a whole number, got {num['cores'][frac[0]]:g}", "cores"
-            )
+        frac = _first_fractional(num["cores"])
+        if frac >= 0:
+            raise rows.error(frac, f"cores must be a whole number, got {num['cores'][frac]:g}", "cores")
     cores = np.nan_to_num(per_vm("cores"), nan=0.0)
     provenance = {"format": "generic", "source": str(path)}
     if ignored:

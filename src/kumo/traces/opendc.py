@@ -79,6 +79,8 @@ QUIRKS = (
     "steps_merging_fragments", "fragments_split_at_steps", "tasks_mem_above_4tib",
 )  # fmt: skip
 MEM_PLAUSIBLE_MB = 4 * 2**20
+#: grid cells computed at once (a block of VMs): bounds the memory of the gridding
+CELL_BLOCK = 1 << 20
 
 
 def is_opendc_folder(folder: Path) -> bool:
@@ -120,6 +122,8 @@ def _read_parquet(path: Path, columns: tuple[str, ...]) -> dict[str, Any]:
         if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
             raise TraceFormatError(path, f"must be numeric, found type {col.type}", field=name)
         out[name] = col.to_numpy(zero_copy_only=False)
+    del table, col
+    pa.default_memory_pool().release_unused()  # the columns are numpy copies now: give Arrow's cache back
     return out
 
 
@@ -130,6 +134,15 @@ def _task_order(ids: np.ndarray, frag_ids: np.ndarray) -> np.ndarray:
     if ids.dtype.kind != frag_ids.dtype.kind:
         ids, frag_ids = ids.astype(str), frag_ids.astype(str)
     return np.asarray(pd.Index(ids).get_indexer(frag_ids), dtype=np.int64)
+
+
+def _is_sorted(key: np.ndarray) -> bool:
+    return len(key) < 2 or bool((key[1:] >= key[:-1]).all())
+
+
+def _stable_order(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """``idx`` in the stable order of ``key`` (a file already in that order is not sorted again)."""
+    return idx if _is_sorted(key) else idx[np.argsort(key, kind="stable")]
 
 
 def _integral(key_start: np.ndarray, task_of: np.ndarray, a: np.ndarray, d: np.ndarray, u: np.ndarray,
@@ -259,24 +272,52 @@ def read_opendc(
     )
 
 
+def _cells(out: np.ndarray, frags: tuple[np.ndarray, ...], v0: int, v1: int, arrive: np.ndarray,
+           depart: np.ndarray, lo_task: np.ndarray, hi_task: np.ndarray, span: int, amin: int,
+           step_ms: float) -> int:
+    """Fill the cells of VMs ``v0:v1`` in ``out`` (each the integral of its fragments over the step / step);
+    returns how many of them merge two or more fragments."""
+    lens = depart[v0:v1] - arrive[v0:v1]
+    vm = np.repeat(np.arange(v0, v1), lens)
+    k = arrive[vm] + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
+    lo = np.maximum(k * step_ms, lo_task[vm]).astype(np.int64)
+    hi = np.minimum((k + 1) * step_ms, hi_task[vm]).astype(np.int64)
+    key_start, fv, a, dc, u, before = frags
+    work_cell = (_integral(key_start, fv, a, dc, u, before, vm, vm * span + (hi - amin), hi)
+                 - _integral(key_start, fv, a, dc, u, before, vm, vm * span + (lo - amin), lo))
+    # fragments feeding a cell: from the one holding its start (or the VM's first) to the last starting before
+    # its end
+    j_first = np.searchsorted(key_start, vm * span, side="left")
+    j_lo = np.maximum(np.searchsorted(key_start, vm * span + (lo - amin), side="right") - 1, j_first)
+    j_hi = np.searchsorted(key_start, vm * span + (hi - amin), side="left") - 1
+    out[k, vm] = work_cell / step_ms
+    return int(np.count_nonzero(j_hi - j_lo >= 1))
+
+
 def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_rel: np.ndarray,
                        e_rel: np.ndarray, w0: int, lo_task: np.ndarray, hi_task: np.ndarray, arrive: np.ndarray,
                        depart: np.ndarray, n_steps: int, step_ms: float, counts: Counter[str],
                        frags_path: Path) -> np.ndarray:
     """(n_steps, n_vms) float32 MHz: each step's integral of the fragments over the step / step (rules 2-5)."""
     n_tasks = len(t["id"])
-    task = _task_order(t["id"], f["id"])
+    task = _task_order(t["id"], f.pop("id"))  # the caller's columns are let go once used: large workloads
     known = task >= 0
     counts["fragments_of_unknown_tasks"] = int(np.count_nonzero(~known))
     runs = np.flatnonzero(np.r_[True, task[1:] != task[:-1]])
     run_tasks = task[runs]
     run_tasks = run_tasks[run_tasks >= 0]
     counts["tasks_split_fragment_runs"] = int(np.count_nonzero(np.bincount(run_tasks, minlength=n_tasks) > 1))
-    order = np.flatnonzero(known)
-    order = order[np.argsort(task[order], kind="stable")]
-    ft = task[order]
-    d = f["duration"][order].astype(np.int64)
-    u = f["cpu_usage"][order].astype(np.float64)
+    duration, usage = f.pop("duration"), f.pop("cpu_usage")
+    if known.all() and _is_sorted(task):  # the usual file: every fragment's task known, task after task
+        ft, d, u = task, duration, usage
+    else:
+        order = np.flatnonzero(known)
+        order = _stable_order(order, task[order])
+        ft, d, u = task[order], duration[order], usage[order]
+        del order
+    del task, known, duration, usage
+    d = d.astype(np.int64, copy=False)
+    u = u.astype(np.float64, copy=False)
     counts["fragments_zero_duration"] = int(np.count_nonzero(d == 0))
     counts["fragments_above_capacity"] = int(np.count_nonzero(u > t["cpu_capacity"][ft]))
     # start of each fragment: its task's submission + the fragments before it in the task
@@ -284,7 +325,9 @@ def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_
     first = np.r_[True, ft[1:] != ft[:-1]]
     base = np.maximum.accumulate(np.where(first, np.arange(len(ft)), 0)) if len(ft) else np.zeros(0, np.int64)
     offset = csum - d - (csum[base] - d[base])
+    del csum, first, base
     a = s_rel[ft] + offset
+    del offset
     end = e_rel[ft]
     past = a >= end
     cut = ~past & (a + d > end)
@@ -292,8 +335,9 @@ def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_
     counts["fragments_clipped"] = int(np.count_nonzero(cut))
     counts["clipped_fragment_s"] = int(round(float((a + d - end)[cut].sum()) / 1000))
     dc = np.where(past, 0, np.minimum(d, end - a))
-    covered = np.zeros(n_tasks, np.int64)
-    np.add.at(covered, ft, dc)
+    del end, cut, d
+    # whole ms below 2**53: float sums are exact
+    covered = np.bincount(ft, weights=dc, minlength=n_tasks).astype(np.int64)
     length = e_rel - s_rel
     has = np.bincount(ft, minlength=n_tasks) > 0
     counts["tasks_without_fragments"] = int(np.count_nonzero(~has & (length > 0)))
@@ -305,36 +349,40 @@ def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_
     vm_of_task = np.full(n_tasks, -1, np.int64)
     vm_of_task[sel] = np.arange(len(sel))
     fv = vm_of_task[ft]
-    keep = np.flatnonzero((fv >= 0) & ~past)
-    keep = keep[np.argsort(fv[keep], kind="stable")]  # VM (arrival) order, each VM's fragments in time order
-    fv, a, dc, u = fv[keep], a[keep] - w0, dc[keep], u[keep]
+    wanted = (fv >= 0) & ~past
+    del ft, past
+    if not (wanted.all() and _is_sorted(fv)):  # else every fragment is kept, already in VM order
+        keep = np.flatnonzero(wanted)
+        keep = _stable_order(keep, fv[keep])  # VM (arrival) order, each VM's fragments in time order
+        fv, a, dc, u = fv[keep], a[keep], dc[keep], u[keep]
+        del keep
+    del wanted
+    if w0:
+        a = a - w0
     work = u * dc
     kfirst = np.r_[True, fv[1:] != fv[:-1]] if len(fv) else np.zeros(0, bool)
     wsum = np.cumsum(work)
     kbase = np.maximum.accumulate(np.where(kfirst, np.arange(len(fv)), 0)) if len(fv) else np.zeros(0, np.int64)
     before = wsum - work - (wsum[kbase] - work[kbase]) if len(fv) else np.zeros(0)
+    del work, kfirst, wsum, kbase
     amin = int(min(a.min(), 0)) if len(a) else 0
     span = int(max(int((a + dc).max()) if len(a) else 0, int(hi_task.max()))) - amin + 1
     key_start = fv * span + (a - amin)
     counts["fragments_split_at_steps"] = int(np.count_nonzero(
         (dc > 0) & (np.floor(a / step_ms) != np.floor((a + dc - 1) / step_ms))))
 
-    # every (VM, step) cell of the selected lifetimes
-    lens = depart - arrive
-    vm = np.repeat(np.arange(len(sel)), lens)
-    k = arrive[vm] + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
-    lo = np.maximum(k * step_ms, lo_task[vm]).astype(np.int64)
-    hi = np.minimum((k + 1) * step_ms, hi_task[vm]).astype(np.int64)
-    args = (key_start, fv, a, dc, u, before, vm)
-    work_cell = _integral(*args, vm * span + (hi - amin), hi) - _integral(*args, vm * span + (lo - amin), lo)
-    # fragments feeding a cell: from the one holding its start (or the VM's first) to the last starting before
-    # its end
-    j_first = np.searchsorted(key_start, vm * span, side="left")
-    j_lo = np.maximum(np.searchsorted(key_start, vm * span + (lo - amin), side="right") - 1, j_first)
-    j_hi = np.searchsorted(key_start, vm * span + (hi - amin), side="left") - 1
-    counts["steps_merging_fragments"] = int(np.count_nonzero(j_hi - j_lo >= 1))
+    # every (VM, step) cell of the selected lifetimes, a block of VMs at a time (a cell's arrays are as long
+    # as the block, not the grid)
     out = np.zeros((n_steps, len(sel)), dtype=np.float32)
-    out[k, vm] = work_cell / step_ms
+    ends = np.cumsum(depart - arrive)
+    frags = (key_start, fv, a, dc, u, before)
+    v0 = 0
+    while v0 < len(sel):
+        done = int(ends[v0 - 1]) if v0 else 0
+        v1 = max(int(np.searchsorted(ends, done + CELL_BLOCK, side="right")), v0 + 1)
+        counts["steps_merging_fragments"] += _cells(out, frags, v0, v1, arrive, depart, lo_task, hi_task, span,
+                                                    amin, step_ms)
+        v0 = v1
     if not np.isfinite(out).all():  # pragma: no cover - inputs are checked finite above
         raise TraceFormatError(frags_path, "non-finite demand after gridding")
     return out
