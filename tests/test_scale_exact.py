@@ -1,0 +1,100 @@
+"""The region-scale shortcuts give the same runs, to the bit, as the plain paths they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_trace
+
+from kumo.config import parse
+from kumo.engine import run
+from kumo.policies.placement import Placer
+from kumo.policies.placement_cache import ChoiceCache
+
+
+def _trace(seed: int, n_vms: int = 160, n_steps: int = 24):
+    """VMs of five sizes (so sizes repeat, as a catalogue's do), arriving and leaving, with demand."""
+    rng = np.random.default_rng(seed)
+    sizes = np.array([(1, 2600.0, 2048.0), (2, 5200.0, 4096.0), (4, 10400.0, 16384.0), (8, 20800.0, 32768.0),
+                      (16, 41600.0, 65536.0)])
+    kind = rng.choice(5, n_vms, p=[0.3, 0.3, 0.2, 0.15, 0.05])
+    arrive = np.where(rng.random(n_vms) < 0.5, 0, rng.integers(0, n_steps, n_vms))
+    depart = np.minimum(arrive + rng.integers(1, n_steps, n_vms), n_steps)
+    cpu = rng.random((n_steps, n_vms)) * sizes[kind, 1] * 0.6
+    ram = rng.random((n_steps, n_vms)) * sizes[kind, 2] * 0.5
+    return make_trace(cpu, ram, booked_cpu=sizes[kind, 1], booked_ram=sizes[kind, 2], cores=sizes[kind, 0],
+                      arrive=arrive, depart=depart)
+
+
+def _scenario(preset: str, resource: str, queue: bool, **extra) -> dict:
+    return {
+        "name": "exact", "seed": 3, "host_layout": "interleaved",
+        "hosts": [
+            {"name": "a", "count": 9, "cores": 32, "core_mhz": 2600.0, "ram_mb": 131072.0, "cpu_overcommit": 2.0,
+             "ram_overcommit": 1.0, "power": {"kind": "linear", "idle_w": 150.0, "max_w": 400.0}},
+            {"name": "b", "count": 5, "cores": 16, "core_mhz": 2100.0, "ram_mb": 65536.0, "cpu_overcommit": 4.0,
+             "ram_overcommit": 1.5, "initially_on": False, "power": {"kind": "linear", "idle_w": 90.0, "max_w": 200.0}},
+        ],
+        "placement": {"preset": preset, "resource": resource,
+                      **({"on_no_host": "queue", "queue_timeout_s": 1800.0} if queue else {})},
+        "power_management": {"switch_off_idle": True},
+        **extra,
+    }
+
+
+def _tables(result) -> dict[str, pd.DataFrame]:
+    return {k: v.reset_index(drop=True) for k, v in result.tables.items()}
+
+
+def _same(a, b) -> None:
+    ta, tb = _tables(a), _tables(b)
+    assert ta.keys() == tb.keys()
+    for k in ta:
+        pd.testing.assert_frame_equal(ta[k], tb[k], check_exact=True, obj=k)
+
+
+@pytest.mark.parametrize("preset", ["first-fit", "best-fit", "worst-fit"])
+@pytest.mark.parametrize("resource,queue", [("binding", True), ("cpu", False), ("ram", True)])
+def test_placement_cache_gives_the_plain_choices(monkeypatch, preset, resource, queue):
+    trace = _trace(7)
+    sc = parse(_scenario(preset, resource, queue))
+    cached = run(sc, trace)
+    monkeypatch.setattr(ChoiceCache, "usable", staticmethod(lambda placer: False))
+    _same(cached, run(sc, trace))
+    assert len(cached.vms) == trace.n_vms
+
+
+def test_placement_cache_matches_placer_choose_step_by_step():
+    """Against Placer.choose after every booking, with demand-based filters and weighers too."""
+    from kumo.engine.loop import Engine
+
+    trace = _trace(11, n_vms=120)
+    for filters, weighers in ((["powered", "cpu-demand", "ram-booking"], [{"name": "free-demand", "multiplier": -1.0}]),
+                              (["powered", "vcpus", "cpu-booking"], [{"name": "load-after", "multiplier": -2.0}]),
+                              (["powered", "ram-booking"], [{"name": "power-increase", "multiplier": -1.0}]),
+                              (["powered", "cpu-booking"], [{"name": "first", "multiplier": 1.0}])):
+        sc = parse(_scenario("worst-fit", "binding", False,
+                             placement={"preset": None, "filters": filters, "weighers": weighers}))
+        eng = Engine(sc, trace)
+        eng.begin_step(0)
+        eng.state.vm_cpu_demand[:] = trace.cpu[0]  # demand of VMs not placed yet is read by the demand policies
+        lc = eng.lifecycle
+        assert ChoiceCache.usable(lc.placer)
+        cache = lc.batch()
+        assert cache is not None
+        for vm in np.flatnonzero(trace.arrive_step == 0).tolist():
+            ok, _ = lc.placer.feasible(lc.view, vm)
+            want = lc.placer.choose(lc.view, vm, ok)
+            assert cache.choose(vm) == want
+            if want >= 0:
+                lc.core.book(vm, want, +1)
+                eng.state.vm_host[vm] = want
+                cache.touch(want)
+
+
+def test_placer_local_needs_local_parts():
+    assert Placer.preset("worst-fit").local
+    assert not Placer.build(weighers=[("free-booked", 1.0, {}), ("first", 1.0, {})]).local
+    assert not Placer.build(weighers=[("anti-correlation", 1.0, {})]).local
+    assert not ChoiceCache.usable(Placer.preset("worst-fit", tie_break="random"))
