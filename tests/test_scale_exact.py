@@ -98,3 +98,72 @@ def test_placer_local_needs_local_parts():
     assert not Placer.build(weighers=[("free-booked", 1.0, {}), ("first", 1.0, {})]).local
     assert not Placer.build(weighers=[("anti-correlation", 1.0, {})]).local
     assert not ChoiceCache.usable(Placer.preset("worst-fit", tie_break="random"))
+
+
+# ------------------------------------------------------------------------------------ consolidation
+def _plain_find_host(self, view, plan, mem, vm, src, excluded, wake, index):
+    """The host choice before the target index: every host through the filters, then rank."""
+    within = ~excluded
+    within[src] = False
+    if not wake:
+        within &= plan.on
+    ok, _ = mem.placer.feasible(plan, vm, within=within)
+    if not ok.any():
+        return -1
+    return self._first_accepted(view, plan, mem, vm, mem.placer.rank(plan, vm, ok))
+
+
+def _plain_underload(view, plan, index, running, on_host, over, find_host, move):
+    """The underload round tried host by host, every try run and rolled back when it fails (CloudSim's loop)."""
+    from kumo.policies.underload import underload_order
+
+    moved = {vm for vm, _ in plan.moves}
+    sources = plan.n_vms == 0
+    util = plan.used_c / view.hosts.cpu_mhz
+    demand = view.vm_cpu_demand
+    for h in underload_order(util, plan.on & ~over & ~plan.touched & (plan.n_vms > 0)).tolist():
+        if plan.touched[h]:
+            continue
+        vms = [int(v) for v in running[on_host == h] if int(v) not in moved]
+        if len(vms) != plan.n_vms[h]:
+            continue
+        sources[h] = True
+        excluded = over | sources
+        with plan.trial() as trial:
+            for vm in sorted(vms, key=lambda v: -demand[v]):
+                t = find_host(vm, h, excluded)
+                if t < 0:
+                    trial.rollback()
+                    break
+                move(vm, h, t)
+            else:
+                moved.update(vms)
+
+
+def _packed(seed: int, n_vms: int = 260, n_steps: int = 30):
+    """A day-like trace on a small park: a standing population plus arrivals, low CPU, RAM-bound sizes."""
+    rng = np.random.default_rng(seed)
+    t = _trace(seed, n_vms, n_steps)
+    keep = rng.random(n_vms) < 0.6
+    t.arrive_step[keep] = 0
+    t.depart_step[keep] = n_steps
+    t.cpu[:] *= rng.random(n_vms).astype(np.float32) * 0.3
+    return t
+
+
+@pytest.mark.parametrize("detection,selection,placement", [("lr", "mmt", "pabfd"), ("thr", "mmt", "pabfd"),
+                                                           ("mad", "mc", "pabfd"), ("iqr", "mu", "best-fit"),
+                                                           ("thr", "rs", "worst-fit"), ("lrr", "mmt", "first-fit")])
+def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection, placement):
+    from kumo.policies import consolidation
+
+    trace = _packed(5)
+    sc = _scenario("worst-fit", "binding", False)
+    sc["hosts"][1]["initially_on"] = True
+    sc["controller"] = {"name": "consolidation", "params": {"detection": detection, "selection": selection,
+                                                            "placement": placement}}
+    fast = run(parse(sc), trace)
+    assert len(fast.migrations) > 20  # the rounds move VMs (and roll tries back)
+    monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
+    monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
+    _same(fast, run(parse(sc), trace))

@@ -90,10 +90,10 @@ class CpuBookingFilter:
         ratio = h.cpu_overcommit[hosts] if self.ratio is None else self.ratio
         return view.host_cpu_booked[hosts] + view.vms.cpu_booked_mhz[vm] <= ratio * h.cpu_mhz[hosts] * (1 + 1e-12)
 
-    def room(self, view: Cluster) -> np.ndarray:
+    def room(self, view: Cluster, hosts: Hosts = ALL) -> Any:
         h = view.hosts
-        ratio = h.cpu_overcommit if self.ratio is None else self.ratio
-        return ratio * h.cpu_mhz * (1 + 1e-12) - view.host_cpu_booked
+        ratio = h.cpu_overcommit[hosts] if self.ratio is None else self.ratio
+        return ratio * h.cpu_mhz[hosts] * (1 + 1e-12) - view.host_cpu_booked[hosts]
 
     def need(self, view: Cluster, vms: np.ndarray) -> np.ndarray:
         return np.asarray(view.vms.cpu_booked_mhz[vms], dtype=np.float64)
@@ -120,10 +120,10 @@ class RamBookingFilter:
         ratio = h.ram_overcommit[hosts] if self.ratio is None else self.ratio
         return view.host_ram_booked[hosts] + view.vms.ram_booked_mb[vm] <= ratio * h.ram_mb[hosts] * (1 + 1e-12)
 
-    def room(self, view: Cluster) -> np.ndarray:
+    def room(self, view: Cluster, hosts: Hosts = ALL) -> Any:
         h = view.hosts
-        ratio = h.ram_overcommit if self.ratio is None else self.ratio
-        return ratio * h.ram_mb * (1 + 1e-12) - view.host_ram_booked
+        ratio = h.ram_overcommit[hosts] if self.ratio is None else self.ratio
+        return ratio * h.ram_mb[hosts] * (1 + 1e-12) - view.host_ram_booked[hosts]
 
     def need(self, view: Cluster, vms: np.ndarray) -> np.ndarray:
         return np.asarray(view.vms.ram_booked_mb[vms], dtype=np.float64)
@@ -161,8 +161,8 @@ class CpuDemandFilter:
     def mask_at(self, view: Cluster, vm: int, hosts: Hosts) -> Any:
         return view.host_cpu_demand[hosts] + view.vm_cpu_demand[vm] <= self.headroom * view.hosts.cpu_mhz[hosts]
 
-    def room(self, view: Cluster) -> np.ndarray:
-        return self.headroom * view.hosts.cpu_mhz - view.host_cpu_demand
+    def room(self, view: Cluster, hosts: Hosts = ALL) -> Any:
+        return self.headroom * view.hosts.cpu_mhz[hosts] - view.host_cpu_demand[hosts]
 
     def need(self, view: Cluster, vms: np.ndarray) -> np.ndarray:
         return np.asarray(view.vm_cpu_demand[vms], dtype=np.float64)
