@@ -131,7 +131,7 @@ def _plain_underload(view, plan, index, running, on_host, over, find_host, move)
         excluded = over | sources
         with plan.trial() as trial:
             for vm in sorted(vms, key=lambda v: -demand[v]):
-                t = find_host(vm, h, excluded)
+                t = find_host(vm, h, excluded, index)
                 if t < 0:
                     trial.rollback()
                     break
@@ -167,3 +167,24 @@ def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection
     monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
     monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
     _same(fast, run(parse(sc), trace))
+
+
+@pytest.mark.parametrize("name", ["thr", "iqr", "mad", "lr", "lrr"])
+def test_detector_one_host_matches_the_rows(name):
+    """The controller tries a single best host with the scalar form of its detector: same verdicts."""
+    from kumo.policies import registry
+    from kumo.policies.consolidation import CLOUDSIM_DETECTION_PARAMS
+    from kumo.policies.detection import trim_zero_tail
+
+    det = registry.make("detection", name, CLOUDSIM_DETECTION_PARAMS[name])
+    rng = np.random.default_rng(2)
+    hist = rng.random((400, 30)) * rng.random((400, 1))
+    hist[rng.random((400, 30)) < 0.05] = 0.0
+    cut = rng.integers(1, 31, 400)  # zero tails of every length
+    hist[np.arange(30)[None, :] >= cut[:, None]] = 0.0
+    hist[:50] = np.round(hist[:50] * 8) / 8  # ties, for the percentiles
+    util = rng.random(400) * 1.2
+    n = trim_zero_tail(hist)
+    rows = np.asarray(det.overloaded(util, hist, n), dtype=bool)
+    one = np.array([det.overloaded_one(util[i], hist[i, :n[i]]) for i in range(400)])
+    assert (rows == one).all()

@@ -185,8 +185,8 @@ class Consolidation:
         n_over = len(plan.moves)
         if self.underload and (self.carbon_above is None or view.carbon_g_per_kwh >= self.carbon_above):
             empty_underloaded(view, plan, index, running, on_host, over,
-                              lambda vm, src, excluded: self._find_host(view, plan, mem, vm, src, excluded, False,
-                                                                         index),
+                              lambda vm, src, excluded, idx: self._find_host(view, plan, mem, vm, src, excluded,
+                                                                              False, idx),
                               lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst))
         off: list[int] = []
         if self.switch_off:
@@ -268,14 +268,46 @@ class Consolidation:
         # the hosts not excluded (powered unless waking one is allowed) that pass the filters, best first;
         # the index's candidates hold every host that can pass, so the filters need only decide on them
         cand = index.candidates(plan, vm)
-        keep = ~excluded[cand] & (cand != src)
+        keep = ~excluded[cand]
         if not wake:
             keep &= plan.on[cand]
+        if not excluded[src]:
+            keep &= cand != src
         cand = cand[keep]
         hosts = cand[mem.placer.feasible_at(plan, vm, cand)] if cand.size else cand
-        if not hosts.size:
-            return -1
-        return self._first_accepted(view, plan, mem, vm, mem.placer.rank_hosts(plan, vm, hosts))
+        if hosts.size <= 1:
+            return self._first_accepted(view, plan, mem, vm, hosts) if hosts.size else -1
+        # the best-ranked host is nearly always accepted: try it alone before ranking the rest
+        total = mem.placer.total_at(plan, vm, hosts)
+        best = int(hosts[total == total.max()].min())  # ties to the lowest index, as rank
+        if self._accepts(view, plan, mem, vm, best):
+            return best
+        order = hosts[np.lexsort((hosts, -total))]
+        return self._first_accepted(view, plan, mem, vm, order[1:])
+
+    def _accepts(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, h: int) -> bool:
+        """Whether the detector accepts ``vm`` on host ``h``, as :meth:`_first_accepted` decides for a host, in
+        scalar arithmetic: THR as it stands, the OLS screen with the exact detector within 1e-9 of the
+        threshold, the others exact (``overloaded_one``, the rows' arithmetic value by value)."""
+        det = mem.detector
+        weights = mem.ols_weights
+        if plan.n_vms[h] == 0:
+            return True  # an empty host takes any VM that passes the filters
+        cap = float(view.hosts.cpu_mhz[h])
+        util = (float(plan.used_c[h]) + float(view.vm_cpu_demand[vm])) / cap
+        if isinstance(det, StaticThreshold):
+            return not util > det.threshold
+        hist = plan.extras["hist"]
+        if weights is not None:
+            w = weights.size
+            vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+            if max(int(plan.extras["hlen"][h]), int(trim_zero_tail(vrow))) < max(int(det.min_history), w):
+                return not util > float(det.fallback_threshold)
+            pred = (float(hist[h, :w] @ weights) + float(vrow[:w] @ weights) / cap) * float(det.safety)
+            over = pred >= 1
+            if not (abs(pred - 1) <= 1e-9 or (det.ols_may_flip_over and over)):
+                return not over
+        return not self._over_one(mem, util, hist[h] + mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / cap)
 
     def _first_accepted(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
                         order: np.ndarray) -> int:

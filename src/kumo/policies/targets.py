@@ -29,7 +29,7 @@ def separable(placer: Any) -> list[Any]:
 def slack(room: np.ndarray | float, need: np.ndarray | float) -> Any:
     """How far below ``need`` a room may read and the filter still pass: rounding of the filter's own
     comparison (sums and products of MHz and MB below 1e15), with a wide margin."""
-    return 1e-6 + 1e-9 * (np.abs(room) + np.abs(need))
+    return 1e-6 + 1e-9 * (abs(room) + abs(need))
 
 
 @dataclass(frozen=True)
@@ -47,18 +47,33 @@ class TargetIndex:
     ----------
     placer : the controller's host choice (its separable filters are indexed).
     view : the plan (or view) whose rooms bound the targets' rooms for the rest of the decision.
+    hosts : the hosts that may be targets (default: all); the others are never candidates.
     """
 
-    def __init__(self, placer: Any, view: Any):
+    def __init__(self, placer: Any, view: Any, hosts: np.ndarray | None = None):
         self.n = view.hosts.n
+        self.hosts = np.arange(self.n) if hosts is None else np.asarray(hosts, dtype=np.int64)
         self.parts: list[_Part] = []
         for f in separable(placer):
             room = np.asarray(f.room(view), dtype=np.float64)
+            scale = float(np.abs(room).max()) if room.size else 0.0
+            room = room[self.hosts]
             order = np.argsort(room, kind="stable")
-            self.parts.append(_Part(f, order, room[order], float(np.abs(room).max()) if room.size else 0.0))
+            self.parts.append(_Part(f, self.hosts[order], room[order], scale))
+
+    def among(self, view: Any, hosts: np.ndarray) -> TargetIndex:
+        """The index of ``hosts`` only (the only hosts that can still be targets), with their rooms now."""
+        out = TargetIndex.__new__(TargetIndex)
+        out.n, out.hosts = self.n, np.asarray(hosts, dtype=np.int64)
+        out.parts = []
+        for p in self.parts:
+            room = np.asarray(p.filter.room(view, out.hosts), dtype=np.float64)
+            order = np.argsort(room, kind="stable")
+            out.parts.append(_Part(p.filter, out.hosts[order], room[order], p.scale))
+        return out
 
     def candidates(self, view: Any, vm: int) -> np.ndarray:
-        """(k,) increasing host indices: every host of the decision whose room may still take ``vm`` under
+        """(k,) host indices, in no order: every host of the decision whose room may still take ``vm`` under
         each separable filter (a superset of the hosts that pass them; the fewest of the filters' sets)."""
         best: tuple[int, _Part] | None = None
         for p in self.parts:
@@ -67,8 +82,8 @@ class TargetIndex:
             if best is None or i > best[0]:
                 best = (i, p)
         if best is None:
-            return np.arange(self.n)
-        return np.sort(best[1].order[best[0]:])
+            return self.hosts
+        return best[1].order[best[0]:]
 
     def rooms_at_least(self, part: int, level: float) -> np.ndarray:
         """Host indices (unsorted) whose room under separable filter ``part`` was at least ``level`` when the
@@ -79,4 +94,4 @@ class TargetIndex:
     def count_at_least(self, part: int, needs: np.ndarray) -> np.ndarray:
         """For each of ``needs``: how many hosts' rooms under filter ``part`` were at least that (less the slack)."""
         p = self.parts[part]
-        return self.n - np.searchsorted(p.rooms, needs - slack(p.scale, needs), side="left")
+        return len(p.rooms) - np.searchsorted(p.rooms, needs - slack(p.scale, needs), side="left")

@@ -42,7 +42,8 @@ def underload_order(util: np.ndarray, eligible: np.ndarray) -> np.ndarray:
 
 
 def empty_underloaded(view: Any, plan: PlannedCluster, index: TargetIndex, running: np.ndarray,
-                      on_host: np.ndarray, over: np.ndarray, find_host: Callable[[int, int, np.ndarray], int],
+                      on_host: np.ndarray, over: np.ndarray,
+                      find_host: Callable[[int, int, np.ndarray, TargetIndex], int],
                       move: Callable[[int, int, int], None]) -> None:
     """Run the underload round on ``plan`` (module docstring).
 
@@ -53,8 +54,8 @@ def empty_underloaded(view: Any, plan: PlannedCluster, index: TargetIndex, runni
     index : the decision's :class:`TargetIndex`.
     running, on_host : (m,) the movable running VMs, increasing, and their hosts.
     over : (n_hosts,) bool, the overloaded hosts (never targets).
-    find_host : ``find_host(vm, src, excluded)``, the host ``vm`` goes to (or -1) among the powered hosts
-        not ``excluded``.
+    find_host : ``find_host(vm, src, excluded, index)``, the host ``vm`` goes to (or -1) among the powered
+        hosts not ``excluded``, the candidates from ``index``.
     move : ``move(vm, src, dst)`` plans a move.
     """
     moved = {vm for vm, _ in plan.moves}
@@ -73,6 +74,8 @@ def empty_underloaded(view: Any, plan: PlannedCluster, index: TargetIndex, runni
     tried = (hi - lo) == plan.n_vms[cands]
     proc, lo, hi = cands[tried], lo[tried], hi[tried]
     bounds = _Bounds(plan, index, excluded, proc, vms_by_host, lo, hi)
+    # the targets only, re-indexed when half of them have become sources
+    targets = _Targets(index, plan, excluded)
     demand = view.vm_cpu_demand
     n = len(proc)
     i = f0 = f1 = 0
@@ -84,7 +87,9 @@ def empty_underloaded(view: Any, plan: PlannedCluster, index: TargetIndex, runni
         left = np.flatnonzero(~fails[i - f0:])
         nxt = i + int(left[0]) if left.size else f1
         failed = proc[i:nxt]
-        excluded[failed[~plan.touched[failed]]] = True  # certain to fail: sources, as if tried
+        failed = failed[~plan.touched[failed]]
+        excluded[failed] = True  # certain to fail: sources, as if tried
+        targets.lost(len(failed))
         i = nxt
         if nxt == f1:
             continue
@@ -93,25 +98,53 @@ def empty_underloaded(view: Any, plan: PlannedCluster, index: TargetIndex, runni
         if plan.touched[h]:
             continue  # it received VMs this round: never emptied
         excluded[h] = True
+        targets.lost(1)
         vms = vms_by_host[lo[nxt]:hi[nxt]]
         n0 = len(plan.moves)
+        idx = targets.index()
         with plan.trial() as trial:
             for vm in vms[np.argsort(-demand[vms], kind="stable")].tolist():
-                t = find_host(vm, h, excluded)
+                t = find_host(vm, h, excluded, idx)
                 if t < 0:
                     trial.rollback()
                     break
                 move(vm, h, t)
             else:
-                bounds.received([dst for _, dst in plan.moves[n0:]])
-                if i < f1:
-                    fails[i - f0:] = bounds.fails(i, f1)
+                at = bounds.received([dst for _, dst in plan.moves[n0:]])
+                # bounds only shrank, except after a filled host that was to be tried (now it stays a target)
+                at = at[(at >= i) & (at < f1)]
+                if at.size:
+                    a = int(at.min()) + 1
+                    fails[a - f0:] = bounds.fails(a, f1)
+
+
+class _Targets:
+    """The :class:`TargetIndex` of the round's targets (powered, not sources), built again from the rooms now
+    once half of the hosts it holds have become sources (candidate sets stay near the live targets)."""
+
+    def __init__(self, index: TargetIndex, plan: PlannedCluster, excluded: np.ndarray):
+        self.plan, self.excluded, self.base = plan, excluded, index
+        self._build()
+
+    def _build(self) -> None:
+        hosts = np.flatnonzero(self.plan.on & ~self.excluded)
+        self._index = self.base.among(self.plan, hosts)
+        self.live = self.size = len(hosts)
+
+    def lost(self, k: int) -> None:
+        """``k`` targets became sources."""
+        self.live -= k
+
+    def index(self) -> TargetIndex:
+        if self.live * 2 < self.size:
+            self._build()
+        return self._index
 
 
 #: hosts whose verdicts are worked out at once (again after each successful try, from the next one on)
 _CHUNK = 256
 #: levels of need the summed-room check (2) is counted at (the distinct needs, if not more)
-_LEVELS = 48
+_LEVELS = 24
 
 
 class _Bounds:
@@ -125,6 +158,8 @@ class _Bounds:
                  vms_by_host: np.ndarray, lo: np.ndarray, hi: np.ndarray):
         self.plan, self.proc = plan, proc
         n = len(proc)
+        self.pos_of = np.full(plan.n_vms.shape, -1, np.int64)  # host -> its position among the hosts to try
+        self.pos_of[proc] = np.arange(n)
         self.stay = plan.on & ~excluded
         self.stay[proc] = False
         self.pending = np.ones(n, dtype=bool)  # to be tried after the chunk and counted in the "beyond" sums
@@ -175,11 +210,13 @@ class _Bounds:
         self.f1 = f1
         return self.fails(f0, f1)
 
-    def received(self, hosts: list[int]) -> None:
+    def received(self, hosts: list[int]) -> np.ndarray:
         """A try succeeded: the hosts that received its VMs stay targets (they are not tried this round) and
-        their rooms shrank."""
+        their rooms shrank. Returns the positions of those among the hosts to try."""
         h = np.unique(np.asarray(hosts, dtype=np.int64))
-        where = np.flatnonzero(np.isin(self.proc, h) & self.pending)
+        at = self.pos_of[h]
+        at = at[at >= 0]
+        where = at[self.pending[at]]
         self.pending[where] = False
         for p in self.parts:
             if where.size:
@@ -192,6 +229,7 @@ class _Bounds:
             p["stay_room"][h] = new
             p["stay_sum"] += self._counted(p, new).sum(axis=1)
         self.stay[h] = True
+        return at
 
     def fails(self, a: int, b: int) -> np.ndarray:
         """(b - a,) bool: the hosts at positions a..b-1 (in the current chunk) that check (1) or (2) says
