@@ -154,12 +154,16 @@ def _packed(seed: int, n_vms: int = 260, n_steps: int = 30):
 @pytest.mark.parametrize("detection,selection,placement", [("lr", "mmt", "pabfd"), ("thr", "mmt", "pabfd"),
                                                            ("mad", "mc", "pabfd"), ("iqr", "mu", "best-fit"),
                                                            ("thr", "rs", "worst-fit"), ("lrr", "mmt", "first-fit")])
-def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection, placement):
+@pytest.mark.parametrize("one_power_model", [False, True])
+def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection, placement, one_power_model):
     from kumo.policies import consolidation
 
     trace = _packed(5)
     sc = _scenario("worst-fit", "binding", False)
     sc["hosts"][1]["initially_on"] = True
+    if one_power_model:  # the fused PABFD host choice (kumo.policies.fused) is taken
+        for h in sc["hosts"]:
+            h["power"] = {"kind": "table", "watts": [90.0, 120.0, 150.0, 170.0, 200.0]}
     sc["controller"] = {"name": "consolidation", "params": {"detection": detection, "selection": selection,
                                                             "placement": placement}}
     fast = run(parse(sc), trace)
@@ -188,3 +192,41 @@ def test_detector_one_host_matches_the_rows(name):
     rows = np.asarray(det.overloaded(util, hist, n), dtype=bool)
     one = np.array([det.overloaded_one(util[i], hist[i, :n[i]]) for i in range(400)])
     assert (rows == one).all()
+
+
+@pytest.mark.parametrize("watts", [(150.0, 400.0), (90.0, 120.0, 150.0, 170.0, 200.0)])
+def test_fused_pabfd_matches_the_placer(watts):
+    """FusedPabfd.feasible_total against Placer.feasible_at + total_at, on random planned states."""
+    from kumo.engine.loop import Engine
+    from kumo.policies.consolidation import PLACEMENTS
+    from kumo.policies.fused import FusedPabfd
+    from kumo.policies.planning import PlannedCluster
+
+    trace = _trace(13, n_vms=200)
+    sc = _scenario("worst-fit", "binding", False)
+    for h in sc["hosts"]:
+        h["power"] = {"kind": "table", "watts": list(watts)}
+        h["initially_on"] = True
+    eng = Engine(parse(sc), trace)
+    eng.begin_step(0)
+    rng = np.random.default_rng(4)
+    for filters in (["cpu-demand", "ram-booking", "cpu-booking"], ["cpu-demand"], ["ram-booking", "cpu-booking"]):
+        placer = Placer.preset(PLACEMENTS["pabfd"], resource="cpu", filters=filters)
+        plan = PlannedCluster(eng.lifecycle.view)
+        fused = FusedPabfd.build(placer, plan)
+        assert fused is not None
+        for _ in range(200):
+            plan.used_c[:] = rng.random(plan.used_c.size) * 90000.0
+            plan.book_c[:] = rng.random(plan.book_c.size) * 180000.0
+            plan.book_r[:] = rng.random(plan.book_r.size) * 140000.0
+            plan.on[:] = rng.random(plan.on.size) < 0.8
+            vm = int(rng.integers(trace.n_vms))
+            cand = rng.permutation(plan.used_c.size)[: int(rng.integers(0, plan.used_c.size + 1))]
+            hosts, total = fused.feasible_total(plan, vm, cand)
+            want = cand[placer.feasible_at(plan, vm, cand)]
+            assert np.array_equal(hosts, want)
+            assert np.array_equal(total, placer.total_at(plan, vm, want))
+    assert FusedPabfd.build(Placer.preset(PLACEMENTS["best-fit"], resource="cpu"), plan) is None
+    sc["hosts"][1]["power"] = {"kind": "linear", "idle_w": 10.0, "max_w": 20.0}
+    other = PlannedCluster(Engine(parse(sc), trace).lifecycle.view)
+    assert FusedPabfd.build(Placer.preset(PLACEMENTS["pabfd"], resource="cpu"), other) is None

@@ -39,6 +39,7 @@ import numpy as np
 from kumo.policies import registry
 from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision, SelectionContext
 from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail
+from kumo.policies.fused import FusedPabfd
 from kumo.policies.placement import Placer
 from kumo.policies.planning import PlannedCluster
 from kumo.policies.registry import make, register
@@ -75,6 +76,7 @@ class ConsolidationMemory:
     vm_hist: np.ndarray
     ols_weights: np.ndarray | None = None
     filled: int = 0
+    fused: FusedPabfd | None = None  #: the decision's one-pass host choice, when the placer allows it
 
 
 @register("controller", "consolidation")
@@ -159,6 +161,7 @@ class Consolidation:
         mem = memory
         self._record(view, mem)
         plan = self._plan(view, mem)
+        mem.fused = FusedPabfd.build(mem.placer, view)
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -274,11 +277,16 @@ class Consolidation:
         if not excluded[src]:
             keep &= cand != src
         cand = cand[keep]
-        hosts = cand[mem.placer.feasible_at(plan, vm, cand)] if cand.size else cand
+        if mem.fused is not None:
+            hosts, total = mem.fused.feasible_total(plan, vm, cand)
+        else:
+            hosts = cand[mem.placer.feasible_at(plan, vm, cand)] if cand.size else cand
+            total = None
         if hosts.size <= 1:
             return self._first_accepted(view, plan, mem, vm, hosts) if hosts.size else -1
         # the best-ranked host is nearly always accepted: try it alone before ranking the rest
-        total = mem.placer.total_at(plan, vm, hosts)
+        if total is None:
+            total = mem.placer.total_at(plan, vm, hosts)
         best = int(hosts[total == total.max()].min())  # ties to the lowest index, as rank
         if self._accepts(view, plan, mem, vm, best):
             return best
