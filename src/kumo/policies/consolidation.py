@@ -77,6 +77,8 @@ class ConsolidationMemory:
     ols_weights: np.ndarray | None = None
     filled: int = 0
     fused: FusedPabfd | None = None  #: the decision's one-pass host choice, when the placer allows it
+    #: vm -> (valid length, OLS dot product) of its history x booked MHz, for this decision
+    vm_ols: dict[int, tuple[int, float]] = field(default_factory=dict)
 
 
 @register("controller", "consolidation")
@@ -162,6 +164,7 @@ class Consolidation:
         self._record(view, mem)
         plan = self._plan(view, mem)
         mem.fused = FusedPabfd.build(mem.placer, view)
+        mem.vm_ols = {}
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -308,10 +311,13 @@ class Consolidation:
         hist = plan.extras["hist"]
         if weights is not None:
             w = weights.size
-            vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
-            if max(int(plan.extras["hlen"][h]), int(trim_zero_tail(vrow))) < max(int(det.min_history), w):
+            vpart = mem.vm_ols.get(vm)
+            if vpart is None:  # the VM's own part: its valid length and its OLS dot product, once a decision
+                vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+                vpart = mem.vm_ols[vm] = (int(trim_zero_tail(vrow)), float(vrow[:w] @ weights))
+            if max(int(plan.extras["hlen"][h]), vpart[0]) < max(int(det.min_history), w):
                 return not util > float(det.fallback_threshold)
-            pred = (float(hist[h, :w] @ weights) + float(vrow[:w] @ weights) / cap) * float(det.safety)
+            pred = (float(hist[h, :w] @ weights) + vpart[1] / cap) * float(det.safety)
             over = pred >= 1
             if not (abs(pred - 1) <= 1e-9 or (det.ols_may_flip_over and over)):
                 return not over
