@@ -74,10 +74,24 @@ def digest(result) -> str:
     return h.hexdigest()[:16]
 
 
-def one(trace_path: str, hosts: int, controller: str) -> None:
-    """Run one case in this process and print its figures as JSON (the parent's subprocess)."""
+def _peak_mb() -> float:
+    """This process's peak resident memory, MB: VmHWM on Linux (ru_maxrss would also count what the parent
+    held when it forked this process), else ru_maxrss."""
     import resource
 
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def one(trace_path: str, hosts: int, controller: str) -> None:
+    """Run one case in this process and print its figures as JSON (the parent's subprocess)."""
     import kumo
     import kumo.studies.kohne2018  # noqa: F401  (the kohne-* controller presets)
     from kumo import config
@@ -87,7 +101,7 @@ def one(trace_path: str, hosts: int, controller: str) -> None:
     t, c = time.perf_counter(), time.process_time()
     res = kumo.run(sc, tr)
     run_s, cpu_s = time.perf_counter() - t, time.process_time() - c
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_mb()
     s = res.summary
     print(json.dumps({"run_s": run_s, "cpu_s": cpu_s, "peak_mb": peak_mb, "digest": digest(res), "migrations": int(s["migrations"]),
                       "energy_kwh": float(s["energy_kwh"]), "rejections": int(s["rejections"])}))
