@@ -84,6 +84,7 @@ def consolidate(rnd: Round, running: np.ndarray, run_host: np.ndarray, over: np.
         vms = vms[np.argsort(-plan.vm_r[vms], kind="stable")]
         blocked_before = bool(plan.blocked[h])
         plan.blocked[h] = True
+        wit.changed()
         with plan.trial() as trial:
             if all(rnd.move(v, h, power_on=False) for v in vms.tolist()):
                 drained = True
@@ -108,7 +109,13 @@ class _Witnesses:
     def __init__(self, rnd: Round):
         self.plan = rnd.plan
         self.hosts = np.zeros(0, np.int64)
+        self._avail: np.ndarray | None = None  # the available hosts and each row's largest room among them,
+        self._top: np.ndarray | None = None  # kept until the plan changes (changed())
         self._pick()
+
+    def changed(self) -> None:
+        """The plan changed (a try ran, kept or rolled back): availability and rooms are read again."""
+        self._avail = self._top = None
 
     def _pick(self) -> None:
         plan = self.plan
@@ -128,7 +135,10 @@ class _Witnesses:
         plan = self.plan
         assert plan.room is not None and plan.need is not None
         room = plan.room
-        avail = plan.on & ~plan.blocked
+        if self._avail is None:
+            self._avail = plan.on & ~plan.blocked
+            self._top = room[:, self._avail].max(axis=1) if self._avail.any() else None
+        avail, top = self._avail, self._top
         need = plan.need[vms]
         out = np.zeros(len(vms), dtype=bool)
         w = self.hosts[avail[self.hosts]]
@@ -137,10 +147,9 @@ class _Witnesses:
             f &= w[None, :] != own[:, None]
             out = f.any(axis=1)
         rest = np.flatnonzero(~out)
-        if not rest.size or not avail.any():
+        if not rest.size or top is None:
             return out
         # no available host has room for some row of the VM's need: it fits nowhere
-        top = room[:, avail].max(axis=1)
         rest = rest[(need[rest] <= top[None, :]).all(axis=1)]
         if not rest.size:
             return out
