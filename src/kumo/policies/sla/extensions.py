@@ -73,10 +73,13 @@ def consolidate(rnd: Round, running: np.ndarray, run_host: np.ndarray, over: np.
     wit = _Witnesses(rnd)
     cand &= _drainable(wit, running[on_cand], run_host[on_cand], n_vms)
     drained = False
+    by = np.argsort(run_host, kind="stable")  # each host's VMs in increasing index, as running[run_host == h]
+    grouped = running[by]
+    starts = np.searchsorted(run_host[by], np.arange(len(n_vms) + 1), side="left")
     for h in np.flatnonzero(cand)[np.argsort(load[cand], kind="stable")].tolist():
         if plan.touched[h]:
             continue
-        vms = running[run_host == h]
+        vms = grouped[starts[h]:starts[h + 1]]
         if drained and not _each_fits_somewhere(wit, vms, h):
             continue
         if not _fits_in_total(rnd, vms, h):
@@ -111,11 +114,40 @@ class _Witnesses:
         self.hosts = np.zeros(0, np.int64)
         self._avail: np.ndarray | None = None  # the available hosts and each row's largest room among them,
         self._top: np.ndarray | None = None  # kept until the plan changes (changed())
+        self._w: np.ndarray | None = None  # the available witnesses and their rooms, as long
+        self._w_room: np.ndarray | None = None
         self._pick()
 
     def changed(self) -> None:
         """The plan changed (a try ran, kept or rolled back): availability and rooms are read again."""
-        self._avail = self._top = None
+        self._avail = self._top = self._w = self._w_room = None
+
+    def _read(self) -> None:
+        plan = self.plan
+        assert plan.room is not None
+        if self._avail is None:
+            self._avail = plan.on & ~plan.blocked
+            self._top = plan.room[:, self._avail].max(axis=1) if self._avail.any() else None
+        if self._w is None:
+            self._w = self.hosts[self._avail[self.hosts]]
+            self._w_room = plan.room[:, self._w]
+
+    def all_fit(self, vms: np.ndarray, src: int) -> bool:
+        """``fit(vms, [src] * len(vms)).all()``, sooner: a VM whose need exceeds the largest room of a row
+        fits nowhere; the witnesses' rooms are read once between tries."""
+        plan = self.plan
+        assert plan.need is not None
+        self._read()
+        if not len(vms):
+            return True
+        need = plan.need[vms]
+        if self._top is None or (need > self._top[None, :]).any():
+            return False
+        w, w_room = self._w, self._w_room
+        assert w is not None and w_room is not None
+        if w.size and ((w_room[None, :, :] >= need[:, :, None]).all(axis=1) & (w != src)[None, :]).any(axis=1).all():
+            return True
+        return bool(self.fit(vms, np.full(len(vms), src, dtype=np.int64)).all())
 
     def _pick(self) -> None:
         plan = self.plan
@@ -129,16 +161,16 @@ class _Witnesses:
         top = np.argpartition(-rows, k - 1, axis=1)[:, :k] if k < avail.size else np.tile(np.arange(avail.size),
                                                                                            (rows.shape[0], 1))
         self.hosts = np.unique(avail[top.ravel()])
+        self._w = self._w_room = None
 
     def fit(self, vms: np.ndarray, own: np.ndarray) -> np.ndarray:
         """(len(vms),) bool: each VM fits on an available host other than its own (``own``, per VM) now."""
         plan = self.plan
         assert plan.room is not None and plan.need is not None
         room = plan.room
-        if self._avail is None:
-            self._avail = plan.on & ~plan.blocked
-            self._top = room[:, self._avail].max(axis=1) if self._avail.any() else None
+        self._read()
         avail, top = self._avail, self._top
+        assert avail is not None
         need = plan.need[vms]
         out = np.zeros(len(vms), dtype=bool)
         w = self.hosts[avail[self.hosts]]
@@ -192,4 +224,4 @@ def _fits_in_total(rnd: Round, vms: np.ndarray, src: int) -> bool:
 
 def _each_fits_somewhere(wit: _Witnesses, vms: np.ndarray, src: int) -> bool:
     """Whether every one of the VMs fits on some host other than ``src`` now."""
-    return bool(wit.fit(vms, np.full(len(vms), src, dtype=np.int64)).all())
+    return wit.all_fit(vms, src)
