@@ -230,3 +230,33 @@ def test_fused_pabfd_matches_the_placer(watts):
     sc["hosts"][1]["power"] = {"kind": "linear", "idle_w": 10.0, "max_w": 20.0}
     other = PlannedCluster(Engine(parse(sc), trace).lifecycle.view)
     assert FusedPabfd.build(Placer.preset(PLACEMENTS["pabfd"], resource="cpu"), other) is None
+
+
+# ------------------------------------------------------------------------------------------- the sla controller
+def test_sla_fits_elsewhere_matches_the_matrix():
+    """_Witnesses.fit / all_fit against the VM x host matrix, on random rooms, blocks and changes between tries."""
+    from types import SimpleNamespace
+
+    from kumo.policies.sla.extensions import _Witnesses
+
+    rng = np.random.default_rng(8)
+    for _ in range(30):
+        nh, nv = int(rng.integers(1, 60)), 80
+        plan = SimpleNamespace(room=rng.random((4, nh)) * 10 - 1, need=rng.random((nv, 4)) * 6,
+                               on=rng.random(nh) < 0.9, blocked=rng.random(nh) < 0.2, cap_c=np.ones(nh))
+        wit = _Witnesses(SimpleNamespace(plan=plan))
+        for _ in range(6):
+            vms = rng.choice(nv, int(rng.integers(0, 12)), replace=False)
+            own = rng.integers(0, nh, vms.size)
+            fits = (plan.room[None, :, :] >= plan.need[vms][:, :, None]).all(axis=1) & (plan.on & ~plan.blocked)[None]
+            plain = fits.copy()
+            plain[np.arange(vms.size), own] = False
+            assert np.array_equal(wit.fit(vms, own), plain.any(axis=1))
+            src = int(rng.integers(nh))
+            fits[:, src] = False
+            assert wit.all_fit(vms, src) == bool(fits.any(axis=1).all())
+            # a try: rooms shrink on some hosts, some become blocked
+            hit = rng.random(nh) < 0.3
+            plan.room[:, hit] -= rng.random((4, int(hit.sum())))
+            plan.blocked |= rng.random(nh) < 0.1
+            wit.changed()
