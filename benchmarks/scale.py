@@ -20,7 +20,7 @@ placement alone under 5 s; exponent <= 1.1 from 10k to 100k for every controller
 the same limits. ``--baseline-src`` runs the same cases with another source tree (e.g. the code before the
 change) and compares every result table bit for bit.
 
-    python benchmarks/scale.py                       # the full table (about 10 minutes on 2 cores)
+    python benchmarks/scale.py                       # the full table (about 11 minutes of CPU, one run at a time)
     python benchmarks/scale.py --quick               # 1k and 3k VMs, three controllers: a smoke test
     python benchmarks/scale.py --sizes 10000 --controllers lr-mmt --baseline-src ../wt-base/src
 """
