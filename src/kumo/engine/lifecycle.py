@@ -19,6 +19,7 @@ from kumo.engine.core import Core
 from kumo.engine.events import EV_RESTART
 from kumo.engine.migrations import Migrations
 from kumo.policies.placement import Placer
+from kumo.policies.placement_cache import ChoiceCache
 from kumo.state import (
     HOST_FAILED,
     HOST_OFF,
@@ -70,12 +71,20 @@ class Lifecycle:
         self.asked_step = np.full(n, -1, np.int32)
         self.queued_step = np.full(n, -1, np.int32)
 
-    def place(self, vm: int, step: int, t: float) -> bool:
+    def batch(self) -> ChoiceCache | None:
+        """A :class:`~kumo.policies.placement_cache.ChoiceCache` for a run of :meth:`place` calls in which
+        nothing else changes the hosts (None when the placer cannot be cached: then each VM is a pass)."""
+        return ChoiceCache(self.placer, self.view) if ChoiceCache.usable(self.placer) else None
+
+    def place(self, vm: int, step: int, t: float, batch: ChoiceCache | None = None) -> bool:
         """Put ``vm`` on the best feasible host (switching an off host on if no running one fits); False when
-        none fits (recorded as a rejection unless the VM is already queued)."""
+        none fits (recorded as a rejection unless the VM is already queued). ``batch``: from :meth:`batch`,
+        shared by the placements of one batch (the same choices, without a pass over every host per VM)."""
         core, s = self.core, self.core.state
-        ok, emptied = self.placer.feasible(self.view, vm)
-        host = self.placer.choose(self.view, vm, ok, self.rng)
+        host = -1 if batch is None else batch.choose(vm)
+        if host < 0:
+            ok, emptied = self.placer.feasible(self.view, vm)
+            host = self.placer.choose(self.view, vm, ok, self.rng)
         if host < 0:
             # no running host fits: consider switched-off hosts and power the chosen one on
             off = s.host_state == HOST_OFF
@@ -91,6 +100,8 @@ class Lifecycle:
         s.vm_host[vm] = host
         s.vm_state[vm] = VM_RUNNING
         core.book(vm, host, +1)
+        if batch is not None:
+            batch.touch(host)
         first = core.log.first_placed_step
         if first[vm] < 0:
             first[vm] = step
@@ -112,11 +123,12 @@ class Lifecycle:
         elif order == "cpu-desc":
             perm = np.argsort(-s.vms.cpu_booked_mhz[arrivals], kind="stable")
         asked = self.asked_step
+        batch = self.batch() if len(arrivals) > 1 else None
         for i in perm:
             vm = int(arrivals[i])
             if asked[vm] < 0:
                 asked[vm] = s.step
-            ok[i] = self.place(vm, s.step, s.t_s)
+            ok[i] = self.place(vm, s.step, s.t_s, batch)
             if not ok[i]:
                 self._enqueue(vm, s.step)
         return ok
@@ -139,8 +151,10 @@ class Lifecycle:
         """Try the queued VMs again, lowest index first; those that may not wait another step are rejected."""
         if self.queue:
             s = self.core.state
-            for v in np.flatnonzero(s.vm_state == VM_QUEUED):
-                if not self.place(int(v), step, t):
+            queued = np.flatnonzero(s.vm_state == VM_QUEUED)
+            batch = self.batch() if len(queued) > 1 else None
+            for v in queued:
+                if not self.place(int(v), step, t, batch):
                     self._time_out(int(v), step, t)
 
     def _time_out(self, vm: int, step: int, t: float) -> None:

@@ -39,10 +39,13 @@ import numpy as np
 from kumo.policies import registry
 from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision, SelectionContext
 from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail
+from kumo.policies.fused import FusedPabfd
 from kumo.policies.placement import Placer
 from kumo.policies.planning import PlannedCluster
 from kumo.policies.registry import make, register
 from kumo.policies.selection import select_until_ok
+from kumo.policies.targets import TargetIndex
+from kumo.policies.underload import empty_underloaded, underload_order
 
 __all__ = ["CLOUDSIM_DETECTION_PARAMS", "PLACEMENTS", "Consolidation", "ConsolidationMemory", "underload_order"]
 
@@ -56,12 +59,6 @@ CLOUDSIM_DETECTION_PARAMS: dict[str, dict[str, Any]] = {
     "lr": {"safety": 1.2},
     "lrr": {"safety": 1.2},
 }
-
-
-def underload_order(util: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """Hosts to try emptying, least utilized first (ties to the lowest id): eligible with 0 < util < 1."""
-    cand = np.flatnonzero(eligible & (util > 0) & (util < 1))
-    return cand[np.lexsort((cand, util[cand]))]
 
 
 @dataclass
@@ -79,6 +76,9 @@ class ConsolidationMemory:
     vm_hist: np.ndarray
     ols_weights: np.ndarray | None = None
     filled: int = 0
+    fused: FusedPabfd | None = None  #: the decision's one-pass host choice, when the placer allows it
+    #: vm -> (valid length, OLS dot product) of its history x booked MHz, for this decision
+    vm_ols: dict[int, tuple[int, float]] = field(default_factory=dict)
 
 
 @register("controller", "consolidation")
@@ -163,6 +163,8 @@ class Consolidation:
         mem = memory
         self._record(view, mem)
         plan = self._plan(view, mem)
+        mem.fused = FusedPabfd.build(mem.placer, view)
+        mem.vm_ols = {}
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -170,19 +172,28 @@ class Consolidation:
         on_host = view.vm_host[running]
         hist = plan.extras["hist"]
         over = plan.on & (plan.n_vms > 0) & self._overloaded(mem, plan.used_c / cap, hist)
+        index = TargetIndex(mem.placer, plan)  # rooms now bound every target's room for this decision
         picked: list[tuple[int, int]] = []
-        for h in np.flatnonzero(over).tolist():
-            for vm in self._select(view, plan, mem, h, running[on_host == h], rng):
-                picked.append((vm, h))
+        over_hosts = np.flatnonzero(over)
+        if over_hosts.size:
+            by = np.argsort(on_host, kind="stable")
+            starts = np.searchsorted(on_host[by], over_hosts, side="left")
+            ends = np.searchsorted(on_host[by], over_hosts, side="right")
+            for h, a, b in zip(over_hosts.tolist(), starts.tolist(), ends.tolist(), strict=True):
+                for vm in self._select(view, plan, mem, h, running[by[a:b]], rng):
+                    picked.append((vm, h))
         demand = view.vm_cpu_demand
         picked.sort(key=lambda p: -demand[p[0]])
         for vm, src in picked:
-            t = self._find_host(view, plan, mem, vm, src, over, wake=True)
+            t = self._find_host(view, plan, mem, vm, src, over, True, index)
             if t >= 0:
                 self._move(view, plan, mem, vm, src, t)
         n_over = len(plan.moves)
         if self.underload and (self.carbon_above is None or view.carbon_g_per_kwh >= self.carbon_above):
-            self._underload(view, plan, mem, running, on_host, over)
+            empty_underloaded(view, plan, index, running, on_host, over,
+                              lambda vm, src, excluded, idx: self._find_host(view, plan, mem, vm, src, excluded,
+                                                                              False, idx),
+                              lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst))
         off: list[int] = []
         if self.switch_off:
             empty = plan.on & (view.host_n_vms == 0) & ~plan.touched
@@ -259,15 +270,62 @@ class Consolidation:
         return [int(vms[p]) for p in select_until_ok(mem.selector, ctx, rng, still_over)]
 
     def _find_host(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, src: int,
-                   excluded: np.ndarray, wake: bool) -> int:
-        within = ~excluded
-        within[src] = False
+                   excluded: np.ndarray, wake: bool, index: TargetIndex) -> int:
+        # the hosts not excluded (powered unless waking one is allowed) that pass the filters, best first;
+        # the index's candidates hold every host that can pass, so the filters need only decide on them
+        cand = index.candidates(plan, vm)
+        keep = ~excluded[cand]
         if not wake:
-            within &= plan.on
-        ok, _ = mem.placer.feasible(plan, vm, within=within)
-        if not ok.any():
-            return -1
-        order = mem.placer.rank(plan, vm, ok)
+            keep &= plan.on[cand]
+        if not excluded[src]:
+            keep &= cand != src
+        cand = cand[keep]
+        if mem.fused is not None:
+            hosts, total = mem.fused.feasible_total(plan, vm, cand)
+        else:
+            hosts = cand[mem.placer.feasible_at(plan, vm, cand)] if cand.size else cand
+            total = None
+        if hosts.size <= 1:
+            return self._first_accepted(view, plan, mem, vm, hosts) if hosts.size else -1
+        # the best-ranked host is nearly always accepted: try it alone before ranking the rest
+        if total is None:
+            total = mem.placer.total_at(plan, vm, hosts)
+        best = int(hosts[total == total.max()].min())  # ties to the lowest index, as rank
+        if self._accepts(view, plan, mem, vm, best):
+            return best
+        order = hosts[np.lexsort((hosts, -total))]
+        return self._first_accepted(view, plan, mem, vm, order[1:])
+
+    def _accepts(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, h: int) -> bool:
+        """Whether the detector accepts ``vm`` on host ``h``, as :meth:`_first_accepted` decides for a host, in
+        scalar arithmetic: THR as it stands, the OLS screen with the exact detector within 1e-9 of the
+        threshold, the others exact (``overloaded_one``, the rows' arithmetic value by value)."""
+        det = mem.detector
+        weights = mem.ols_weights
+        if plan.n_vms[h] == 0:
+            return True  # an empty host takes any VM that passes the filters
+        cap = float(view.hosts.cpu_mhz[h])
+        util = (float(plan.used_c[h]) + float(view.vm_cpu_demand[vm])) / cap
+        if isinstance(det, StaticThreshold):
+            return not util > det.threshold
+        hist = plan.extras["hist"]
+        if weights is not None:
+            w = weights.size
+            vpart = mem.vm_ols.get(vm)
+            if vpart is None:  # the VM's own part: its valid length and its OLS dot product, once a decision
+                vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+                vpart = mem.vm_ols[vm] = (int(trim_zero_tail(vrow)), float(vrow[:w] @ weights))
+            if max(int(plan.extras["hlen"][h]), vpart[0]) < max(int(det.min_history), w):
+                return not util > float(det.fallback_threshold)
+            pred = (float(hist[h, :w] @ weights) + vpart[1] / cap) * float(det.safety)
+            over = pred >= 1
+            if not (abs(pred - 1) <= 1e-9 or (det.ols_may_flip_over and over)):
+                return not over
+        return not self._over_one(mem, util, hist[h] + mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / cap)
+
+    def _first_accepted(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
+                        order: np.ndarray) -> int:
+        """The first host of ``order`` (feasible hosts, best first) whose detector accepts ``vm``, or -1."""
         d = float(view.vm_cpu_demand[vm])
         screened = self._first_passing_screened(view, plan, mem, vm, order, d)
         if screened is not None:
@@ -330,28 +388,3 @@ class Consolidation:
         good = np.ones(order.size, dtype=bool)
         good[busy] = ~over
         return int(order[int(np.argmax(good))]) if good.any() else -1
-
-    def _underload(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, running: np.ndarray,
-                   on_host: np.ndarray, over: np.ndarray) -> None:
-        moved = {vm for vm, _ in plan.moves}
-        # emptying a host onto an empty one frees nothing: only hosts that already hold VMs are targets
-        sources = plan.n_vms == 0
-        util = plan.used_c / view.hosts.cpu_mhz
-        demand = view.vm_cpu_demand
-        for h in underload_order(util, plan.on & ~over & ~plan.touched & (plan.n_vms > 0)).tolist():
-            if plan.touched[h]:
-                continue
-            vms = [int(v) for v in running[on_host == h] if int(v) not in moved]
-            if len(vms) != plan.n_vms[h]:
-                continue  # a VM is in flight to or from the host: leave it
-            sources[h] = True
-            excluded = over | sources
-            with plan.trial() as trial:
-                for vm in sorted(vms, key=lambda v: -demand[v]):
-                    t = self._find_host(view, plan, mem, vm, h, excluded, wake=False)
-                    if t < 0:
-                        trial.rollback()
-                        break
-                    self._move(view, plan, mem, vm, h, t)
-                else:
-                    moved.update(vms)

@@ -8,13 +8,24 @@ it is (:class:`~kumo.state.ClusterView`) or as a controller plans it
 
 Filters and weighers read ``view.hosts``, ``view.vms`` and the per-host / per-VM arrays (MHz, MB); the
 filters' answers are (n_hosts,) bool masks, the weighers' (k,) finite scores of the k hosts that passed.
+
+At region scale (10,000 hosts) a full pass over the hosts per decision is the cost, so the built-in policies
+also answer for a few hosts at a time, with the same arithmetic host by host (so the same bits):
+
+- *local* filters have ``mask_at(view, vm, hosts)`` (``mask`` at ``hosts``: (k,) indices, or one index for
+  one bool) and local weighers ``local = True`` (``score`` takes one index too): a host's answer depends on
+  that host's arrays and on the VM's cores, bookings and demand only (:data:`VM_SIGNATURE`). :meth:`Placer.feasible_at` and :mod:`kumo.policies.placement_cache`
+  use them; any other filter or weigher is evaluated whole, as before.
+- *separable* filters pass a host when the VM's ``need(view, vms)`` fits the host's ``room(view)`` (up to
+  rounding): :class:`kumo.policies.targets.TargetIndex` uses them to find candidate hosts without a pass.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -24,9 +35,15 @@ from kumo.policies.base import Cluster
 from kumo.policies.registry import make, register, register_preset
 from kumo.state import HOST_BOOTING, HOST_ON
 
-__all__ = ["DEFAULT_FILTERS", "HOST_CHOICE", "PRESETS", "Placer"]
+__all__ = ["DEFAULT_FILTERS", "HOST_CHOICE", "PRESETS", "VM_SIGNATURE", "Placer"]
 
 _RESOURCES = ("cpu", "ram", "binding")
+#: what a local filter or weigher may read of the VM it places: its vCPUs, bookings and current demand
+VM_SIGNATURE = ("cores", "cpu_booked_mhz", "ram_booked_mb", "vm_cpu_demand", "vm_ram_demand")
+#: which hosts a local filter or weigher answers for: (k,) indices, one index (a scalar answer) or ALL
+Hosts = np.ndarray | int | slice
+#: every host, in order (``mask`` is ``mask_at`` at ALL: the same arithmetic)
+ALL = slice(None)
 
 
 def _resource_problem(value: Any) -> list[str]:
@@ -42,7 +59,10 @@ class PoweredFilter:
     """Only hosts that are on or booting (Nova's ComputeFilter analogue)."""
 
     def mask(self, view: Cluster, vm: int) -> np.ndarray:
-        st = view.host_state  # type: ignore[attr-defined]
+        return self.mask_at(view, vm, ALL)
+
+    def mask_at(self, view: Cluster, vm: int, hosts: Hosts) -> Any:
+        st = view.host_state[hosts]  # type: ignore[attr-defined]
         return (st == HOST_ON) | (st == HOST_BOOTING)
 
 
@@ -63,9 +83,20 @@ class CpuBookingFilter:
         return [] if ok else [f"ratio: must be a number > 0 or None, got {r!r}"]
 
     def mask(self, view: Cluster, vm: int) -> np.ndarray:
+        return self.mask_at(view, vm, ALL)
+
+    def mask_at(self, view: Cluster, vm: int, hosts: Hosts) -> Any:
         h = view.hosts
-        ratio = h.cpu_overcommit if self.ratio is None else self.ratio
-        return view.host_cpu_booked + view.vms.cpu_booked_mhz[vm] <= ratio * h.cpu_mhz * (1 + 1e-12)
+        ratio = h.cpu_overcommit[hosts] if self.ratio is None else self.ratio
+        return view.host_cpu_booked[hosts] + view.vms.cpu_booked_mhz[vm] <= ratio * h.cpu_mhz[hosts] * (1 + 1e-12)
+
+    def room(self, view: Cluster, hosts: Hosts = ALL) -> Any:
+        h = view.hosts
+        ratio = h.cpu_overcommit[hosts] if self.ratio is None else self.ratio
+        return ratio * h.cpu_mhz[hosts] * (1 + 1e-12) - view.host_cpu_booked[hosts]
+
+    def need(self, view: Cluster, vms: np.ndarray) -> np.ndarray:
+        return np.asarray(view.vms.cpu_booked_mhz[vms], dtype=np.float64)
 
 
 @register("filter", "ram-booking")
@@ -82,9 +113,20 @@ class RamBookingFilter:
         return CpuBookingFilter(self.ratio).validate()
 
     def mask(self, view: Cluster, vm: int) -> np.ndarray:
+        return self.mask_at(view, vm, ALL)
+
+    def mask_at(self, view: Cluster, vm: int, hosts: Hosts) -> Any:
         h = view.hosts
-        ratio = h.ram_overcommit if self.ratio is None else self.ratio
-        return view.host_ram_booked + view.vms.ram_booked_mb[vm] <= ratio * h.ram_mb * (1 + 1e-12)
+        ratio = h.ram_overcommit[hosts] if self.ratio is None else self.ratio
+        return view.host_ram_booked[hosts] + view.vms.ram_booked_mb[vm] <= ratio * h.ram_mb[hosts] * (1 + 1e-12)
+
+    def room(self, view: Cluster, hosts: Hosts = ALL) -> Any:
+        h = view.hosts
+        ratio = h.ram_overcommit[hosts] if self.ratio is None else self.ratio
+        return ratio * h.ram_mb[hosts] * (1 + 1e-12) - view.host_ram_booked[hosts]
+
+    def need(self, view: Cluster, vms: np.ndarray) -> np.ndarray:
+        return np.asarray(view.vms.ram_booked_mb[vms], dtype=np.float64)
 
 
 @register("filter", "vcpus")
@@ -93,8 +135,11 @@ class VcpuFilter:
     """A VM's vCPUs <= the host's cores x CPU overcommit ratio (a VM cannot span more cores than exist)."""
 
     def mask(self, view: Cluster, vm: int) -> np.ndarray:
+        return self.mask_at(view, vm, ALL)
+
+    def mask_at(self, view: Cluster, vm: int, hosts: Hosts) -> Any:
         h = view.hosts
-        return view.vms.cores[vm] <= h.cores * h.cpu_overcommit
+        return view.vms.cores[vm] <= h.cores[hosts] * h.cpu_overcommit[hosts]
 
 
 @register("filter", "cpu-demand")
@@ -111,7 +156,16 @@ class CpuDemandFilter:
         return [] if ok else [f"headroom: must be a number > 0, got {h!r}"]
 
     def mask(self, view: Cluster, vm: int) -> np.ndarray:
-        return view.host_cpu_demand + view.vm_cpu_demand[vm] <= self.headroom * view.hosts.cpu_mhz
+        return self.mask_at(view, vm, ALL)
+
+    def mask_at(self, view: Cluster, vm: int, hosts: Hosts) -> Any:
+        return view.host_cpu_demand[hosts] + view.vm_cpu_demand[vm] <= self.headroom * view.hosts.cpu_mhz[hosts]
+
+    def room(self, view: Cluster, hosts: Hosts = ALL) -> Any:
+        return self.headroom * view.hosts.cpu_mhz[hosts] - view.host_cpu_demand[hosts]
+
+    def need(self, view: Cluster, vms: np.ndarray) -> np.ndarray:
+        return np.asarray(view.vm_cpu_demand[vms], dtype=np.float64)
 
 
 DEFAULT_FILTERS = ("powered", "vcpus", "cpu-booking", "ram-booking")
@@ -124,6 +178,8 @@ DEFAULT_FILTERS = ("powered", "vcpus", "cpu-booking", "ram-booking")
 class FirstWeigher:
     """Prefer the lowest host index (first fit)."""
 
+    local: ClassVar[bool] = True
+
     def score(self, view: Cluster, vm: int, hosts: np.ndarray) -> np.ndarray:
         return -np.asarray(hosts, dtype=np.float64)
 
@@ -134,6 +190,8 @@ class FreeBookedWeigher:
     """Bookable room left after placement, as a fraction of what the host may book (``cpu_overcommit x
     cpu_mhz``): ``resource`` cpu, ram, or binding (the scarcer of the two). Positive multipliers spread
     (worst fit), negative ones pack (best fit)."""
+
+    local: ClassVar[bool] = True
 
     resource: str = "binding"
 
@@ -152,7 +210,12 @@ def _free_booked(view: Cluster, vm: int, hosts: np.ndarray, resource: str) -> np
     if resource == "ram":
         cap = h.ram_overcommit[hosts] * h.ram_mb[hosts]
         return (cap - view.host_ram_booked[hosts] - view.vms.ram_booked_mb[vm]) / cap
-    return np.minimum(_free_booked(view, vm, hosts, "cpu"), _free_booked(view, vm, hosts, "ram"))
+    return _lesser(_free_booked(view, vm, hosts, "cpu"), _free_booked(view, vm, hosts, "ram"))
+
+
+def _lesser(a: Any, b: Any) -> Any:
+    """np.minimum, for arrays or scalars (for a scalar the plain comparison: equal values are equal)."""
+    return np.minimum(a, b) if isinstance(a, np.ndarray) else (b if b < a else a)
 
 
 @register("weigher", "free-demand")
@@ -161,6 +224,8 @@ class FreeDemandWeigher:
     """Physical capacity left after placement by current demand, as a fraction of capacity: ``resource``
     cpu, ram, or binding (the scarcer). Worst fit (positive multiplier) and best fit (negative) by use, as
     the SLA schedulers choose targets (Kohne 2018, §3.5 of the reconstruction)."""
+
+    local: ClassVar[bool] = True
 
     resource: str = "binding"
 
@@ -178,7 +243,7 @@ def _free_demand(view: Cluster, vm: int, hosts: np.ndarray, resource: str) -> np
     if resource == "ram":
         cap = view.hosts.ram_mb[hosts]
         return (cap - view.host_ram_demand[hosts] - view.vm_ram_demand[vm]) / cap
-    return np.minimum(_free_demand(view, vm, hosts, "cpu"), _free_demand(view, vm, hosts, "ram"))
+    return _lesser(_free_demand(view, vm, hosts, "cpu"), _free_demand(view, vm, hosts, "ram"))
 
 
 @register("weigher", "power-increase")
@@ -188,6 +253,8 @@ class PowerIncreaseWeigher:
     off (waking a host costs its idle power). With a negative multiplier this is PABFD, power-aware best-fit
     decreasing (Beloglazov & Buyya, CCPE 2012, Algorithm 1). Utilization is CPU demand / capacity, capped
     at 1."""
+
+    local: ClassVar[bool] = True
 
     def score(self, view: Cluster, vm: int, hosts: np.ndarray) -> np.ndarray:
         h = view.hosts
@@ -205,6 +272,8 @@ class PowerIncreaseWeigher:
 class LoadAfterWeigher:
     """The host's load with the VM added: max over CPU and RAM of demand / capacity (a negative multiplier
     picks the least-loaded host, as the SLA schedulers' load balancing does)."""
+
+    local: ClassVar[bool] = True
 
     def score(self, view: Cluster, vm: int, hosts: np.ndarray) -> np.ndarray:
         h = view.hosts
@@ -333,14 +402,19 @@ class Placer:
         for name, f in self.filters:
             if name in skip:
                 continue
-            m = f.mask(view, vm)
-            if getattr(m, "shape", None) != (n,) or getattr(m, "dtype", None) != np.bool_:
-                raise PolicyError("filter", name, f"mask() returned {_shape_of(m)}; expected a bool array of shape "
-                                  f"({n},), one entry per host")
-            ok &= m
+            ok &= self._checked(name, f, view, vm)
             if emptied is None and not ok.any():
                 emptied = name
         return ok, emptied
+
+    @staticmethod
+    def _checked(name: str, f: Any, view: Cluster, vm: int) -> np.ndarray:
+        n = view.hosts.n
+        m = f.mask(view, vm)
+        if getattr(m, "shape", None) != (n,) or getattr(m, "dtype", None) != np.bool_:
+            raise PolicyError("filter", name, f"mask() returned {_shape_of(m)}; expected a bool array of shape "
+                              f"({n},), one entry per host")
+        return m
 
     def _total(self, view: Cluster, vm: int, hosts: np.ndarray) -> np.ndarray:
         # one weigher: its scores as they are (times the multiplier), so no rounding can merge two of them;
@@ -368,6 +442,45 @@ class Placer:
             raise PolicyError("weigher", name, "score() returned a NaN or infinite score; scores must be finite")
         return s
 
+    def feasible_at(self, view: Cluster, vm: int, hosts: np.ndarray) -> np.ndarray:
+        """(k,) bool: which of ``hosts`` pass every filter, the same answer as :meth:`feasible` at those hosts
+        (filters with ``mask_at`` answer for them alone, the others whole)."""
+        ok = None
+        for name, f in self.filters:
+            at = getattr(f, "mask_at", None)
+            m = at(view, vm, hosts) if at is not None else self._checked(name, f, view, vm)[hosts]
+            ok = m if ok is None else ok & m
+        return np.ones(hosts.size, dtype=bool) if ok is None else ok
+
+    @property
+    def local(self) -> bool:
+        """Whether every filter answers per host (``mask_at``) and at most one weigher ranks, itself local: a
+        host's total then depends on that host and the VM's :data:`VM_SIGNATURE` alone."""
+        return (all(hasattr(f, "mask_at") for _, f in self.filters) and len(self.weighers) <= 1
+                and all(getattr(w, "local", False) for _, w, _ in self.weighers))
+
+    def total_at(self, view: Cluster, vm: int, hosts: np.ndarray) -> np.ndarray:
+        """(k,) the total score of ``hosts`` (higher is better), as :meth:`rank` weighs them; for a
+        :attr:`local` placer each host's total is that of the host alone."""
+        return self._total(view, vm, hosts)
+
+    def feasible_one(self, view: Cluster, vm: int, host: int) -> bool:
+        """:meth:`feasible_at` for one host of a :attr:`local` placer, in scalar arithmetic (the same bits)."""
+        for _, f in self.filters:
+            if not f.mask_at(view, vm, host):
+                return False
+        return True
+
+    def total_one(self, view: Cluster, vm: int, host: int) -> float:
+        """:meth:`total_at` for one host of a :attr:`local` placer, in scalar arithmetic (the same bits)."""
+        if not self.weighers:
+            return 0.0
+        name, w, m = self.weighers[0]
+        s = float(w.score(view, vm, host))
+        if not math.isfinite(s):
+            raise PolicyError("weigher", name, "score() returned a NaN or infinite score; scores must be finite")
+        return m * s
+
     def rank(self, view: Cluster, vm: int, ok: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """The hosts of ``ok``, best first: by total score (higher is better), ties to the lowest index. With
         ``tie_break = "random"`` the first place goes to one of the best, drawn from ``rng``.
@@ -376,7 +489,11 @@ class Placer:
         -------
         (k,) int64 host indices, k = ``ok.sum()``.
         """
-        hosts = np.flatnonzero(ok)
+        return self.rank_hosts(view, vm, np.flatnonzero(ok), rng)
+
+    def rank_hosts(self, view: Cluster, vm: int, hosts: np.ndarray,
+                   rng: np.random.Generator | None = None) -> np.ndarray:
+        """:meth:`rank` of the feasible ``hosts`` given as (k,) increasing indices instead of a mask."""
         if hosts.size <= 1:
             return hosts
         total = self._total(view, vm, hosts)

@@ -149,12 +149,12 @@ class PlannedCluster:
         self.moved.add(vm)
 
     def _save_rows(self, vm: int, src: int, dst: int) -> tuple[Any, ...]:
-        both = [src, dst]
-        arrays = [self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms, self.on, self.touched,
-                  *self.extras.values()]
-        rows = [a[both].copy() for a in arrays]
-        room = None if self.room is None else self.room[:, both].copy()
-        return both, rows, room, vm in self.moved
+        # the rows a move changes, as they were: scalars of the host arrays, copies of the extras' rows
+        rows = [(a[src], a[dst]) for a in (self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms,
+                                           self.on, self.touched)]
+        extras = [a[[src, dst]] for a in self.extras.values()]
+        room = None if self.room is None else self.room[:, [src, dst]]
+        return src, dst, rows, extras, room, vm in self.moved
 
     @contextmanager
     def trial(self) -> Iterator[_Trial]:
@@ -171,13 +171,15 @@ class PlannedCluster:
 
     def _rollback(self, n_moves: int) -> None:
         assert self._log is not None
-        for both, rows, room, was_moved in reversed(self._log):
-            arrays = [self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms, self.on, self.touched,
-                      *self.extras.values()]
-            for a, r in zip(arrays, rows, strict=True):
-                a[both] = r
+        for src, dst, rows, extras, room, was_moved in reversed(self._log):
+            for a, (a_src, a_dst) in zip((self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms, self.on,
+                                          self.touched), rows, strict=True):
+                a[src] = a_src
+                a[dst] = a_dst
+            for a, r in zip(self.extras.values(), extras, strict=True):
+                a[[src, dst]] = r
             if room is not None:
-                self.room[:, both] = room  # type: ignore[index]
+                self.room[:, [src, dst]] = room  # type: ignore[index]
             vm = self.moves.pop()[0]
             if not was_moved:
                 self.moved.discard(vm)

@@ -1,0 +1,262 @@
+"""The region-scale shortcuts give the same runs, to the bit, as the plain paths they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_trace
+
+from kumo.config import parse
+from kumo.engine import run
+from kumo.policies.placement import Placer
+from kumo.policies.placement_cache import ChoiceCache
+
+
+def _trace(seed: int, n_vms: int = 160, n_steps: int = 24):
+    """VMs of five sizes (so sizes repeat, as a catalogue's do), arriving and leaving, with demand."""
+    rng = np.random.default_rng(seed)
+    sizes = np.array([(1, 2600.0, 2048.0), (2, 5200.0, 4096.0), (4, 10400.0, 16384.0), (8, 20800.0, 32768.0),
+                      (16, 41600.0, 65536.0)])
+    kind = rng.choice(5, n_vms, p=[0.3, 0.3, 0.2, 0.15, 0.05])
+    arrive = np.where(rng.random(n_vms) < 0.5, 0, rng.integers(0, n_steps, n_vms))
+    depart = np.minimum(arrive + rng.integers(1, n_steps, n_vms), n_steps)
+    cpu = rng.random((n_steps, n_vms)) * sizes[kind, 1] * 0.6
+    ram = rng.random((n_steps, n_vms)) * sizes[kind, 2] * 0.5
+    return make_trace(cpu, ram, booked_cpu=sizes[kind, 1], booked_ram=sizes[kind, 2], cores=sizes[kind, 0],
+                      arrive=arrive, depart=depart)
+
+
+def _scenario(preset: str, resource: str, queue: bool, **extra) -> dict:
+    return {
+        "name": "exact", "seed": 3, "host_layout": "interleaved",
+        "hosts": [
+            {"name": "a", "count": 9, "cores": 32, "core_mhz": 2600.0, "ram_mb": 131072.0, "cpu_overcommit": 2.0,
+             "ram_overcommit": 1.0, "power": {"kind": "linear", "idle_w": 150.0, "max_w": 400.0}},
+            {"name": "b", "count": 5, "cores": 16, "core_mhz": 2100.0, "ram_mb": 65536.0, "cpu_overcommit": 4.0,
+             "ram_overcommit": 1.5, "initially_on": False, "power": {"kind": "linear", "idle_w": 90.0, "max_w": 200.0}},
+        ],
+        "placement": {"preset": preset, "resource": resource,
+                      **({"on_no_host": "queue", "queue_timeout_s": 1800.0} if queue else {})},
+        "power_management": {"switch_off_idle": True},
+        **extra,
+    }
+
+
+def _tables(result) -> dict[str, pd.DataFrame]:
+    return {k: v.reset_index(drop=True) for k, v in result.tables.items()}
+
+
+def _same(a, b) -> None:
+    ta, tb = _tables(a), _tables(b)
+    assert ta.keys() == tb.keys()
+    for k in ta:
+        pd.testing.assert_frame_equal(ta[k], tb[k], check_exact=True, obj=k)
+
+
+@pytest.mark.parametrize("preset", ["first-fit", "best-fit", "worst-fit"])
+@pytest.mark.parametrize("resource,queue", [("binding", True), ("cpu", False), ("ram", True)])
+def test_placement_cache_gives_the_plain_choices(monkeypatch, preset, resource, queue):
+    trace = _trace(7)
+    sc = parse(_scenario(preset, resource, queue))
+    cached = run(sc, trace)
+    monkeypatch.setattr(ChoiceCache, "usable", staticmethod(lambda placer: False))
+    _same(cached, run(sc, trace))
+    assert len(cached.vms) == trace.n_vms
+
+
+def test_placement_cache_matches_placer_choose_step_by_step():
+    """Against Placer.choose after every booking, with demand-based filters and weighers too."""
+    from kumo.engine.loop import Engine
+
+    trace = _trace(11, n_vms=120)
+    for filters, weighers in ((["powered", "cpu-demand", "ram-booking"], [{"name": "free-demand", "multiplier": -1.0}]),
+                              (["powered", "vcpus", "cpu-booking"], [{"name": "load-after", "multiplier": -2.0}]),
+                              (["powered", "ram-booking"], [{"name": "power-increase", "multiplier": -1.0}]),
+                              (["powered", "cpu-booking"], [{"name": "first", "multiplier": 1.0}])):
+        sc = parse(_scenario("worst-fit", "binding", False,
+                             placement={"preset": None, "filters": filters, "weighers": weighers}))
+        eng = Engine(sc, trace)
+        eng.begin_step(0)
+        eng.state.vm_cpu_demand[:] = trace.cpu[0]  # demand of VMs not placed yet is read by the demand policies
+        lc = eng.lifecycle
+        assert ChoiceCache.usable(lc.placer)
+        cache = lc.batch()
+        assert cache is not None
+        for vm in np.flatnonzero(trace.arrive_step == 0).tolist():
+            ok, _ = lc.placer.feasible(lc.view, vm)
+            want = lc.placer.choose(lc.view, vm, ok)
+            assert cache.choose(vm) == want
+            if want >= 0:
+                lc.core.book(vm, want, +1)
+                eng.state.vm_host[vm] = want
+                cache.touch(want)
+
+
+def test_placer_local_needs_local_parts():
+    assert Placer.preset("worst-fit").local
+    assert not Placer.build(weighers=[("free-booked", 1.0, {}), ("first", 1.0, {})]).local
+    assert not Placer.build(weighers=[("anti-correlation", 1.0, {})]).local
+    assert not ChoiceCache.usable(Placer.preset("worst-fit", tie_break="random"))
+
+
+# ------------------------------------------------------------------------------------ consolidation
+def _plain_find_host(self, view, plan, mem, vm, src, excluded, wake, index):
+    """The host choice before the target index: every host through the filters, then rank."""
+    within = ~excluded
+    within[src] = False
+    if not wake:
+        within &= plan.on
+    ok, _ = mem.placer.feasible(plan, vm, within=within)
+    if not ok.any():
+        return -1
+    return self._first_accepted(view, plan, mem, vm, mem.placer.rank(plan, vm, ok))
+
+
+def _plain_underload(view, plan, index, running, on_host, over, find_host, move):
+    """The underload round tried host by host, every try run and rolled back when it fails (CloudSim's loop)."""
+    from kumo.policies.underload import underload_order
+
+    moved = {vm for vm, _ in plan.moves}
+    sources = plan.n_vms == 0
+    util = plan.used_c / view.hosts.cpu_mhz
+    demand = view.vm_cpu_demand
+    for h in underload_order(util, plan.on & ~over & ~plan.touched & (plan.n_vms > 0)).tolist():
+        if plan.touched[h]:
+            continue
+        vms = [int(v) for v in running[on_host == h] if int(v) not in moved]
+        if len(vms) != plan.n_vms[h]:
+            continue
+        sources[h] = True
+        excluded = over | sources
+        with plan.trial() as trial:
+            for vm in sorted(vms, key=lambda v: -demand[v]):
+                t = find_host(vm, h, excluded, index)
+                if t < 0:
+                    trial.rollback()
+                    break
+                move(vm, h, t)
+            else:
+                moved.update(vms)
+
+
+def _packed(seed: int, n_vms: int = 260, n_steps: int = 30):
+    """A day-like trace on a small park: a standing population plus arrivals, low CPU, RAM-bound sizes."""
+    rng = np.random.default_rng(seed)
+    t = _trace(seed, n_vms, n_steps)
+    keep = rng.random(n_vms) < 0.6
+    t.arrive_step[keep] = 0
+    t.depart_step[keep] = n_steps
+    t.cpu[:] *= rng.random(n_vms).astype(np.float32) * 0.3
+    return t
+
+
+@pytest.mark.parametrize("detection,selection,placement", [("lr", "mmt", "pabfd"), ("thr", "mmt", "pabfd"),
+                                                           ("mad", "mc", "pabfd"), ("iqr", "mu", "best-fit"),
+                                                           ("thr", "rs", "worst-fit"), ("lrr", "mmt", "first-fit")])
+@pytest.mark.parametrize("one_power_model", [False, True])
+def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection, placement, one_power_model):
+    from kumo.policies import consolidation
+
+    trace = _packed(5)
+    sc = _scenario("worst-fit", "binding", False)
+    sc["hosts"][1]["initially_on"] = True
+    if one_power_model:  # the fused PABFD host choice (kumo.policies.fused) is taken
+        for h in sc["hosts"]:
+            h["power"] = {"kind": "table", "watts": [90.0, 120.0, 150.0, 170.0, 200.0]}
+    sc["controller"] = {"name": "consolidation", "params": {"detection": detection, "selection": selection,
+                                                            "placement": placement}}
+    fast = run(parse(sc), trace)
+    assert len(fast.migrations) > 20  # the rounds move VMs (and roll tries back)
+    monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
+    monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
+    _same(fast, run(parse(sc), trace))
+
+
+@pytest.mark.parametrize("name", ["thr", "iqr", "mad", "lr", "lrr"])
+def test_detector_one_host_matches_the_rows(name):
+    """The controller tries a single best host with the scalar form of its detector: same verdicts."""
+    from kumo.policies import registry
+    from kumo.policies.consolidation import CLOUDSIM_DETECTION_PARAMS
+    from kumo.policies.detection import trim_zero_tail
+
+    det = registry.make("detection", name, CLOUDSIM_DETECTION_PARAMS[name])
+    rng = np.random.default_rng(2)
+    hist = rng.random((400, 30)) * rng.random((400, 1))
+    hist[rng.random((400, 30)) < 0.05] = 0.0
+    cut = rng.integers(1, 31, 400)  # zero tails of every length
+    hist[np.arange(30)[None, :] >= cut[:, None]] = 0.0
+    hist[:50] = np.round(hist[:50] * 8) / 8  # ties, for the percentiles
+    util = rng.random(400) * 1.2
+    n = trim_zero_tail(hist)
+    rows = np.asarray(det.overloaded(util, hist, n), dtype=bool)
+    one = np.array([det.overloaded_one(util[i], hist[i, :n[i]]) for i in range(400)])
+    assert (rows == one).all()
+
+
+@pytest.mark.parametrize("watts", [(150.0, 400.0), (90.0, 120.0, 150.0, 170.0, 200.0)])
+def test_fused_pabfd_matches_the_placer(watts):
+    """FusedPabfd.feasible_total against Placer.feasible_at + total_at, on random planned states."""
+    from kumo.engine.loop import Engine
+    from kumo.policies.consolidation import PLACEMENTS
+    from kumo.policies.fused import FusedPabfd
+    from kumo.policies.planning import PlannedCluster
+
+    trace = _trace(13, n_vms=200)
+    sc = _scenario("worst-fit", "binding", False)
+    for h in sc["hosts"]:
+        h["power"] = {"kind": "table", "watts": list(watts)}
+        h["initially_on"] = True
+    eng = Engine(parse(sc), trace)
+    eng.begin_step(0)
+    rng = np.random.default_rng(4)
+    for filters in (["cpu-demand", "ram-booking", "cpu-booking"], ["cpu-demand"], ["ram-booking", "cpu-booking"]):
+        placer = Placer.preset(PLACEMENTS["pabfd"], resource="cpu", filters=filters)
+        plan = PlannedCluster(eng.lifecycle.view)
+        fused = FusedPabfd.build(placer, plan)
+        assert fused is not None
+        for _ in range(200):
+            plan.used_c[:] = rng.random(plan.used_c.size) * 90000.0
+            plan.book_c[:] = rng.random(plan.book_c.size) * 180000.0
+            plan.book_r[:] = rng.random(plan.book_r.size) * 140000.0
+            plan.on[:] = rng.random(plan.on.size) < 0.8
+            vm = int(rng.integers(trace.n_vms))
+            cand = rng.permutation(plan.used_c.size)[: int(rng.integers(0, plan.used_c.size + 1))]
+            hosts, total = fused.feasible_total(plan, vm, cand)
+            want = cand[placer.feasible_at(plan, vm, cand)]
+            assert np.array_equal(hosts, want)
+            assert np.array_equal(total, placer.total_at(plan, vm, want))
+    assert FusedPabfd.build(Placer.preset(PLACEMENTS["best-fit"], resource="cpu"), plan) is None
+    sc["hosts"][1]["power"] = {"kind": "linear", "idle_w": 10.0, "max_w": 20.0}
+    other = PlannedCluster(Engine(parse(sc), trace).lifecycle.view)
+    assert FusedPabfd.build(Placer.preset(PLACEMENTS["pabfd"], resource="cpu"), other) is None
+
+
+# ------------------------------------------------------------------------------------------- the sla controller
+def test_sla_fits_elsewhere_matches_the_matrix():
+    """_Witnesses.fit / all_fit against the VM x host matrix, on random rooms, blocks and changes between tries."""
+    from types import SimpleNamespace
+
+    from kumo.policies.sla.extensions import _Witnesses
+
+    rng = np.random.default_rng(8)
+    for _ in range(30):
+        nh, nv = int(rng.integers(1, 60)), 80
+        plan = SimpleNamespace(room=rng.random((4, nh)) * 10 - 1, need=rng.random((nv, 4)) * 6,
+                               on=rng.random(nh) < 0.9, blocked=rng.random(nh) < 0.2, cap_c=np.ones(nh))
+        wit = _Witnesses(SimpleNamespace(plan=plan))
+        for _ in range(6):
+            vms = rng.choice(nv, int(rng.integers(0, 12)), replace=False)
+            own = rng.integers(0, nh, vms.size)
+            fits = (plan.room[None, :, :] >= plan.need[vms][:, :, None]).all(axis=1) & (plan.on & ~plan.blocked)[None]
+            plain = fits.copy()
+            plain[np.arange(vms.size), own] = False
+            assert np.array_equal(wit.fit(vms, own), plain.any(axis=1))
+            src = int(rng.integers(nh))
+            fits[:, src] = False
+            assert wit.all_fit(vms, src) == bool(fits.any(axis=1).all())
+            # a try: rooms shrink on some hosts, some become blocked
+            hit = rng.random(nh) < 0.3
+            plan.room[:, hit] -= rng.random((4, int(hit.sum())))
+            plan.blocked |= rng.random(nh) < 0.1
+            wit.changed()
