@@ -38,7 +38,7 @@ import numpy as np
 
 from kumo.policies import registry
 from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision, SelectionContext
-from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail
+from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail, trim_zero_tail_1d
 from kumo.policies.fused import FusedPabfd
 from kumo.policies.placement import Placer
 from kumo.policies.planning import PlannedCluster
@@ -226,23 +226,25 @@ class Consolidation:
         return np.asarray(mem.detector.overloaded(util, hist, trim_zero_tail(hist)), dtype=bool)
 
     def _over_one(self, mem: ConsolidationMemory, util: float, hist: np.ndarray) -> bool:
-        n = int(trim_zero_tail(hist))
+        n = trim_zero_tail_1d(hist)
         det = mem.detector
         if hasattr(det, "overloaded_one"):
             return bool(det.overloaded_one(util, hist[:n]))
         return bool(np.asarray(det.overloaded(np.array([util]), hist[None, :], np.array([n])))[0])
 
-    def _vm_term(self, view: ClusterView, mem: ConsolidationMemory, vm: int, host: int) -> np.ndarray:
-        return mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / view.hosts.cpu_mhz[host]
-
     def _move(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, src: int,
               dst: int) -> None:
         plan.move(vm, src, dst)
         hist = plan.extras["hist"]
-        hist[src] = np.maximum(hist[src] - self._vm_term(view, mem, vm, src), 0.0)
-        hist[dst] += self._vm_term(view, mem, vm, dst)
-        both = [src, dst]
-        plan.extras["hlen"][both] = trim_zero_tail(hist[both])
+        hlen = plan.extras["hlen"]
+        row = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]  # each term is (u x MHz) / host MHz
+        cap = view.hosts.cpu_mhz
+        h = hist[src]
+        np.maximum(h - row / cap[src], 0.0, out=h)
+        hlen[src] = trim_zero_tail_1d(h)
+        h = hist[dst]
+        h += row / cap[dst]
+        hlen[dst] = trim_zero_tail_1d(h)
 
     # ------------------------------------------------------------------------------------------- steps
     def _select(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, h: int, vms: np.ndarray,
@@ -314,7 +316,7 @@ class Consolidation:
             vpart = mem.vm_ols.get(vm)
             if vpart is None:  # the VM's own part: its valid length and its OLS dot product, once a decision
                 vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
-                vpart = mem.vm_ols[vm] = (int(trim_zero_tail(vrow)), float(vrow[:w] @ weights))
+                vpart = mem.vm_ols[vm] = (trim_zero_tail_1d(vrow), float(vrow[:w] @ weights))
             if max(int(plan.extras["hlen"][h]), vpart[0]) < max(int(det.min_history), w):
                 return not util > float(det.fallback_threshold)
             pred = (float(hist[h, :w] @ weights) + vpart[1] / cap) * float(det.safety)

@@ -38,6 +38,7 @@ __all__ = [
     "cloudsim_horizon_steps",
     "host_history",
     "trim_zero_tail",
+    "trim_zero_tail_1d",
 ]
 
 # --------------------------------------------------------------------------------------------- host history
@@ -109,6 +110,12 @@ def trim_zero_tail(history: np.ndarray) -> np.ndarray:
     nz = history != 0.0
     last = h - 1 - np.argmax(nz[..., ::-1], axis=-1)
     return np.where(nz.any(axis=-1), last + 1, 1).astype(np.int64)
+
+
+def trim_zero_tail_1d(row: np.ndarray) -> int:
+    """:func:`trim_zero_tail` of one (H,) float64 row, as an int (one numpy call: the scalar paths' form)."""
+    nz = np.flatnonzero(row)  # NaN is non-zero here too
+    return int(nz[-1]) + 1 if nz.size else 1
 
 
 def cloudsim_horizon_steps(max_vm_ram_mb: float, host_bw: float = 1_000_000.0, interval_s: float = 300.0,
