@@ -332,10 +332,16 @@ class Consolidation:
         screened = self._first_passing_screened(view, plan, mem, vm, order, d)
         if screened is not None:
             return screened
-        # the detector (with the VM added) only has to clear the best-ranked hosts: test them in growing chunks
+        # the detector (with the VM added) only has to clear the best-ranked hosts: test them in growing chunks,
+        # the first chunk one host at a time with the detector's scalar form when it has one (same answers)
+        pos, chunk = 0, 8
+        if hasattr(mem.detector, "overloaded_one"):
+            for h in order[:chunk].tolist():
+                if self._accepts(view, plan, mem, vm, h):
+                    return int(h)
+            pos, chunk = chunk, chunk * 4
         cap = view.hosts.cpu_mhz
         hist = plan.extras["hist"]
-        pos, chunk = 0, 8
         while pos < order.size:
             part = order[pos:pos + chunk]
             busy = plan.n_vms[part] > 0

@@ -238,7 +238,10 @@ class _AdaptiveThreshold:
 
     def overloaded_one(self, util_now: float, history_1d: np.ndarray) -> bool:
         """Scalar :meth:`overloaded` for one host; ``history_1d`` is its valid history, newest first."""
-        h = [float(v) for v in np.asarray(history_1d, dtype=np.float64).ravel()]
+        if type(history_1d) is np.ndarray and history_1d.dtype == np.float64:
+            h = history_1d.ravel().tolist()  # the same Python floats, in one call
+        else:
+            h = [float(v) for v in np.asarray(history_1d, dtype=np.float64).ravel()]
         if len(h) < self.min_history:
             return bool(float(util_now) > self.fallback_threshold)
         return bool(float(util_now) > 1 - self.safety * self._spread_one(h))
