@@ -33,14 +33,12 @@ class FusedPabfd:
         self.m = multiplier
         self.w = np.asarray(table.watts, dtype=np.float64)
         self.xp = np.arange(len(self.w), dtype=np.float64)
-        # one filter of each kind (the consolidation controller's set): the plan's ``filter_rows`` (CPU demand,
-        # RAM booked, CPU booked) against these limits, each VM's needs in the same order, read in one take each
-        self.lim: np.ndarray | None = None
-        self.need: np.ndarray | None = None
-        if len(demand) == len(ram) == len(cpu) == 1:
-            self.lim = np.stack([self.lim_d[0], self.lim_r[0], self.lim_c[0]])
-            self.need = np.stack([view.vm_cpu_demand, view.vms.ram_booked_mb, view.vms.cpu_booked_mhz],
-                                 axis=1).astype(np.float64)[:, :, None]  # (n_vms, 3, 1)
+        # a two-point table (linear power): np.interp's own arithmetic, slope x (x - x0) + w0 below the last
+        # point and the last watts at it, without the call
+        self.lin: tuple[float, float, float] | None = None
+        if len(self.w) == 2:
+            w0, w1 = float(self.w[0]), float(self.w[1])
+            self.lin = ((w1 - w0) / (1.0 - 0.0), w0, w1)
 
     @classmethod
     def build(cls, placer: Any, view: Any) -> FusedPabfd | None:
@@ -69,22 +67,19 @@ class FusedPabfd:
     def _power(self, util: np.ndarray) -> np.ndarray:
         # PowerTable.power_w of util already capped at 1
         x = np.maximum(util, 0.0)
+        if self.lin is not None:
+            slope, w0, w1 = self.lin
+            p = x - 0.0
+            p *= slope
+            p += w0
+            p[x >= 1.0] = w1
+            return p
         if len(self.w) != 2:
             x = x * (len(self.w) - 1)
         return np.interp(x, self.xp, self.w)
 
     def feasible_total(self, plan: Any, vm: int, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The hosts of ``cand`` that pass the filters, and their totals (higher is better)."""
-        if self.lim is not None and self.need is not None and hasattr(plan, "filter_rows"):
-            # the same sums and comparisons as below, element by element, on the three rows at once
-            st = plan.filter_rows[:, cand]
-            after3 = st + self.need[vm]
-            ok3 = after3 <= self.lim[:, cand]
-            ok = ok3[0] & ok3[1] & ok3[2]
-            hosts = cand[ok]
-            both = np.vstack((after3[0], st[0]))[:, ok] / self.cap[hosts]
-            p = self._power(np.minimum(both, 1.0))
-            return hosts, self.m * (p[0] - np.where(plan.on[hosts], p[1], 0.0))
         d = plan.vm_cpu_demand[vm]
         used = plan.used_c[cand]
         after = used + d
