@@ -59,8 +59,6 @@ class PlannedCluster:
     ----------
     used_c, used_r : (n_hosts,) planned CPU (MHz) and RAM (MB) demand.
     book_c, book_r : (n_hosts,) planned CPU (MHz) and RAM (MB) bookings.
-    filter_rows : (3, n_hosts) ``used_c``, ``book_r`` and ``book_c`` as the rows of one array (those are
-        views of its rows).
     n_vms : (n_hosts,) VMs on each host.
     on : (n_hosts,) bool, not switched off (a target is switched on by the move).
     touched : (n_hosts,) bool, sent or received a VM in this decision.
@@ -79,15 +77,10 @@ class PlannedCluster:
         self.cap_r: np.ndarray = hosts.ram_mb
         self.vm_c: np.ndarray = view.vm_cpu_demand
         self.vm_r: np.ndarray = view.vm_ram_demand
-        # CPU demand, RAM and CPU bookings are the rows of one array, so a host choice reads them in one take
-        self.filter_rows = np.empty((3, nh), dtype=np.float64)
-        self.filter_rows[0] = view.host_cpu_demand
-        self.filter_rows[1] = view.host_ram_booked
-        self.filter_rows[2] = view.host_cpu_booked
-        self.used_c = self.filter_rows[0]
+        self.used_c = np.array(view.host_cpu_demand, dtype=np.float64)
         self.used_r = np.array(view.host_ram_demand, dtype=np.float64)
-        self.book_c = self.filter_rows[2]
-        self.book_r = self.filter_rows[1]
+        self.book_c = np.array(view.host_cpu_booked, dtype=np.float64)
+        self.book_r = np.array(view.host_ram_booked, dtype=np.float64)
         self.n_vms = np.array(view.host_n_vms, dtype=np.int64)
         self.on = np.array(view.host_state != HOST_OFF)
         self.touched = np.zeros(nh, bool)
