@@ -114,7 +114,10 @@ def trim_zero_tail(history: np.ndarray) -> np.ndarray:
 
 def trim_zero_tail_1d(row: np.ndarray) -> int:
     """:func:`trim_zero_tail` of one (H,) float64 row, as an int (one numpy call: the scalar paths' form)."""
-    nz = np.flatnonzero(row)  # NaN is non-zero here too
+    n = row.shape[0]
+    if n and row[n - 1] != 0.0:  # a full history (the common case); NaN is non-zero here too
+        return n
+    nz = np.flatnonzero(row)
     return int(nz[-1]) + 1 if nz.size else 1
 
 

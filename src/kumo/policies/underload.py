@@ -166,8 +166,9 @@ class _Bounds:
         self.f1 = 0
         # the VMs of the hosts to try, grouped by the host's position, largest need first in each group
         self.pos = np.repeat(np.arange(n), hi - lo)
-        take = (np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]) if n
-                else np.zeros(0, np.int64))
+        # lo[p]..hi[p]-1 for every p, concatenated (one repeat instead of an arange per host)
+        size = hi - lo
+        take = np.arange(int(size.sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(size) - size), size)
         vms = vms_by_host[take]
         self.first = np.searchsorted(self.pos, np.arange(n + 1))  # group p is [first[p], first[p+1])
         stay_hosts = np.flatnonzero(self.stay)
