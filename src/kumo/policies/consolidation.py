@@ -191,8 +191,9 @@ class Consolidation:
         n_over = len(plan.moves)
         if self.underload and (self.carbon_above is None or view.carbon_g_per_kwh >= self.carbon_above):
             empty_underloaded(view, plan, index, running, on_host, over,
+                              # the round's ``excluded`` holds every host that is off: waking none, as False
                               lambda vm, src, excluded, idx: self._find_host(view, plan, mem, vm, src, excluded,
-                                                                              False, idx),
+                                                                              True, idx),
                               lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst))
         off: list[int] = []
         if self.switch_off:

@@ -55,11 +55,13 @@ def empty_underloaded(view: Any, plan: PlannedCluster, index: TargetIndex, runni
     running, on_host : (m,) the movable running VMs, increasing, and their hosts.
     over : (n_hosts,) bool, the overloaded hosts (never targets).
     find_host : ``find_host(vm, src, excluded, index)``, the host ``vm`` goes to (or -1) among the powered
-        hosts not ``excluded``, the candidates from ``index``.
+        hosts not ``excluded``, the candidates from ``index`` (``excluded`` holds every host that is off).
     move : ``move(vm, src, dst)`` plans a move.
     """
     moved = {vm for vm, _ in plan.moves}
-    excluded = over | (plan.n_vms == 0)  # grows: every host tried becomes a source
+    # grows: every host tried becomes a source; it holds every host that is off from the start (a round never
+    # powers one on), so ``find_host`` may skip the powered test
+    excluded = over | (plan.n_vms == 0) | ~plan.on
     cands = underload_order(plan.used_c / view.hosts.cpu_mhz, plan.on & ~over & ~plan.touched & (plan.n_vms > 0))
     if not cands.size:
         return
