@@ -66,8 +66,8 @@ class ConsolidationMemory:
     """What the ``consolidation`` controller keeps between decisions (owned by the engine).
 
     ``vm_hist`` (n_vms, H): each VM's CPU utilization (fraction of its booking) at the last H decisions,
-    newest first; ``filled``: decisions recorded (<= H). ``detector``, ``selector`` and ``placer`` are the
-    parts built from the controller's parameters, once.
+    newest first; ``filled``: decisions recorded (<= H; the columns at or past it are still the initial 0.0).
+    ``detector``, ``selector`` and ``placer`` are the parts built from the controller's parameters, once.
     """
 
     detector: Any
@@ -240,12 +240,13 @@ class Consolidation:
         hlen = plan.extras["hlen"]
         row = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]  # each term is (u x MHz) / host MHz
         cap = view.hosts.cpu_mhz
+        # entries at or past mem.filled are 0.0 in every VM's history (zeros shifted in), so in every host's
         h = hist[src]
         np.maximum(h - row / cap[src], 0.0, out=h)
-        hlen[src] = trim_zero_tail_1d(h)
+        hlen[src] = trim_zero_tail_1d(h, mem.filled)
         h = hist[dst]
         h += row / cap[dst]
-        hlen[dst] = trim_zero_tail_1d(h)
+        hlen[dst] = trim_zero_tail_1d(h, mem.filled)
 
     # ------------------------------------------------------------------------------------------- steps
     def _select(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, h: int, vms: np.ndarray,
@@ -317,7 +318,7 @@ class Consolidation:
             vpart = mem.vm_ols.get(vm)
             if vpart is None:  # the VM's own part: its valid length and its OLS dot product, once a decision
                 vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
-                vpart = mem.vm_ols[vm] = (trim_zero_tail_1d(vrow), float(vrow[:w] @ weights))
+                vpart = mem.vm_ols[vm] = (trim_zero_tail_1d(vrow, mem.filled), float(vrow[:w] @ weights))
             if max(int(plan.extras["hlen"][h]), vpart[0]) < max(int(det.min_history), w):
                 return not util > float(det.fallback_threshold)
             pred = (float(hist[h, :w] @ weights) + vpart[1] / cap) * float(det.safety)

@@ -112,9 +112,11 @@ def trim_zero_tail(history: np.ndarray) -> np.ndarray:
     return np.where(nz.any(axis=-1), last + 1, 1).astype(np.int64)
 
 
-def trim_zero_tail_1d(row: np.ndarray) -> int:
-    """:func:`trim_zero_tail` of one (H,) float64 row, as an int (one numpy call: the scalar paths' form)."""
-    n = row.shape[0]
+def trim_zero_tail_1d(row: np.ndarray, filled: int | None = None) -> int:
+    """:func:`trim_zero_tail` of one (H,) float64 row, as an int (one numpy call: the scalar paths' form).
+
+    ``filled``: when given, every entry at or past it is known to be 0.0 (a history recorded ``filled`` times)."""
+    n = row.shape[0] if filled is None else min(filled, row.shape[0])
     if n and row[n - 1] != 0.0:  # a full history (the common case); NaN is non-zero here too
         return n
     nz = np.flatnonzero(row)
