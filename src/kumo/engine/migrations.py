@@ -185,9 +185,40 @@ class Migrations:
         dsts = [x[2] for x in started]
         nic = np.minimum(s.hosts.nic_mbps[srcs], s.hosts.nic_mbps[dsts])
         dur, down, loss = self._timings(np.array([x[3] for x in started], dtype=np.float64), nic)
-        for j, (vm, src, target, ram, cause) in enumerate(started):
-            self._record_start(vm, src, target, t, ram, float(dur[j]), float(down[j]), float(loss[j]), cause)
+        vms = [x[0] for x in started]
+        if len(set(vms)) < len(vms):  # a VM twice (not from the controllers): one record at a time
+            for j, (vm, src, target, ram, cause) in enumerate(started):
+                self._record_start(vm, src, target, t, ram, float(dur[j]), float(down[j]), float(loss[j]), cause)
+        else:
+            self._record_starts(started, t, dur.tolist(), down.tolist(), loss.tolist())
         self.core.books.step_rec["migrations_started"][s.step] += len(started)
+
+    def _record_starts(self, started: list[tuple[int, int, int, float, str]], t: float, dur: list[float],
+                       down: list[float], loss: list[float]) -> None:
+        # _record_start of each migration, in order, for distinct VMs: the same records, values and events
+        core = self.core
+        m = core.log.migrations
+        n0 = len(m["vm"])
+        vms = [x[0] for x in started]
+        srcs = [x[1] for x in started]
+        dsts = [x[2] for x in started]
+        ends = [t + d for d in dur]
+        for k, v in (("vm", vms), ("src", srcs), ("dst", dsts), ("start_s", [t] * len(vms)), ("end_s", ends),
+                     ("ram_mb", [x[3] for x in started]), ("status", ["in-flight"] * len(vms)),
+                     ("downtime_s", down), ("cpu_loss", loss), ("cause", [x[4] for x in started])):
+            m[k].extend(v)
+        for j, vm in enumerate(vms):
+            self.open[vm] = n0 + j
+        self.flight[0, vms] = t
+        self.flight[1, vms] = ends
+        self.flight[2, vms] = loss
+        np.add.at(core.books.vm_acc["migrations"], vms, 1)
+        for vm, dt in zip(vms, down, strict=True):
+            core.add_downtime(vm, dt)
+        np.add.at(core.books.host_acc["migrations_out"], srcs, 1)
+        np.add.at(core.books.host_acc["migrations_in"], dsts, 1)
+        for vm, end in zip(vms, ends, strict=True):
+            core.events.push(end, EV_MIGRATION, vm)
 
     # ------------------------------------------------------------------------------------------ timing
     def _timings(self, ram: np.ndarray, nic: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

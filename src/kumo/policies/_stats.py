@@ -95,7 +95,11 @@ def percentile_legacy(values: Sequence[float] | np.ndarray, p: float) -> float:
     values : 1-D data, any order.
     p : percentile in (0, 100].
     """
-    work = sorted(float(v) for v in values if v == v)
+    return _percentile_sorted(sorted(float(v) for v in values if v == v), p)
+
+
+def _percentile_sorted(work: list[float], p: float) -> float:
+    """:func:`percentile_legacy` of ``work``, a list of floats without NaN, sorted ascending."""
     n = len(work)
     if n == 0:
         return math.nan
@@ -201,6 +205,10 @@ def mad_cloudsim(values: Sequence[float] | np.ndarray) -> float:
     xs = [float(v) for v in values]
     if not xs:
         return 0.0
+    total = sum(xs)
+    if total - total == 0:  # no NaN (nor inf): the same steps as below, with the sorts done once
+        med = _percentile_sorted(sorted(xs), 50.0)
+        return _percentile_sorted(sorted([abs(med - x) for x in xs]), 50.0)
     med = percentile_legacy(xs, 50.0)
     return percentile_legacy([abs(med - x) for x in xs], 50.0)
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from kumo.policies import registry
 from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision, SelectionContext
-from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail
+from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail, trim_zero_tail_1d
 from kumo.policies.fused import FusedPabfd
 from kumo.policies.placement import Placer
 from kumo.policies.planning import PlannedCluster
@@ -66,8 +66,8 @@ class ConsolidationMemory:
     """What the ``consolidation`` controller keeps between decisions (owned by the engine).
 
     ``vm_hist`` (n_vms, H): each VM's CPU utilization (fraction of its booking) at the last H decisions,
-    newest first; ``filled``: decisions recorded (<= H). ``detector``, ``selector`` and ``placer`` are the
-    parts built from the controller's parameters, once.
+    newest first; ``filled``: decisions recorded (<= H; the columns at or past it are still the initial 0.0).
+    ``detector``, ``selector`` and ``placer`` are the parts built from the controller's parameters, once.
     """
 
     detector: Any
@@ -191,8 +191,9 @@ class Consolidation:
         n_over = len(plan.moves)
         if self.underload and (self.carbon_above is None or view.carbon_g_per_kwh >= self.carbon_above):
             empty_underloaded(view, plan, index, running, on_host, over,
+                              # the round's ``excluded`` holds every host that is off: waking none, as False
                               lambda vm, src, excluded, idx: self._find_host(view, plan, mem, vm, src, excluded,
-                                                                              False, idx),
+                                                                              True, idx),
                               lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst))
         off: list[int] = []
         if self.switch_off:
@@ -226,23 +227,26 @@ class Consolidation:
         return np.asarray(mem.detector.overloaded(util, hist, trim_zero_tail(hist)), dtype=bool)
 
     def _over_one(self, mem: ConsolidationMemory, util: float, hist: np.ndarray) -> bool:
-        n = int(trim_zero_tail(hist))
+        n = trim_zero_tail_1d(hist)
         det = mem.detector
         if hasattr(det, "overloaded_one"):
             return bool(det.overloaded_one(util, hist[:n]))
         return bool(np.asarray(det.overloaded(np.array([util]), hist[None, :], np.array([n])))[0])
 
-    def _vm_term(self, view: ClusterView, mem: ConsolidationMemory, vm: int, host: int) -> np.ndarray:
-        return mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / view.hosts.cpu_mhz[host]
-
     def _move(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, src: int,
               dst: int) -> None:
         plan.move(vm, src, dst)
         hist = plan.extras["hist"]
-        hist[src] = np.maximum(hist[src] - self._vm_term(view, mem, vm, src), 0.0)
-        hist[dst] += self._vm_term(view, mem, vm, dst)
-        both = [src, dst]
-        plan.extras["hlen"][both] = trim_zero_tail(hist[both])
+        hlen = plan.extras["hlen"]
+        row = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]  # each term is (u x MHz) / host MHz
+        cap = view.hosts.cpu_mhz
+        # entries at or past mem.filled are 0.0 in every VM's history (zeros shifted in), so in every host's
+        h = hist[src]
+        np.maximum(h - row / cap[src], 0.0, out=h)
+        hlen[src] = trim_zero_tail_1d(h, mem.filled)
+        h = hist[dst]
+        h += row / cap[dst]
+        hlen[dst] = trim_zero_tail_1d(h, mem.filled)
 
     # ------------------------------------------------------------------------------------------- steps
     def _select(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, h: int, vms: np.ndarray,
@@ -314,7 +318,7 @@ class Consolidation:
             vpart = mem.vm_ols.get(vm)
             if vpart is None:  # the VM's own part: its valid length and its OLS dot product, once a decision
                 vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
-                vpart = mem.vm_ols[vm] = (int(trim_zero_tail(vrow)), float(vrow[:w] @ weights))
+                vpart = mem.vm_ols[vm] = (trim_zero_tail_1d(vrow, mem.filled), float(vrow[:w] @ weights))
             if max(int(plan.extras["hlen"][h]), vpart[0]) < max(int(det.min_history), w):
                 return not util > float(det.fallback_threshold)
             pred = (float(hist[h, :w] @ weights) + vpart[1] / cap) * float(det.safety)
@@ -330,10 +334,16 @@ class Consolidation:
         screened = self._first_passing_screened(view, plan, mem, vm, order, d)
         if screened is not None:
             return screened
-        # the detector (with the VM added) only has to clear the best-ranked hosts: test them in growing chunks
+        # the detector (with the VM added) only has to clear the best-ranked hosts: test them in growing chunks,
+        # the first chunk one host at a time with the detector's scalar form when it has one (same answers)
+        pos, chunk = 0, 8
+        if hasattr(mem.detector, "overloaded_one"):
+            for h in order[:chunk].tolist():
+                if self._accepts(view, plan, mem, vm, h):
+                    return int(h)
+            pos, chunk = chunk, chunk * 4
         cap = view.hosts.cpu_mhz
         hist = plan.extras["hist"]
-        pos, chunk = 0, 8
         while pos < order.size:
             part = order[pos:pos + chunk]
             busy = plan.n_vms[part] > 0

@@ -38,6 +38,7 @@ __all__ = [
     "cloudsim_horizon_steps",
     "host_history",
     "trim_zero_tail",
+    "trim_zero_tail_1d",
 ]
 
 # --------------------------------------------------------------------------------------------- host history
@@ -109,6 +110,17 @@ def trim_zero_tail(history: np.ndarray) -> np.ndarray:
     nz = history != 0.0
     last = h - 1 - np.argmax(nz[..., ::-1], axis=-1)
     return np.where(nz.any(axis=-1), last + 1, 1).astype(np.int64)
+
+
+def trim_zero_tail_1d(row: np.ndarray, filled: int | None = None) -> int:
+    """:func:`trim_zero_tail` of one (H,) float64 row, as an int (one numpy call: the scalar paths' form).
+
+    ``filled``: when given, every entry at or past it is known to be 0.0 (a history recorded ``filled`` times)."""
+    n = row.shape[0] if filled is None else min(filled, row.shape[0])
+    if n and row[n - 1] != 0.0:  # a full history (the common case); NaN is non-zero here too
+        return n
+    nz = np.flatnonzero(row)
+    return int(nz[-1]) + 1 if nz.size else 1
 
 
 def cloudsim_horizon_steps(max_vm_ram_mb: float, host_bw: float = 1_000_000.0, interval_s: float = 300.0,
@@ -231,7 +243,10 @@ class _AdaptiveThreshold:
 
     def overloaded_one(self, util_now: float, history_1d: np.ndarray) -> bool:
         """Scalar :meth:`overloaded` for one host; ``history_1d`` is its valid history, newest first."""
-        h = [float(v) for v in np.asarray(history_1d, dtype=np.float64).ravel()]
+        if type(history_1d) is np.ndarray and history_1d.dtype == np.float64:
+            h = history_1d.ravel().tolist()  # the same Python floats, in one call
+        else:
+            h = [float(v) for v in np.asarray(history_1d, dtype=np.float64).ravel()]
         if len(h) < self.min_history:
             return bool(float(util_now) > self.fallback_threshold)
         return bool(float(util_now) > 1 - self.safety * self._spread_one(h))

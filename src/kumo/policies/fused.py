@@ -18,6 +18,18 @@ from kumo.policies.placement import CpuBookingFilter, CpuDemandFilter, PowerIncr
 __all__ = ["FusedPabfd"]
 
 
+def _same(a: np.ndarray) -> np.ndarray | float:
+    """``a`` (one value per host), or its value as a float when every host has that same value."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.size and not np.isnan(a).any() and bool((a == a[0]).all()) and bool((np.signbit(a) == np.signbit(a[0])).all()):
+        return float(a[0])
+    return a
+
+
+def _at(a: np.ndarray | float, hosts: np.ndarray) -> np.ndarray | float:
+    return a[hosts] if type(a) is np.ndarray else a
+
+
 class FusedPabfd:
     """:meth:`feasible_total` = ``hosts = cand[placer.feasible_at(view, vm, cand)]`` and
     ``placer.total_at(view, vm, hosts)`` for one decision's hosts (their capacities are read once)."""
@@ -25,14 +37,22 @@ class FusedPabfd:
     def __init__(self, view: Any, demand: list[float], ram: list[float | None], cpu: list[float | None],
                  multiplier: float, table: PowerTable):
         h = view.hosts
-        self.cap = h.cpu_mhz
-        # each filter's right-hand side, written as the filter writes it
-        self.lim_d = [hr * h.cpu_mhz for hr in demand]
-        self.lim_r = [(h.ram_overcommit if r is None else r) * h.ram_mb * (1 + 1e-12) for r in ram]
-        self.lim_c = [(h.cpu_overcommit if r is None else r) * h.cpu_mhz * (1 + 1e-12) for r in cpu]
+        # each filter's right-hand side, written as the filter writes it; on a park of one host type every host
+        # has the same capacity and limits, and one float stands for them all (the same comparisons and
+        # quotients, without a take per call)
+        self.cap = _same(h.cpu_mhz)
+        self.lim_d = [_same(hr * h.cpu_mhz) for hr in demand]
+        self.lim_r = [_same((h.ram_overcommit if r is None else r) * h.ram_mb * (1 + 1e-12)) for r in ram]
+        self.lim_c = [_same((h.cpu_overcommit if r is None else r) * h.cpu_mhz * (1 + 1e-12)) for r in cpu]
         self.m = multiplier
         self.w = np.asarray(table.watts, dtype=np.float64)
         self.xp = np.arange(len(self.w), dtype=np.float64)
+        # a two-point table (linear power): np.interp's own arithmetic, slope x (x - x0) + w0 below the last
+        # point and the last watts at it, without the call
+        self.lin: tuple[float, float, float] | None = None
+        if len(self.w) == 2:
+            w0, w1 = float(self.w[0]), float(self.w[1])
+            self.lin = ((w1 - w0) / (1.0 - 0.0), w0, w1)
 
     @classmethod
     def build(cls, placer: Any, view: Any) -> FusedPabfd | None:
@@ -61,6 +81,12 @@ class FusedPabfd:
     def _power(self, util: np.ndarray) -> np.ndarray:
         # PowerTable.power_w of util already capped at 1
         x = np.maximum(util, 0.0)
+        if self.lin is not None:
+            slope, w0, w1 = self.lin
+            p = x * slope  # x - 0.0 is x
+            p += w0
+            p[x >= 1.0] = w1
+            return p
         if len(self.w) != 2:
             x = x * (len(self.w) - 1)
         return np.interp(x, self.xp, self.w)
@@ -72,25 +98,27 @@ class FusedPabfd:
         after = used + d
         ok = None
         for lim in self.lim_d:
-            m = after <= lim[cand]
+            m = after <= _at(lim, cand)
             ok = m if ok is None else ok & m
         if self.lim_r:
             br = plan.vms.ram_booked_mb[vm]
             booked = plan.book_r[cand]
             for lim in self.lim_r:
-                m = booked + br <= lim[cand]
+                m = booked + br <= _at(lim, cand)
                 ok = m if ok is None else ok & m
         if self.lim_c:
             bc = plan.vms.cpu_booked_mhz[vm]
             booked = plan.book_c[cand]
             for lim in self.lim_c:
-                m = booked + bc <= lim[cand]
+                m = booked + bc <= _at(lim, cand)
                 ok = m if ok is None else ok & m
         if ok is not None:
             hosts, used, after = cand[ok], used[ok], after[ok]
         else:
             hosts = cand
-        cap = self.cap[hosts]
-        p_after = self._power(np.minimum(after / cap, 1.0))
-        now = np.where(plan.on[hosts], self._power(np.minimum(used / cap, 1.0)), 0.0)
-        return hosts, self.m * (p_after - now)
+        cap = _at(self.cap, hosts)
+        # the power after and now in one pass (element by element: the same values as two)
+        p = self._power(np.minimum(np.concatenate((after / cap, used / cap)), 1.0))
+        k = hosts.shape[0]
+        now = np.where(plan.on[hosts], p[k:], 0.0)
+        return hosts, self.m * (p[:k] - now)

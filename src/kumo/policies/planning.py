@@ -112,7 +112,8 @@ class PlannedCluster:
                                   hosts.cpu_overcommit * hosts.cpu_mhz - view.host_cpu_booked,
                                   hosts.ram_overcommit * hosts.ram_mb - view.host_ram_booked])
             self.set_ceiling(ceiling)
-        self._log: list[tuple[Any, ...]] | None = None
+        self._log: list[bool] | None = None  # in a trial: per move, whether its VM had moved before it
+        self._saved: dict[int, tuple[Any, ...]] = {}  # in a trial: each touched host's values before it
         self._ro = {name: _ro(getattr(self, attr)) for name, attr in (
             ("host_cpu_demand", "used_c"), ("host_ram_demand", "used_r"), ("host_cpu_booked", "book_c"),
             ("host_ram_booked", "book_r"), ("host_n_vms", "n_vms"), ("host_on", "on"))}
@@ -128,7 +129,12 @@ class PlannedCluster:
     def move(self, vm: int, src: int, dst: int) -> None:
         """Plan ``vm``'s migration from ``src`` to ``dst``."""
         if self._log is not None:
-            self._log.append(self._save_rows(vm, src, dst))
+            saved = self._saved
+            if src not in saved:
+                saved[src] = self._save_host(src)
+            if dst not in saved:
+                saved[dst] = self._save_host(dst)
+            self._log.append(vm in self.moved)
         vc, vr = self.vm_c[vm], self.vm_r[vm]
         self.used_c[src] -= vc
         self.used_r[src] -= vr
@@ -148,13 +154,13 @@ class PlannedCluster:
         self.moves.append((vm, dst))
         self.moved.add(vm)
 
-    def _save_rows(self, vm: int, src: int, dst: int) -> tuple[Any, ...]:
-        # the rows a move changes, as they were: scalars of the host arrays, copies of the extras' rows
-        rows = [(a[src], a[dst]) for a in (self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms,
-                                           self.on, self.touched)]
-        extras = [a[[src, dst]] for a in self.extras.values()]
-        room = None if self.room is None else self.room[:, [src, dst]]
-        return src, dst, rows, extras, room, vm in self.moved
+    def _save_host(self, h: int) -> tuple[Any, ...]:
+        # a host's values before the trial first changed them: scalars of the host arrays, copies of the extras'
+        # rows (a rolled-back trial restores each host it touched to these, as undoing its moves in reverse does)
+        rows = [a[h] for a in (self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms, self.on, self.touched)]
+        extras = [a[h].copy() if a.ndim > 1 else a[h] for a in self.extras.values()]
+        room = None if self.room is None else self.room[:, h].copy()
+        return rows, extras, room
 
     @contextmanager
     def trial(self) -> Iterator[_Trial]:
@@ -163,27 +169,30 @@ class PlannedCluster:
         if self._log is not None:
             raise RuntimeError("PlannedCluster.trial: trials do not nest")
         self._log = []
+        self._saved = {}
         t = _Trial(self, len(self.moves))
         try:
             yield t
         finally:
             self._log = None
+            self._saved = {}
 
     def _rollback(self, n_moves: int) -> None:
         assert self._log is not None
-        for src, dst, rows, extras, room, was_moved in reversed(self._log):
-            for a, (a_src, a_dst) in zip((self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms, self.on,
-                                          self.touched), rows, strict=True):
-                a[src] = a_src
-                a[dst] = a_dst
+        arrays = (self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms, self.on, self.touched)
+        for h, (rows, extras, room) in self._saved.items():
+            for a, v in zip(arrays, rows, strict=True):
+                a[h] = v
             for a, r in zip(self.extras.values(), extras, strict=True):
-                a[[src, dst]] = r
+                a[h] = r
             if room is not None:
-                self.room[:, [src, dst]] = room  # type: ignore[index]
+                self.room[:, h] = room  # type: ignore[index]
+        for was_moved in reversed(self._log):
             vm = self.moves.pop()[0]
             if not was_moved:
                 self.moved.discard(vm)
         self._log.clear()
+        self._saved.clear()
         del self.moves[n_moves:]
 
     # ------------------------------------------------------------------------------------------ queries

@@ -13,7 +13,8 @@ one a pass over every host gives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,15 @@ class _Part:
     order: np.ndarray  # host indices by increasing room
     rooms: np.ndarray  # their rooms, increasing
     scale: float  # the largest |room|
+    #: each VM's need (a decision's needs do not change), shared by the indexes :meth:`TargetIndex.among` makes
+    needs: np.ndarray | None = None
+    #: ``rooms`` as Python floats for :func:`bisect.bisect_left` (None when a room is NaN: numpy's order then)
+    room_list: list[float] | None = field(default=None, repr=False)
+
+
+def _part(f: Any, order: np.ndarray, rooms: np.ndarray, scale: float, needs: np.ndarray | None) -> _Part:
+    rl = None if np.isnan(rooms).any() else rooms.tolist()
+    return _Part(f, order, rooms, scale, needs, rl)
 
 
 class TargetIndex:
@@ -61,7 +71,8 @@ class TargetIndex:
             scale = float(np.abs(room).max()) if room.size else 0.0
             room = room[self.hosts]
             order = np.argsort(room, kind="stable")
-            self.parts.append(_Part(f, self.hosts[order], room[order], scale))
+            needs = np.asarray(f.need(view, np.arange(view.vms.n)), dtype=np.float64)
+            self.parts.append(_part(f, self.hosts[order], room[order], scale, needs))
 
     def among(self, view: Any, hosts: np.ndarray) -> TargetIndex:
         """The index of ``hosts`` only (the only hosts that can still be targets), with their rooms now."""
@@ -71,7 +82,7 @@ class TargetIndex:
         for p in self.parts:
             room = np.asarray(p.filter.room(view, out.hosts), dtype=np.float64)
             order = np.argsort(room, kind="stable")
-            out.parts.append(_Part(p.filter, out.hosts[order], room[order], p.scale))
+            out.parts.append(_part(p.filter, out.hosts[order], room[order], p.scale, p.needs))
         return out
 
     def candidates(self, view: Any, vm: int) -> np.ndarray:
@@ -79,8 +90,12 @@ class TargetIndex:
         each separable filter (a superset of the hosts that pass them; the fewest of the filters' sets)."""
         best: tuple[int, _Part] | None = None
         for p in self.parts:
-            need = float(p.filter.need(view, vm))
-            i = int(np.searchsorted(p.rooms, need - slack(p.scale, need), side="left"))
+            need = float(p.filter.need(view, vm) if p.needs is None else p.needs[vm])
+            level = need - slack(p.scale, need)
+            if p.room_list is not None and level == level:  # the same position as np.searchsorted(side="left"), without its overhead
+                i = bisect_left(p.room_list, level)
+            else:
+                i = int(np.searchsorted(p.rooms, level, side="left"))
             if best is None or i > best[0]:
                 best = (i, p)
         if best is None:

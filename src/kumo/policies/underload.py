@@ -55,11 +55,13 @@ def empty_underloaded(view: Any, plan: PlannedCluster, index: TargetIndex, runni
     running, on_host : (m,) the movable running VMs, increasing, and their hosts.
     over : (n_hosts,) bool, the overloaded hosts (never targets).
     find_host : ``find_host(vm, src, excluded, index)``, the host ``vm`` goes to (or -1) among the powered
-        hosts not ``excluded``, the candidates from ``index``.
+        hosts not ``excluded``, the candidates from ``index`` (``excluded`` holds every host that is off).
     move : ``move(vm, src, dst)`` plans a move.
     """
     moved = {vm for vm, _ in plan.moves}
-    excluded = over | (plan.n_vms == 0)  # grows: every host tried becomes a source
+    # grows: every host tried becomes a source; it holds every host that is off from the start (a round never
+    # powers one on), so ``find_host`` may skip the powered test
+    excluded = over | (plan.n_vms == 0) | ~plan.on
     cands = underload_order(plan.used_c / view.hosts.cpu_mhz, plan.on & ~over & ~plan.touched & (plan.n_vms > 0))
     if not cands.size:
         return
@@ -166,8 +168,9 @@ class _Bounds:
         self.f1 = 0
         # the VMs of the hosts to try, grouped by the host's position, largest need first in each group
         self.pos = np.repeat(np.arange(n), hi - lo)
-        take = (np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]) if n
-                else np.zeros(0, np.int64))
+        # lo[p]..hi[p]-1 for every p, concatenated (one repeat instead of an arange per host)
+        size = hi - lo
+        take = np.arange(int(size.sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(size) - size), size)
         vms = vms_by_host[take]
         self.first = np.searchsorted(self.pos, np.arange(n + 1))  # group p is [first[p], first[p+1])
         stay_hosts = np.flatnonzero(self.stay)
