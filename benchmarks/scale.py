@@ -262,6 +262,12 @@ def main() -> None:
             ok_all &= ok
             print(f"  {name:<18} {c:<14} {r['run_s']:6.1f} s (CPU {r['cpu_s']:.1f} s; goal < {lim:.0f} s), "
                   f"{r['peak_mb']:5.0f} MB (goal < {GOAL_MB:.0f} MB)   [{verdict(ok)}]")
+    plain = {name: r for name, n, c, r in rows if c == "none"}
+    if plain and any(r_c != "none" for _a, _b, r_c, _r in rows):
+        print("each controller against the placement-only run of the same day in this invocation (CPU time ratio):")
+        for name, _n, c, r in rows:
+            if c != "none" and name in plain and plain[name]["cpu_s"] > 0:
+                print(f"  {name:<18} {c:<14} {r['cpu_s'] / plain[name]['cpu_s']:6.1f}x")
     if args.baseline_src:
         same = all(r["same"] for *_, r in rows)
         ok_all &= same
