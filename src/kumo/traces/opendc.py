@@ -80,9 +80,9 @@ QUIRKS = (
 )  # fmt: skip
 MEM_PLAUSIBLE_MB = 4 * 2**20
 #: grid cells computed at once (a block of VMs): bounds the memory of the gridding
-CELL_BLOCK = 1 << 20
+CELL_BLOCK = 1 << 18
 #: fragments handled at once in the first pass over them
-FRAGMENT_BLOCK = 1 << 20
+FRAGMENT_BLOCK = 1 << 18
 
 
 def is_opendc_folder(folder: Path) -> bool:
@@ -145,19 +145,6 @@ def _is_sorted(key: np.ndarray) -> bool:
 def _stable_order(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``idx`` in the stable order of ``key`` (a file already in that order is not sorted again)."""
     return idx if _is_sorted(key) else idx[np.argsort(key, kind="stable")]
-
-
-def _integral(key_start: np.ndarray, task_of: np.ndarray, a: np.ndarray, d: np.ndarray, u: np.ndarray,
-              before: np.ndarray, task: np.ndarray, key: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """CPU*ms of ``task`` from its start to time ``t`` (ms), from its sorted fragments (start ``a``, clipped
-    length ``d``, usage ``u``, work ``before`` each fragment)."""
-    if not len(key_start):  # no fragment of a selected task: no work anywhere
-        return np.zeros(len(key))
-    j = np.searchsorted(key_start, key, side="right") - 1
-    jj = np.maximum(j, 0)
-    ok = (j >= 0) & (task_of[jj] == task)
-    part = u[jj] * np.clip(t - a[jj], 0, d[jj])
-    return np.where(ok, before[jj] + part, 0.0)
 
 
 @reader
@@ -278,22 +265,44 @@ def _cells(out: np.ndarray, frags: tuple[np.ndarray, ...], v0: int, v1: int, arr
            depart: np.ndarray, lo_task: np.ndarray, hi_task: np.ndarray, span: int, amin: int,
            step_ms: float) -> int:
     """Fill the cells of VMs ``v0:v1`` in ``out`` (each the integral of its fragments over the step / step);
-    returns how many of them merge two or more fragments."""
+    returns how many of them merge two or more fragments.
+
+    ``frags``: the VMs' kept fragments (:func:`_vm_fragments`): key (VM index, start), VM, start ``a``,
+    clipped length ``d``, usage ``u``, work ``before`` each fragment in its VM. A cell's value is the
+    integral of CPU*ms from the VM's start to the cell's end minus that to its start; a cell's end is the
+    next cell's start, so the integral is taken once per boundary (lens + 1 per VM)."""
     lens = depart[v0:v1] - arrive[v0:v1]
-    vm = np.repeat(np.arange(v0, v1), lens)
-    k = arrive[vm] + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
-    lo = np.maximum(k * step_ms, lo_task[vm]).astype(np.int64)
-    hi = np.minimum((k + 1) * step_ms, hi_task[vm]).astype(np.int64)
-    key_start, fv, a, dc, u, before = frags
-    work_cell = (_integral(key_start, fv, a, dc, u, before, vm, vm * span + (hi - amin), hi)
-                 - _integral(key_start, fv, a, dc, u, before, vm, vm * span + (lo - amin), lo))
+    n_pts = lens + 1
+    vm = np.repeat(np.arange(v0, v1), n_pts)
+    step = arrive[vm] + (np.arange(int(n_pts.sum())) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts))
+    # the VM's first boundary is its start, the last its end, the others whole steps
+    t = np.minimum(np.maximum(step * step_ms, lo_task[vm]), hi_task[vm]).astype(np.int64)
+    key = vm * span + (t - amin)
+    key_start, fv, a, d, u, before = frags
+    if len(key_start):
+        # CPU*ms of the VM from its start to t: the work before the fragment holding t, and its part up to t
+        j = np.searchsorted(key_start, key, side="right") - 1
+        jj = np.maximum(j, 0)
+        ok = (j >= 0) & (fv[jj] == vm)
+        part = u[jj] * np.clip(t - a[jj], 0, d[jj])
+        integral = np.where(ok, before[jj] + part, 0.0)
+        j_end = np.searchsorted(key_start, key, side="left") - 1  # the last fragment starting before t
+    else:  # no fragment of these VMs: no work anywhere
+        j = j_end = np.full(len(key), -1, np.int64)
+        integral = np.zeros(len(key))
+    cell_lo = np.flatnonzero(np.r_[vm[1:] == vm[:-1], False])  # every boundary but a VM's last
+    cell_hi = cell_lo + 1
+    work_cell = integral[cell_hi] - integral[cell_lo]
     # fragments feeding a cell: from the one holding its start (or the VM's first) to the last starting before
     # its end
-    j_first = np.searchsorted(key_start, vm * span, side="left")
-    j_lo = np.maximum(np.searchsorted(key_start, vm * span + (lo - amin), side="right") - 1, j_first)
-    j_hi = np.searchsorted(key_start, vm * span + (hi - amin), side="left") - 1
-    out[k, vm] = work_cell / step_ms
-    return int(np.count_nonzero(j_hi - j_lo >= 1))
+    j_first = np.searchsorted(key_start, np.arange(v0, v1) * span, side="left")
+    j_lo = np.maximum(j[cell_lo], np.repeat(j_first, lens))
+    # the block's cells VM-major in a buffer (sequential writes), then into the time-major grid at once
+    n_steps = out.shape[0]
+    buf = np.zeros((v1 - v0, n_steps), np.float32)
+    buf.reshape(-1)[(vm[cell_lo] - v0) * n_steps + step[cell_lo]] = work_cell / step_ms
+    out[:, v0:v1] = buf.T
+    return int(np.count_nonzero(j_end[cell_hi] - j_lo >= 1))
 
 
 def _starts(ft: np.ndarray, d: np.ndarray, u: np.ndarray, s_rel: np.ndarray, e_rel: np.ndarray,
