@@ -208,3 +208,24 @@ def test_cli_info_convert_and_run_take_the_options(tmp_path):
     assert '"vms": 3' in res.output
     res = runner.invoke(app, ["trace", "info", str(V1), "--sample-subscriptions", "2"])
     assert res.exit_code == 2 and "sample_subscriptions must be in (0, 1]" in res.output
+
+
+def test_read_ahead_keeps_order_errors_and_stops_when_closed():
+    import threading
+
+    from kumo.traces._csvstream import _read_ahead
+
+    def items():
+        yield from range(5)
+        raise ValueError("bad block")
+
+    got = []
+    with pytest.raises(ValueError, match="bad block"):
+        for x in _read_ahead(items(), depth=1):
+            got.append(x)
+    assert got == [0, 1, 2, 3, 4]  # every item before the error, in order
+    before = threading.active_count()
+    gen = _read_ahead(iter(range(10**6)), depth=2)
+    assert next(gen) == 0
+    gen.close()  # a caller that stops early (an error in a block) leaves no thread behind
+    assert threading.active_count() <= before

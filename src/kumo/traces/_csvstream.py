@@ -6,7 +6,9 @@ Used by the Azure reader, whose readings files hold up to billions of lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from kumo.traces.base import MAX_VALUE
 
 #: bytes of CSV text per block (about 0.5 M Azure readings)
 BLOCK_BYTES = 32 << 20
+#: blocks read ahead of the caller by a thread
+READ_AHEAD = 2
 
 Check = Callable[[str], str | None]  # cell text -> None if fine, else the reason
 
@@ -78,7 +82,7 @@ def batches(path: Path, names: tuple[str, ...], types: dict[str, Any], checks: t
     try:
         try:
             reader = pcsv.open_csv(stream, read_options=read, convert_options=convert)
-            for batch in reader:
+            for batch in _read_ahead(reader):
                 yield line, batch
                 line += batch.num_rows
         except pa.ArrowInvalid as exc:
@@ -89,3 +93,50 @@ def batches(path: Path, names: tuple[str, ...], types: dict[str, Any], checks: t
                 path, f"the file ends early or is corrupt ({exc}): truncated gzip? {line - 1} lines read") from None
     finally:
         stream.close()
+
+
+_END = object()
+
+
+def _read_ahead(batches: Iterable[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
+    """The items of ``batches``, taken by a thread up to ``depth`` ahead of the caller; an exception of the
+    iteration is raised here, after the items before it, as the plain loop would.
+
+    pyarrow's streaming CSV reader inflates and parses a block only when asked for it: without the thread
+    the caller's work on a block and the reading of the next one would take turns (pyarrow releases the GIL
+    while it reads). Closing this generator early stops the thread before it returns."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in batches:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+            return
+        put(_END)
+
+    worker = threading.Thread(target=run, name="kumo-csv-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()

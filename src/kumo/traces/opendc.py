@@ -80,7 +80,9 @@ QUIRKS = (
 )  # fmt: skip
 MEM_PLAUSIBLE_MB = 4 * 2**20
 #: grid cells computed at once (a block of VMs): bounds the memory of the gridding
-CELL_BLOCK = 1 << 20
+CELL_BLOCK = 1 << 18
+#: fragments handled at once in the first pass over them
+FRAGMENT_BLOCK = 1 << 18
 
 
 def is_opendc_folder(folder: Path) -> bool:
@@ -143,19 +145,6 @@ def _is_sorted(key: np.ndarray) -> bool:
 def _stable_order(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``idx`` in the stable order of ``key`` (a file already in that order is not sorted again)."""
     return idx if _is_sorted(key) else idx[np.argsort(key, kind="stable")]
-
-
-def _integral(key_start: np.ndarray, task_of: np.ndarray, a: np.ndarray, d: np.ndarray, u: np.ndarray,
-              before: np.ndarray, task: np.ndarray, key: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """CPU*ms of ``task`` from its start to time ``t`` (ms), from its sorted fragments (start ``a``, clipped
-    length ``d``, usage ``u``, work ``before`` each fragment)."""
-    if not len(key_start):  # no fragment of a selected task: no work anywhere
-        return np.zeros(len(key))
-    j = np.searchsorted(key_start, key, side="right") - 1
-    jj = np.maximum(j, 0)
-    ok = (j >= 0) & (task_of[jj] == task)
-    part = u[jj] * np.clip(t - a[jj], 0, d[jj])
-    return np.where(ok, before[jj] + part, 0.0)
 
 
 @reader
@@ -276,22 +265,126 @@ def _cells(out: np.ndarray, frags: tuple[np.ndarray, ...], v0: int, v1: int, arr
            depart: np.ndarray, lo_task: np.ndarray, hi_task: np.ndarray, span: int, amin: int,
            step_ms: float) -> int:
     """Fill the cells of VMs ``v0:v1`` in ``out`` (each the integral of its fragments over the step / step);
-    returns how many of them merge two or more fragments."""
+    returns how many of them merge two or more fragments.
+
+    ``frags``: the VMs' kept fragments (:func:`_vm_fragments`): key (VM index, start), VM, start ``a``,
+    clipped length ``d``, usage ``u``, work ``before`` each fragment in its VM. A cell's value is the
+    integral of CPU*ms from the VM's start to the cell's end minus that to its start; a cell's end is the
+    next cell's start, so the integral is taken once per boundary (lens + 1 per VM)."""
     lens = depart[v0:v1] - arrive[v0:v1]
-    vm = np.repeat(np.arange(v0, v1), lens)
-    k = arrive[vm] + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
-    lo = np.maximum(k * step_ms, lo_task[vm]).astype(np.int64)
-    hi = np.minimum((k + 1) * step_ms, hi_task[vm]).astype(np.int64)
-    key_start, fv, a, dc, u, before = frags
-    work_cell = (_integral(key_start, fv, a, dc, u, before, vm, vm * span + (hi - amin), hi)
-                 - _integral(key_start, fv, a, dc, u, before, vm, vm * span + (lo - amin), lo))
+    n_pts = lens + 1
+    vm = np.repeat(np.arange(v0, v1), n_pts)
+    step = arrive[vm] + (np.arange(int(n_pts.sum())) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts))
+    # the VM's first boundary is its start, the last its end, the others whole steps
+    t = np.minimum(np.maximum(step * step_ms, lo_task[vm]), hi_task[vm]).astype(np.int64)
+    key = vm * span + (t - amin)
+    key_start, fv, a, d, u, before = frags
+    if len(key_start):
+        # CPU*ms of the VM from its start to t: the work before the fragment holding t, and its part up to t
+        j = np.searchsorted(key_start, key, side="right") - 1
+        jj = np.maximum(j, 0)
+        ok = (j >= 0) & (fv[jj] == vm)
+        part = u[jj] * np.clip(t - a[jj], 0, d[jj])
+        integral = np.where(ok, before[jj] + part, 0.0)
+        j_end = np.searchsorted(key_start, key, side="left") - 1  # the last fragment starting before t
+    else:  # no fragment of these VMs: no work anywhere
+        j = j_end = np.full(len(key), -1, np.int64)
+        integral = np.zeros(len(key))
+    cell_lo = np.flatnonzero(np.r_[vm[1:] == vm[:-1], False])  # every boundary but a VM's last
+    cell_hi = cell_lo + 1
+    work_cell = integral[cell_hi] - integral[cell_lo]
     # fragments feeding a cell: from the one holding its start (or the VM's first) to the last starting before
     # its end
-    j_first = np.searchsorted(key_start, vm * span, side="left")
-    j_lo = np.maximum(np.searchsorted(key_start, vm * span + (lo - amin), side="right") - 1, j_first)
-    j_hi = np.searchsorted(key_start, vm * span + (hi - amin), side="left") - 1
-    out[k, vm] = work_cell / step_ms
-    return int(np.count_nonzero(j_hi - j_lo >= 1))
+    j_first = np.searchsorted(key_start, np.arange(v0, v1) * span, side="left")
+    j_lo = np.maximum(j[cell_lo], np.repeat(j_first, lens))
+    # the block's cells VM-major in a buffer (sequential writes), then into the time-major grid at once
+    n_steps = out.shape[0]
+    buf = np.zeros((v1 - v0, n_steps), np.float32)
+    buf.reshape(-1)[(vm[cell_lo] - v0) * n_steps + step[cell_lo]] = work_cell / step_ms
+    out[:, v0:v1] = buf.T
+    return int(np.count_nonzero(j_end[cell_hi] - j_lo >= 1))
+
+
+def _starts(ft: np.ndarray, d: np.ndarray, u: np.ndarray, s_rel: np.ndarray, e_rel: np.ndarray,
+            cap: np.ndarray, vm_of_task: np.ndarray, w0: int, step_ms: float,
+            counts: Counter[str]) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Start (ms from the grid origin) and clipped length of each fragment (``ft``: their tasks, sorted), a
+    block at a time; counts rules 3 and 5 and ``fragments_split_at_steps``. Also the extremes of the kept
+    fragments (of a selected task, starting before its end): the least start - ``w0`` (at most 0) and the
+    greatest end - ``w0`` (at least 0)."""
+    n = len(ft)
+    a, dc = np.empty(n, np.int64), np.empty(n, np.int64)
+    total = 0  # work before the block: the sum of d
+    base_val = 0  # the exclusive sum of d at the first fragment of the block's first task
+    prev = -1  # the task of the fragment before the block
+    amin, amax = 0, 0
+    zero = above = past_n = cut_n = clipped = split = 0
+    for i in range(0, n, FRAGMENT_BLOCK):
+        j = min(i + FRAGMENT_BLOCK, n)
+        fb, db = ft[i:j], d[i:j]
+        cs = np.cumsum(db)
+        excl = cs - db + total  # sum of d before each fragment, over the whole file
+        first = np.empty(j - i, bool)
+        first[0] = fb[0] != prev
+        np.not_equal(fb[1:], fb[:-1], out=first[1:])
+        base = np.maximum.accumulate(np.where(first, np.arange(j - i), -1))
+        start_val = np.where(base >= 0, excl[np.maximum(base, 0)], base_val)
+        ab = s_rel[fb] + (excl - start_val)  # its task's submission + the fragments before it in the task
+        end = e_rel[fb]
+        past = ab >= end
+        cut = ~past & (ab + db > end)
+        past_n += int(np.count_nonzero(past))
+        cut_n += int(np.count_nonzero(cut))
+        clipped += int((ab + db - end)[cut].sum())
+        dcb = np.where(past, 0, np.minimum(db, end - ab))
+        a[i:j], dc[i:j] = ab, dcb
+        zero += int(np.count_nonzero(db == 0))
+        above += int(np.count_nonzero(u[i:j] > cap[fb]))
+        wanted = (vm_of_task[fb] >= 0) & ~past
+        if wanted.any():
+            aw, dw = ab[wanted] - w0, dcb[wanted]
+            amin = min(amin, int(aw.min()))
+            amax = max(amax, int((aw + dw).max()))
+            split += int(np.count_nonzero((dw > 0) & (np.floor(aw / step_ms) != np.floor((aw + dw - 1) / step_ms))))
+        base_val = int(start_val[-1])
+        total = int(excl[-1] + db[-1])
+        prev = int(fb[-1])
+    counts["fragments_zero_duration"] = zero
+    counts["fragments_above_capacity"] = above
+    counts["fragments_past_task_end"] = past_n
+    counts["fragments_clipped"] = cut_n
+    counts["clipped_fragment_s"] = int(round(float(clipped) / 1000))
+    counts["fragments_split_at_steps"] = split
+    return a, dc, amin, amax
+
+
+def _vm_fragments(v0: int, v1: int, first: np.ndarray, last: np.ndarray, a: np.ndarray, dc: np.ndarray,
+                  u: np.ndarray, end: np.ndarray, w0: int, amin: int, span: int,
+                  wsum: float | None) -> tuple[tuple[np.ndarray, ...], float | None]:
+    """The kept fragments of VMs ``v0:v1`` (those starting before their task's end), VM after VM, each VM's
+    in time order, as the arrays of :func:`_integral`; and the running sum of work after them (``wsum``:
+    before them, None at the first kept fragment: the float sums are those of one pass over all VMs)."""
+    lens = last[v0:v1] - first[v0:v1]
+    idx = np.repeat(first[v0:v1] - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+    fv = np.repeat(np.arange(v0, v1), lens)
+    ab, dcb, ub = a[idx], dc[idx], u[idx]
+    keep = ab < end[fv]
+    if not keep.all():
+        fv, ab, dcb, ub = fv[keep], ab[keep], dcb[keep], ub[keep]
+    if w0:
+        ab = ab - w0
+    work = ub * dcb
+    if not len(fv):
+        return (np.zeros(0, np.int64), fv, ab, dcb, ub, np.zeros(0)), wsum
+    if wsum is None:
+        ws = np.cumsum(work)
+    else:
+        ws = np.cumsum(np.r_[wsum, work])[1:]
+    kfirst = np.r_[True, fv[1:] != fv[:-1]]
+    kbase = np.maximum.accumulate(np.where(kfirst, np.arange(len(fv)), 0))
+    before = ws - work - (ws[kbase] - work[kbase])
+    key_start = fv * span + (ab - amin)
+    return (key_start, fv, ab, dcb, ub, before), float(ws[-1])
 
 
 def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_rel: np.ndarray,
@@ -318,68 +411,37 @@ def _fragments_to_grid(f: dict[str, Any], t: dict[str, Any], sel: np.ndarray, s_
     del task, known, duration, usage
     d = d.astype(np.int64, copy=False)
     u = u.astype(np.float64, copy=False)
-    counts["fragments_zero_duration"] = int(np.count_nonzero(d == 0))
-    counts["fragments_above_capacity"] = int(np.count_nonzero(u > t["cpu_capacity"][ft]))
-    # start of each fragment: its task's submission + the fragments before it in the task
-    csum = np.cumsum(d)
-    first = np.r_[True, ft[1:] != ft[:-1]]
-    base = np.maximum.accumulate(np.where(first, np.arange(len(ft)), 0)) if len(ft) else np.zeros(0, np.int64)
-    offset = csum - d - (csum[base] - d[base])
-    del csum, first, base
-    a = s_rel[ft] + offset
-    del offset
-    end = e_rel[ft]
-    past = a >= end
-    cut = ~past & (a + d > end)
-    counts["fragments_past_task_end"] = int(np.count_nonzero(past))
-    counts["fragments_clipped"] = int(np.count_nonzero(cut))
-    counts["clipped_fragment_s"] = int(round(float((a + d - end)[cut].sum()) / 1000))
-    dc = np.where(past, 0, np.minimum(d, end - a))
-    del end, cut, d
+    vm_of_task = np.full(n_tasks, -1, np.int64)
+    vm_of_task[sel] = np.arange(len(sel))
+    # pass 1, in file (task) order a block of fragments at a time (block-long temporaries stay in cache and
+    # reuse their pages; integer running sums carried across blocks): each fragment's start ``a`` and clipped
+    # length ``dc``, and the counts of rules 3-5
+    a, dc, amin, amax = _starts(ft, d, u, s_rel, e_rel, t["cpu_capacity"], vm_of_task, w0, step_ms, counts)
     # whole ms below 2**53: float sums are exact
     covered = np.bincount(ft, weights=dc, minlength=n_tasks).astype(np.int64)
     length = e_rel - s_rel
-    has = np.bincount(ft, minlength=n_tasks) > 0
+    bounds = np.searchsorted(ft, np.arange(n_tasks + 1))  # ft is sorted: task i's fragments are bounds[i]:bounds[i+1]
+    has = bounds[1:] > bounds[:-1]
     counts["tasks_without_fragments"] = int(np.count_nonzero(~has & (length > 0)))
     short = has & (covered < length)
     counts["tasks_fragments_short"] = int(np.count_nonzero(short))
     counts["uncovered_s"] = int(round(float((length - covered)[short].sum()) / 1000))
-
-    # the selected tasks' fragments, keyed (VM index, start) for the integral's look-up
-    vm_of_task = np.full(n_tasks, -1, np.int64)
-    vm_of_task[sel] = np.arange(len(sel))
-    fv = vm_of_task[ft]
-    wanted = (fv >= 0) & ~past
-    del ft, past
-    if not (wanted.all() and _is_sorted(fv)):  # else every fragment is kept, already in VM order
-        keep = np.flatnonzero(wanted)
-        keep = _stable_order(keep, fv[keep])  # VM (arrival) order, each VM's fragments in time order
-        fv, a, dc, u = fv[keep], a[keep], dc[keep], u[keep]
-        del keep
-    del wanted
-    if w0:
-        a = a - w0
-    work = u * dc
-    kfirst = np.r_[True, fv[1:] != fv[:-1]] if len(fv) else np.zeros(0, bool)
-    wsum = np.cumsum(work)
-    kbase = np.maximum.accumulate(np.where(kfirst, np.arange(len(fv)), 0)) if len(fv) else np.zeros(0, np.int64)
-    before = wsum - work - (wsum[kbase] - work[kbase]) if len(fv) else np.zeros(0)
-    del work, kfirst, wsum, kbase
-    amin = int(min(a.min(), 0)) if len(a) else 0
-    span = int(max(int((a + dc).max()) if len(a) else 0, int(hi_task.max()))) - amin + 1
-    key_start = fv * span + (a - amin)
-    counts["fragments_split_at_steps"] = int(np.count_nonzero(
-        (dc > 0) & (np.floor(a / step_ms) != np.floor((a + dc - 1) / step_ms))))
+    del ft
+    span = int(max(amax, int(hi_task.max()))) - amin + 1
 
     # every (VM, step) cell of the selected lifetimes, a block of VMs at a time (a cell's arrays are as long
     # as the block, not the grid)
     out = np.zeros((n_steps, len(sel)), dtype=np.float32)
     ends = np.cumsum(depart - arrive)
-    frags = (key_start, fv, a, dc, u, before)
+    first, last = bounds[sel], bounds[sel + 1]  # each VM's fragments (past ones too), in VM order
+    del bounds
+    end = e_rel[sel]
+    wsum = None  # the running sum of the kept fragments' work, in VM order, across blocks
     v0 = 0
     while v0 < len(sel):
         done = int(ends[v0 - 1]) if v0 else 0
         v1 = max(int(np.searchsorted(ends, done + CELL_BLOCK, side="right")), v0 + 1)
+        frags, wsum = _vm_fragments(v0, v1, first, last, a, dc, u, end, w0, amin, span, wsum)
         counts["steps_merging_fragments"] += _cells(out, frags, v0, v1, arrive, depart, lo_task, hi_task, span,
                                                     amin, step_ms)
         v0 = v1
