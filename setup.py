@@ -18,6 +18,13 @@ setup(
             # no fused multiply-add: the kernel must round exactly as the Python/numpy reference path
             extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
             optional=True,
-        )
+        ),
+        Extension(
+            "kumo.policies._pick",
+            ["src/kumo/policies/_pick.c"],
+            # the consolidation controller's host choice (kumo/policies/fused.py): the same rounding as numpy
+            extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
+            optional=True,
+        ),
     ]
 )

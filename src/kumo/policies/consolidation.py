@@ -278,6 +278,17 @@ class Consolidation:
         # the hosts not excluded (powered unless waking one is allowed) that pass the filters, best first;
         # the index's candidates hold every host that can pass, so the filters need only decide on them
         cand = index.candidates(plan, vm)
+        fused = mem.fused
+        if fused is not None and fused.kernel is not None:
+            # the compiled loop: the best host and how many pass, without the arrays; the ranked order is
+            # only needed when the detector refuses the best host
+            got = fused.best(plan, vm, cand, excluded, src, wake)
+            if got is not None:
+                best, n_ok = got
+                if n_ok <= 1:
+                    return self._first_accepted(view, plan, mem, vm, np.array([best])) if n_ok else -1
+                if self._accepts(view, plan, mem, vm, best):
+                    return best
         keep = ~excluded[cand]
         if not wake:
             keep &= plan.on[cand]
