@@ -154,20 +154,34 @@ def _packed(seed: int, n_vms: int = 260, n_steps: int = 30):
 @pytest.mark.parametrize("detection,selection,placement", [("lr", "mmt", "pabfd"), ("thr", "mmt", "pabfd"),
                                                            ("mad", "mc", "pabfd"), ("iqr", "mu", "best-fit"),
                                                            ("thr", "rs", "worst-fit"), ("lrr", "mmt", "first-fit")])
-@pytest.mark.parametrize("one_power_model", [False, True])
+@pytest.mark.parametrize("one_power_model", [False, "table", "linear", "linear-python"])
 def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection, placement, one_power_model):
-    from kumo.policies import consolidation
+    from kumo.policies import consolidation, fused
 
     trace = _packed(5)
     sc = _scenario("worst-fit", "binding", False)
     sc["hosts"][1]["initially_on"] = True
-    if one_power_model:  # the fused PABFD host choice (kumo.policies.fused) is taken
+    if one_power_model == "table":  # the fused PABFD host choice (kumo.policies.fused) is taken
         for h in sc["hosts"]:
             h["power"] = {"kind": "table", "watts": [90.0, 120.0, 150.0, 170.0, 200.0]}
+    elif one_power_model:  # the fused choice, and its compiled loop (unless turned off)
+        for h in sc["hosts"]:
+            h["power"] = {"kind": "linear", "idle_w": 90.0, "max_w": 200.0}
+        if one_power_model == "linear-python":
+            monkeypatch.setenv("KUMO_PURE_PYTHON", "1")
+        elif fused._pick is not None:  # count the compiled loop's calls
+            from types import SimpleNamespace
+
+            calls = []
+            real = fused._pick.pabfd_best
+            monkeypatch.setattr(fused, "_pick", SimpleNamespace(
+                pabfd_best=lambda *a: calls.append(1) or real(*a)))
     sc["controller"] = {"name": "consolidation", "params": {"detection": detection, "selection": selection,
                                                             "placement": placement}}
     fast = run(parse(sc), trace)
     assert len(fast.migrations) > 20  # the rounds move VMs (and roll tries back)
+    if one_power_model == "linear" and fused._pick is not None and placement == "pabfd":
+        assert len(calls) > 100
     monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
     monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
     _same(fast, run(parse(sc), trace))
@@ -230,6 +244,82 @@ def test_fused_pabfd_matches_the_placer(watts):
     sc["hosts"][1]["power"] = {"kind": "linear", "idle_w": 10.0, "max_w": 20.0}
     other = PlannedCluster(Engine(parse(sc), trace).lifecycle.view)
     assert FusedPabfd.build(Placer.preset(PLACEMENTS["pabfd"], resource="cpu"), other) is None
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def test_compiled_pick_matches_the_fused_choice():
+    """FusedPabfd.best (the compiled loop, _pick.c) against feasible_total and the best of its totals, on random
+    planned states, candidates, exclusions and sources; two host types (per-host limits) and one."""
+    from kumo.engine.loop import Engine
+    from kumo.policies import fused as F
+    from kumo.policies.consolidation import PLACEMENTS
+    from kumo.policies.planning import PlannedCluster
+
+    if not F.compiled():
+        pytest.skip("the compiled host choice is not built (no C compiler at install, or KUMO_PURE_PYTHON)")
+    trace = _trace(13, n_vms=200)
+    rng = np.random.default_rng(8)
+    for one_type in (False, True):
+        sc = _scenario("worst-fit", "binding", False)
+        for h in sc["hosts"]:
+            h["power"] = {"kind": "linear", "idle_w": 150.0, "max_w": 400.0}
+            h["initially_on"] = True
+        if one_type:
+            sc["hosts"][1] = {**sc["hosts"][0], "name": "b"}
+        eng = Engine(parse(sc), trace)
+        eng.begin_step(0)
+        for filters in (["cpu-demand", "ram-booking", "cpu-booking"], ["cpu-demand"], ["ram-booking"], []):
+            placer = Placer.preset(PLACEMENTS["pabfd"], resource="cpu", filters=filters)
+            plan = PlannedCluster(eng.lifecycle.view)
+            fused = F.FusedPabfd.build(placer, plan)
+            assert fused is not None and fused.kernel is not None
+            n = plan.used_c.size
+            for _ in range(400):
+                plan.used_c[:] = rng.random(n) * 90000.0
+                plan.used_c[rng.random(n) < 0.1] = 0.0
+                plan.used_c[rng.random(n) < 0.05] = 200000.0  # above capacity: power capped at 1
+                plan.book_c[:] = rng.random(n) * 180000.0
+                plan.book_r[:] = rng.random(n) * 140000.0
+                plan.on[:] = rng.random(n) < 0.8
+                if rng.random() < 0.3:  # ties: hosts in the same state
+                    plan.used_c[: n // 2] = plan.used_c[0]
+                vm = int(rng.integers(trace.n_vms))
+                cand = rng.permutation(n)[: int(rng.integers(0, n + 1))].astype(np.int64)
+                excluded = rng.random(n) < 0.3
+                src = int(rng.integers(n))
+                wake = bool(rng.random() < 0.5)
+                keep = ~excluded[cand]
+                if not wake:
+                    keep &= plan.on[cand]
+                if not excluded[src]:
+                    keep &= cand != src
+                hosts, total = fused.feasible_total(plan, vm, cand[keep])
+                want = (int(hosts[total == total.max()].min()) if hosts.size else -1, hosts.size)
+                assert fused.best(plan, vm, cand, excluded, src, wake) == want
+                got_h, got_t = fused.last(want[1])
+                assert np.array_equal(got_h, hosts) and got_t.tobytes() == total.tobytes()
+    with pytest.raises(TypeError, match="cand"):
+        F._pick.pabfd_best(np.zeros(3), excluded, 0, True, plan.on, plan.used_c, plan.book_r, plan.book_c,
+                           *fused.kernel, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0,
+                           fused.out_hosts, fused.out_total)
+    with pytest.raises(IndexError, match="out of range"):
+        F._pick.pabfd_best(np.array([n], np.int64), np.zeros(n, bool), 0, True, plan.on, plan.used_c, plan.book_r,
+                           plan.book_c, *fused.kernel, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0,
+                           fused.out_hosts, fused.out_total)
+    nan = plan.used_c.copy()
+    nan[:] = np.nan  # a NaN total: handed back to the Python path
+    assert F._pick.pabfd_best(np.arange(n, dtype=np.int64), np.zeros(n, bool), -1, True, plan.on, nan, plan.book_r,
+                              plan.book_c, *fused.kernel[:1], np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n)),
+                              1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, fused.out_hosts, fused.out_total) is None
+    with pytest.raises(TypeError, match="writable"):
+        F._pick.pabfd_best(np.array([0], np.int64), np.zeros(n, bool), 0, True, plan.on, plan.used_c, plan.book_r,
+                           plan.book_c, *fused.kernel, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, _ro(fused.out_hosts),
+                           fused.out_total)
 
 
 # ------------------------------------------------------------------------------------------- the sla controller

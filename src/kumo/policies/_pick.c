@@ -11,6 +11,8 @@
  *                 with P(x) = w1 if x >= 1 else max(x, 0) * slope + w0
  *   best:         the largest total, ties to the lowest host index
  *
+ * The feasible hosts (in candidate order) and their totals are written to out_hosts and out_total (one
+ * entry per host at least), for the caller's ranked order when the detector refuses the best host.
  * Returns (best host or -1, number of feasible hosts), or None when a total is NaN (the caller then runs
  * the Python path, which decides what NaN means). Arrays come through the buffer protocol, C-contiguous,
  * with their dtype checked; nothing is kept between calls.
@@ -20,7 +22,7 @@
 #include <stdint.h>
 
 typedef struct {
-    Py_buffer b[12];
+    Py_buffer b[14];
     int n;
 } bufs_t;
 
@@ -32,11 +34,13 @@ static void bufs_release(bufs_t *s)
 }
 
 /* kind: 'd' float64, 'q' int64, '?' bool/uint8; ndim 1 or 2; returns the data pointer or NULL (error set) */
-static void *take(bufs_t *s, PyObject *obj, char kind, int ndim, const char *name, Py_ssize_t *shape)
+static void *take(bufs_t *s, PyObject *obj, char kind, int ndim, const char *name, Py_ssize_t *shape, int write)
 {
     Py_buffer *b = &s->b[s->n];
-    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-        PyErr_Format(PyExc_TypeError, "pabfd_best: '%s' must be a C-contiguous array", name);
+    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (write ? PyBUF_WRITABLE : 0)) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "pabfd_best: '%s' must be a C-contiguous%s array", name,
+                     write ? " writable" : "");
         return NULL;
     }
     s->n++;
@@ -73,22 +77,24 @@ static double power(double u, double slope, double w0, double w1)
 
 static PyObject *pabfd_best(PyObject *self, PyObject *args)
 {
-    PyObject *o_cand, *o_excl, *o_on, *o_used, *o_br, *o_bc, *o_cap, *o_ld, *o_lr, *o_lc;
+    PyObject *o_cand, *o_excl, *o_on, *o_used, *o_br, *o_bc, *o_cap, *o_ld, *o_lr, *o_lc, *o_oh, *o_ot;
     long long src;
     int wake;
     double d, br, bc, slope, w0, w1, m;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOLpOOOOOOOOddddddd", &o_cand, &o_excl, &src, &wake, &o_on, &o_used, &o_br, &o_bc,
-                          &o_cap, &o_ld, &o_lr, &o_lc, &d, &br, &bc, &slope, &w0, &w1, &m))
+    if (!PyArg_ParseTuple(args, "OOLpOOOOOOOOdddddddOO", &o_cand, &o_excl, &src, &wake, &o_on, &o_used, &o_br,
+                          &o_bc, &o_cap, &o_ld, &o_lr, &o_lc, &d, &br, &bc, &slope, &w0, &w1, &m, &o_oh, &o_ot))
         return NULL;
     bufs_t s;
     s.n = 0;
     Py_ssize_t sh[2], n_cand, n_hosts, k_d, k_r, k_c;
-    const int64_t *cand = take(&s, o_cand, 'q', 1, "cand", sh);
+    const int64_t *cand = take(&s, o_cand, 'q', 1, "cand", sh, 0);
     n_cand = sh[0];
-    const uint8_t *excl = cand ? take(&s, o_excl, '?', 1, "excluded", sh) : NULL;
+    const uint8_t *excl = cand ? take(&s, o_excl, '?', 1, "excluded", sh, 0) : NULL;
     n_hosts = sh[0];
-    const uint8_t *on = excl ? take(&s, o_on, '?', 1, "on", sh) : NULL;
+    const uint8_t *on = excl ? take(&s, o_on, '?', 1, "on", sh, 0) : NULL;
+    int64_t *out_h = NULL;
+    double *out_t = NULL;
     const double *used = NULL, *book_r = NULL, *book_c = NULL, *cap = NULL, *ld = NULL, *lr = NULL, *lc = NULL;
     int bad = on == NULL || sh[0] != n_hosts;
     if (!bad) {
@@ -96,28 +102,37 @@ static PyObject *pabfd_best(PyObject *self, PyObject *args)
         PyObject *src_o[4] = {o_used, o_br, o_bc, o_cap};
         const char *names[4] = {"used", "book_r", "book_c", "cap"};
         for (int k = 0; k < 4 && !bad; k++) {
-            *dst[k] = take(&s, src_o[k], 'd', 1, names[k], sh);
+            *dst[k] = take(&s, src_o[k], 'd', 1, names[k], sh, 0);
             bad = *dst[k] == NULL || sh[0] != n_hosts;
         }
     }
     if (!bad) {
-        ld = take(&s, o_ld, 'd', 2, "lim_d", sh);
+        ld = take(&s, o_ld, 'd', 2, "lim_d", sh, 0);
         k_d = sh[0];
         bad = ld == NULL || sh[1] != n_hosts;
     }
     if (!bad) {
-        lr = take(&s, o_lr, 'd', 2, "lim_r", sh);
+        lr = take(&s, o_lr, 'd', 2, "lim_r", sh, 0);
         k_r = sh[0];
         bad = lr == NULL || sh[1] != n_hosts;
     }
     if (!bad) {
-        lc = take(&s, o_lc, 'd', 2, "lim_c", sh);
+        lc = take(&s, o_lc, 'd', 2, "lim_c", sh, 0);
         k_c = sh[0];
         bad = lc == NULL || sh[1] != n_hosts;
     }
+    if (!bad) {
+        out_h = take(&s, o_oh, 'q', 1, "out_hosts", sh, 1);
+        bad = out_h == NULL || sh[0] < n_cand;
+    }
+    if (!bad) {
+        out_t = take(&s, o_ot, 'd', 1, "out_total", sh, 1);
+        bad = out_t == NULL || sh[0] < n_cand;
+    }
     if (bad) {
         if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "pabfd_best: the host arrays must have one entry per host");
+            PyErr_SetString(PyExc_ValueError, "pabfd_best: the host arrays must have one entry per host (the out "
+                                              "arrays one per candidate at least)");
         bufs_release(&s);
         return NULL;
     }
@@ -152,11 +167,13 @@ static PyObject *pabfd_best(PyObject *self, PyObject *args)
         }
         if (!ok)
             continue;
-        n_ok++;
         double c = cap[h];
         double p_after = power(after / c, slope, w0, w1);
         double now = on[h] ? power(u / c, slope, w0, w1) : 0.0;
         double t = m * (p_after - now);
+        out_h[n_ok] = h;
+        out_t[n_ok] = t;
+        n_ok++;
         if (t != t) {
             nan = 1;
             break;
@@ -175,7 +192,7 @@ static PyObject *pabfd_best(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"pabfd_best", pabfd_best, METH_VARARGS,
      "pabfd_best(cand, excluded, src, wake, on, used, book_r, book_c, cap, lim_d, lim_r, lim_c, d, br, bc, slope, "
-     "w0, w1, m) -> (best host or -1, feasible hosts) or None (a NaN total)"},
+     "w0, w1, m, out_hosts, out_total) -> (best host or -1, feasible hosts) or None (a NaN total)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -289,6 +289,8 @@ class Consolidation:
                     return self._first_accepted(view, plan, mem, vm, np.array([best])) if n_ok else -1
                 if self._accepts(view, plan, mem, vm, best):
                     return best
+                hosts, total = fused.last(n_ok)
+                return self._first_accepted(view, plan, mem, vm, hosts[np.lexsort((hosts, -total))][1:])
         keep = ~excluded[cand]
         if not wake:
             keep &= plan.on[cand]

@@ -81,6 +81,9 @@ class FusedPabfd:
                            rows([hr * h.cpu_mhz for hr in demand]),
                            rows([(h.ram_overcommit if r is None else r) * h.ram_mb * (1 + 1e-12) for r in ram]),
                            rows([(h.cpu_overcommit if r is None else r) * h.cpu_mhz * (1 + 1e-12) for r in cpu]))
+            # where the loop writes the hosts that pass and their totals (read by :meth:`last`)
+            self.out_hosts = np.empty(n, np.int64)
+            self.out_total = np.empty(n)
 
     @classmethod
     def build(cls, placer: Any, view: Any) -> FusedPabfd | None:
@@ -124,7 +127,8 @@ class FusedPabfd:
         """The compiled loop, if built for this decision: of ``cand`` less the ``excluded`` hosts (and the
         hosts off unless ``wake``, and ``src`` unless excluded), the best host that passes the filters (-1 if
         none) and how many pass; None when it is not built or hands the call back (a NaN total). The same
-        host as :meth:`feasible_total` and the best of its totals (ties to the lowest index)."""
+        host as :meth:`feasible_total` and the best of its totals (ties to the lowest index); :meth:`last`
+        then gives what :meth:`feasible_total` returns."""
         if self.kernel is None:
             return None
         cap, ld, lr, lc = self.kernel
@@ -132,7 +136,12 @@ class FusedPabfd:
         vms = plan.vms
         return _pick.pabfd_best(cand, excluded, src, wake, plan.on, plan.used_c, plan.book_r, plan.book_c, cap, ld, lr,
                                 lc, float(plan.vm_cpu_demand[vm]), float(vms.ram_booked_mb[vm]),
-                                float(vms.cpu_booked_mhz[vm]), slope, w0, w1, self.m)
+                                float(vms.cpu_booked_mhz[vm]), slope, w0, w1, self.m, self.out_hosts,
+                                self.out_total)
+
+    def last(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The hosts that passed and their totals in the last :meth:`best` call (``n`` of them; copies)."""
+        return self.out_hosts[:n].copy(), self.out_total[:n].copy()
 
     def feasible_total(self, plan: Any, vm: int, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The hosts of ``cand`` that pass the filters, and their totals (higher is better)."""
