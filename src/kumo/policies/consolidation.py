@@ -79,6 +79,8 @@ class ConsolidationMemory:
     fused: FusedPabfd | None = None  #: the decision's one-pass host choice, when the placer allows it
     #: vm -> (valid length, OLS dot product) of its history x booked MHz, for this decision
     vm_ols: dict[int, tuple[int, float]] = field(default_factory=dict)
+    #: vm -> its history x booked MHz, for this decision (the adaptive detectors' one-host checks)
+    vm_rows: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 @register("controller", "consolidation")
@@ -165,6 +167,7 @@ class Consolidation:
         plan = self._plan(view, mem)
         mem.fused = FusedPabfd.build(mem.placer, view)
         mem.vm_ols = {}
+        mem.vm_rows = {}
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -325,6 +328,16 @@ class Consolidation:
             over = pred >= 1
             if not (abs(pred - 1) <= 1e-9 or (det.ols_may_flip_over and over)):
                 return not over
+        if weights is None and hasattr(det, "overloaded_floats"):
+            # the same history as below, as Python floats, trimmed from ``filled`` (the entries past it are 0.0)
+            vrow = mem.vm_rows.get(vm)
+            if vrow is None:
+                vrow = mem.vm_rows[vm] = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+            row = (hist[h] + vrow / cap).tolist()
+            n = min(mem.filled, len(row))
+            while n and row[n - 1] == 0.0:
+                n -= 1
+            return not det.overloaded_floats(util, row[:n] if n else row[:1])
         return not self._over_one(mem, util, hist[h] + mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / cap)
 
     def _first_accepted(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
