@@ -79,8 +79,9 @@ class ConsolidationMemory:
     fused: FusedPabfd | None = None  #: the decision's one-pass host choice, when the placer allows it
     #: vm -> (valid length, OLS dot product) of its history x booked MHz, for this decision
     vm_ols: dict[int, tuple[int, float]] = field(default_factory=dict)
-    #: vm -> its history x booked MHz, for this decision (the adaptive detectors' one-host checks)
-    vm_rows: dict[int, np.ndarray] = field(default_factory=dict)
+    #: vm -> (its history x booked MHz, a host's MHz, their quotient), for this decision (the adaptive
+    #: detectors' one-host checks)
+    vm_rows: dict[int, tuple[np.ndarray, float, np.ndarray]] = field(default_factory=dict)
 
 
 @register("controller", "consolidation")
@@ -330,10 +331,11 @@ class Consolidation:
                 return not over
         if weights is None and hasattr(det, "overloaded_floats"):
             # the same history as below, as Python floats, trimmed from ``filled`` (the entries past it are 0.0)
-            vrow = mem.vm_rows.get(vm)
-            if vrow is None:
-                vrow = mem.vm_rows[vm] = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
-            row = (hist[h] + vrow / cap).tolist()
+            part = mem.vm_rows.get(vm)  # (its row x MHz, the last host MHz, the row / that MHz)
+            if part is None or part[1] != cap:
+                vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] if part is None else part[0]
+                part = mem.vm_rows[vm] = (vrow, cap, vrow / cap)
+            row = (hist[h] + part[2]).tolist()
             n = min(mem.filled, len(row))
             while n and row[n - 1] == 0.0:
                 n -= 1
