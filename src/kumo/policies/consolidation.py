@@ -79,6 +79,9 @@ class ConsolidationMemory:
     fused: FusedPabfd | None = None  #: the decision's one-pass host choice, when the placer allows it
     #: vm -> (valid length, OLS dot product) of its history x booked MHz, for this decision
     vm_ols: dict[int, tuple[int, float]] = field(default_factory=dict)
+    #: vm -> (its history x booked MHz, a host's MHz, their quotient), for this decision (the adaptive
+    #: detectors' one-host checks)
+    vm_rows: dict[int, tuple[np.ndarray, float, np.ndarray]] = field(default_factory=dict)
 
 
 @register("controller", "consolidation")
@@ -165,6 +168,7 @@ class Consolidation:
         plan = self._plan(view, mem)
         mem.fused = FusedPabfd.build(mem.placer, view)
         mem.vm_ols = {}
+        mem.vm_rows = {}
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -338,6 +342,17 @@ class Consolidation:
             over = pred >= 1
             if not (abs(pred - 1) <= 1e-9 or (det.ols_may_flip_over and over)):
                 return not over
+        if weights is None and hasattr(det, "overloaded_floats"):
+            # the same history as below, as Python floats, trimmed from ``filled`` (the entries past it are 0.0)
+            part = mem.vm_rows.get(vm)  # (its row x MHz, the last host MHz, the row / that MHz)
+            if part is None or part[1] != cap:
+                vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] if part is None else part[0]
+                part = mem.vm_rows[vm] = (vrow, cap, vrow / cap)
+            row = (hist[h] + part[2]).tolist()
+            n = min(mem.filled, len(row))
+            while n and row[n - 1] == 0.0:
+                n -= 1
+            return not det.overloaded_floats(util, row[:n] if n else row[:1])
         return not self._over_one(mem, util, hist[h] + mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / cap)
 
     def _first_accepted(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
