@@ -158,6 +158,9 @@ def test_mad_on_python_floats_is_the_same_bits(xs, util):
     # the one-host check on a list of floats (the consolidation controller's form) equals the array form
     a, b = S.mad_cloudsim(xs), S.mad_cloudsim_floats(list(xs))
     assert np.float64(a).tobytes() == np.float64(b).tobytes()
+    if len(xs) >= 2:
+        a, b = S.iqr_cloudsim(xs), S.iqr_cloudsim_floats(list(xs))
+        assert np.float64(a).tobytes() == np.float64(b).tobytes()
     for det in (D.MedianAbsoluteDeviation(), D.InterQuartileRange()):
         if len(xs) >= 2:
             assert det.overloaded_floats(util, list(xs)) == det.overloaded_one(util, np.array(xs))

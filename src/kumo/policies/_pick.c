@@ -19,6 +19,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 
 typedef struct {
@@ -189,7 +190,167 @@ static PyObject *pabfd_best(PyObject *self, PyObject *args)
     return Py_BuildValue("(Ln)", (long long)best, n_ok);
 }
 
+/* ------------------------------------------------------------------------------- IQR / MAD, one host at a time
+ *
+ * The adaptive detectors' verdict on host h with the VM added, as Consolidation._accepts and the row-wise form
+ * of _first_accepted decide it (kumo/policies/detection.py, _stats.py):
+ *   empty host (n_vms[h] == 0): accepted
+ *   util = (used[h] + d) / cap[h];  row[i] = hist[h][i] + vrow[i] / cap[h], i < H
+ *   n = min(filled, H) less the trailing zeros (at least 1)
+ *   over = n < min_history ? util > fallback : util > 1 - safety * spread(row[:n])
+ *   IQR: s sorted, s[round(0.75 (n+1)) - 1] - s[round(0.25 (n+1)) - 1] (Java's round, halves up)
+ *   MAD: the legacy 50th percentile of |m - x| over x, m the legacy 50th percentile of the row
+ * Any value that is not finite in a row hands the call back (None): the Python path knows what NaN means.
+ */
+#define MAX_H 4096
+
+static void sort_small(double *x, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 1; i < n; i++) { /* insertion sort: stable, the order Python's sorted() gives */
+        double key = x[i];
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && x[j] > key) {
+            x[j + 1] = x[j];
+            j--;
+        }
+        x[j + 1] = key;
+    }
+}
+
+static Py_ssize_t java_round_q(double x)
+{
+    double f = floor(x);
+    return (Py_ssize_t)f + (x - f >= 0.5 ? 1 : 0);
+}
+
+static double median_legacy(const double *s, Py_ssize_t n) /* sorted, n >= 1 */
+{
+    if (n == 1)
+        return s[0];
+    double pos = 0.5 * (double)(n + 1);
+    if (pos < 1)
+        return s[0];
+    if (pos >= (double)n)
+        return s[n - 1];
+    double fpos = floor(pos);
+    Py_ssize_t i = (Py_ssize_t)fpos;
+    double dif = pos - fpos;
+    double lower = s[i - 1], upper = s[i];
+    return lower + dif * (upper - lower);
+}
+
+static PyObject *adaptive_first(PyObject *self, PyObject *args)
+{
+    PyObject *o_order, *o_nv, *o_used, *o_cap, *o_hist, *o_vrow;
+    double d, safety, fallback;
+    long long filled, min_history;
+    int mode;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOdLiddL", &o_order, &o_nv, &o_used, &o_cap, &o_hist, &o_vrow, &d, &filled,
+                          &mode, &safety, &fallback, &min_history))
+        return NULL;
+    if (mode != 1 && mode != 2) {
+        PyErr_Format(PyExc_ValueError, "adaptive_first: mode must be 1 (IQR) or 2 (MAD), got %d", mode);
+        return NULL;
+    }
+    bufs_t s;
+    s.n = 0;
+    Py_ssize_t sh[2], k, n_hosts, H = 0;
+    const int64_t *order = take(&s, o_order, 'q', 1, "order", sh, 0);
+    k = sh[0];
+    const int64_t *nv = order ? take(&s, o_nv, 'q', 1, "n_vms", sh, 0) : NULL;
+    n_hosts = sh[0];
+    const double *used = NULL, *cap = NULL, *hist = NULL, *vrow = NULL;
+    int bad = nv == NULL;
+    if (!bad) {
+        used = take(&s, o_used, 'd', 1, "used", sh, 0);
+        bad = used == NULL || sh[0] != n_hosts;
+    }
+    if (!bad) {
+        cap = take(&s, o_cap, 'd', 1, "cap", sh, 0);
+        bad = cap == NULL || sh[0] != n_hosts;
+    }
+    if (!bad) {
+        hist = take(&s, o_hist, 'd', 2, "hist", sh, 0);
+        H = sh[1];
+        bad = hist == NULL || sh[0] != n_hosts || H > MAX_H;
+    }
+    if (!bad) {
+        vrow = take(&s, o_vrow, 'd', 1, "vrow", sh, 0);
+        bad = vrow == NULL || sh[0] != H;
+    }
+    if (bad) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "adaptive_first: one entry per host in n_vms, used, cap and hist's "
+                                              "rows, one per history column in vrow (at most 4096)");
+        bufs_release(&s);
+        return NULL;
+    }
+    double row[MAX_H], dev[MAX_H];
+    int64_t found = -1;
+    int hand_back = 0;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        int64_t h = order[j];
+        if (h < 0 || h >= n_hosts) {
+            bufs_release(&s);
+            PyErr_Format(PyExc_IndexError, "adaptive_first: host %lld out of range", (long long)h);
+            return NULL;
+        }
+        if (nv[h] == 0) {
+            found = h;
+            break;
+        }
+        double c = cap[h];
+        double util = (used[h] + d) / c;
+        const double *hr = hist + h * H;
+        int finite = util - util == 0.0;
+        for (Py_ssize_t i = 0; i < H; i++) {
+            row[i] = hr[i] + vrow[i] / c;
+            finite &= row[i] - row[i] == 0.0;
+        }
+        if (!finite) {
+            hand_back = 1;
+            break;
+        }
+        Py_ssize_t n = filled < H ? (Py_ssize_t)filled : H;
+        if (n < 0)
+            n = 0;
+        while (n > 0 && row[n - 1] == 0.0)
+            n--;
+        if (n == 0)
+            n = 1;
+        int over;
+        if (n < min_history) {
+            over = util > fallback;
+        } else {
+            sort_small(row, n);
+            double spread;
+            if (mode == 1) {
+                spread = row[java_round_q(0.75 * (double)(n + 1)) - 1] - row[java_round_q(0.25 * (double)(n + 1)) - 1];
+            } else {
+                double med = median_legacy(row, n);
+                for (Py_ssize_t i = 0; i < n; i++)
+                    dev[i] = fabs(med - row[i]);
+                sort_small(dev, n);
+                spread = median_legacy(dev, n);
+            }
+            over = util > 1 - safety * spread;
+        }
+        if (!over) {
+            found = h;
+            break;
+        }
+    }
+    bufs_release(&s);
+    if (hand_back)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong((long long)found);
+}
+
 static PyMethodDef methods[] = {
+    {"adaptive_first", adaptive_first, METH_VARARGS,
+     "adaptive_first(order, n_vms, used, cap, hist, vrow, d, filled, mode, safety, fallback, min_history) -> the "
+     "first host of order whose IQR (mode 1) or MAD (mode 2) detector accepts the VM, -1, or None (hand back)"},
     {"pabfd_best", pabfd_best, METH_VARARGS,
      "pabfd_best(cand, excluded, src, wake, on, used, book_r, book_c, cap, lim_d, lim_r, lim_c, d, br, bc, slope, "
      "w0, w1, m, out_hosts, out_total) -> (best host or -1, feasible hosts) or None (a NaN total)"},

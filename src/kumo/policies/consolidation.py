@@ -38,8 +38,15 @@ import numpy as np
 
 from kumo.policies import registry
 from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision, SelectionContext
-from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail, trim_zero_tail_1d
-from kumo.policies.fused import FusedPabfd
+from kumo.policies.detection import (
+    InterQuartileRange,
+    MedianAbsoluteDeviation,
+    StaticThreshold,
+    host_history,
+    trim_zero_tail,
+    trim_zero_tail_1d,
+)
+from kumo.policies.fused import FusedPabfd, _pick, compiled
 from kumo.policies.placement import Placer
 from kumo.policies.planning import PlannedCluster
 from kumo.policies.registry import make, register
@@ -82,6 +89,9 @@ class ConsolidationMemory:
     #: vm -> (its history x booked MHz, a host's MHz, their quotient), for this decision (the adaptive
     #: detectors' one-host checks)
     vm_rows: dict[int, tuple[np.ndarray, float, np.ndarray]] = field(default_factory=dict)
+    #: the compiled IQR/MAD check's constant arguments for this decision (``_pick.adaptive_first``), or None
+    adaptive: tuple[Any, ...] | None = None
+    one: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  #: a one-host order for it
 
 
 @register("controller", "consolidation")
@@ -169,6 +179,7 @@ class Consolidation:
         mem.fused = FusedPabfd.build(mem.placer, view)
         mem.vm_ols = {}
         mem.vm_rows = {}
+        mem.adaptive = self._adaptive_args(view, plan, mem)
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -342,6 +353,11 @@ class Consolidation:
             over = pred >= 1
             if not (abs(pred - 1) <= 1e-9 or (det.ols_may_flip_over and over)):
                 return not over
+        if mem.adaptive is not None:
+            mem.one[0] = h
+            got = self._adaptive_first(view, plan, mem, vm, mem.one)
+            if got is not None:
+                return got >= 0
         if weights is None and hasattr(det, "overloaded_floats"):
             # the same history as below, as Python floats, trimmed from ``filled`` (the entries past it are 0.0)
             part = mem.vm_rows.get(vm)  # (its row x MHz, the last host MHz, the row / that MHz)
@@ -358,6 +374,10 @@ class Consolidation:
     def _first_accepted(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
                         order: np.ndarray) -> int:
         """The first host of ``order`` (feasible hosts, best first) whose detector accepts ``vm``, or -1."""
+        if mem.adaptive is not None:
+            got = self._adaptive_first(view, plan, mem, vm, order)
+            if got is not None:
+                return got
         d = float(view.vm_cpu_demand[vm])
         screened = self._first_passing_screened(view, plan, mem, vm, order, d)
         if screened is not None:
@@ -385,6 +405,31 @@ class Consolidation:
             pos += chunk
             chunk *= 4
         return -1
+
+    def _adaptive_args(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory) -> tuple[Any, ...] | None:
+        """The compiled IQR/MAD check's arguments that hold for the whole decision, or None where it does not
+        apply (another detector, a subclass, no compiled module, a history that is not a C-contiguous array)."""
+        det = mem.detector
+        mode = {InterQuartileRange: 1, MedianAbsoluteDeviation: 2}.get(type(det))
+        hist = plan.extras["hist"]
+        if mode is None or not compiled() or mem.ols_weights is not None or hist.dtype != np.float64 \
+                or not hist.flags.c_contiguous:
+            return None
+        return (plan.n_vms, plan.used_c, np.ascontiguousarray(view.hosts.cpu_mhz, dtype=np.float64), hist, mode,
+                float(det.safety), float(det.fallback_threshold), int(det.min_history))
+
+    def _adaptive_first(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
+                        order: np.ndarray) -> int | None:
+        """The first host of ``order`` whose IQR/MAD detector accepts ``vm`` (-1 if none), decided by the compiled
+        check (``_pick.adaptive_first``: the scalar form's arithmetic, one host at a time), or None when it hands
+        the call back (a value that is not finite)."""
+        n_vms, used, cap, hist, mode, safety, fallback, min_history = mem.adaptive  # type: ignore[misc]
+        part = mem.vm_rows.get(vm)
+        if part is None:
+            vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+            part = mem.vm_rows[vm] = (vrow, np.nan, vrow)
+        return _pick.adaptive_first(order, n_vms, used, cap, hist, part[0], float(view.vm_cpu_demand[vm]),
+                                    mem.filled, mode, safety, fallback, min_history)
 
     def _first_passing_screened(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
                                 order: np.ndarray, d: float) -> int | None:

@@ -291,6 +291,9 @@ class InterQuartileRange(_AdaptiveThreshold):
     def _spread_one(self, history_1d: list[float]) -> float:
         return _stats.iqr_cloudsim(history_1d)
 
+    def _spread_floats(self, history: list[float]) -> float:
+        return _stats.iqr_cloudsim_floats(history)
+
 
 @register("detection", "mad")
 @dataclass(frozen=True)
