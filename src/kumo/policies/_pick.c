@@ -347,7 +347,77 @@ static PyObject *adaptive_first(PyObject *self, PyObject *args)
     return PyLong_FromLongLong((long long)found);
 }
 
+/* ---------------------------------------------------------------------------- a planned move's host histories
+ *
+ * Consolidation._move's update of the two host rows (n_hosts, H) and their valid lengths:
+ *   hist[src][i] = max(hist[src][i] - row[i] / cap[src], 0.0)   (numpy's maximum: NaN stays, -0.0 gives 0.0)
+ *   hist[dst][i] = hist[dst][i] + row[i] / cap[dst]
+ *   hlen[h] = n = min(filled, H) if hist[h][n - 1] != 0, else 1 + the last non-zero column (1 if none)
+ */
+static int64_t trim_len(const double *h, Py_ssize_t H, long long filled)
+{
+    Py_ssize_t n = filled < H ? (Py_ssize_t)filled : H;
+    if (n > 0 && h[n - 1] != 0.0)
+        return n;
+    for (Py_ssize_t i = H - 1; i >= 0; i--)
+        if (h[i] != 0.0)
+            return i + 1;
+    return 1;
+}
+
+static PyObject *move_rows(PyObject *self, PyObject *args)
+{
+    PyObject *o_hist, *o_hlen, *o_cap, *o_row;
+    long long src, dst, filled;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOLLL", &o_hist, &o_hlen, &o_cap, &o_row, &src, &dst, &filled))
+        return NULL;
+    bufs_t s;
+    s.n = 0;
+    Py_ssize_t sh[2], n_hosts = 0, H = 0;
+    double *hist = take(&s, o_hist, 'd', 2, "hist", sh, 1);
+    n_hosts = sh[0];
+    H = sh[1];
+    int64_t *hlen = hist ? take(&s, o_hlen, 'q', 1, "hlen", sh, 1) : NULL;
+    int bad = hlen == NULL || sh[0] != n_hosts;
+    const double *cap = NULL, *row = NULL;
+    if (!bad) {
+        cap = take(&s, o_cap, 'd', 1, "cap", sh, 0);
+        bad = cap == NULL || sh[0] != n_hosts;
+    }
+    if (!bad) {
+        row = take(&s, o_row, 'd', 1, "row", sh, 0);
+        bad = row == NULL || sh[0] != H;
+    }
+    if (!bad && (src < 0 || src >= n_hosts || dst < 0 || dst >= n_hosts)) {
+        PyErr_Format(PyExc_IndexError, "move_rows: host %lld or %lld out of range", src, dst);
+        bad = 1;
+    }
+    if (bad) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "move_rows: one entry per host in hist's rows, hlen and cap, one per "
+                                              "history column in row");
+        bufs_release(&s);
+        return NULL;
+    }
+    double *h = hist + src * H, c = cap[src];
+    for (Py_ssize_t i = 0; i < H; i++) {
+        double x = h[i] - row[i] / c;
+        h[i] = x > 0.0 ? x : (x != x ? x : 0.0);
+    }
+    hlen[src] = trim_len(h, H, filled);
+    h = hist + dst * H;
+    c = cap[dst];
+    for (Py_ssize_t i = 0; i < H; i++)
+        h[i] = h[i] + row[i] / c;
+    hlen[dst] = trim_len(h, H, filled);
+    bufs_release(&s);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"move_rows", move_rows, METH_VARARGS,
+     "move_rows(hist, hlen, cap, row, src, dst, filled): a planned move's update of the two host histories"},
     {"adaptive_first", adaptive_first, METH_VARARGS,
      "adaptive_first(order, n_vms, used, cap, hist, vrow, d, filled, mode, safety, fallback, min_history) -> the "
      "first host of order whose IQR (mode 1) or MAD (mode 2) detector accepts the VM, -1, or None (hand back)"},

@@ -92,6 +92,8 @@ class ConsolidationMemory:
     #: the compiled IQR/MAD check's constant arguments for this decision (``_pick.adaptive_first``), or None
     adaptive: tuple[Any, ...] | None = None
     one: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  #: a one-host order for it
+    #: the host MHz for the compiled update of the host histories in a move (``_pick.move_rows``), or None
+    rows_args: np.ndarray | None = None
 
 
 @register("controller", "consolidation")
@@ -180,6 +182,10 @@ class Consolidation:
         mem.vm_ols = {}
         mem.vm_rows = {}
         mem.adaptive = self._adaptive_args(view, plan, mem)
+        hist, hlen = plan.extras["hist"], plan.extras["hlen"]
+        mem.rows_args = (np.ascontiguousarray(view.hosts.cpu_mhz, dtype=np.float64) if compiled()
+                         and hist.dtype == np.float64 and hist.flags.c_contiguous and hlen.dtype == np.int64
+                         and hlen.flags.c_contiguous else None)
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -253,6 +259,13 @@ class Consolidation:
         plan.move(vm, src, dst)
         hist = plan.extras["hist"]
         hlen = plan.extras["hlen"]
+        if mem.rows_args is not None:  # compiled: the same operations on the two rows
+            part = mem.vm_rows.get(vm)
+            if part is None:
+                vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+                part = mem.vm_rows[vm] = (vrow, np.nan, vrow)
+            _pick.move_rows(hist, hlen, mem.rows_args, part[0], src, dst, mem.filled)
+            return
         row = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]  # each term is (u x MHz) / host MHz
         cap = view.hosts.cpu_mhz
         # entries at or past mem.filled are 0.0 in every VM's history (zeros shifted in), so in every host's

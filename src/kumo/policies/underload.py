@@ -188,19 +188,25 @@ class _Bounds:
                 levels = np.geomspace(levels[0], levels[-1], _LEVELS)
                 levels[-1] = min(levels[-1], need.max())
             p = {"filter": f, "s": s, "cum": cum, "levels": levels, "room0": room[proc],
+                 "low": levels - s,  # the levels less the slack, as _counted compares
                  "g": np.searchsorted(levels, need, side="right") - 1,  # the highest level at most the need
                  "max_need": need[self.first[:-1]] if n else need,
                  "stay_room": np.full(plan.n_vms.shape, np.nan)}
             p["beyond"] = self._counted(p, p["room0"]).sum(axis=1)
             p["stay_room"][stay_hosts] = room[stay_hosts]
             p["stay_sum"] = self._counted(p, room[stay_hosts]).sum(axis=1)
+            p["stay_max"] = float(np.nanmax(p["stay_room"], initial=-np.inf))  # kept up to date by received
             self.parts.append(p)
         self.rank = np.arange(len(self.pos)) - self.first[self.pos] + 1  # place in its group, from 1
+        # the largest room0 among the pending hosts after position rest_b, per part (fails' "rest"); rest_b -1:
+        # to be worked out again
+        self.rest_b = -1
+        self.rest_max: list[float] = []
 
     @staticmethod
     def _counted(p: dict[str, Any], rooms: np.ndarray) -> np.ndarray:
         """(levels, k) each room where it counts for a level (room >= level - s), else 0."""
-        return np.where(rooms[None, :] >= p["levels"][:, None] - p["s"], rooms[None, :], 0.0)
+        return np.where(rooms[None, :] >= p["low"][:, None], rooms[None, :], 0.0)
 
     def chunk(self, f0: int, f1: int) -> np.ndarray:
         """Start the chunk of positions f0..f1-1 (the previous one ended at f0); its verdicts."""
@@ -221,6 +227,8 @@ class _Bounds:
         at = at[at >= 0]
         where = at[self.pending[at]]
         self.pending[where] = False
+        if where.size and int(where.max()) >= self.rest_b:
+            self.rest_b = -1  # a pending host after it left the "rest"
         for p in self.parts:
             if where.size:
                 p["beyond"] -= self._counted(p, p["room0"][where]).sum(axis=1)
@@ -231,6 +239,12 @@ class _Bounds:
             new = np.asarray(p["filter"].room(self.plan, h), dtype=np.float64)
             p["stay_room"][h] = new
             p["stay_sum"] += self._counted(p, new).sum(axis=1)
+            # the largest room of the hosts that stay: a max is exact, so only a host that held it and shrank
+            # (or a NaN) needs the whole array again
+            if bool((old[was] == p["stay_max"]).any()) or bool(np.isnan(new).any()):
+                p["stay_max"] = float(np.nanmax(p["stay_room"], initial=-np.inf))
+            elif new.size:
+                p["stay_max"] = max(p["stay_max"], float(new.max()))
         self.stay[h] = True
         return at
 
@@ -241,14 +255,17 @@ class _Bounds:
         sl = slice(int(self.first[a]), int(self.first[b]))
         pos = self.pos[sl] - a
         live = ~self.plan.touched[self.proc[a:b]]  # hosts of the chunk still to be tried, with their rooms
-        for p in self.parts:
+        if self.rest_b != b:
+            pend = self.pending[b:]
+            self.rest_max = [float(p["room0"][b:][pend].max(initial=-np.inf)) for p in self.parts]
+            self.rest_b = b
+        for p, rest_max in zip(self.parts, self.rest_max, strict=True):
             s = p["s"]
             r = np.where(live, p["room0"][a:b], -np.inf)
             later = np.full(b - a, -np.inf)  # largest room tried after each position, in the chunk
             if b - a > 1:
                 later[:-1] = np.maximum.accumulate(r[::-1])[::-1][1:]
-            rest = p["room0"][b:][self.pending[b:]]
-            best = np.maximum(np.maximum(later, rest.max(initial=-np.inf)), np.nanmax(p["stay_room"], initial=-np.inf))
+            best = np.maximum(np.maximum(later, rest_max), p["stay_max"])
             out |= p["max_need"][a:b] - s > best
             counted = self._counted(p, np.where(live, p["room0"][a:b], 0.0))  # (levels, b - a)
             after = np.zeros_like(counted)
