@@ -350,3 +350,70 @@ def test_sla_fits_elsewhere_matches_the_matrix():
             plan.room[:, hit] -= rng.random((4, int(hit.sum())))
             plan.blocked |= rng.random(nh) < 0.1
             wit.changed()
+
+
+def test_compiled_detector_checks_and_history_moves_match_python():
+    """_pick.adaptive_first / adaptive_ranked (IQR, MAD) against the detectors' scalar form, and _pick.move_rows
+    against Consolidation._move's numpy update, on random host histories (zero tails, ties, short histories)."""
+    from kumo.policies import fused as F
+    from kumo.policies import registry
+    from kumo.policies.consolidation import CLOUDSIM_DETECTION_PARAMS
+    from kumo.policies.detection import trim_zero_tail, trim_zero_tail_1d
+
+    if not F.compiled():
+        pytest.skip("the compiled checks are not built (no C compiler at install, or KUMO_PURE_PYTHON)")
+    pick = F._pick
+    rng = np.random.default_rng(21)
+    n, H = 60, 30
+    for mode, name in ((1, "iqr"), (2, "mad")):
+        det = registry.make("detection", name, CLOUDSIM_DETECTION_PARAMS[name])
+        for _ in range(60):
+            filled = int(rng.integers(0, H + 1))
+            hist = rng.random((n, H)) * rng.random((n, 1)) * 0.8
+            hist[:, filled:] = 0.0
+            hist[rng.random((n, H)) < 0.05] = 0.0
+            hist[:10] = np.round(hist[:10] * 8) / 8  # ties, for the percentiles
+            n_vms = rng.integers(0, 3, n).astype(np.int64)
+            cap = rng.choice([2600.0 * 32, 2100.0 * 16], n)
+            used = rng.random(n) * cap * 0.9
+            vrow = rng.random(H) * 3000.0
+            vrow[filled:] = 0.0
+            d = float(rng.random() * 5000.0)
+            args = (n_vms, used, cap, hist, vrow, d, filled, mode, float(det.safety), float(det.fallback_threshold),
+                    int(det.min_history))
+
+            want = []
+            for h in range(n):
+                row = hist[h] + vrow / cap[h]
+                want.append(bool(n_vms[h] == 0) or not det.overloaded_one((used[h] + d) / cap[h],
+                                                                          row[:trim_zero_tail_1d(row)]))
+            for h in range(n):
+                assert (pick.adaptive_first(np.array([h], np.int64), *args) == h) == want[h]
+            order = rng.permutation(n).astype(np.int64)
+            first = next((int(h) for h in order if want[h]), -1)
+            assert pick.adaptive_first(order, *args) == first
+            # ranked: the hosts by total (ties to the lower host), one left out
+            total = np.round(rng.random(n) * 4) / 4
+            skip = int(rng.integers(n))
+            ranked = order[np.lexsort((order, -total[order]))]
+            ranked = ranked[ranked != skip]
+            first = next((int(h) for h in ranked if want[h]), -1)
+            assert pick.adaptive_ranked(order, total[order].copy(), n, skip, *args) == first
+            # a NaN in a row is handed back
+            bad = hist.copy()
+            bad[order[0], 0] = np.nan
+            assert pick.adaptive_first(order[:1], n_vms + 1, used, cap, bad, *args[4:]) is None
+            # a move's update of two rows
+            src, dst = (int(x) for x in rng.choice(n, 2, replace=False))
+            h1, l1 = hist.copy(), trim_zero_tail(hist)
+            h2, l2 = hist.copy(), l1.copy()
+            pick.move_rows(h1, l1, cap, vrow, src, dst, filled)
+            np.maximum(h2[src] - vrow / cap[src], 0.0, out=h2[src])
+            l2[src] = trim_zero_tail_1d(h2[src], filled)
+            h2[dst] += vrow / cap[dst]
+            l2[dst] = trim_zero_tail_1d(h2[dst], filled)
+            assert h1.tobytes() == h2.tobytes() and np.array_equal(l1, l2)
+    with pytest.raises(ValueError, match="mode"):
+        pick.adaptive_first(order, *args[:7], 3, *args[8:])
+    with pytest.raises(IndexError):
+        pick.move_rows(h1, l1, cap, vrow, n, 0, 3)

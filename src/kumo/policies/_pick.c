@@ -239,108 +239,229 @@ static double median_legacy(const double *s, Py_ssize_t n) /* sorted, n >= 1 */
     return lower + dif * (upper - lower);
 }
 
-static PyObject *adaptive_first(PyObject *self, PyObject *args)
-{
-    PyObject *o_order, *o_nv, *o_used, *o_cap, *o_hist, *o_vrow;
+typedef struct {
+    const int64_t *nv;
+    const double *used, *cap, *hist, *vrow;
+    Py_ssize_t n_hosts, H;
     double d, safety, fallback;
     long long filled, min_history;
     int mode;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOOOdLiddL", &o_order, &o_nv, &o_used, &o_cap, &o_hist, &o_vrow, &d, &filled,
-                          &mode, &safety, &fallback, &min_history))
-        return NULL;
-    if (mode != 1 && mode != 2) {
-        PyErr_Format(PyExc_ValueError, "adaptive_first: mode must be 1 (IQR) or 2 (MAD), got %d", mode);
-        return NULL;
+    double row[MAX_H], dev[MAX_H];
+} adaptive_t;
+
+/* 1: the detector accepts the VM on host h; 0: it refuses; -1: a value is not finite (hand back) */
+static int verdict(adaptive_t *A, int64_t h)
+{
+    if (A->nv[h] == 0)
+        return 1;
+    Py_ssize_t H = A->H;
+    double *row = A->row;
+    double c = A->cap[h];
+    double util = (A->used[h] + A->d) / c;
+    const double *hr = A->hist + h * H;
+    int finite = util - util == 0.0;
+    for (Py_ssize_t i = 0; i < H; i++) {
+        row[i] = hr[i] + A->vrow[i] / c;
+        finite &= row[i] - row[i] == 0.0;
     }
+    if (!finite)
+        return -1;
+    Py_ssize_t n = A->filled < H ? (Py_ssize_t)A->filled : H;
+    if (n < 0)
+        n = 0;
+    while (n > 0 && row[n - 1] == 0.0)
+        n--;
+    if (n == 0)
+        n = 1;
+    int over;
+    if (n < A->min_history) {
+        over = util > A->fallback;
+    } else {
+        sort_small(row, n);
+        double spread;
+        if (A->mode == 1) {
+            spread = row[java_round_q(0.75 * (double)(n + 1)) - 1] - row[java_round_q(0.25 * (double)(n + 1)) - 1];
+        } else {
+            double med = median_legacy(row, n);
+            for (Py_ssize_t i = 0; i < n; i++)
+                A->dev[i] = fabs(med - row[i]);
+            sort_small(A->dev, n);
+            spread = median_legacy(A->dev, n);
+        }
+        over = util > 1 - A->safety * spread;
+    }
+    return !over;
+}
+
+/* the adaptive arguments common to both entry points; returns 0, or -1 with an error set */
+static int adaptive_take(bufs_t *s, adaptive_t *A, PyObject *o_nv, PyObject *o_used, PyObject *o_cap,
+                         PyObject *o_hist, PyObject *o_vrow, const char *entry)
+{
+    Py_ssize_t sh[2];
+    if (A->mode != 1 && A->mode != 2) {
+        PyErr_Format(PyExc_ValueError, "%s: mode must be 1 (IQR) or 2 (MAD), got %d", entry, A->mode);
+        return -1;
+    }
+    A->nv = take(s, o_nv, 'q', 1, "n_vms", sh, 0);
+    A->n_hosts = sh[0];
+    int bad = A->nv == NULL;
+    if (!bad) {
+        A->used = take(s, o_used, 'd', 1, "used", sh, 0);
+        bad = A->used == NULL || sh[0] != A->n_hosts;
+    }
+    if (!bad) {
+        A->cap = take(s, o_cap, 'd', 1, "cap", sh, 0);
+        bad = A->cap == NULL || sh[0] != A->n_hosts;
+    }
+    if (!bad) {
+        A->hist = take(s, o_hist, 'd', 2, "hist", sh, 0);
+        A->H = sh[1];
+        bad = A->hist == NULL || sh[0] != A->n_hosts || A->H > MAX_H;
+    }
+    if (!bad) {
+        A->vrow = take(s, o_vrow, 'd', 1, "vrow", sh, 0);
+        bad = A->vrow == NULL || sh[0] != A->H;
+    }
+    if (bad && !PyErr_Occurred())
+        PyErr_Format(PyExc_ValueError, "%s: one entry per host in n_vms, used, cap and hist's rows, one per history "
+                                       "column in vrow (at most 4096)", entry);
+    return bad ? -1 : 0;
+}
+
+static PyObject *adaptive_first(PyObject *self, PyObject *args)
+{
+    PyObject *o_order, *o_nv, *o_used, *o_cap, *o_hist, *o_vrow;
+    adaptive_t A;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOdLiddL", &o_order, &o_nv, &o_used, &o_cap, &o_hist, &o_vrow, &A.d, &A.filled,
+                          &A.mode, &A.safety, &A.fallback, &A.min_history))
+        return NULL;
     bufs_t s;
     s.n = 0;
-    Py_ssize_t sh[2], k, n_hosts, H = 0;
+    Py_ssize_t sh[2];
     const int64_t *order = take(&s, o_order, 'q', 1, "order", sh, 0);
-    k = sh[0];
-    const int64_t *nv = order ? take(&s, o_nv, 'q', 1, "n_vms", sh, 0) : NULL;
-    n_hosts = sh[0];
-    const double *used = NULL, *cap = NULL, *hist = NULL, *vrow = NULL;
-    int bad = nv == NULL;
-    if (!bad) {
-        used = take(&s, o_used, 'd', 1, "used", sh, 0);
-        bad = used == NULL || sh[0] != n_hosts;
-    }
-    if (!bad) {
-        cap = take(&s, o_cap, 'd', 1, "cap", sh, 0);
-        bad = cap == NULL || sh[0] != n_hosts;
-    }
-    if (!bad) {
-        hist = take(&s, o_hist, 'd', 2, "hist", sh, 0);
-        H = sh[1];
-        bad = hist == NULL || sh[0] != n_hosts || H > MAX_H;
-    }
-    if (!bad) {
-        vrow = take(&s, o_vrow, 'd', 1, "vrow", sh, 0);
-        bad = vrow == NULL || sh[0] != H;
-    }
-    if (bad) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "adaptive_first: one entry per host in n_vms, used, cap and hist's "
-                                              "rows, one per history column in vrow (at most 4096)");
+    Py_ssize_t k = sh[0];
+    if (order == NULL || adaptive_take(&s, &A, o_nv, o_used, o_cap, o_hist, o_vrow, "adaptive_first") < 0) {
         bufs_release(&s);
         return NULL;
     }
-    double row[MAX_H], dev[MAX_H];
     int64_t found = -1;
-    int hand_back = 0;
     for (Py_ssize_t j = 0; j < k; j++) {
         int64_t h = order[j];
-        if (h < 0 || h >= n_hosts) {
+        if (h < 0 || h >= A.n_hosts) {
             bufs_release(&s);
             PyErr_Format(PyExc_IndexError, "adaptive_first: host %lld out of range", (long long)h);
             return NULL;
         }
-        if (nv[h] == 0) {
-            found = h;
-            break;
+        int v = verdict(&A, h);
+        if (v < 0) {
+            bufs_release(&s);
+            Py_RETURN_NONE;
         }
-        double c = cap[h];
-        double util = (used[h] + d) / c;
-        const double *hr = hist + h * H;
-        int finite = util - util == 0.0;
-        for (Py_ssize_t i = 0; i < H; i++) {
-            row[i] = hr[i] + vrow[i] / c;
-            finite &= row[i] - row[i] == 0.0;
-        }
-        if (!finite) {
-            hand_back = 1;
-            break;
-        }
-        Py_ssize_t n = filled < H ? (Py_ssize_t)filled : H;
-        if (n < 0)
-            n = 0;
-        while (n > 0 && row[n - 1] == 0.0)
-            n--;
-        if (n == 0)
-            n = 1;
-        int over;
-        if (n < min_history) {
-            over = util > fallback;
-        } else {
-            sort_small(row, n);
-            double spread;
-            if (mode == 1) {
-                spread = row[java_round_q(0.75 * (double)(n + 1)) - 1] - row[java_round_q(0.25 * (double)(n + 1)) - 1];
-            } else {
-                double med = median_legacy(row, n);
-                for (Py_ssize_t i = 0; i < n; i++)
-                    dev[i] = fabs(med - row[i]);
-                sort_small(dev, n);
-                spread = median_legacy(dev, n);
-            }
-            over = util > 1 - safety * spread;
-        }
-        if (!over) {
+        if (v) {
             found = h;
             break;
         }
     }
+    bufs_release(&s);
+    return PyLong_FromLongLong((long long)found);
+}
+
+/* ranked order of the hosts that pass: the larger total first, ties to the lower host (np.lexsort((h, -t))) */
+typedef struct {
+    double t;
+    int64_t h;
+} ranked_t;
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    const ranked_t *x = a, *y = b;
+    if (x->t > y->t)
+        return -1;
+    if (x->t < y->t)
+        return 1;
+    return (x->h > y->h) - (x->h < y->h);
+}
+
+static PyObject *adaptive_ranked(PyObject *self, PyObject *args)
+{
+    PyObject *o_h, *o_t, *o_nv, *o_used, *o_cap, *o_hist, *o_vrow;
+    Py_ssize_t n_ok;
+    long long skip;
+    adaptive_t A;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOnLOOOOOdLiddL", &o_h, &o_t, &n_ok, &skip, &o_nv, &o_used, &o_cap, &o_hist,
+                          &o_vrow, &A.d, &A.filled, &A.mode, &A.safety, &A.fallback, &A.min_history))
+        return NULL;
+    bufs_t s;
+    s.n = 0;
+    Py_ssize_t sh[2];
+    const int64_t *hosts = take(&s, o_h, 'q', 1, "hosts", sh, 0);
+    int bad = hosts == NULL || n_ok < 0 || sh[0] < n_ok;
+    const double *total = NULL;
+    if (!bad) {
+        total = take(&s, o_t, 'd', 1, "total", sh, 0);
+        bad = total == NULL || sh[0] < n_ok;
+    }
+    if (bad || adaptive_take(&s, &A, o_nv, o_used, o_cap, o_hist, o_vrow, "adaptive_ranked") < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "adaptive_ranked: hosts and total must hold n_ok entries");
+        bufs_release(&s);
+        return NULL;
+    }
+    ranked_t *r = PyMem_Malloc(sizeof(ranked_t) * (size_t)(n_ok > 0 ? n_ok : 1));
+    if (r == NULL) {
+        bufs_release(&s);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n_ok; i++) {
+        int64_t h = hosts[i];
+        if (h < 0 || h >= A.n_hosts) {
+            PyMem_Free(r);
+            bufs_release(&s);
+            PyErr_Format(PyExc_IndexError, "adaptive_ranked: host %lld out of range", (long long)h);
+            return NULL;
+        }
+        if (h == skip)
+            continue;
+        r[m].t = total[i];
+        r[m].h = h;
+        m++;
+    }
+    /* the best few by selection (the detector usually accepts one of them), the rest sorted once */
+    int64_t found = -1;
+    int hand_back = 0, done = 0;
+    Py_ssize_t j = 0;
+    for (; j < m && j < 8 && !done; j++) {
+        Py_ssize_t b = j;
+        for (Py_ssize_t i = j + 1; i < m; i++)
+            if (ranked_cmp(&r[i], &r[b]) < 0)
+                b = i;
+        ranked_t tmp = r[j];
+        r[j] = r[b];
+        r[b] = tmp;
+        int v = verdict(&A, r[j].h);
+        if (v < 0)
+            hand_back = done = 1;
+        else if (v)
+            found = r[j].h, done = 1;
+    }
+    if (!done && j < m) {
+        qsort(r + j, (size_t)(m - j), sizeof(ranked_t), ranked_cmp);
+        for (; j < m; j++) {
+            int v = verdict(&A, r[j].h);
+            if (v < 0) {
+                hand_back = 1;
+                break;
+            }
+            if (v) {
+                found = r[j].h;
+                break;
+            }
+        }
+    }
+    PyMem_Free(r);
     bufs_release(&s);
     if (hand_back)
         Py_RETURN_NONE;
@@ -416,6 +537,10 @@ static PyObject *move_rows(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
+    {"adaptive_ranked", adaptive_ranked, METH_VARARGS,
+     "adaptive_ranked(hosts, total, n_ok, skip, n_vms, used, cap, hist, vrow, d, filled, mode, safety, fallback, "
+     "min_history) -> adaptive_first over the first n_ok hosts less skip, best total first (ties to the lower "
+     "host)"},
     {"move_rows", move_rows, METH_VARARGS,
      "move_rows(hist, hlen, cap, row, src, dst, filled): a planned move's update of the two host histories"},
     {"adaptive_first", adaptive_first, METH_VARARGS,

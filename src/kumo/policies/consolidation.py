@@ -260,11 +260,7 @@ class Consolidation:
         hist = plan.extras["hist"]
         hlen = plan.extras["hlen"]
         if mem.rows_args is not None:  # compiled: the same operations on the two rows
-            part = mem.vm_rows.get(vm)
-            if part is None:
-                vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
-                part = mem.vm_rows[vm] = (vrow, np.nan, vrow)
-            _pick.move_rows(hist, hlen, mem.rows_args, part[0], src, dst, mem.filled)
+            _pick.move_rows(hist, hlen, mem.rows_args, self._vm_row(view, mem, vm), src, dst, mem.filled)
             return
         row = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]  # each term is (u x MHz) / host MHz
         cap = view.hosts.cpu_mhz
@@ -317,6 +313,13 @@ class Consolidation:
                     return self._first_accepted(view, plan, mem, vm, np.array([best])) if n_ok else -1
                 if self._accepts(view, plan, mem, vm, best):
                     return best
+                if mem.adaptive is not None:  # the rest, ranked and checked in the compiled loop
+                    n_vms, used, cap_a, hist, mode, safety, fallback, min_history = mem.adaptive
+                    ranked = _pick.adaptive_ranked(fused.out_hosts, fused.out_total, n_ok, best, n_vms, used, cap_a,
+                                                   hist, self._vm_row(view, mem, vm), float(view.vm_cpu_demand[vm]),
+                                                   mem.filled, mode, safety, fallback, min_history)
+                    if ranked is not None:
+                        return int(ranked)
                 hosts, total = fused.last(n_ok)
                 return self._first_accepted(view, plan, mem, vm, hosts[np.lexsort((hosts, -total))][1:])
         keep = ~excluded[cand]
@@ -325,6 +328,7 @@ class Consolidation:
         if not excluded[src]:
             keep &= cand != src
         cand = cand[keep]
+        total: np.ndarray | None
         if mem.fused is not None:
             hosts, total = mem.fused.feasible_total(plan, vm, cand)
         else:
@@ -426,7 +430,7 @@ class Consolidation:
         mode = {InterQuartileRange: 1, MedianAbsoluteDeviation: 2}.get(type(det))
         hist = plan.extras["hist"]
         if mode is None or not compiled() or mem.ols_weights is not None or hist.dtype != np.float64 \
-                or not hist.flags.c_contiguous:
+                or not hist.flags.c_contiguous or hist.shape[1] > 4096:  # the compiled check's row buffer
             return None
         return (plan.n_vms, plan.used_c, np.ascontiguousarray(view.hosts.cpu_mhz, dtype=np.float64), hist, mode,
                 float(det.safety), float(det.fallback_threshold), int(det.min_history))
@@ -437,12 +441,17 @@ class Consolidation:
         check (``_pick.adaptive_first``: the scalar form's arithmetic, one host at a time), or None when it hands
         the call back (a value that is not finite)."""
         n_vms, used, cap, hist, mode, safety, fallback, min_history = mem.adaptive  # type: ignore[misc]
+        return _pick.adaptive_first(order, n_vms, used, cap, hist, self._vm_row(view, mem, vm),
+                                    float(view.vm_cpu_demand[vm]), mem.filled, mode, safety, fallback, min_history)
+
+    @staticmethod
+    def _vm_row(view: ClusterView, mem: ConsolidationMemory, vm: int) -> np.ndarray:
+        """``vm``'s history x booked MHz (each term of a host row is that over the host's MHz), once a decision."""
         part = mem.vm_rows.get(vm)
         if part is None:
             vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
             part = mem.vm_rows[vm] = (vrow, np.nan, vrow)
-        return _pick.adaptive_first(order, n_vms, used, cap, hist, part[0], float(view.vm_cpu_demand[vm]),
-                                    mem.filled, mode, safety, fallback, min_history)
+        return part[0]
 
     def _first_passing_screened(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
                                 order: np.ndarray, d: float) -> int | None:
