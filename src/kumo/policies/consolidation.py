@@ -320,8 +320,8 @@ class Consolidation:
                                                    mem.filled, mode, safety, fallback, min_history)
                     if ranked is not None:
                         return int(ranked)
-                hosts, total = fused.last(n_ok)
-                return self._first_accepted(view, plan, mem, vm, hosts[np.lexsort((hosts, -total))][1:])
+                ok_hosts, ok_total = fused.last(n_ok)
+                return self._first_accepted(view, plan, mem, vm, ok_hosts[np.lexsort((ok_hosts, -ok_total))][1:])
         keep = ~excluded[cand]
         if not wake:
             keep &= plan.on[cand]
