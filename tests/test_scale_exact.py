@@ -113,7 +113,7 @@ def _plain_find_host(self, view, plan, mem, vm, src, excluded, wake, index):
     return self._first_accepted(view, plan, mem, vm, mem.placer.rank(plan, vm, ok))
 
 
-def _plain_underload(view, plan, index, running, on_host, over, find_host, move):
+def _plain_underload(view, plan, index, running, on_host, over, find_host, move, parts=None):
     """The underload round tried host by host, every try run and rolled back when it fails (CloudSim's loop)."""
     from kumo.policies.underload import underload_order
 
@@ -417,3 +417,43 @@ def test_compiled_detector_checks_and_history_moves_match_python():
         pick.adaptive_first(order, *args[:7], 3, *args[8:])
     with pytest.raises(IndexError):
         pick.move_rows(h1, l1, cap, vrow, n, 0, 3)
+
+
+def test_bound_parts_pick_and_learn():
+    """The underload round's choice of filters for its checks: all of them every few decisions, else the ones
+    that caught hosts alone (or the one that caught most); none when none caught any."""
+    from kumo.policies.underload import BoundParts
+
+    bp = BoundParts(every=3)
+    assert bp.pick(3) == ((0, 1, 2), True)
+    bp.learn(np.array([0, 4, 0]), np.array([2, 9, 2]))
+    assert bp.pick(3) == ((1,), False) and bp.pick(3) == ((1,), False)
+    assert bp.pick(3) == ((0, 1, 2), True)
+    bp.learn(np.array([0, 0, 0]), np.array([5, 7, 7]))  # caught only together: the first that caught most
+    assert bp.pick(3) == ((1,), False)
+    bp.learn(np.array([0, 0, 0]), np.array([0, 0, 0]))
+    assert bp.use == ()
+
+
+@pytest.mark.parametrize("every", [1, 2, 1000])
+def test_underload_round_same_whichever_filters_check(monkeypatch, every):
+    """The checks' filters change the speed only: any choice gives the plain round's run."""
+    from kumo.policies import consolidation, underload
+
+    trace = _packed(6)
+    sc = _scenario("worst-fit", "binding", False)
+    sc["hosts"][1]["initially_on"] = True
+    for h in sc["hosts"]:
+        h["power"] = {"kind": "linear", "idle_w": 90.0, "max_w": 200.0}
+    sc["controller"] = {"name": "consolidation", "params": {"detection": "iqr", "selection": "mmt"}}
+    pick = underload.BoundParts.pick
+
+    def pick_every(self, n_parts):
+        self.every = every
+        return pick(self, n_parts)
+
+    monkeypatch.setattr(underload.BoundParts, "pick", pick_every)
+    fast = run(parse(sc), trace)
+    monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
+    monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
+    _same(fast, run(parse(sc), trace))

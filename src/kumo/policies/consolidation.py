@@ -52,7 +52,7 @@ from kumo.policies.planning import PlannedCluster
 from kumo.policies.registry import make, register
 from kumo.policies.selection import select_until_ok
 from kumo.policies.targets import TargetIndex
-from kumo.policies.underload import empty_underloaded, underload_order
+from kumo.policies.underload import BoundParts, empty_underloaded, underload_order
 
 __all__ = ["CLOUDSIM_DETECTION_PARAMS", "PLACEMENTS", "Consolidation", "ConsolidationMemory", "underload_order"]
 
@@ -94,6 +94,8 @@ class ConsolidationMemory:
     one: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  #: a one-host order for it
     #: the host MHz for the compiled update of the host histories in a move (``_pick.move_rows``), or None
     rows_args: np.ndarray | None = None
+    #: which filters the underload round's certain-to-fail checks use (speed only: the same decisions)
+    bound_parts: BoundParts = field(default_factory=BoundParts)
 
 
 @register("controller", "consolidation")
@@ -215,7 +217,7 @@ class Consolidation:
                               # the round's ``excluded`` holds every host that is off: waking none, as False
                               lambda vm, src, excluded, idx: self._find_host(view, plan, mem, vm, src, excluded,
                                                                               True, idx),
-                              lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst))
+                              lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst), mem.bound_parts)
         off: list[int] = []
         if self.switch_off:
             empty = plan.on & (view.host_n_vms == 0) & ~plan.touched
