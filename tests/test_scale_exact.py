@@ -175,7 +175,7 @@ def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection
             calls = []
             real = fused._pick.pabfd_best
             monkeypatch.setattr(fused, "_pick", SimpleNamespace(
-                pabfd_best=lambda *a: calls.append(1) or real(*a)))
+                pabfd_best=lambda *a: calls.append(1) or real(*a), power_now=fused._pick.power_now))
     sc["controller"] = {"name": "consolidation", "params": {"detection": detection, "selection": selection,
                                                             "placement": placement}}
     fast = run(parse(sc), trace)
@@ -303,6 +303,10 @@ def test_compiled_pick_matches_the_fused_choice():
                 assert fused.best(plan, vm, cand, excluded, src, wake) == want
                 got_h, got_t = fused.last(want[1])
                 assert np.array_equal(got_h, hosts) and got_t.tobytes() == total.tobytes()
+                fused.track_power(plan)  # each host's power now kept: the same choice
+                assert fused.best(plan, vm, cand, excluded, src, wake) == want
+                assert fused.last(want[1])[1].tobytes() == total.tobytes()
+                fused.pnow = None
     with pytest.raises(TypeError, match="cand"):
         F._pick.pabfd_best(np.zeros(3), excluded, 0, True, plan.on, plan.used_c, plan.book_r, plan.book_c,
                            *fused.kernel, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0,
@@ -407,7 +411,11 @@ def test_compiled_detector_checks_and_history_moves_match_python():
             src, dst = (int(x) for x in rng.choice(n, 2, replace=False))
             h1, l1 = hist.copy(), trim_zero_tail(hist)
             h2, l2 = hist.copy(), l1.copy()
-            pick.move_rows(h1, l1, cap, vrow, src, dst, filled)
+            pnow, used2 = np.zeros(n), used.copy()
+            pick.move_rows(h1, l1, cap, vrow, src, dst, filled, pnow, used2, 250.0, 150.0, 400.0)
+            want_p = np.zeros(n)
+            pick.power_now(want_p, used2, cap, 250.0, 150.0, 400.0)
+            assert pnow[src] == want_p[src] and pnow[dst] == want_p[dst]
             np.maximum(h2[src] - vrow / cap[src], 0.0, out=h2[src])
             l2[src] = trim_zero_tail_1d(h2[src], filled)
             h2[dst] += vrow / cap[dst]

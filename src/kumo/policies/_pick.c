@@ -78,13 +78,13 @@ static double power(double u, double slope, double w0, double w1)
 
 static PyObject *pabfd_best(PyObject *self, PyObject *args)
 {
-    PyObject *o_cand, *o_excl, *o_on, *o_used, *o_br, *o_bc, *o_cap, *o_ld, *o_lr, *o_lc, *o_oh, *o_ot;
+    PyObject *o_cand, *o_excl, *o_on, *o_used, *o_br, *o_bc, *o_cap, *o_ld, *o_lr, *o_lc, *o_oh, *o_ot, *o_pn = Py_None;
     long long src;
     int wake;
     double d, br, bc, slope, w0, w1, m;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOLpOOOOOOOOdddddddOO", &o_cand, &o_excl, &src, &wake, &o_on, &o_used, &o_br,
-                          &o_bc, &o_cap, &o_ld, &o_lr, &o_lc, &d, &br, &bc, &slope, &w0, &w1, &m, &o_oh, &o_ot))
+    if (!PyArg_ParseTuple(args, "OOLpOOOOOOOOdddddddOO|O", &o_cand, &o_excl, &src, &wake, &o_on, &o_used, &o_br,
+                          &o_bc, &o_cap, &o_ld, &o_lr, &o_lc, &d, &br, &bc, &slope, &w0, &w1, &m, &o_oh, &o_ot, &o_pn))
         return NULL;
     bufs_t s;
     s.n = 0;
@@ -130,6 +130,11 @@ static PyObject *pabfd_best(PyObject *self, PyObject *args)
         out_t = take(&s, o_ot, 'd', 1, "out_total", sh, 1);
         bad = out_t == NULL || sh[0] < n_cand;
     }
+    const double *pnow = NULL; /* each host's power now, P(min(used / cap, 1)), kept by the caller */
+    if (!bad && o_pn != Py_None) {
+        pnow = take(&s, o_pn, 'd', 1, "pnow", sh, 0);
+        bad = pnow == NULL || sh[0] != n_hosts;
+    }
     if (bad) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_ValueError, "pabfd_best: the host arrays must have one entry per host (the out "
@@ -170,7 +175,7 @@ static PyObject *pabfd_best(PyObject *self, PyObject *args)
             continue;
         double c = cap[h];
         double p_after = power(after / c, slope, w0, w1);
-        double now = on[h] ? power(u / c, slope, w0, w1) : 0.0;
+        double now = on[h] ? (pnow ? pnow[h] : power(u / c, slope, w0, w1)) : 0.0;
         double t = m * (p_after - now);
         out_h[n_ok] = h;
         out_t[n_ok] = t;
@@ -488,10 +493,12 @@ static int64_t trim_len(const double *h, Py_ssize_t H, long long filled)
 
 static PyObject *move_rows(PyObject *self, PyObject *args)
 {
-    PyObject *o_hist, *o_hlen, *o_cap, *o_row;
+    PyObject *o_hist, *o_hlen, *o_cap, *o_row, *o_pn = Py_None, *o_used = Py_None;
     long long src, dst, filled;
+    double slope = 0.0, w0 = 0.0, w1 = 0.0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOLLL", &o_hist, &o_hlen, &o_cap, &o_row, &src, &dst, &filled))
+    if (!PyArg_ParseTuple(args, "OOOOLLL|OOddd", &o_hist, &o_hlen, &o_cap, &o_row, &src, &dst, &filled, &o_pn, &o_used,
+                          &slope, &w0, &w1))
         return NULL;
     bufs_t s;
     s.n = 0;
@@ -509,6 +516,16 @@ static PyObject *move_rows(PyObject *self, PyObject *args)
     if (!bad) {
         row = take(&s, o_row, 'd', 1, "row", sh, 0);
         bad = row == NULL || sh[0] != H;
+    }
+    double *pnow = NULL;
+    const double *used = NULL;
+    if (!bad && o_pn != Py_None) {
+        pnow = take(&s, o_pn, 'd', 1, "pnow", sh, 1);
+        bad = pnow == NULL || sh[0] != n_hosts;
+        if (!bad) {
+            used = take(&s, o_used, 'd', 1, "used", sh, 0);
+            bad = used == NULL || sh[0] != n_hosts;
+        }
     }
     if (!bad && (src < 0 || src >= n_hosts || dst < 0 || dst >= n_hosts)) {
         PyErr_Format(PyExc_IndexError, "move_rows: host %lld or %lld out of range", src, dst);
@@ -532,11 +549,48 @@ static PyObject *move_rows(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < H; i++)
         h[i] = h[i] + row[i] / c;
     hlen[dst] = trim_len(h, H, filled);
+    if (pnow) { /* the two hosts' power now, after the move (the plan's used MHz already moved) */
+        pnow[src] = power(used[src] / cap[src], slope, w0, w1);
+        pnow[dst] = power(used[dst] / cap[dst], slope, w0, w1);
+    }
+    bufs_release(&s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *power_now(PyObject *self, PyObject *args)
+{
+    PyObject *o_pn, *o_used, *o_cap;
+    double slope, w0, w1;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOddd", &o_pn, &o_used, &o_cap, &slope, &w0, &w1))
+        return NULL;
+    bufs_t s;
+    s.n = 0;
+    Py_ssize_t sh[2], n;
+    double *pnow = take(&s, o_pn, 'd', 1, "pnow", sh, 1);
+    n = sh[0];
+    const double *used = pnow ? take(&s, o_used, 'd', 1, "used", sh, 0) : NULL;
+    int bad = used == NULL || sh[0] != n;
+    const double *cap = NULL;
+    if (!bad) {
+        cap = take(&s, o_cap, 'd', 1, "cap", sh, 0);
+        bad = cap == NULL || sh[0] != n;
+    }
+    if (bad) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "power_now: pnow, used and cap must have one entry per host");
+        bufs_release(&s);
+        return NULL;
+    }
+    for (Py_ssize_t h = 0; h < n; h++)
+        pnow[h] = power(used[h] / cap[h], slope, w0, w1);
     bufs_release(&s);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
+    {"power_now", power_now, METH_VARARGS,
+     "power_now(pnow, used, cap, slope, w0, w1): pnow[h] = P(min(used[h] / cap[h], 1)) for every host"},
     {"adaptive_ranked", adaptive_ranked, METH_VARARGS,
      "adaptive_ranked(hosts, total, n_ok, skip, n_vms, used, cap, hist, vrow, d, filled, mode, safety, fallback, "
      "min_history) -> adaptive_first over the first n_ok hosts less skip, best total first (ties to the lower "

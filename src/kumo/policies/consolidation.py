@@ -94,6 +94,8 @@ class ConsolidationMemory:
     one: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  #: a one-host order for it
     #: the host MHz for the compiled update of the host histories in a move (``_pick.move_rows``), or None
     rows_args: np.ndarray | None = None
+    #: (pnow, planned used MHz, slope, idle W, max W) for the compiled move to update the power now, or None
+    power_args: tuple[Any, ...] | None = None
     #: which filters the underload round's certain-to-fail checks use (speed only: the same decisions)
     bound_parts: BoundParts = field(default_factory=BoundParts)
 
@@ -188,6 +190,11 @@ class Consolidation:
         mem.rows_args = (np.ascontiguousarray(view.hosts.cpu_mhz, dtype=np.float64) if compiled()
                          and hist.dtype == np.float64 and hist.flags.c_contiguous and hlen.dtype == np.int64
                          and hlen.flags.c_contiguous else None)
+        mem.power_args = None
+        if mem.fused is not None and mem.rows_args is not None:  # each host's power now, kept by the moves
+            pnow = mem.fused.track_power(plan)
+            if pnow is not None:
+                mem.power_args = (pnow, plan.used_c, *mem.fused.lin)  # type: ignore[misc]
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -262,7 +269,8 @@ class Consolidation:
         hist = plan.extras["hist"]
         hlen = plan.extras["hlen"]
         if mem.rows_args is not None:  # compiled: the same operations on the two rows
-            _pick.move_rows(hist, hlen, mem.rows_args, self._vm_row(view, mem, vm), src, dst, mem.filled)
+            _pick.move_rows(hist, hlen, mem.rows_args, self._vm_row(view, mem, vm), src, dst, mem.filled,
+                            *(mem.power_args or ()))
             return
         row = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]  # each term is (u x MHz) / host MHz
         cap = view.hosts.cpu_mhz

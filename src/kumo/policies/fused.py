@@ -84,6 +84,20 @@ class FusedPabfd:
             # where the loop writes the hosts that pass and their totals (read by :meth:`last`)
             self.out_hosts = np.empty(n, np.int64)
             self.out_total = np.empty(n)
+        #: each host's power now (see :meth:`track_power`), or None: the loop works it out per candidate
+        self.pnow: np.ndarray | None = None
+
+    def track_power(self, plan: Any) -> np.ndarray | None:
+        """Keep every host's power now, P(min(used / cap, 1)), in ``plan.extras["pnow"]`` for the compiled loop
+        (computed by it, so the same bits as per candidate). The caller updates the two hosts of each move
+        (``_pick.move_rows``); a rolled-back trial restores them with the other extras. None without the loop."""
+        if self.kernel is None:
+            return None
+        slope, w0, w1 = self.lin  # type: ignore[misc]
+        pnow = np.empty(plan.used_c.shape[0])
+        _pick.power_now(pnow, plan.used_c, self.kernel[0], slope, w0, w1)
+        plan.extras["pnow"] = self.pnow = pnow
+        return pnow
 
     @classmethod
     def build(cls, placer: Any, view: Any) -> FusedPabfd | None:
@@ -137,7 +151,7 @@ class FusedPabfd:
         return _pick.pabfd_best(cand, excluded, src, wake, plan.on, plan.used_c, plan.book_r, plan.book_c, cap, ld, lr,
                                 lc, float(plan.vm_cpu_demand[vm]), float(vms.ram_booked_mb[vm]),
                                 float(vms.cpu_booked_mhz[vm]), slope, w0, w1, self.m, self.out_hosts,
-                                self.out_total)
+                                self.out_total, self.pnow)
 
     def last(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The hosts that passed and their totals in the last :meth:`best` call (``n`` of them; copies)."""
