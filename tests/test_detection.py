@@ -150,6 +150,22 @@ def test_mad_fallback_and_zero_spread():
     assert S.mad_cloudsim([]) == 0.0
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                          st.sampled_from([0.0, -0.0, 0.25, 0.5])), min_size=1, max_size=30),
+       st.floats(0, 2))
+def test_mad_on_python_floats_is_the_same_bits(xs, util):
+    # the one-host check on a list of floats (the consolidation controller's form) equals the array form
+    a, b = S.mad_cloudsim(xs), S.mad_cloudsim_floats(list(xs))
+    assert np.float64(a).tobytes() == np.float64(b).tobytes()
+    if len(xs) >= 2:
+        a, b = S.iqr_cloudsim(xs), S.iqr_cloudsim_floats(list(xs))
+        assert np.float64(a).tobytes() == np.float64(b).tobytes()
+    for det in (D.MedianAbsoluteDeviation(), D.InterQuartileRange()):
+        if len(xs) >= 2:
+            assert det.overloaded_floats(util, list(xs)) == det.overloaded_one(util, np.array(xs))
+
+
 # --------------------------------------------------------------------------------------------- LR / LRR
 
 

@@ -113,7 +113,7 @@ def _plain_find_host(self, view, plan, mem, vm, src, excluded, wake, index):
     return self._first_accepted(view, plan, mem, vm, mem.placer.rank(plan, vm, ok))
 
 
-def _plain_underload(view, plan, index, running, on_host, over, find_host, move):
+def _plain_underload(view, plan, index, running, on_host, over, find_host, move, parts=None):
     """The underload round tried host by host, every try run and rolled back when it fails (CloudSim's loop)."""
     from kumo.policies.underload import underload_order
 
@@ -154,20 +154,34 @@ def _packed(seed: int, n_vms: int = 260, n_steps: int = 30):
 @pytest.mark.parametrize("detection,selection,placement", [("lr", "mmt", "pabfd"), ("thr", "mmt", "pabfd"),
                                                            ("mad", "mc", "pabfd"), ("iqr", "mu", "best-fit"),
                                                            ("thr", "rs", "worst-fit"), ("lrr", "mmt", "first-fit")])
-@pytest.mark.parametrize("one_power_model", [False, True])
+@pytest.mark.parametrize("one_power_model", [False, "table", "linear", "linear-python"])
 def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection, placement, one_power_model):
-    from kumo.policies import consolidation
+    from kumo.policies import consolidation, fused
 
     trace = _packed(5)
     sc = _scenario("worst-fit", "binding", False)
     sc["hosts"][1]["initially_on"] = True
-    if one_power_model:  # the fused PABFD host choice (kumo.policies.fused) is taken
+    if one_power_model == "table":  # the fused PABFD host choice (kumo.policies.fused) is taken
         for h in sc["hosts"]:
             h["power"] = {"kind": "table", "watts": [90.0, 120.0, 150.0, 170.0, 200.0]}
+    elif one_power_model:  # the fused choice, and its compiled loop (unless turned off)
+        for h in sc["hosts"]:
+            h["power"] = {"kind": "linear", "idle_w": 90.0, "max_w": 200.0}
+        if one_power_model == "linear-python":
+            monkeypatch.setenv("KUMO_PURE_PYTHON", "1")
+        elif fused._pick is not None:  # count the compiled loop's calls
+            from types import SimpleNamespace
+
+            calls = []
+            real = fused._pick.pabfd_best
+            monkeypatch.setattr(fused, "_pick", SimpleNamespace(
+                pabfd_best=lambda *a: calls.append(1) or real(*a), power_now=fused._pick.power_now))
     sc["controller"] = {"name": "consolidation", "params": {"detection": detection, "selection": selection,
                                                             "placement": placement}}
     fast = run(parse(sc), trace)
     assert len(fast.migrations) > 20  # the rounds move VMs (and roll tries back)
+    if one_power_model == "linear" and fused._pick is not None and placement == "pabfd":
+        assert len(calls) > 100
     monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
     monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
     _same(fast, run(parse(sc), trace))
@@ -232,6 +246,86 @@ def test_fused_pabfd_matches_the_placer(watts):
     assert FusedPabfd.build(Placer.preset(PLACEMENTS["pabfd"], resource="cpu"), other) is None
 
 
+def _ro(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def test_compiled_pick_matches_the_fused_choice():
+    """FusedPabfd.best (the compiled loop, _pick.c) against feasible_total and the best of its totals, on random
+    planned states, candidates, exclusions and sources; two host types (per-host limits) and one."""
+    from kumo.engine.loop import Engine
+    from kumo.policies import fused as F
+    from kumo.policies.consolidation import PLACEMENTS
+    from kumo.policies.planning import PlannedCluster
+
+    if not F.compiled():
+        pytest.skip("the compiled host choice is not built (no C compiler at install, or KUMO_PURE_PYTHON)")
+    trace = _trace(13, n_vms=200)
+    rng = np.random.default_rng(8)
+    for one_type in (False, True):
+        sc = _scenario("worst-fit", "binding", False)
+        for h in sc["hosts"]:
+            h["power"] = {"kind": "linear", "idle_w": 150.0, "max_w": 400.0}
+            h["initially_on"] = True
+        if one_type:
+            sc["hosts"][1] = {**sc["hosts"][0], "name": "b"}
+        eng = Engine(parse(sc), trace)
+        eng.begin_step(0)
+        for filters in (["cpu-demand", "ram-booking", "cpu-booking"], ["cpu-demand"], ["ram-booking"], []):
+            placer = Placer.preset(PLACEMENTS["pabfd"], resource="cpu", filters=filters)
+            plan = PlannedCluster(eng.lifecycle.view)
+            fused = F.FusedPabfd.build(placer, plan)
+            assert fused is not None and fused.kernel is not None
+            n = plan.used_c.size
+            for _ in range(400):
+                plan.used_c[:] = rng.random(n) * 90000.0
+                plan.used_c[rng.random(n) < 0.1] = 0.0
+                plan.used_c[rng.random(n) < 0.05] = 200000.0  # above capacity: power capped at 1
+                plan.book_c[:] = rng.random(n) * 180000.0
+                plan.book_r[:] = rng.random(n) * 140000.0
+                plan.on[:] = rng.random(n) < 0.8
+                if rng.random() < 0.3:  # ties: hosts in the same state
+                    plan.used_c[: n // 2] = plan.used_c[0]
+                vm = int(rng.integers(trace.n_vms))
+                cand = rng.permutation(n)[: int(rng.integers(0, n + 1))].astype(np.int64)
+                excluded = rng.random(n) < 0.3
+                src = int(rng.integers(n))
+                wake = bool(rng.random() < 0.5)
+                keep = ~excluded[cand]
+                if not wake:
+                    keep &= plan.on[cand]
+                if not excluded[src]:
+                    keep &= cand != src
+                hosts, total = fused.feasible_total(plan, vm, cand[keep])
+                want = (int(hosts[total == total.max()].min()) if hosts.size else -1, hosts.size)
+                assert fused.best(plan, vm, cand, excluded, src, wake) == want
+                got_h, got_t = fused.last(want[1])
+                assert np.array_equal(got_h, hosts) and got_t.tobytes() == total.tobytes()
+                fused.track_power(plan)  # each host's power now kept: the same choice
+                assert fused.best(plan, vm, cand, excluded, src, wake) == want
+                assert fused.last(want[1])[1].tobytes() == total.tobytes()
+                fused.pnow = None
+    with pytest.raises(TypeError, match="cand"):
+        F._pick.pabfd_best(np.zeros(3), excluded, 0, True, plan.on, plan.used_c, plan.book_r, plan.book_c,
+                           *fused.kernel, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0,
+                           fused.out_hosts, fused.out_total)
+    with pytest.raises(IndexError, match="out of range"):
+        F._pick.pabfd_best(np.array([n], np.int64), np.zeros(n, bool), 0, True, plan.on, plan.used_c, plan.book_r,
+                           plan.book_c, *fused.kernel, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0,
+                           fused.out_hosts, fused.out_total)
+    nan = plan.used_c.copy()
+    nan[:] = np.nan  # a NaN total: handed back to the Python path
+    assert F._pick.pabfd_best(np.arange(n, dtype=np.int64), np.zeros(n, bool), -1, True, plan.on, nan, plan.book_r,
+                              plan.book_c, *fused.kernel[:1], np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n)),
+                              1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, fused.out_hosts, fused.out_total) is None
+    with pytest.raises(TypeError, match="writable"):
+        F._pick.pabfd_best(np.array([0], np.int64), np.zeros(n, bool), 0, True, plan.on, plan.used_c, plan.book_r,
+                           plan.book_c, *fused.kernel, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, _ro(fused.out_hosts),
+                           fused.out_total)
+
+
 # ------------------------------------------------------------------------------------------- the sla controller
 def test_sla_fits_elsewhere_matches_the_matrix():
     """_Witnesses.fit / all_fit against the VM x host matrix, on random rooms, blocks and changes between tries."""
@@ -260,3 +354,114 @@ def test_sla_fits_elsewhere_matches_the_matrix():
             plan.room[:, hit] -= rng.random((4, int(hit.sum())))
             plan.blocked |= rng.random(nh) < 0.1
             wit.changed()
+
+
+def test_compiled_detector_checks_and_history_moves_match_python():
+    """_pick.adaptive_first / adaptive_ranked (IQR, MAD) against the detectors' scalar form, and _pick.move_rows
+    against Consolidation._move's numpy update, on random host histories (zero tails, ties, short histories)."""
+    from kumo.policies import fused as F
+    from kumo.policies import registry
+    from kumo.policies.consolidation import CLOUDSIM_DETECTION_PARAMS
+    from kumo.policies.detection import trim_zero_tail, trim_zero_tail_1d
+
+    if not F.compiled():
+        pytest.skip("the compiled checks are not built (no C compiler at install, or KUMO_PURE_PYTHON)")
+    pick = F._pick
+    rng = np.random.default_rng(21)
+    n, H = 60, 30
+    for mode, name in ((1, "iqr"), (2, "mad")):
+        det = registry.make("detection", name, CLOUDSIM_DETECTION_PARAMS[name])
+        for _ in range(60):
+            filled = int(rng.integers(0, H + 1))
+            hist = rng.random((n, H)) * rng.random((n, 1)) * 0.8
+            hist[:, filled:] = 0.0
+            hist[rng.random((n, H)) < 0.05] = 0.0
+            hist[:10] = np.round(hist[:10] * 8) / 8  # ties, for the percentiles
+            n_vms = rng.integers(0, 3, n).astype(np.int64)
+            cap = rng.choice([2600.0 * 32, 2100.0 * 16], n)
+            used = rng.random(n) * cap * 0.9
+            vrow = rng.random(H) * 3000.0
+            vrow[filled:] = 0.0
+            d = float(rng.random() * 5000.0)
+            args = (n_vms, used, cap, hist, vrow, d, filled, mode, float(det.safety), float(det.fallback_threshold),
+                    int(det.min_history))
+
+            want = []
+            for h in range(n):
+                row = hist[h] + vrow / cap[h]
+                want.append(bool(n_vms[h] == 0) or not det.overloaded_one((used[h] + d) / cap[h],
+                                                                          row[:trim_zero_tail_1d(row)]))
+            for h in range(n):
+                assert (pick.adaptive_first(np.array([h], np.int64), *args) == h) == want[h]
+            order = rng.permutation(n).astype(np.int64)
+            first = next((int(h) for h in order if want[h]), -1)
+            assert pick.adaptive_first(order, *args) == first
+            # ranked: the hosts by total (ties to the lower host), one left out
+            total = np.round(rng.random(n) * 4) / 4
+            skip = int(rng.integers(n))
+            ranked = order[np.lexsort((order, -total[order]))]
+            ranked = ranked[ranked != skip]
+            first = next((int(h) for h in ranked if want[h]), -1)
+            assert pick.adaptive_ranked(order, total[order].copy(), n, skip, *args) == first
+            # a NaN in a row is handed back
+            bad = hist.copy()
+            bad[order[0], 0] = np.nan
+            assert pick.adaptive_first(order[:1], n_vms + 1, used, cap, bad, *args[4:]) is None
+            # a move's update of two rows
+            src, dst = (int(x) for x in rng.choice(n, 2, replace=False))
+            h1, l1 = hist.copy(), trim_zero_tail(hist)
+            h2, l2 = hist.copy(), l1.copy()
+            pnow, used2 = np.zeros(n), used.copy()
+            pick.move_rows(h1, l1, cap, vrow, src, dst, filled, pnow, used2, 250.0, 150.0, 400.0)
+            want_p = np.zeros(n)
+            pick.power_now(want_p, used2, cap, 250.0, 150.0, 400.0)
+            assert pnow[src] == want_p[src] and pnow[dst] == want_p[dst]
+            np.maximum(h2[src] - vrow / cap[src], 0.0, out=h2[src])
+            l2[src] = trim_zero_tail_1d(h2[src], filled)
+            h2[dst] += vrow / cap[dst]
+            l2[dst] = trim_zero_tail_1d(h2[dst], filled)
+            assert h1.tobytes() == h2.tobytes() and np.array_equal(l1, l2)
+    with pytest.raises(ValueError, match="mode"):
+        pick.adaptive_first(order, *args[:7], 3, *args[8:])
+    with pytest.raises(IndexError):
+        pick.move_rows(h1, l1, cap, vrow, n, 0, 3)
+
+
+def test_bound_parts_pick_and_learn():
+    """The underload round's choice of filters for its checks: all of them every few decisions, else the ones
+    that caught hosts alone (or the one that caught most); none when none caught any."""
+    from kumo.policies.underload import BoundParts
+
+    bp = BoundParts(every=3)
+    assert bp.pick(3) == ((0, 1, 2), True)
+    bp.learn(np.array([0, 4, 0]), np.array([2, 9, 2]))
+    assert bp.pick(3) == ((1,), False) and bp.pick(3) == ((1,), False)
+    assert bp.pick(3) == ((0, 1, 2), True)
+    bp.learn(np.array([0, 0, 0]), np.array([5, 7, 7]))  # caught only together: the first that caught most
+    assert bp.pick(3) == ((1,), False)
+    bp.learn(np.array([0, 0, 0]), np.array([0, 0, 0]))
+    assert bp.use == ()
+
+
+@pytest.mark.parametrize("every", [1, 2, 1000])
+def test_underload_round_same_whichever_filters_check(monkeypatch, every):
+    """The checks' filters change the speed only: any choice gives the plain round's run."""
+    from kumo.policies import consolidation, underload
+
+    trace = _packed(6)
+    sc = _scenario("worst-fit", "binding", False)
+    sc["hosts"][1]["initially_on"] = True
+    for h in sc["hosts"]:
+        h["power"] = {"kind": "linear", "idle_w": 90.0, "max_w": 200.0}
+    sc["controller"] = {"name": "consolidation", "params": {"detection": "iqr", "selection": "mmt"}}
+    pick = underload.BoundParts.pick
+
+    def pick_every(self, n_parts):
+        self.every = every
+        return pick(self, n_parts)
+
+    monkeypatch.setattr(underload.BoundParts, "pick", pick_every)
+    fast = run(parse(sc), trace)
+    monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
+    monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
+    _same(fast, run(parse(sc), trace))

@@ -178,6 +178,15 @@ def iqr_cloudsim(values: Sequence[float] | np.ndarray) -> float:
     return s[q3] - s[q1]
 
 
+def iqr_cloudsim_floats(xs: list[float]) -> float:
+    """:func:`iqr_cloudsim` of ``xs``, a list of Python floats (the same steps, without the conversion)."""
+    s = sorted(xs)
+    n = len(s)
+    if n < 2:
+        raise ValueError(f"iqr needs at least 2 values, got {n}")
+    return s[java_round(0.75 * (n + 1)) - 1] - s[java_round(0.25 * (n + 1)) - 1]
+
+
 def iqr_cloudsim_rows(rows: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Row-wise :func:`iqr_cloudsim` over the first ``n[i]`` entries of each row; NaN where ``n < 2``.
 
@@ -211,6 +220,15 @@ def mad_cloudsim(values: Sequence[float] | np.ndarray) -> float:
         return _percentile_sorted(sorted([abs(med - x) for x in xs]), 50.0)
     med = percentile_legacy(xs, 50.0)
     return percentile_legacy([abs(med - x) for x in xs], 50.0)
+
+
+def mad_cloudsim_floats(xs: list[float]) -> float:
+    """:func:`mad_cloudsim` of ``xs``, a non-empty list of Python floats (the same steps, without the copy)."""
+    total = sum(xs)
+    if total - total == 0:
+        med = _percentile_sorted(sorted(xs), 50.0)
+        return _percentile_sorted(sorted([abs(med - x) for x in xs]), 50.0)
+    return mad_cloudsim(xs)
 
 
 def mad_cloudsim_rows(rows: np.ndarray, n: np.ndarray) -> np.ndarray:

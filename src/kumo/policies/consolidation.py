@@ -38,14 +38,21 @@ import numpy as np
 
 from kumo.policies import registry
 from kumo.policies.base import HOST_OFF, VM_RUNNING, ClusterView, Decision, SelectionContext
-from kumo.policies.detection import StaticThreshold, host_history, trim_zero_tail, trim_zero_tail_1d
-from kumo.policies.fused import FusedPabfd
+from kumo.policies.detection import (
+    InterQuartileRange,
+    MedianAbsoluteDeviation,
+    StaticThreshold,
+    host_history,
+    trim_zero_tail,
+    trim_zero_tail_1d,
+)
+from kumo.policies.fused import FusedPabfd, _pick, compiled
 from kumo.policies.placement import Placer
 from kumo.policies.planning import PlannedCluster
 from kumo.policies.registry import make, register
 from kumo.policies.selection import select_until_ok
 from kumo.policies.targets import TargetIndex
-from kumo.policies.underload import empty_underloaded, underload_order
+from kumo.policies.underload import BoundParts, empty_underloaded, underload_order
 
 __all__ = ["CLOUDSIM_DETECTION_PARAMS", "PLACEMENTS", "Consolidation", "ConsolidationMemory", "underload_order"]
 
@@ -79,6 +86,18 @@ class ConsolidationMemory:
     fused: FusedPabfd | None = None  #: the decision's one-pass host choice, when the placer allows it
     #: vm -> (valid length, OLS dot product) of its history x booked MHz, for this decision
     vm_ols: dict[int, tuple[int, float]] = field(default_factory=dict)
+    #: vm -> (its history x booked MHz, a host's MHz, their quotient), for this decision (the adaptive
+    #: detectors' one-host checks)
+    vm_rows: dict[int, tuple[np.ndarray, float, np.ndarray]] = field(default_factory=dict)
+    #: the compiled IQR/MAD check's constant arguments for this decision (``_pick.adaptive_first``), or None
+    adaptive: tuple[Any, ...] | None = None
+    one: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  #: a one-host order for it
+    #: the host MHz for the compiled update of the host histories in a move (``_pick.move_rows``), or None
+    rows_args: np.ndarray | None = None
+    #: (pnow, planned used MHz, slope, idle W, max W) for the compiled move to update the power now, or None
+    power_args: tuple[Any, ...] | None = None
+    #: which filters the underload round's certain-to-fail checks use (speed only: the same decisions)
+    bound_parts: BoundParts = field(default_factory=BoundParts)
 
 
 @register("controller", "consolidation")
@@ -165,6 +184,17 @@ class Consolidation:
         plan = self._plan(view, mem)
         mem.fused = FusedPabfd.build(mem.placer, view)
         mem.vm_ols = {}
+        mem.vm_rows = {}
+        mem.adaptive = self._adaptive_args(view, plan, mem)
+        hist, hlen = plan.extras["hist"], plan.extras["hlen"]
+        mem.rows_args = (np.ascontiguousarray(view.hosts.cpu_mhz, dtype=np.float64) if compiled()
+                         and hist.dtype == np.float64 and hist.flags.c_contiguous and hlen.dtype == np.int64
+                         and hlen.flags.c_contiguous else None)
+        mem.power_args = None
+        if mem.fused is not None and mem.rows_args is not None:  # each host's power now, kept by the moves
+            pnow = mem.fused.track_power(plan)
+            if pnow is not None:
+                mem.power_args = (pnow, plan.used_c, *mem.fused.lin)  # type: ignore[misc]
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -194,7 +224,7 @@ class Consolidation:
                               # the round's ``excluded`` holds every host that is off: waking none, as False
                               lambda vm, src, excluded, idx: self._find_host(view, plan, mem, vm, src, excluded,
                                                                               True, idx),
-                              lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst))
+                              lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst), mem.bound_parts)
         off: list[int] = []
         if self.switch_off:
             empty = plan.on & (view.host_n_vms == 0) & ~plan.touched
@@ -238,6 +268,10 @@ class Consolidation:
         plan.move(vm, src, dst)
         hist = plan.extras["hist"]
         hlen = plan.extras["hlen"]
+        if mem.rows_args is not None:  # compiled: the same operations on the two rows
+            _pick.move_rows(hist, hlen, mem.rows_args, self._vm_row(view, mem, vm), src, dst, mem.filled,
+                            *(mem.power_args or ()))
+            return
         row = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]  # each term is (u x MHz) / host MHz
         cap = view.hosts.cpu_mhz
         # entries at or past mem.filled are 0.0 in every VM's history (zeros shifted in), so in every host's
@@ -278,12 +312,33 @@ class Consolidation:
         # the hosts not excluded (powered unless waking one is allowed) that pass the filters, best first;
         # the index's candidates hold every host that can pass, so the filters need only decide on them
         cand = index.candidates(plan, vm)
+        fused = mem.fused
+        if fused is not None and fused.kernel is not None:
+            # the compiled loop: the best host and how many pass, without the arrays; the ranked order is
+            # only needed when the detector refuses the best host
+            got = fused.best(plan, vm, cand, excluded, src, wake)
+            if got is not None:
+                best, n_ok = got
+                if n_ok <= 1:
+                    return self._first_accepted(view, plan, mem, vm, np.array([best])) if n_ok else -1
+                if self._accepts(view, plan, mem, vm, best):
+                    return best
+                if mem.adaptive is not None:  # the rest, ranked and checked in the compiled loop
+                    n_vms, used, cap_a, hist, mode, safety, fallback, min_history = mem.adaptive
+                    ranked = _pick.adaptive_ranked(fused.out_hosts, fused.out_total, n_ok, best, n_vms, used, cap_a,
+                                                   hist, self._vm_row(view, mem, vm), float(view.vm_cpu_demand[vm]),
+                                                   mem.filled, mode, safety, fallback, min_history)
+                    if ranked is not None:
+                        return int(ranked)
+                ok_hosts, ok_total = fused.last(n_ok)
+                return self._first_accepted(view, plan, mem, vm, ok_hosts[np.lexsort((ok_hosts, -ok_total))][1:])
         keep = ~excluded[cand]
         if not wake:
             keep &= plan.on[cand]
         if not excluded[src]:
             keep &= cand != src
         cand = cand[keep]
+        total: np.ndarray | None
         if mem.fused is not None:
             hosts, total = mem.fused.feasible_total(plan, vm, cand)
         else:
@@ -325,11 +380,31 @@ class Consolidation:
             over = pred >= 1
             if not (abs(pred - 1) <= 1e-9 or (det.ols_may_flip_over and over)):
                 return not over
+        if mem.adaptive is not None:
+            mem.one[0] = h
+            got = self._adaptive_first(view, plan, mem, vm, mem.one)
+            if got is not None:
+                return got >= 0
+        if weights is None and hasattr(det, "overloaded_floats"):
+            # the same history as below, as Python floats, trimmed from ``filled`` (the entries past it are 0.0)
+            part = mem.vm_rows.get(vm)  # (its row x MHz, the last host MHz, the row / that MHz)
+            if part is None or part[1] != cap:
+                vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] if part is None else part[0]
+                part = mem.vm_rows[vm] = (vrow, cap, vrow / cap)
+            row = (hist[h] + part[2]).tolist()
+            n = min(mem.filled, len(row))
+            while n and row[n - 1] == 0.0:
+                n -= 1
+            return not det.overloaded_floats(util, row[:n] if n else row[:1])
         return not self._over_one(mem, util, hist[h] + mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm] / cap)
 
     def _first_accepted(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
                         order: np.ndarray) -> int:
         """The first host of ``order`` (feasible hosts, best first) whose detector accepts ``vm``, or -1."""
+        if mem.adaptive is not None:
+            got = self._adaptive_first(view, plan, mem, vm, order)
+            if got is not None:
+                return got
         d = float(view.vm_cpu_demand[vm])
         screened = self._first_passing_screened(view, plan, mem, vm, order, d)
         if screened is not None:
@@ -357,6 +432,36 @@ class Consolidation:
             pos += chunk
             chunk *= 4
         return -1
+
+    def _adaptive_args(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory) -> tuple[Any, ...] | None:
+        """The compiled IQR/MAD check's arguments that hold for the whole decision, or None where it does not
+        apply (another detector, a subclass, no compiled module, a history that is not a C-contiguous array)."""
+        det = mem.detector
+        mode = {InterQuartileRange: 1, MedianAbsoluteDeviation: 2}.get(type(det))
+        hist = plan.extras["hist"]
+        if mode is None or not compiled() or mem.ols_weights is not None or hist.dtype != np.float64 \
+                or not hist.flags.c_contiguous or hist.shape[1] > 4096:  # the compiled check's row buffer
+            return None
+        return (plan.n_vms, plan.used_c, np.ascontiguousarray(view.hosts.cpu_mhz, dtype=np.float64), hist, mode,
+                float(det.safety), float(det.fallback_threshold), int(det.min_history))
+
+    def _adaptive_first(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
+                        order: np.ndarray) -> int | None:
+        """The first host of ``order`` whose IQR/MAD detector accepts ``vm`` (-1 if none), decided by the compiled
+        check (``_pick.adaptive_first``: the scalar form's arithmetic, one host at a time), or None when it hands
+        the call back (a value that is not finite)."""
+        n_vms, used, cap, hist, mode, safety, fallback, min_history = mem.adaptive  # type: ignore[misc]
+        return _pick.adaptive_first(order, n_vms, used, cap, hist, self._vm_row(view, mem, vm),
+                                    float(view.vm_cpu_demand[vm]), mem.filled, mode, safety, fallback, min_history)
+
+    @staticmethod
+    def _vm_row(view: ClusterView, mem: ConsolidationMemory, vm: int) -> np.ndarray:
+        """``vm``'s history x booked MHz (each term of a host row is that over the host's MHz), once a decision."""
+        part = mem.vm_rows.get(vm)
+        if part is None:
+            vrow = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]
+            part = mem.vm_rows[vm] = (vrow, np.nan, vrow)
+        return part[0]
 
     def _first_passing_screened(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
                                 order: np.ndarray, d: float) -> int | None:

@@ -251,6 +251,15 @@ class _AdaptiveThreshold:
             return bool(float(util_now) > self.fallback_threshold)
         return bool(float(util_now) > 1 - self.safety * self._spread_one(h))
 
+    def overloaded_floats(self, util_now: float, history: list[float]) -> bool:
+        """:meth:`overloaded_one` of a valid history given as a list of Python floats, newest first (no copy)."""
+        if len(history) < self.min_history:
+            return bool(util_now > self.fallback_threshold)
+        return bool(util_now > 1 - self.safety * self._spread_floats(history))
+
+    def _spread_floats(self, history: list[float]) -> float:
+        return self._spread_one(history)
+
 
 @register("detection", "iqr")
 @dataclass(frozen=True)
@@ -282,6 +291,9 @@ class InterQuartileRange(_AdaptiveThreshold):
     def _spread_one(self, history_1d: list[float]) -> float:
         return _stats.iqr_cloudsim(history_1d)
 
+    def _spread_floats(self, history: list[float]) -> float:
+        return _stats.iqr_cloudsim_floats(history)
+
 
 @register("detection", "mad")
 @dataclass(frozen=True)
@@ -311,6 +323,9 @@ class MedianAbsoluteDeviation(_AdaptiveThreshold):
 
     def _spread_one(self, history_1d: list[float]) -> float:
         return _stats.mad_cloudsim(history_1d)
+
+    def _spread_floats(self, history: list[float]) -> float:
+        return _stats.mad_cloudsim_floats(history)
 
 
 # --------------------------------------------------------------------------------------------- LR / LRR

@@ -8,6 +8,7 @@ power curves), and the caller takes :meth:`Placer.feasible_at` / :meth:`Placer.t
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,18 @@ import numpy as np
 from kumo.models.power import PowerTable
 from kumo.policies.placement import CpuBookingFilter, CpuDemandFilter, PowerIncreaseWeigher, RamBookingFilter
 
-__all__ = ["FusedPabfd"]
+_pick: Any  # the compiled loop (_pick.c), or None
+try:
+    from kumo.policies import _pick  # type: ignore[attr-defined, no-redef]
+except ImportError:  # pragma: no cover - an installation without a C compiler
+    _pick = None
+
+__all__ = ["FusedPabfd", "compiled"]
+
+
+def compiled() -> bool:
+    """True when the compiled host choice (``_pick.c``) is installed and ``KUMO_PURE_PYTHON`` is not set."""
+    return _pick is not None and not os.environ.get("KUMO_PURE_PYTHON")
 
 
 def _same(a: np.ndarray) -> np.ndarray | float:
@@ -53,6 +65,39 @@ class FusedPabfd:
         if len(self.w) == 2:
             w0, w1 = float(self.w[0]), float(self.w[1])
             self.lin = ((w1 - w0) / (1.0 - 0.0), w0, w1)
+        # the compiled loop's arguments: every right-hand side per host, one row per filter (the values the
+        # floats above stand for); only with a linear table (np.interp's arithmetic stays in Python)
+        self.kernel: tuple[Any, ...] | None = None
+        if self.lin is not None and compiled():
+            n = h.n
+
+            def rows(exprs: list[Any]) -> np.ndarray:
+                out = np.empty((len(exprs), n))
+                for k, e in enumerate(exprs):
+                    out[k] = e
+                return out
+
+            self.kernel = (np.ascontiguousarray(h.cpu_mhz, dtype=np.float64),
+                           rows([hr * h.cpu_mhz for hr in demand]),
+                           rows([(h.ram_overcommit if r is None else r) * h.ram_mb * (1 + 1e-12) for r in ram]),
+                           rows([(h.cpu_overcommit if r is None else r) * h.cpu_mhz * (1 + 1e-12) for r in cpu]))
+            # where the loop writes the hosts that pass and their totals (read by :meth:`last`)
+            self.out_hosts = np.empty(n, np.int64)
+            self.out_total = np.empty(n)
+        #: each host's power now (see :meth:`track_power`), or None: the loop works it out per candidate
+        self.pnow: np.ndarray | None = None
+
+    def track_power(self, plan: Any) -> np.ndarray | None:
+        """Keep every host's power now, P(min(used / cap, 1)), in ``plan.extras["pnow"]`` for the compiled loop
+        (computed by it, so the same bits as per candidate). The caller updates the two hosts of each move
+        (``_pick.move_rows``); a rolled-back trial restores them with the other extras. None without the loop."""
+        if self.kernel is None:
+            return None
+        slope, w0, w1 = self.lin  # type: ignore[misc]
+        pnow = np.empty(plan.used_c.shape[0])
+        _pick.power_now(pnow, plan.used_c, self.kernel[0], slope, w0, w1)
+        plan.extras["pnow"] = self.pnow = pnow
+        return pnow
 
     @classmethod
     def build(cls, placer: Any, view: Any) -> FusedPabfd | None:
@@ -90,6 +135,27 @@ class FusedPabfd:
         if len(self.w) != 2:
             x = x * (len(self.w) - 1)
         return np.interp(x, self.xp, self.w)
+
+    def best(self, plan: Any, vm: int, cand: np.ndarray, excluded: np.ndarray, src: int,
+             wake: bool) -> tuple[int, int] | None:
+        """The compiled loop, if built for this decision: of ``cand`` less the ``excluded`` hosts (and the
+        hosts off unless ``wake``, and ``src`` unless excluded), the best host that passes the filters (-1 if
+        none) and how many pass; None when it is not built or hands the call back (a NaN total). The same
+        host as :meth:`feasible_total` and the best of its totals (ties to the lowest index); :meth:`last`
+        then gives what :meth:`feasible_total` returns."""
+        if self.kernel is None:
+            return None
+        cap, ld, lr, lc = self.kernel
+        slope, w0, w1 = self.lin  # type: ignore[misc]
+        vms = plan.vms
+        return _pick.pabfd_best(cand, excluded, src, wake, plan.on, plan.used_c, plan.book_r, plan.book_c, cap, ld, lr,
+                                lc, float(plan.vm_cpu_demand[vm]), float(vms.ram_booked_mb[vm]),
+                                float(vms.cpu_booked_mhz[vm]), slope, w0, w1, self.m, self.out_hosts,
+                                self.out_total, self.pnow)
+
+    def last(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The hosts that passed and their totals in the last :meth:`best` call (``n`` of them; copies)."""
+        return self.out_hosts[:n].copy(), self.out_total[:n].copy()
 
     def feasible_total(self, plan: Any, vm: int, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The hosts of ``cand`` that pass the filters, and their totals (higher is better)."""
