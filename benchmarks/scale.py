@@ -8,7 +8,9 @@ the general catalogue), on one host per 10 VMs (32 cores at 2,600 MHz, 128 GB, C
 
 - ``none``: worst-fit placement only;
 - ``lr-mmt`` (the consolidation controller's default), ``thr-mmt``, ``mad-mc``: the consolidation controller;
-- ``kohne-mmwf``, ``kohne-mmwf-lb``, ``kohne-ff``: the ``sla`` controller with Kohne's presets.
+- ``kohne-mmwf``, ``kohne-mmwf-lb``, ``kohne-ff``: the ``sla`` controller with Kohne's presets;
+- on request, any other detection x selection pair of the consolidation controller (``iqr-mu``...), or
+  ``consolidation`` for all twenty.
 
 The Azure-shaped day: 100,000 VMs drawn by ``kumo trace synth`` with the sizes (``--catalogue source``) and the
 utilization (``--utilization-source``) of the Azure sample (``../shared/data/azure-sample``, converted to
@@ -23,6 +25,7 @@ change) and compares every result table bit for bit.
     python benchmarks/scale.py                       # the full table (about 11 minutes of CPU, one run at a time)
     python benchmarks/scale.py --quick               # 1k and 3k VMs, three controllers: a smoke test
     python benchmarks/scale.py --sizes 10000 --controllers lr-mmt --baseline-src ../wt-base/src
+    python benchmarks/scale.py --controllers consolidation --no-azure   # all twenty detection x selection pairs
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ import time
 from pathlib import Path
 
 CONTROLLERS = ("none", "lr-mmt", "thr-mmt", "mad-mc", "kohne-mmwf", "kohne-mmwf-lb", "kohne-ff")
+#: every detection x selection of the consolidation controller (``--controllers consolidation`` runs them all)
+CONSOLIDATION = tuple(f"{d}-{s}" for d in ("thr", "iqr", "mad", "lr", "lrr") for s in ("mmt", "mc", "mu", "rs"))
 SIZES = (10_000, 30_000, 100_000)
 VMS_PER_HOST = 10
 AZURE_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "azure-sample"
@@ -177,7 +182,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="VM counts, comma-separated")
     ap.add_argument("--controllers", default=",".join(CONTROLLERS), help="comma-separated, from: "
-                    + ", ".join(CONTROLLERS))
+                    + ", ".join(CONTROLLERS) + ", any DETECTION-SELECTION of the consolidation controller ("
+                    + ", ".join(CONSOLIDATION) + "), or 'consolidation' for all twenty")
     ap.add_argument("--quick", action="store_true", help="1k and 3k VMs, none/lr-mmt/kohne-mmwf, no Azure day")
     ap.add_argument("--no-azure", action="store_true", help="skip the Azure-shaped day")
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per case (the best is reported)")
@@ -192,7 +198,8 @@ def main() -> None:
         return
     sizes = [1000, 3000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     ctls = ["none", "lr-mmt", "kohne-mmwf"] if args.quick else [c.strip() for c in args.controllers.split(",")]
-    bad = [c for c in ctls if c not in CONTROLLERS]
+    ctls = [x for c in ctls for x in (CONSOLIDATION if c == "consolidation" else (c,))]
+    bad = [c for c in ctls if c not in CONTROLLERS + CONSOLIDATION]
     if bad or not sizes or min(sizes) < VMS_PER_HOST or args.repeat < 1:
         ap.error(f"unknown controller(s) {bad}" if bad else "sizes must be >= 10 VMs, --repeat >= 1")
     tmp = None
