@@ -362,8 +362,11 @@ def test_maskable_ppo_smoke_training():
     pytest.importorskip("torch")
     sb3c = pytest.importorskip("sb3_contrib")
     env = gym.make("kumo/Placement-v0", window_steps=12, reward={"scale": 1e-3})
+    from stable_baselines3.common.logger import Logger
+
     model = sb3c.MaskablePPO("MultiInputPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=0, verbose=0,
                              device="cpu")
+    model.set_logger(Logger(folder=None, output_formats=[]))  # else SB3 leaves an empty SB3-<date> folder in /tmp
     model.learn(total_timesteps=200)
     obs, info = env.reset(seed=0)
     action, _ = model.predict(obs, action_masks=info["action_mask"], deterministic=True)

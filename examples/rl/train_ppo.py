@@ -79,12 +79,14 @@ def main() -> None:
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.logger import Logger
 
     a.out.mkdir(parents=True, exist_ok=True)
     venv = make_vec_env(lambda: make_env("train", a.window_steps, TRAIN_REWARD), n_envs=4, seed=a.seed)
     model = MaskablePPO("MultiInputPolicy", venv, n_steps=1024, batch_size=256, n_epochs=4, learning_rate=3e-4,
                         gamma=1.0, gae_lambda=0.95, ent_coef=0.0, seed=a.seed, device="cpu", verbose=0,
                         policy_kwargs={"net_arch": [256, 256]})
+    model.set_logger(Logger(folder=None, output_formats=[]))  # no empty SB3-<date> folder left in the temp dir
     curve: list[dict[str, float]] = []
 
     def record(steps: int) -> None:
