@@ -262,6 +262,9 @@ def test_compiled_pick_matches_the_fused_choice():
 
     if not F.compiled():
         pytest.skip("the compiled host choice is not built (no C compiler at install, or KUMO_PURE_PYTHON)")
+    from kumo.policies.detection import InterQuartileRange, trim_zero_tail_1d
+
+    iqr = InterQuartileRange(safety=1.5, fallback_threshold=0.7, min_history=4)
     trace = _trace(13, n_vms=200)
     rng = np.random.default_rng(8)
     for one_type in (False, True):
@@ -306,6 +309,21 @@ def test_compiled_pick_matches_the_fused_choice():
                 fused.track_power(plan)  # each host's power now kept: the same choice
                 assert fused.best(plan, vm, cand, excluded, src, wake) == want
                 assert fused.last(want[1])[1].tobytes() == total.tobytes()
+                # with the IQR detector's check in the same call: the first host it accepts, best first
+                hist = rng.random((n, 12)) * 0.5
+                hist[:, 10:] = 0.0
+                vrow = rng.random(12) * 2000.0
+                vrow[10:] = 0.0
+                n_vms = rng.integers(0, 3, n).astype(np.int64)
+                ranked = hosts[np.lexsort((hosts, -total))]
+                accept = []
+                for h in ranked.tolist():
+                    row = hist[h] + vrow / plan.hosts.cpu_mhz[h]
+                    util = (plan.used_c[h] + float(plan.vm_cpu_demand[vm])) / plan.hosts.cpu_mhz[h]
+                    accept.append(n_vms[h] == 0 or not iqr.overloaded_one(util, row[:trim_zero_tail_1d(row)]))
+                first = int(ranked[accept.index(True)]) if True in accept else -1
+                assert fused.choose(plan, vm, cand, excluded, src, wake, (n_vms, hist, vrow, 10, 1, 1.5, 0.7, 4)) \
+                    == first
                 fused.pnow = None
     with pytest.raises(TypeError, match="cand"):
         F._pick.pabfd_best(np.zeros(3), excluded, 0, True, plan.on, plan.used_c, plan.book_r, plan.book_c,

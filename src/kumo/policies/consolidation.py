@@ -313,7 +313,15 @@ class Consolidation:
         # the index's candidates hold every host that can pass, so the filters need only decide on them
         cand = index.candidates(plan, vm)
         fused = mem.fused
-        if fused is not None and fused.kernel is not None:
+        if fused is not None and fused.kernel is not None and mem.adaptive is not None:
+            # host choice and IQR/MAD check in one compiled call (None: handed back, the Python path decides)
+            n_vms, _used, _cap, hist, mode, safety, fallback, min_history = mem.adaptive
+            chosen = fused.choose(plan, vm, cand, excluded, src, wake,
+                                  (n_vms, hist, self._vm_row(view, mem, vm), mem.filled, mode, safety, fallback,
+                                   min_history))
+            if chosen is not None:
+                return int(chosen)
+        elif fused is not None and fused.kernel is not None:
             # the compiled loop: the best host and how many pass, without the arrays; the ranked order is
             # only needed when the detector refuses the best host
             got = fused.best(plan, vm, cand, excluded, src, wake)
