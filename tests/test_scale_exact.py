@@ -404,6 +404,11 @@ def test_compiled_detector_checks_and_history_moves_match_python():
             args = (n_vms, used, cap, hist, vrow, d, filled, mode, float(det.safety), float(det.fallback_threshold),
                     int(det.min_history))
 
+            def want_row(h: int, vr: np.ndarray, hist=hist, n_vms=n_vms, cap=cap, used=used, d=d, det=det) -> bool:
+                row = hist[h] + vr / cap[h]
+                return bool(n_vms[h] == 0) or not det.overloaded_one((used[h] + d) / cap[h],
+                                                                     row[:trim_zero_tail_1d(row)])
+
             want = []
             for h in range(n):
                 row = hist[h] + vrow / cap[h]
@@ -434,6 +439,15 @@ def test_compiled_detector_checks_and_history_moves_match_python():
             want_p = np.zeros(n)
             pick.power_now(want_p, used2, cap, 250.0, 150.0, 400.0)
             assert pnow[src] == want_p[src] and pnow[dst] == want_p[dst]
+            # the VM's row given as its history and booked MHz: multiplied in C as numpy does
+            u_row, mhz = vrow / 2600.0, 2600.0 * float(rng.integers(1, 9))
+            h3, l3 = hist.copy(), trim_zero_tail(hist)
+            h4, l4 = hist.copy(), trim_zero_tail(hist)
+            pick.move_rows(h3, l3, cap, u_row, src, dst, filled, None, None, 0.0, 0.0, 0.0, mhz)
+            pick.move_rows(h4, l4, cap, u_row * mhz, src, dst, filled)
+            assert h3.tobytes() == h4.tobytes() and np.array_equal(l3, l4)
+            assert pick.adaptive_first(order, n_vms, used, cap, hist, u_row * mhz, *args[5:]) == \
+                next((int(h) for h in order if want_row(h, u_row * mhz)), -1)
             np.maximum(h2[src] - vrow / cap[src], 0.0, out=h2[src])
             l2[src] = trim_zero_tail_1d(h2[src], filled)
             h2[dst] += vrow / cap[dst]

@@ -136,7 +136,8 @@ typedef struct {
     double d, safety, fallback;
     long long filled, min_history;
     int mode;
-    double row[MAX_H], dev[MAX_H];
+    double vscale; /* vrow's values are vrow[i] * vscale (1.0: as given) */
+    double row[MAX_H], dev[MAX_H], vbuf[MAX_H];
 } adaptive_t;
 
 /* 1: the detector accepts the VM on host h; 0: it refuses; -1: a value is not finite (hand back) */
@@ -211,6 +212,11 @@ static int adaptive_take(bufs_t *s, adaptive_t *A, PyObject *o_nv, PyObject *o_u
     if (!bad) {
         A->vrow = take(s, o_vrow, 'd', 1, "vrow", sh, 0);
         bad = A->vrow == NULL || sh[0] != A->H;
+        if (!bad && A->vscale != 1.0) { /* the VM's history x its booked MHz, as numpy multiplies them */
+            for (Py_ssize_t i = 0; i < A->H; i++)
+                A->vbuf[i] = A->vrow[i] * A->vscale;
+            A->vrow = A->vbuf;
+        }
     }
     if (bad && !PyErr_Occurred())
         PyErr_Format(PyExc_ValueError, "%s: one entry per host in n_vms, used, cap and hist's rows, one per history "
@@ -222,6 +228,7 @@ static PyObject *adaptive_first(PyObject *self, PyObject *args)
 {
     PyObject *o_order, *o_nv, *o_used, *o_cap, *o_hist, *o_vrow;
     adaptive_t A;
+    A.vscale = 1.0;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOOOOOdLiddL", &o_order, &o_nv, &o_used, &o_cap, &o_hist, &o_vrow, &A.d, &A.filled,
                           &A.mode, &A.safety, &A.fallback, &A.min_history))
@@ -342,6 +349,7 @@ static PyObject *adaptive_ranked(PyObject *self, PyObject *args)
     Py_ssize_t n_ok;
     long long skip;
     adaptive_t A;
+    A.vscale = 1.0;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOnLOOOOOdLiddL", &o_h, &o_t, &n_ok, &skip, &o_nv, &o_used, &o_cap, &o_hist,
                           &o_vrow, &A.d, &A.filled, &A.mode, &A.safety, &A.fallback, &A.min_history))
@@ -377,13 +385,15 @@ static PyObject *pabfd_best(PyObject *self, PyObject *args)
     PyObject *o_cand, *o_excl, *o_on, *o_used, *o_br, *o_bc, *o_cap, *o_ld, *o_lr, *o_lc, *o_oh, *o_ot, *o_pn = Py_None;
     PyObject *o_nv = NULL, *o_hist = NULL, *o_vrow = NULL;
     adaptive_t A;
+    A.vscale = 1.0;
     long long src;
     int wake;
     double d, br, bc, slope, w0, w1, m;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOLpOOOOOOOOdddddddOO|OOOOLiddL", &o_cand, &o_excl, &src, &wake, &o_on, &o_used,
+    if (!PyArg_ParseTuple(args, "OOLpOOOOOOOOdddddddOO|OOOOLiddLd", &o_cand, &o_excl, &src, &wake, &o_on, &o_used,
                           &o_br, &o_bc, &o_cap, &o_ld, &o_lr, &o_lc, &d, &br, &bc, &slope, &w0, &w1, &m, &o_oh, &o_ot,
-                          &o_pn, &o_nv, &o_hist, &o_vrow, &A.filled, &A.mode, &A.safety, &A.fallback, &A.min_history))
+                          &o_pn, &o_nv, &o_hist, &o_vrow, &A.filled, &A.mode, &A.safety, &A.fallback, &A.min_history,
+                          &A.vscale))
         return NULL;
     bufs_t s;
     s.n = 0;
@@ -543,10 +553,10 @@ static PyObject *move_rows(PyObject *self, PyObject *args)
 {
     PyObject *o_hist, *o_hlen, *o_cap, *o_row, *o_pn = Py_None, *o_used = Py_None;
     long long src, dst, filled;
-    double slope = 0.0, w0 = 0.0, w1 = 0.0;
+    double slope = 0.0, w0 = 0.0, w1 = 0.0, rscale = 1.0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOLLL|OOddd", &o_hist, &o_hlen, &o_cap, &o_row, &src, &dst, &filled, &o_pn, &o_used,
-                          &slope, &w0, &w1))
+    if (!PyArg_ParseTuple(args, "OOOOLLL|OOdddd", &o_hist, &o_hlen, &o_cap, &o_row, &src, &dst, &filled, &o_pn, &o_used,
+                          &slope, &w0, &w1, &rscale))
         return NULL;
     bufs_t s;
     s.n = 0;
@@ -588,14 +598,14 @@ static PyObject *move_rows(PyObject *self, PyObject *args)
     }
     double *h = hist + src * H, c = cap[src];
     for (Py_ssize_t i = 0; i < H; i++) {
-        double x = h[i] - row[i] / c;
+        double x = h[i] - (row[i] * rscale) / c; /* the row x rscale, as numpy multiplies it (x 1.0: as given) */
         h[i] = x > 0.0 ? x : (x != x ? x : 0.0);
     }
     hlen[src] = trim_len(h, H, filled);
     h = hist + dst * H;
     c = cap[dst];
     for (Py_ssize_t i = 0; i < H; i++)
-        h[i] = h[i] + row[i] / c;
+        h[i] = h[i] + (row[i] * rscale) / c;
     hlen[dst] = trim_len(h, H, filled);
     if (pnow) { /* the two hosts' power now, after the move (the plan's used MHz already moved) */
         pnow[src] = power(used[src] / cap[src], slope, w0, w1);
@@ -644,13 +654,15 @@ static PyMethodDef methods[] = {
      "min_history) -> adaptive_first over the first n_ok hosts less skip, best total first (ties to the lower "
      "host)"},
     {"move_rows", move_rows, METH_VARARGS,
-     "move_rows(hist, hlen, cap, row, src, dst, filled): a planned move's update of the two host histories"},
+     "move_rows(hist, hlen, cap, row, src, dst, filled[, pnow, used, slope, w0, w1[, rscale]]): a planned move's "
+     "update of the two host histories (the row is row x rscale) and their power now"},
     {"adaptive_first", adaptive_first, METH_VARARGS,
      "adaptive_first(order, n_vms, used, cap, hist, vrow, d, filled, mode, safety, fallback, min_history) -> the "
      "first host of order whose IQR (mode 1) or MAD (mode 2) detector accepts the VM, -1, or None (hand back)"},
     {"pabfd_best", pabfd_best, METH_VARARGS,
      "pabfd_best(cand, excluded, src, wake, on, used, book_r, book_c, cap, lim_d, lim_r, lim_c, d, br, bc, slope, "
-     "w0, w1, m, out_hosts, out_total[, pnow[, n_vms, hist, vrow, filled, mode, safety, fallback, min_history]]) -> "
+     "w0, w1, m, out_hosts, out_total[, pnow[, n_vms, hist, vrow, filled, mode, safety, fallback, min_history[, "
+     "vscale]]]) -> "
      "(best host or -1, feasible hosts); with the IQR/MAD arguments, the host the detector accepts first (or -1); "
      "None: handed back (a NaN)"},
     {NULL, NULL, 0, NULL},

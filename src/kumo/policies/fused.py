@@ -157,9 +157,9 @@ class FusedPabfd:
                detector: tuple[Any, ...]) -> int | None:
         """:meth:`best`, then the IQR/MAD detector's check in the same compiled call: the best host if the
         detector accepts the VM there, else the first of the others (best first) it accepts, else -1; None when
-        the call is handed back (a value that is not finite). ``detector``: (n_vms, hist, the VM's history x
-        MHz, filled, mode, safety, fallback, min_history), the arguments of ``_pick.adaptive_first`` after
-        ``used`` and ``cap``."""
+        the call is handed back (a value that is not finite). ``detector``: (n_vms, hist, the VM's history, filled,
+        mode, safety, fallback, min_history, the VM's booked MHz), the arguments of ``_pick.adaptive_first``
+        after ``used`` and ``cap`` (its ``vrow`` is the history x the MHz, multiplied in C)."""
         cap, ld, lr, lc = self.kernel  # type: ignore[misc]
         slope, w0, w1 = self.lin  # type: ignore[misc]
         vms = plan.vms
