@@ -262,6 +262,9 @@ def test_compiled_pick_matches_the_fused_choice():
 
     if not F.compiled():
         pytest.skip("the compiled host choice is not built (no C compiler at install, or KUMO_PURE_PYTHON)")
+    from kumo.policies.detection import InterQuartileRange, trim_zero_tail_1d
+
+    iqr = InterQuartileRange(safety=1.5, fallback_threshold=0.7, min_history=4)
     trace = _trace(13, n_vms=200)
     rng = np.random.default_rng(8)
     for one_type in (False, True):
@@ -306,6 +309,21 @@ def test_compiled_pick_matches_the_fused_choice():
                 fused.track_power(plan)  # each host's power now kept: the same choice
                 assert fused.best(plan, vm, cand, excluded, src, wake) == want
                 assert fused.last(want[1])[1].tobytes() == total.tobytes()
+                # with the IQR detector's check in the same call: the first host it accepts, best first
+                hist = rng.random((n, 12)) * 0.5
+                hist[:, 10:] = 0.0
+                vrow = rng.random(12) * 2000.0
+                vrow[10:] = 0.0
+                n_vms = rng.integers(0, 3, n).astype(np.int64)
+                ranked = hosts[np.lexsort((hosts, -total))]
+                accept = []
+                for h in ranked.tolist():
+                    row = hist[h] + vrow / plan.hosts.cpu_mhz[h]
+                    util = (plan.used_c[h] + float(plan.vm_cpu_demand[vm])) / plan.hosts.cpu_mhz[h]
+                    accept.append(n_vms[h] == 0 or not iqr.overloaded_one(util, row[:trim_zero_tail_1d(row)]))
+                first = int(ranked[accept.index(True)]) if True in accept else -1
+                assert fused.choose(plan, vm, cand, excluded, src, wake, (n_vms, hist, vrow, 10, 1, 1.5, 0.7, 4)) \
+                    == first
                 fused.pnow = None
     with pytest.raises(TypeError, match="cand"):
         F._pick.pabfd_best(np.zeros(3), excluded, 0, True, plan.on, plan.used_c, plan.book_r, plan.book_c,
@@ -386,6 +404,11 @@ def test_compiled_detector_checks_and_history_moves_match_python():
             args = (n_vms, used, cap, hist, vrow, d, filled, mode, float(det.safety), float(det.fallback_threshold),
                     int(det.min_history))
 
+            def want_row(h: int, vr: np.ndarray, hist=hist, n_vms=n_vms, cap=cap, used=used, d=d, det=det) -> bool:
+                row = hist[h] + vr / cap[h]
+                return bool(n_vms[h] == 0) or not det.overloaded_one((used[h] + d) / cap[h],
+                                                                     row[:trim_zero_tail_1d(row)])
+
             want = []
             for h in range(n):
                 row = hist[h] + vrow / cap[h]
@@ -416,6 +439,15 @@ def test_compiled_detector_checks_and_history_moves_match_python():
             want_p = np.zeros(n)
             pick.power_now(want_p, used2, cap, 250.0, 150.0, 400.0)
             assert pnow[src] == want_p[src] and pnow[dst] == want_p[dst]
+            # the VM's row given as its history and booked MHz: multiplied in C as numpy does
+            u_row, mhz = vrow / 2600.0, 2600.0 * float(rng.integers(1, 9))
+            h3, l3 = hist.copy(), trim_zero_tail(hist)
+            h4, l4 = hist.copy(), trim_zero_tail(hist)
+            pick.move_rows(h3, l3, cap, u_row, src, dst, filled, None, None, 0.0, 0.0, 0.0, mhz)
+            pick.move_rows(h4, l4, cap, u_row * mhz, src, dst, filled)
+            assert h3.tobytes() == h4.tobytes() and np.array_equal(l3, l4)
+            assert pick.adaptive_first(order, n_vms, used, cap, hist, u_row * mhz, *args[5:]) == \
+                next((int(h) for h in order if want_row(h, u_row * mhz)), -1)
             np.maximum(h2[src] - vrow / cap[src], 0.0, out=h2[src])
             l2[src] = trim_zero_tail_1d(h2[src], filled)
             h2[dst] += vrow / cap[dst]

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 typedef struct {
-    Py_buffer b[14];
+    Py_buffer b[20];
     int n;
 } bufs_t;
 
@@ -37,6 +37,10 @@ static void bufs_release(bufs_t *s)
 /* kind: 'd' float64, 'q' int64, '?' bool/uint8; ndim 1 or 2; returns the data pointer or NULL (error set) */
 static void *take(bufs_t *s, PyObject *obj, char kind, int ndim, const char *name, Py_ssize_t *shape, int write)
 {
+    if (s->n >= (int)(sizeof(s->b) / sizeof(s->b[0]))) {
+        PyErr_SetString(PyExc_RuntimeError, "_pick: too many array arguments");
+        return NULL;
+    }
     Py_buffer *b = &s->b[s->n];
     if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (write ? PyBUF_WRITABLE : 0)) < 0) {
         PyErr_Clear();
@@ -74,125 +78,6 @@ static double power(double u, double slope, double w0, double w1)
     double p = x * slope;
     p += w0;
     return p;
-}
-
-static PyObject *pabfd_best(PyObject *self, PyObject *args)
-{
-    PyObject *o_cand, *o_excl, *o_on, *o_used, *o_br, *o_bc, *o_cap, *o_ld, *o_lr, *o_lc, *o_oh, *o_ot, *o_pn = Py_None;
-    long long src;
-    int wake;
-    double d, br, bc, slope, w0, w1, m;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOLpOOOOOOOOdddddddOO|O", &o_cand, &o_excl, &src, &wake, &o_on, &o_used, &o_br,
-                          &o_bc, &o_cap, &o_ld, &o_lr, &o_lc, &d, &br, &bc, &slope, &w0, &w1, &m, &o_oh, &o_ot, &o_pn))
-        return NULL;
-    bufs_t s;
-    s.n = 0;
-    Py_ssize_t sh[2], n_cand, n_hosts, k_d, k_r, k_c;
-    const int64_t *cand = take(&s, o_cand, 'q', 1, "cand", sh, 0);
-    n_cand = sh[0];
-    const uint8_t *excl = cand ? take(&s, o_excl, '?', 1, "excluded", sh, 0) : NULL;
-    n_hosts = sh[0];
-    const uint8_t *on = excl ? take(&s, o_on, '?', 1, "on", sh, 0) : NULL;
-    int64_t *out_h = NULL;
-    double *out_t = NULL;
-    const double *used = NULL, *book_r = NULL, *book_c = NULL, *cap = NULL, *ld = NULL, *lr = NULL, *lc = NULL;
-    int bad = on == NULL || sh[0] != n_hosts;
-    if (!bad) {
-        const double **dst[4] = {&used, &book_r, &book_c, &cap};
-        PyObject *src_o[4] = {o_used, o_br, o_bc, o_cap};
-        const char *names[4] = {"used", "book_r", "book_c", "cap"};
-        for (int k = 0; k < 4 && !bad; k++) {
-            *dst[k] = take(&s, src_o[k], 'd', 1, names[k], sh, 0);
-            bad = *dst[k] == NULL || sh[0] != n_hosts;
-        }
-    }
-    if (!bad) {
-        ld = take(&s, o_ld, 'd', 2, "lim_d", sh, 0);
-        k_d = sh[0];
-        bad = ld == NULL || sh[1] != n_hosts;
-    }
-    if (!bad) {
-        lr = take(&s, o_lr, 'd', 2, "lim_r", sh, 0);
-        k_r = sh[0];
-        bad = lr == NULL || sh[1] != n_hosts;
-    }
-    if (!bad) {
-        lc = take(&s, o_lc, 'd', 2, "lim_c", sh, 0);
-        k_c = sh[0];
-        bad = lc == NULL || sh[1] != n_hosts;
-    }
-    if (!bad) {
-        out_h = take(&s, o_oh, 'q', 1, "out_hosts", sh, 1);
-        bad = out_h == NULL || sh[0] < n_cand;
-    }
-    if (!bad) {
-        out_t = take(&s, o_ot, 'd', 1, "out_total", sh, 1);
-        bad = out_t == NULL || sh[0] < n_cand;
-    }
-    const double *pnow = NULL; /* each host's power now, P(min(used / cap, 1)), kept by the caller */
-    if (!bad && o_pn != Py_None) {
-        pnow = take(&s, o_pn, 'd', 1, "pnow", sh, 0);
-        bad = pnow == NULL || sh[0] != n_hosts;
-    }
-    if (bad) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "pabfd_best: the host arrays must have one entry per host (the out "
-                                              "arrays one per candidate at least)");
-        bufs_release(&s);
-        return NULL;
-    }
-    int src_free = src >= 0 && src < n_hosts && !excl[src];
-    Py_ssize_t n_ok = 0;
-    int64_t best = -1;
-    double best_t = 0.0;
-    int nan = 0;
-    for (Py_ssize_t i = 0; i < n_cand; i++) {
-        int64_t h = cand[i];
-        if (h < 0 || h >= n_hosts) {
-            bufs_release(&s);
-            PyErr_Format(PyExc_IndexError, "pabfd_best: candidate host %lld out of range", (long long)h);
-            return NULL;
-        }
-        if (excl[h] || (!wake && !on[h]) || (src_free && h == src))
-            continue;
-        double u = used[h];
-        double after = u + d;
-        int ok = 1;
-        for (Py_ssize_t k = 0; k < k_d && ok; k++)
-            ok = after <= ld[k * n_hosts + h];
-        if (ok && k_r) {
-            double x = book_r[h] + br;
-            for (Py_ssize_t k = 0; k < k_r && ok; k++)
-                ok = x <= lr[k * n_hosts + h];
-        }
-        if (ok && k_c) {
-            double x = book_c[h] + bc;
-            for (Py_ssize_t k = 0; k < k_c && ok; k++)
-                ok = x <= lc[k * n_hosts + h];
-        }
-        if (!ok)
-            continue;
-        double c = cap[h];
-        double p_after = power(after / c, slope, w0, w1);
-        double now = on[h] ? (pnow ? pnow[h] : power(u / c, slope, w0, w1)) : 0.0;
-        double t = m * (p_after - now);
-        out_h[n_ok] = h;
-        out_t[n_ok] = t;
-        n_ok++;
-        if (t != t) {
-            nan = 1;
-            break;
-        }
-        if (best < 0 || t > best_t || (t == best_t && h < best)) {
-            best = h;
-            best_t = t;
-        }
-    }
-    bufs_release(&s);
-    if (nan)
-        Py_RETURN_NONE;
-    return Py_BuildValue("(Ln)", (long long)best, n_ok);
 }
 
 /* ------------------------------------------------------------------------------- IQR / MAD, one host at a time
@@ -251,7 +136,8 @@ typedef struct {
     double d, safety, fallback;
     long long filled, min_history;
     int mode;
-    double row[MAX_H], dev[MAX_H];
+    double vscale; /* vrow's values are vrow[i] * vscale (1.0: as given) */
+    double row[MAX_H], dev[MAX_H], vbuf[MAX_H];
 } adaptive_t;
 
 /* 1: the detector accepts the VM on host h; 0: it refuses; -1: a value is not finite (hand back) */
@@ -326,6 +212,11 @@ static int adaptive_take(bufs_t *s, adaptive_t *A, PyObject *o_nv, PyObject *o_u
     if (!bad) {
         A->vrow = take(s, o_vrow, 'd', 1, "vrow", sh, 0);
         bad = A->vrow == NULL || sh[0] != A->H;
+        if (!bad && A->vscale != 1.0) { /* the VM's history x its booked MHz, as numpy multiplies them */
+            for (Py_ssize_t i = 0; i < A->H; i++)
+                A->vbuf[i] = A->vrow[i] * A->vscale;
+            A->vrow = A->vbuf;
+        }
     }
     if (bad && !PyErr_Occurred())
         PyErr_Format(PyExc_ValueError, "%s: one entry per host in n_vms, used, cap and hist's rows, one per history "
@@ -337,6 +228,7 @@ static PyObject *adaptive_first(PyObject *self, PyObject *args)
 {
     PyObject *o_order, *o_nv, *o_used, *o_cap, *o_hist, *o_vrow;
     adaptive_t A;
+    A.vscale = 1.0;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOOOOOdLiddL", &o_order, &o_nv, &o_used, &o_cap, &o_hist, &o_vrow, &A.d, &A.filled,
                           &A.mode, &A.safety, &A.fallback, &A.min_history))
@@ -388,12 +280,76 @@ static int ranked_cmp(const void *a, const void *b)
     return (x->h > y->h) - (x->h < y->h);
 }
 
+/* The first host, best total first (ties to the lower host), of hosts[:n_ok] less `skip` that the detector
+ * accepts, or -1; *status 1 when a verdict hands the call back, -1 on an error (set). */
+static int64_t ranked_first(adaptive_t *A, const int64_t *hosts, const double *total, Py_ssize_t n_ok, int64_t skip,
+                            int *status, const char *entry)
+{
+    *status = 0;
+    ranked_t *r = PyMem_Malloc(sizeof(ranked_t) * (size_t)(n_ok > 0 ? n_ok : 1));
+    if (r == NULL) {
+        PyErr_NoMemory();
+        *status = -1;
+        return -1;
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n_ok; i++) {
+        int64_t h = hosts[i];
+        if (h < 0 || h >= A->n_hosts) {
+            PyMem_Free(r);
+            PyErr_Format(PyExc_IndexError, "%s: host %lld out of range", entry, (long long)h);
+            *status = -1;
+            return -1;
+        }
+        if (h == skip)
+            continue;
+        r[m].t = total[i];
+        r[m].h = h;
+        m++;
+    }
+    /* the best few by selection (the detector usually accepts one of them), the rest sorted once */
+    int64_t found = -1;
+    int done = 0;
+    Py_ssize_t j = 0;
+    for (; j < m && j < 8 && !done; j++) {
+        Py_ssize_t b = j;
+        for (Py_ssize_t i = j + 1; i < m; i++)
+            if (ranked_cmp(&r[i], &r[b]) < 0)
+                b = i;
+        ranked_t tmp = r[j];
+        r[j] = r[b];
+        r[b] = tmp;
+        int v = verdict(A, r[j].h);
+        if (v < 0)
+            *status = done = 1;
+        else if (v)
+            found = r[j].h, done = 1;
+    }
+    if (!done && j < m) {
+        qsort(r + j, (size_t)(m - j), sizeof(ranked_t), ranked_cmp);
+        for (; j < m; j++) {
+            int v = verdict(A, r[j].h);
+            if (v < 0) {
+                *status = 1;
+                break;
+            }
+            if (v) {
+                found = r[j].h;
+                break;
+            }
+        }
+    }
+    PyMem_Free(r);
+    return found;
+}
+
 static PyObject *adaptive_ranked(PyObject *self, PyObject *args)
 {
     PyObject *o_h, *o_t, *o_nv, *o_used, *o_cap, *o_hist, *o_vrow;
     Py_ssize_t n_ok;
     long long skip;
     adaptive_t A;
+    A.vscale = 1.0;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOnLOOOOOdLiddL", &o_h, &o_t, &n_ok, &skip, &o_nv, &o_used, &o_cap, &o_hist,
                           &o_vrow, &A.d, &A.filled, &A.mode, &A.safety, &A.fallback, &A.min_history))
@@ -414,63 +370,165 @@ static PyObject *adaptive_ranked(PyObject *self, PyObject *args)
         bufs_release(&s);
         return NULL;
     }
-    ranked_t *r = PyMem_Malloc(sizeof(ranked_t) * (size_t)(n_ok > 0 ? n_ok : 1));
-    if (r == NULL) {
-        bufs_release(&s);
-        return PyErr_NoMemory();
-    }
-    Py_ssize_t m = 0;
-    for (Py_ssize_t i = 0; i < n_ok; i++) {
-        int64_t h = hosts[i];
-        if (h < 0 || h >= A.n_hosts) {
-            PyMem_Free(r);
-            bufs_release(&s);
-            PyErr_Format(PyExc_IndexError, "adaptive_ranked: host %lld out of range", (long long)h);
-            return NULL;
-        }
-        if (h == skip)
-            continue;
-        r[m].t = total[i];
-        r[m].h = h;
-        m++;
-    }
-    /* the best few by selection (the detector usually accepts one of them), the rest sorted once */
-    int64_t found = -1;
-    int hand_back = 0, done = 0;
-    Py_ssize_t j = 0;
-    for (; j < m && j < 8 && !done; j++) {
-        Py_ssize_t b = j;
-        for (Py_ssize_t i = j + 1; i < m; i++)
-            if (ranked_cmp(&r[i], &r[b]) < 0)
-                b = i;
-        ranked_t tmp = r[j];
-        r[j] = r[b];
-        r[b] = tmp;
-        int v = verdict(&A, r[j].h);
-        if (v < 0)
-            hand_back = done = 1;
-        else if (v)
-            found = r[j].h, done = 1;
-    }
-    if (!done && j < m) {
-        qsort(r + j, (size_t)(m - j), sizeof(ranked_t), ranked_cmp);
-        for (; j < m; j++) {
-            int v = verdict(&A, r[j].h);
-            if (v < 0) {
-                hand_back = 1;
-                break;
-            }
-            if (v) {
-                found = r[j].h;
-                break;
-            }
-        }
-    }
-    PyMem_Free(r);
+    int status = 0;
+    int64_t found = ranked_first(&A, hosts, total, n_ok, skip, &status, "adaptive_ranked");
     bufs_release(&s);
-    if (hand_back)
+    if (status < 0)
+        return NULL;
+    if (status > 0)
         Py_RETURN_NONE;
     return PyLong_FromLongLong((long long)found);
+}
+
+static PyObject *pabfd_best(PyObject *self, PyObject *args)
+{
+    PyObject *o_cand, *o_excl, *o_on, *o_used, *o_br, *o_bc, *o_cap, *o_ld, *o_lr, *o_lc, *o_oh, *o_ot, *o_pn = Py_None;
+    PyObject *o_nv = NULL, *o_hist = NULL, *o_vrow = NULL;
+    adaptive_t A;
+    A.vscale = 1.0;
+    long long src;
+    int wake;
+    double d, br, bc, slope, w0, w1, m;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOLpOOOOOOOOdddddddOO|OOOOLiddLd", &o_cand, &o_excl, &src, &wake, &o_on, &o_used,
+                          &o_br, &o_bc, &o_cap, &o_ld, &o_lr, &o_lc, &d, &br, &bc, &slope, &w0, &w1, &m, &o_oh, &o_ot,
+                          &o_pn, &o_nv, &o_hist, &o_vrow, &A.filled, &A.mode, &A.safety, &A.fallback, &A.min_history,
+                          &A.vscale))
+        return NULL;
+    bufs_t s;
+    s.n = 0;
+    Py_ssize_t sh[2], n_cand, n_hosts, k_d, k_r, k_c;
+    const int64_t *cand = take(&s, o_cand, 'q', 1, "cand", sh, 0);
+    n_cand = sh[0];
+    const uint8_t *excl = cand ? take(&s, o_excl, '?', 1, "excluded", sh, 0) : NULL;
+    n_hosts = sh[0];
+    const uint8_t *on = excl ? take(&s, o_on, '?', 1, "on", sh, 0) : NULL;
+    int64_t *out_h = NULL;
+    double *out_t = NULL;
+    const double *used = NULL, *book_r = NULL, *book_c = NULL, *cap = NULL, *ld = NULL, *lr = NULL, *lc = NULL;
+    int bad = on == NULL || sh[0] != n_hosts;
+    if (!bad) {
+        const double **dst[4] = {&used, &book_r, &book_c, &cap};
+        PyObject *src_o[4] = {o_used, o_br, o_bc, o_cap};
+        const char *names[4] = {"used", "book_r", "book_c", "cap"};
+        for (int k = 0; k < 4 && !bad; k++) {
+            *dst[k] = take(&s, src_o[k], 'd', 1, names[k], sh, 0);
+            bad = *dst[k] == NULL || sh[0] != n_hosts;
+        }
+    }
+    if (!bad) {
+        ld = take(&s, o_ld, 'd', 2, "lim_d", sh, 0);
+        k_d = sh[0];
+        bad = ld == NULL || sh[1] != n_hosts;
+    }
+    if (!bad) {
+        lr = take(&s, o_lr, 'd', 2, "lim_r", sh, 0);
+        k_r = sh[0];
+        bad = lr == NULL || sh[1] != n_hosts;
+    }
+    if (!bad) {
+        lc = take(&s, o_lc, 'd', 2, "lim_c", sh, 0);
+        k_c = sh[0];
+        bad = lc == NULL || sh[1] != n_hosts;
+    }
+    if (!bad) {
+        out_h = take(&s, o_oh, 'q', 1, "out_hosts", sh, 1);
+        bad = out_h == NULL || sh[0] < n_cand;
+    }
+    if (!bad) {
+        out_t = take(&s, o_ot, 'd', 1, "out_total", sh, 1);
+        bad = out_t == NULL || sh[0] < n_cand;
+    }
+    const double *pnow = NULL; /* each host's power now, P(min(used / cap, 1)), kept by the caller */
+    if (!bad && o_pn != Py_None) {
+        pnow = take(&s, o_pn, 'd', 1, "pnow", sh, 0);
+        bad = pnow == NULL || sh[0] != n_hosts;
+    }
+    int adaptive = o_nv != NULL;
+    if (!bad && adaptive) { /* the IQR/MAD detector decides too: the chosen host (or -1) is returned */
+        A.d = d;
+        bad = adaptive_take(&s, &A, o_nv, o_used, o_cap, o_hist, o_vrow, "pabfd_best") < 0;
+    }
+    if (bad) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "pabfd_best: the host arrays must have one entry per host (the out "
+                                              "arrays one per candidate at least)");
+        bufs_release(&s);
+        return NULL;
+    }
+    int src_free = src >= 0 && src < n_hosts && !excl[src];
+    Py_ssize_t n_ok = 0;
+    int64_t best = -1;
+    double best_t = 0.0;
+    int nan = 0;
+    for (Py_ssize_t i = 0; i < n_cand; i++) {
+        int64_t h = cand[i];
+        if (h < 0 || h >= n_hosts) {
+            bufs_release(&s);
+            PyErr_Format(PyExc_IndexError, "pabfd_best: candidate host %lld out of range", (long long)h);
+            return NULL;
+        }
+        if (excl[h] || (!wake && !on[h]) || (src_free && h == src))
+            continue;
+        double u = used[h];
+        double after = u + d;
+        int ok = 1;
+        for (Py_ssize_t k = 0; k < k_d && ok; k++)
+            ok = after <= ld[k * n_hosts + h];
+        if (ok && k_r) {
+            double x = book_r[h] + br;
+            for (Py_ssize_t k = 0; k < k_r && ok; k++)
+                ok = x <= lr[k * n_hosts + h];
+        }
+        if (ok && k_c) {
+            double x = book_c[h] + bc;
+            for (Py_ssize_t k = 0; k < k_c && ok; k++)
+                ok = x <= lc[k * n_hosts + h];
+        }
+        if (!ok)
+            continue;
+        double c = cap[h];
+        double p_after = power(after / c, slope, w0, w1);
+        double now = on[h] ? (pnow ? pnow[h] : power(u / c, slope, w0, w1)) : 0.0;
+        double t = m * (p_after - now);
+        out_h[n_ok] = h;
+        out_t[n_ok] = t;
+        n_ok++;
+        if (t != t) {
+            nan = 1;
+            break;
+        }
+        if (best < 0 || t > best_t || (t == best_t && h < best)) {
+            best = h;
+            best_t = t;
+        }
+    }
+    if (nan) {
+        bufs_release(&s);
+        Py_RETURN_NONE;
+    }
+    if (!adaptive) {
+        bufs_release(&s);
+        return Py_BuildValue("(Ln)", (long long)best, n_ok);
+    }
+    /* as Consolidation._find_host: the best host if the detector accepts it, else the others best first */
+    int64_t chosen = -1;
+    int status = 0;
+    if (n_ok > 0) {
+        int v = verdict(&A, best);
+        if (v < 0)
+            status = 1;
+        else if (v)
+            chosen = best;
+        else if (n_ok > 1)
+            chosen = ranked_first(&A, out_h, out_t, n_ok, best, &status, "pabfd_best");
+    }
+    bufs_release(&s);
+    if (status < 0)
+        return NULL;
+    if (status > 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong((long long)chosen);
 }
 
 /* ---------------------------------------------------------------------------- a planned move's host histories
@@ -495,10 +553,10 @@ static PyObject *move_rows(PyObject *self, PyObject *args)
 {
     PyObject *o_hist, *o_hlen, *o_cap, *o_row, *o_pn = Py_None, *o_used = Py_None;
     long long src, dst, filled;
-    double slope = 0.0, w0 = 0.0, w1 = 0.0;
+    double slope = 0.0, w0 = 0.0, w1 = 0.0, rscale = 1.0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOLLL|OOddd", &o_hist, &o_hlen, &o_cap, &o_row, &src, &dst, &filled, &o_pn, &o_used,
-                          &slope, &w0, &w1))
+    if (!PyArg_ParseTuple(args, "OOOOLLL|OOdddd", &o_hist, &o_hlen, &o_cap, &o_row, &src, &dst, &filled, &o_pn, &o_used,
+                          &slope, &w0, &w1, &rscale))
         return NULL;
     bufs_t s;
     s.n = 0;
@@ -540,14 +598,14 @@ static PyObject *move_rows(PyObject *self, PyObject *args)
     }
     double *h = hist + src * H, c = cap[src];
     for (Py_ssize_t i = 0; i < H; i++) {
-        double x = h[i] - row[i] / c;
+        double x = h[i] - (row[i] * rscale) / c; /* the row x rscale, as numpy multiplies it (x 1.0: as given) */
         h[i] = x > 0.0 ? x : (x != x ? x : 0.0);
     }
     hlen[src] = trim_len(h, H, filled);
     h = hist + dst * H;
     c = cap[dst];
     for (Py_ssize_t i = 0; i < H; i++)
-        h[i] = h[i] + row[i] / c;
+        h[i] = h[i] + (row[i] * rscale) / c;
     hlen[dst] = trim_len(h, H, filled);
     if (pnow) { /* the two hosts' power now, after the move (the plan's used MHz already moved) */
         pnow[src] = power(used[src] / cap[src], slope, w0, w1);
@@ -596,13 +654,17 @@ static PyMethodDef methods[] = {
      "min_history) -> adaptive_first over the first n_ok hosts less skip, best total first (ties to the lower "
      "host)"},
     {"move_rows", move_rows, METH_VARARGS,
-     "move_rows(hist, hlen, cap, row, src, dst, filled): a planned move's update of the two host histories"},
+     "move_rows(hist, hlen, cap, row, src, dst, filled[, pnow, used, slope, w0, w1[, rscale]]): a planned move's "
+     "update of the two host histories (the row is row x rscale) and their power now"},
     {"adaptive_first", adaptive_first, METH_VARARGS,
      "adaptive_first(order, n_vms, used, cap, hist, vrow, d, filled, mode, safety, fallback, min_history) -> the "
      "first host of order whose IQR (mode 1) or MAD (mode 2) detector accepts the VM, -1, or None (hand back)"},
     {"pabfd_best", pabfd_best, METH_VARARGS,
      "pabfd_best(cand, excluded, src, wake, on, used, book_r, book_c, cap, lim_d, lim_r, lim_c, d, br, bc, slope, "
-     "w0, w1, m, out_hosts, out_total) -> (best host or -1, feasible hosts) or None (a NaN total)"},
+     "w0, w1, m, out_hosts, out_total[, pnow[, n_vms, hist, vrow, filled, mode, safety, fallback, min_history[, "
+     "vscale]]]) -> "
+     "(best host or -1, feasible hosts); with the IQR/MAD arguments, the host the detector accepts first (or -1); "
+     "None: handed back (a NaN)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -187,9 +187,10 @@ class Consolidation:
         mem.vm_rows = {}
         mem.adaptive = self._adaptive_args(view, plan, mem)
         hist, hlen = plan.extras["hist"], plan.extras["hlen"]
+        vh = mem.vm_hist  # its rows go to the compiled code as they are
         mem.rows_args = (np.ascontiguousarray(view.hosts.cpu_mhz, dtype=np.float64) if compiled()
                          and hist.dtype == np.float64 and hist.flags.c_contiguous and hlen.dtype == np.int64
-                         and hlen.flags.c_contiguous else None)
+                         and hlen.flags.c_contiguous and vh.dtype == np.float64 and vh.flags.c_contiguous else None)
         mem.power_args = None
         if mem.fused is not None and mem.rows_args is not None:  # each host's power now, kept by the moves
             pnow = mem.fused.track_power(plan)
@@ -269,8 +270,9 @@ class Consolidation:
         hist = plan.extras["hist"]
         hlen = plan.extras["hlen"]
         if mem.rows_args is not None:  # compiled: the same operations on the two rows
-            _pick.move_rows(hist, hlen, mem.rows_args, self._vm_row(view, mem, vm), src, dst, mem.filled,
-                            *(mem.power_args or ()))
+            # the VM's history x its booked MHz is multiplied in C, as numpy would
+            _pick.move_rows(hist, hlen, mem.rows_args, mem.vm_hist[vm], src, dst, mem.filled,
+                            *(mem.power_args or (None, None, 0.0, 0.0, 0.0)), float(view.vms.cpu_booked_mhz[vm]))
             return
         row = mem.vm_hist[vm] * view.vms.cpu_booked_mhz[vm]  # each term is (u x MHz) / host MHz
         cap = view.hosts.cpu_mhz
@@ -313,7 +315,15 @@ class Consolidation:
         # the index's candidates hold every host that can pass, so the filters need only decide on them
         cand = index.candidates(plan, vm)
         fused = mem.fused
-        if fused is not None and fused.kernel is not None:
+        if fused is not None and fused.kernel is not None and mem.adaptive is not None:
+            # host choice and IQR/MAD check in one compiled call (None: handed back, the Python path decides)
+            n_vms, _used, _cap, hist, mode, safety, fallback, min_history = mem.adaptive
+            chosen = fused.choose(plan, vm, cand, excluded, src, wake,
+                                  (n_vms, hist, mem.vm_hist[vm], mem.filled, mode, safety, fallback, min_history,
+                                   float(view.vms.cpu_booked_mhz[vm])))  # the VM's history x its MHz, in C
+            if chosen is not None:
+                return int(chosen)
+        elif fused is not None and fused.kernel is not None:
             # the compiled loop: the best host and how many pass, without the arrays; the ranked order is
             # only needed when the detector refuses the best host
             got = fused.best(plan, vm, cand, excluded, src, wake)
@@ -440,7 +450,8 @@ class Consolidation:
         mode = {InterQuartileRange: 1, MedianAbsoluteDeviation: 2}.get(type(det))
         hist = plan.extras["hist"]
         if mode is None or not compiled() or mem.ols_weights is not None or hist.dtype != np.float64 \
-                or not hist.flags.c_contiguous or hist.shape[1] > 4096:  # the compiled check's row buffer
+                or not hist.flags.c_contiguous or hist.shape[1] > 4096 \
+                or mem.vm_hist.dtype != np.float64 or not mem.vm_hist.flags.c_contiguous:
             return None
         return (plan.n_vms, plan.used_c, np.ascontiguousarray(view.hosts.cpu_mhz, dtype=np.float64), hist, mode,
                 float(det.safety), float(det.fallback_threshold), int(det.min_history))

@@ -153,6 +153,21 @@ class FusedPabfd:
                                 float(vms.cpu_booked_mhz[vm]), slope, w0, w1, self.m, self.out_hosts,
                                 self.out_total, self.pnow)
 
+    def choose(self, plan: Any, vm: int, cand: np.ndarray, excluded: np.ndarray, src: int, wake: bool,
+               detector: tuple[Any, ...]) -> int | None:
+        """:meth:`best`, then the IQR/MAD detector's check in the same compiled call: the best host if the
+        detector accepts the VM there, else the first of the others (best first) it accepts, else -1; None when
+        the call is handed back (a value that is not finite). ``detector``: (n_vms, hist, the VM's history, filled,
+        mode, safety, fallback, min_history, the VM's booked MHz), the arguments of ``_pick.adaptive_first``
+        after ``used`` and ``cap`` (its ``vrow`` is the history x the MHz, multiplied in C)."""
+        cap, ld, lr, lc = self.kernel  # type: ignore[misc]
+        slope, w0, w1 = self.lin  # type: ignore[misc]
+        vms = plan.vms
+        return _pick.pabfd_best(cand, excluded, src, wake, plan.on, plan.used_c, plan.book_r, plan.book_c, cap, ld, lr,
+                                lc, float(plan.vm_cpu_demand[vm]), float(vms.ram_booked_mb[vm]),
+                                float(vms.cpu_booked_mhz[vm]), slope, w0, w1, self.m, self.out_hosts,
+                                self.out_total, self.pnow, *detector)
+
     def last(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The hosts that passed and their totals in the last :meth:`best` call (``n`` of them; copies)."""
         return self.out_hosts[:n].copy(), self.out_total[:n].copy()

@@ -138,8 +138,12 @@ def empty_underloaded(view: Any, plan: PlannedCluster, index: TargetIndex, runni
         vms = vms_by_host[lo[nxt]:hi[nxt]]
         n0 = len(plan.moves)
         idx = targets.index()
+        # largest demand first, ties in VM order (a stable sort, as np.argsort(-demand, kind="stable"))
+        dem = demand[vms].tolist()
+        order = sorted(range(len(dem)), key=lambda j: -dem[j])
+        vm_list = vms.tolist()
         with plan.trial() as trial:
-            for vm in vms[np.argsort(-demand[vms], kind="stable")].tolist():
+            for vm in [vm_list[j] for j in order]:
                 t = find_host(vm, h, excluded, idx)
                 if t < 0:
                     trial.rollback()
