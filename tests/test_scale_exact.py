@@ -151,6 +151,30 @@ def _packed(seed: int, n_vms: int = 260, n_steps: int = 30):
     return t
 
 
+class _CountingKernel:
+    """A ``_pick.Kernel`` that counts its host choices."""
+
+    def __init__(self, kernel, calls):
+        self.k, self.calls = kernel, calls
+
+    def best(self, *a):
+        self.calls.append(1)
+        return self.k.best(*a)
+
+    def choose(self, *a):
+        self.calls.append(1)
+        return self.k.choose(*a)
+
+    def move(self, *a):
+        return self.k.move(*a)
+
+    def save(self, h):
+        return self.k.save(h)
+
+    def restore(self, h, saved):
+        return self.k.restore(h, saved)
+
+
 @pytest.mark.parametrize("detection,selection,placement", [("lr", "mmt", "pabfd"), ("thr", "mmt", "pabfd"),
                                                            ("mad", "mc", "pabfd"), ("iqr", "mu", "best-fit"),
                                                            ("thr", "rs", "worst-fit"), ("lrr", "mmt", "first-fit")])
@@ -176,6 +200,13 @@ def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection
             real = fused._pick.pabfd_best
             monkeypatch.setattr(fused, "_pick", SimpleNamespace(
                 pabfd_best=lambda *a: calls.append(1) or real(*a), power_now=fused._pick.power_now))
+            real_kernel = consolidation.Consolidation._kernel  # the decision's kernel: its host choices count too
+
+            def counting_kernel(self, *a):
+                k = real_kernel(self, *a)
+                return None if k is None else _CountingKernel(k, calls)
+
+            monkeypatch.setattr(consolidation.Consolidation, "_kernel", counting_kernel)
     sc["controller"] = {"name": "consolidation", "params": {"detection": detection, "selection": selection,
                                                             "placement": placement}}
     fast = run(parse(sc), trace)

@@ -21,9 +21,10 @@
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
-    Py_buffer b[20];
+    Py_buffer b[24];
     int n;
 } bufs_t;
 
@@ -78,6 +79,79 @@ static double power(double u, double slope, double w0, double w1)
     double p = x * slope;
     p += w0;
     return p;
+}
+
+/* ------------------------------------------------------------------------------------------------ the PABFD loop */
+typedef struct {
+    const uint8_t *on;
+    const double *used, *book_r, *book_c, *cap, *ld, *lr, *lc, *pnow;
+    int64_t *out_h;
+    double *out_t;
+    Py_ssize_t n_hosts, k_d, k_r, k_c;
+    double slope, w0, w1, m;
+} pabfd_t;
+
+/* The best candidate (largest total, ties to the lowest host; -1 if none) and how many pass, the passing hosts
+ * and their totals written to out_h/out_t. Returns 0, 1 when a total is NaN (hand back), -1 on an error (set). */
+static int pabfd_loop(const pabfd_t *P, const int64_t *cand, Py_ssize_t n_cand, const uint8_t *excl, long long src,
+                      int wake, double d, double br, double bc, int64_t *best_out, Py_ssize_t *n_ok_out)
+{
+    Py_ssize_t n_hosts = P->n_hosts, k_d = P->k_d, k_r = P->k_r, k_c = P->k_c;
+    const uint8_t *on = P->on;
+    const double *used = P->used, *book_r = P->book_r, *book_c = P->book_c, *cap = P->cap;
+    const double *ld = P->ld, *lr = P->lr, *lc = P->lc, *pnow = P->pnow;
+    int64_t *out_h = P->out_h;
+    double *out_t = P->out_t;
+    double slope = P->slope, w0 = P->w0, w1 = P->w1, m = P->m;
+    int src_free = src >= 0 && src < n_hosts && !excl[src];
+    Py_ssize_t n_ok = 0;
+    int64_t best = -1;
+    double best_t = 0.0;
+    int nan = 0;
+    for (Py_ssize_t i = 0; i < n_cand; i++) {
+        int64_t h = cand[i];
+        if (h < 0 || h >= n_hosts) {
+            PyErr_Format(PyExc_IndexError, "pabfd_best: candidate host %lld out of range", (long long)h);
+            return -1;
+        }
+        if (excl[h] || (!wake && !on[h]) || (src_free && h == src))
+            continue;
+        double u = used[h];
+        double after = u + d;
+        int ok = 1;
+        for (Py_ssize_t k = 0; k < k_d && ok; k++)
+            ok = after <= ld[k * n_hosts + h];
+        if (ok && k_r) {
+            double x = book_r[h] + br;
+            for (Py_ssize_t k = 0; k < k_r && ok; k++)
+                ok = x <= lr[k * n_hosts + h];
+        }
+        if (ok && k_c) {
+            double x = book_c[h] + bc;
+            for (Py_ssize_t k = 0; k < k_c && ok; k++)
+                ok = x <= lc[k * n_hosts + h];
+        }
+        if (!ok)
+            continue;
+        double c = cap[h];
+        double p_after = power(after / c, slope, w0, w1);
+        double now = on[h] ? (pnow ? pnow[h] : power(u / c, slope, w0, w1)) : 0.0;
+        double t = m * (p_after - now);
+        out_h[n_ok] = h;
+        out_t[n_ok] = t;
+        n_ok++;
+        if (t != t) {
+            nan = 1;
+            break;
+        }
+        if (best < 0 || t > best_t || (t == best_t && h < best)) {
+            best = h;
+            best_t = t;
+        }
+    }
+    *best_out = best;
+    *n_ok_out = n_ok;
+    return nan;
 }
 
 /* ------------------------------------------------------------------------------- IQR / MAD, one host at a time
@@ -456,52 +530,14 @@ static PyObject *pabfd_best(PyObject *self, PyObject *args)
         bufs_release(&s);
         return NULL;
     }
-    int src_free = src >= 0 && src < n_hosts && !excl[src];
-    Py_ssize_t n_ok = 0;
+    pabfd_t P = {on, used, book_r, book_c, cap, ld, lr, lc, pnow, out_h, out_t, n_hosts, k_d, k_r, k_c,
+                 slope, w0, w1, m};
     int64_t best = -1;
-    double best_t = 0.0;
-    int nan = 0;
-    for (Py_ssize_t i = 0; i < n_cand; i++) {
-        int64_t h = cand[i];
-        if (h < 0 || h >= n_hosts) {
-            bufs_release(&s);
-            PyErr_Format(PyExc_IndexError, "pabfd_best: candidate host %lld out of range", (long long)h);
-            return NULL;
-        }
-        if (excl[h] || (!wake && !on[h]) || (src_free && h == src))
-            continue;
-        double u = used[h];
-        double after = u + d;
-        int ok = 1;
-        for (Py_ssize_t k = 0; k < k_d && ok; k++)
-            ok = after <= ld[k * n_hosts + h];
-        if (ok && k_r) {
-            double x = book_r[h] + br;
-            for (Py_ssize_t k = 0; k < k_r && ok; k++)
-                ok = x <= lr[k * n_hosts + h];
-        }
-        if (ok && k_c) {
-            double x = book_c[h] + bc;
-            for (Py_ssize_t k = 0; k < k_c && ok; k++)
-                ok = x <= lc[k * n_hosts + h];
-        }
-        if (!ok)
-            continue;
-        double c = cap[h];
-        double p_after = power(after / c, slope, w0, w1);
-        double now = on[h] ? (pnow ? pnow[h] : power(u / c, slope, w0, w1)) : 0.0;
-        double t = m * (p_after - now);
-        out_h[n_ok] = h;
-        out_t[n_ok] = t;
-        n_ok++;
-        if (t != t) {
-            nan = 1;
-            break;
-        }
-        if (best < 0 || t > best_t || (t == best_t && h < best)) {
-            best = h;
-            best_t = t;
-        }
+    Py_ssize_t n_ok = 0;
+    int nan = pabfd_loop(&P, cand, n_cand, excl, src, wake, d, br, bc, &best, &n_ok);
+    if (nan < 0) {
+        bufs_release(&s);
+        return NULL;
     }
     if (nan) {
         bufs_release(&s);
@@ -547,6 +583,27 @@ static int64_t trim_len(const double *h, Py_ssize_t H, long long filled)
         if (h[i] != 0.0)
             return i + 1;
     return 1;
+}
+
+static void rows_move(double *hist, int64_t *hlen, const double *cap, const double *row, double rscale, Py_ssize_t H,
+                      long long filled, long long src, long long dst, double *pnow, const double *used, double slope,
+                      double w0, double w1)
+{
+    double *h = hist + src * H, c = cap[src];
+    for (Py_ssize_t i = 0; i < H; i++) {
+        double x = h[i] - (row[i] * rscale) / c; /* the row x rscale, as numpy multiplies it (x 1.0: as given) */
+        h[i] = x > 0.0 ? x : (x != x ? x : 0.0);
+    }
+    hlen[src] = trim_len(h, H, filled);
+    h = hist + dst * H;
+    c = cap[dst];
+    for (Py_ssize_t i = 0; i < H; i++)
+        h[i] = h[i] + (row[i] * rscale) / c;
+    hlen[dst] = trim_len(h, H, filled);
+    if (pnow) { /* the two hosts' power now, after the move (the plan's used MHz already moved) */
+        pnow[src] = power(used[src] / cap[src], slope, w0, w1);
+        pnow[dst] = power(used[dst] / cap[dst], slope, w0, w1);
+    }
 }
 
 static PyObject *move_rows(PyObject *self, PyObject *args)
@@ -596,21 +653,7 @@ static PyObject *move_rows(PyObject *self, PyObject *args)
         bufs_release(&s);
         return NULL;
     }
-    double *h = hist + src * H, c = cap[src];
-    for (Py_ssize_t i = 0; i < H; i++) {
-        double x = h[i] - (row[i] * rscale) / c; /* the row x rscale, as numpy multiplies it (x 1.0: as given) */
-        h[i] = x > 0.0 ? x : (x != x ? x : 0.0);
-    }
-    hlen[src] = trim_len(h, H, filled);
-    h = hist + dst * H;
-    c = cap[dst];
-    for (Py_ssize_t i = 0; i < H; i++)
-        h[i] = h[i] + (row[i] * rscale) / c;
-    hlen[dst] = trim_len(h, H, filled);
-    if (pnow) { /* the two hosts' power now, after the move (the plan's used MHz already moved) */
-        pnow[src] = power(used[src] / cap[src], slope, w0, w1);
-        pnow[dst] = power(used[dst] / cap[dst], slope, w0, w1);
-    }
+    rows_move(hist, hlen, cap, row, rscale, H, filled, src, dst, pnow, used, slope, w0, w1);
     bufs_release(&s);
     Py_RETURN_NONE;
 }
@@ -646,7 +689,473 @@ static PyObject *power_now(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------------------------ one decision's kernel
+ *
+ * Kernel(...) holds, for one decision of the consolidation controller, the arrays the calls above take one by
+ * one (the plan's host arrays, the VMs' demands and bookings, the filters' limits, the host histories, the
+ * detector's parameters): the per-move calls then pass only the VM, its source and the candidates, and do the
+ * same arithmetic as pabfd_best, adaptive_first and move_rows (the same functions run), plus the plan's own
+ * bookkeeping of a move (PlannedCluster.move: used, booked, n_vms, on, touched) and the saving and restoring of a
+ * host's values for a rolled-back trial. The arrays are held (buffers kept) until the kernel is dropped; they are
+ * changed in place, never replaced, while it lives.
+ */
+#define CAND_CACHE 4
+
+typedef struct {
+    PyObject_HEAD
+    bufs_t s;
+    pabfd_t P;
+    double *used_c, *used_r, *book_c, *book_r;
+    int64_t *nv;
+    uint8_t *on, *touched;
+    const double *vm_c, *vm_r, *vm_bc, *vm_br;
+    Py_ssize_t n_vm;
+    double *hist;       /* NULL: no host histories */
+    int64_t *hlen;
+    const double *vm_hist;
+    Py_ssize_t H;
+    long long filled;
+    double *pnow;       /* NULL: no power now kept */
+    adaptive_t *A;      /* NULL: no IQR/MAD check */
+    /* the last arrays of candidates and exclusions seen (their buffers kept: the same object, the same data) */
+    PyObject *c_obj[CAND_CACHE];
+    Py_buffer c_buf[CAND_CACHE];
+    int c_next;
+    PyObject *x_obj[2];
+    Py_buffer x_buf[2];
+    int x_next;
+} KernelObject;
+
+static void kernel_dealloc(KernelObject *k)
+{
+    bufs_release(&k->s);
+    for (int i = 0; i < CAND_CACHE; i++)
+        if (k->c_obj[i])
+            PyBuffer_Release(&k->c_buf[i]);
+    for (int i = 0; i < 2; i++)
+        if (k->x_obj[i])
+            PyBuffer_Release(&k->x_buf[i]);
+    PyMem_Free(k->A);
+    Py_TYPE(k)->tp_free((PyObject *)k);
+}
+
+/* a cached 1-d array of 'q' (int64) or '?' (bool) items: its data and length, or NULL (error set) */
+static const void *cached(PyObject **objs, Py_buffer *bufs, int n_cache, int *next, PyObject *o, char kind,
+                          Py_ssize_t *len)
+{
+    for (int i = 0; i < n_cache; i++)
+        if (objs[i] == o) {
+            *len = bufs[i].shape[0];
+            return bufs[i].buf;
+        }
+    bufs_t s;
+    s.n = 0;
+    Py_ssize_t sh[2];
+    const void *p = take(&s, o, kind, 1, kind == 'q' ? "cand" : "excluded", sh, 0);
+    if (p == NULL) {
+        bufs_release(&s);
+        return NULL;
+    }
+    int i = *next;
+    *next = (i + 1) % n_cache;
+    if (objs[i])
+        PyBuffer_Release(&bufs[i]);
+    bufs[i] = s.b[0]; /* the buffer holds a reference to o: the pointer stays o's while cached */
+    objs[i] = o;
+    *len = sh[0];
+    return p;
+}
+
+static PyTypeObject KernelType;
+
+static PyObject *kernel_new(PyObject *self, PyObject *args)
+{
+    PyObject *o[24];
+    double slope, w0, w1, m, safety, fallback;
+    long long filled, min_history;
+    int mode;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOddddOOOOOOLiddL", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6],
+                          &o[7], &o[8], &o[9], &o[10], &o[11], &o[12], &o[13], &o[14], &slope, &w0, &w1, &m, &o[15],
+                          &o[16], &o[17], &o[18], &o[19], &o[20], &filled, &mode, &safety, &fallback, &min_history))
+        return NULL;
+    if (mode < 0 || mode > 2) {
+        PyErr_Format(PyExc_ValueError, "Kernel: mode must be 0 (no check), 1 (IQR) or 2 (MAD), got %d", mode);
+        return NULL;
+    }
+    KernelObject *k = PyObject_New(KernelObject, &KernelType);
+    if (k == NULL)
+        return NULL;
+    k->s.n = 0;
+    k->A = NULL;
+    k->c_next = k->x_next = 0;
+    for (int i = 0; i < CAND_CACHE; i++)
+        k->c_obj[i] = NULL;
+    k->x_obj[0] = k->x_obj[1] = NULL;
+    bufs_t *s = &k->s;
+    Py_ssize_t sh[2], n = 0;
+    int bad = 0;
+    /* the plan: used_c, used_r, book_c, book_r (float64), n_vms (int64), on, touched (bool), written in place */
+    double **pd[4] = {&k->used_c, &k->used_r, &k->book_c, &k->book_r};
+    const char *pdn[4] = {"used_c", "used_r", "book_c", "book_r"};
+    for (int i = 0; i < 4 && !bad; i++) {
+        *pd[i] = take(s, o[i], 'd', 1, pdn[i], sh, 1);
+        bad = *pd[i] == NULL || (i && sh[0] != n);
+        n = sh[0];
+    }
+    if (!bad) {
+        k->nv = take(s, o[4], 'q', 1, "n_vms", sh, 1);
+        bad = k->nv == NULL || sh[0] != n;
+    }
+    if (!bad) {
+        k->on = take(s, o[5], '?', 1, "on", sh, 1);
+        bad = k->on == NULL || sh[0] != n;
+    }
+    if (!bad) {
+        k->touched = take(s, o[6], '?', 1, "touched", sh, 1);
+        bad = k->touched == NULL || sh[0] != n;
+    }
+    /* the VMs: CPU and RAM demand, CPU and RAM booked */
+    const double **vd[4] = {&k->vm_c, &k->vm_r, &k->vm_bc, &k->vm_br};
+    const char *vdn[4] = {"vm_cpu", "vm_ram", "vm_cpu_booked", "vm_ram_booked"};
+    for (int i = 0; i < 4 && !bad; i++) {
+        *vd[i] = take(s, o[7 + i], 'd', 1, vdn[i], sh, 0);
+        bad = *vd[i] == NULL || (i && sh[0] != k->n_vm);
+        k->n_vm = sh[0];
+    }
+    /* the filters and the weigher */
+    pabfd_t *P = &k->P;
+    P->on = k->on;
+    P->used = k->used_c;
+    P->book_r = k->book_r;
+    P->book_c = k->book_c;
+    P->n_hosts = n;
+    P->slope = slope;
+    P->w0 = w0;
+    P->w1 = w1;
+    P->m = m;
+    if (!bad) {
+        P->cap = take(s, o[11], 'd', 1, "cap", sh, 0);
+        bad = P->cap == NULL || sh[0] != n;
+    }
+    const double **lim[3] = {&P->ld, &P->lr, &P->lc};
+    Py_ssize_t *kk[3] = {&P->k_d, &P->k_r, &P->k_c};
+    const char *limn[3] = {"lim_d", "lim_r", "lim_c"};
+    for (int i = 0; i < 3 && !bad; i++) {
+        *lim[i] = take(s, o[12 + i], 'd', 2, limn[i], sh, 0);
+        *kk[i] = sh[0];
+        bad = *lim[i] == NULL || sh[1] != n;
+    }
+    if (!bad) {
+        P->out_h = take(s, o[15], 'q', 1, "out_hosts", sh, 1);
+        bad = P->out_h == NULL || sh[0] < n;
+    }
+    if (!bad) {
+        P->out_t = take(s, o[16], 'd', 1, "out_total", sh, 1);
+        bad = P->out_t == NULL || sh[0] < n;
+    }
+    k->pnow = NULL;
+    if (!bad && o[17] != Py_None) {
+        k->pnow = take(s, o[17], 'd', 1, "pnow", sh, 1);
+        bad = k->pnow == NULL || sh[0] != n;
+    }
+    P->pnow = k->pnow;
+    /* the host histories and the VMs' */
+    k->hist = NULL;
+    k->hlen = NULL;
+    k->vm_hist = NULL;
+    k->H = 0;
+    k->filled = filled;
+    if (!bad && o[18] != Py_None) {
+        k->hist = take(s, o[18], 'd', 2, "hist", sh, 1);
+        bad = k->hist == NULL || sh[0] != n || sh[1] > MAX_H;
+        k->H = sh[1];
+        if (!bad) {
+            k->hlen = take(s, o[19], 'q', 1, "hlen", sh, 1);
+            bad = k->hlen == NULL || sh[0] != n;
+        }
+        if (!bad) {
+            k->vm_hist = take(s, o[20], 'd', 2, "vm_hist", sh, 0);
+            bad = k->vm_hist == NULL || sh[0] != k->n_vm || sh[1] != k->H;
+        }
+    }
+    if (!bad && mode) {
+        if (k->hist == NULL) {
+            PyErr_SetString(PyExc_ValueError, "Kernel: the IQR/MAD check needs the histories");
+            bad = 1;
+        } else if ((k->A = PyMem_Malloc(sizeof(adaptive_t))) == NULL) {
+            PyErr_NoMemory();
+            bad = 1;
+        } else {
+            adaptive_t *A = k->A;
+            A->nv = k->nv;
+            A->used = k->used_c;
+            A->cap = P->cap;
+            A->hist = k->hist;
+            A->n_hosts = n;
+            A->H = k->H;
+            A->safety = safety;
+            A->fallback = fallback;
+            A->filled = filled;
+            A->min_history = min_history;
+            A->mode = mode;
+            A->vscale = 1.0;
+        }
+    }
+    if (bad) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "Kernel: one entry per host in the host arrays and the limits' rows "
+                                              "(the out arrays at least), one per VM in the VM arrays, one row per "
+                                              "host in hist and per VM in vm_hist, of the same width (<= 4096)");
+        Py_DECREF(k);
+        return NULL;
+    }
+    return (PyObject *)k;
+}
+
+/* the arguments of choose and best: cand (int64 array), start, excluded (bool array), vm, src, wake */
+static int kernel_args(KernelObject *k, PyObject *const *args, Py_ssize_t nargs, const int64_t **cand,
+                       Py_ssize_t *n_cand, const uint8_t **excl, long long *vm, long long *src, int *wake)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "Kernel: expects (cand, start, excluded, vm, src, wake)");
+        return -1;
+    }
+    Py_ssize_t len, start = PyLong_AsSsize_t(args[1]);
+    *vm = PyLong_AsLongLong(args[3]);
+    *src = PyLong_AsLongLong(args[4]);
+    *wake = PyObject_IsTrue(args[5]);
+    if (PyErr_Occurred())
+        return -1;
+    *cand = cached(k->c_obj, k->c_buf, CAND_CACHE, &k->c_next, args[0], 'q', &len);
+    if (*cand == NULL)
+        return -1;
+    *excl = cached(k->x_obj, k->x_buf, 2, &k->x_next, args[2], '?', n_cand);
+    if (*excl == NULL)
+        return -1;
+    if (*n_cand != k->P.n_hosts) {
+        PyErr_SetString(PyExc_ValueError, "Kernel: excluded must have one entry per host");
+        return -1;
+    }
+    if (start < 0 || start > len || *vm < 0 || *vm >= k->n_vm) {
+        PyErr_SetString(PyExc_IndexError, "Kernel: start or vm out of range");
+        return -1;
+    }
+    *cand += start;
+    *n_cand = len - start;
+    return 0;
+}
+
+static PyObject *kernel_best(KernelObject *k, PyObject *const *args, Py_ssize_t nargs)
+{
+    const int64_t *cand;
+    const uint8_t *excl;
+    Py_ssize_t n_cand, n_ok = 0;
+    long long vm, src;
+    int wake;
+    if (kernel_args(k, args, nargs, &cand, &n_cand, &excl, &vm, &src, &wake) < 0)
+        return NULL;
+    int64_t best = -1;
+    int nan = pabfd_loop(&k->P, cand, n_cand, excl, src, wake, k->vm_c[vm], k->vm_br[vm], k->vm_bc[vm], &best, &n_ok);
+    if (nan < 0)
+        return NULL;
+    if (nan)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(Ln)", (long long)best, n_ok);
+}
+
+static PyObject *kernel_choose(KernelObject *k, PyObject *const *args, Py_ssize_t nargs)
+{
+    const int64_t *cand;
+    const uint8_t *excl;
+    Py_ssize_t n_cand, n_ok = 0;
+    long long vm, src;
+    int wake;
+    if (k->A == NULL) {
+        PyErr_SetString(PyExc_ValueError, "Kernel.choose: built without the IQR/MAD check (mode 0)");
+        return NULL;
+    }
+    if (kernel_args(k, args, nargs, &cand, &n_cand, &excl, &vm, &src, &wake) < 0)
+        return NULL;
+    double d = k->vm_c[vm];
+    int64_t best = -1;
+    int nan = pabfd_loop(&k->P, cand, n_cand, excl, src, wake, d, k->vm_br[vm], k->vm_bc[vm], &best, &n_ok);
+    if (nan < 0)
+        return NULL;
+    if (nan)
+        Py_RETURN_NONE;
+    adaptive_t *A = k->A;
+    A->d = d;
+    /* the VM's history x its booked MHz, as numpy multiplies them (only when the check runs) */
+    int64_t chosen = -1;
+    int status = 0;
+    if (n_ok > 0) {
+        const double *vh = k->vm_hist + vm * k->H;
+        double vs = k->vm_bc[vm];
+        for (Py_ssize_t i = 0; i < k->H; i++)
+            A->vbuf[i] = vh[i] * vs;
+        A->vrow = A->vbuf;
+        int v = verdict(A, best);
+        if (v < 0)
+            status = 1;
+        else if (v)
+            chosen = best;
+        else if (n_ok > 1)
+            chosen = ranked_first(A, k->P.out_h, k->P.out_t, n_ok, best, &status, "Kernel.choose");
+    }
+    if (status < 0)
+        return NULL;
+    if (status > 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong((long long)chosen);
+}
+
+static int kernel_hosts(KernelObject *k, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, long long *out,
+                        const char *name)
+{
+    if (nargs != want) {
+        PyErr_Format(PyExc_TypeError, "Kernel.%s: expects %zd arguments", name, want);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < want; i++) {
+        out[i] = PyLong_AsLongLong(args[i]);
+        if (out[i] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    return 0;
+}
+
+/* move(vm, src, dst): PlannedCluster.move's arrays, then Consolidation._move's host rows (and power now) */
+static PyObject *kernel_move(KernelObject *k, PyObject *const *args, Py_ssize_t nargs)
+{
+    long long a[3];
+    if (kernel_hosts(k, args, nargs, 3, a, "move") < 0)
+        return NULL;
+    long long vm = a[0], src = a[1], dst = a[2];
+    Py_ssize_t n = k->P.n_hosts;
+    if (vm < 0 || vm >= k->n_vm || src < 0 || src >= n || dst < 0 || dst >= n) {
+        PyErr_SetString(PyExc_IndexError, "Kernel.move: vm or host out of range");
+        return NULL;
+    }
+    double vc = k->vm_c[vm], vr = k->vm_r[vm];
+    k->used_c[src] -= vc;
+    k->used_r[src] -= vr;
+    k->used_c[dst] += vc;
+    k->used_r[dst] += vr;
+    k->book_c[dst] += k->vm_bc[vm];
+    k->book_r[dst] += k->vm_br[vm];
+    k->nv[src] -= 1;
+    k->nv[dst] += 1;
+    k->on[dst] = 1;
+    k->touched[src] = k->touched[dst] = 1;
+    if (k->hist)
+        rows_move(k->hist, k->hlen, k->P.cap, k->vm_hist + vm * k->H, k->vm_bc[vm], k->H, k->filled, src, dst,
+                  k->pnow, k->used_c, k->P.slope, k->P.w0, k->P.w1);
+    Py_RETURN_NONE;
+}
+
+/* save(h) -> bytes: host h's values (plan arrays, history row, its length, power now), for restore(h, saved) */
+static Py_ssize_t kernel_saved_size(KernelObject *k)
+{
+    return (Py_ssize_t)(4 * sizeof(double) + sizeof(int64_t) + 2 + (k->hist ? (k->H * sizeof(double) + sizeof(int64_t)) : 0)
+                        + (k->pnow ? sizeof(double) : 0));
+}
+
+static PyObject *kernel_save(KernelObject *k, PyObject *const *args, Py_ssize_t nargs)
+{
+    long long h;
+    if (kernel_hosts(k, args, nargs, 1, &h, "save") < 0)
+        return NULL;
+    if (h < 0 || h >= k->P.n_hosts) {
+        PyErr_SetString(PyExc_IndexError, "Kernel.save: host out of range");
+        return NULL;
+    }
+    PyObject *b = PyBytes_FromStringAndSize(NULL, kernel_saved_size(k));
+    if (b == NULL)
+        return NULL;
+    char *p = PyBytes_AS_STRING(b);
+    double v[4] = {k->used_c[h], k->used_r[h], k->book_c[h], k->book_r[h]};
+    memcpy(p, v, sizeof(v));
+    p += sizeof(v);
+    memcpy(p, &k->nv[h], sizeof(int64_t));
+    p += sizeof(int64_t);
+    *p++ = (char)k->on[h];
+    *p++ = (char)k->touched[h];
+    if (k->hist) {
+        memcpy(p, k->hist + h * k->H, (size_t)k->H * sizeof(double));
+        p += k->H * sizeof(double);
+        memcpy(p, &k->hlen[h], sizeof(int64_t));
+        p += sizeof(int64_t);
+    }
+    if (k->pnow)
+        memcpy(p, &k->pnow[h], sizeof(double));
+    return b;
+}
+
+static PyObject *kernel_restore(KernelObject *k, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "Kernel.restore: expects (host, bytes from save)");
+        return NULL;
+    }
+    long long h = PyLong_AsLongLong(args[0]);
+    if (h == -1 && PyErr_Occurred())
+        return NULL;
+    if (h < 0 || h >= k->P.n_hosts || PyBytes_GET_SIZE(args[1]) != kernel_saved_size(k)) {
+        PyErr_SetString(PyExc_ValueError, "Kernel.restore: host out of range or not this kernel's saved values");
+        return NULL;
+    }
+    const char *p = PyBytes_AS_STRING(args[1]);
+    double v[4];
+    memcpy(v, p, sizeof(v));
+    p += sizeof(v);
+    k->used_c[h] = v[0];
+    k->used_r[h] = v[1];
+    k->book_c[h] = v[2];
+    k->book_r[h] = v[3];
+    memcpy(&k->nv[h], p, sizeof(int64_t));
+    p += sizeof(int64_t);
+    k->on[h] = (uint8_t)*p++;
+    k->touched[h] = (uint8_t)*p++;
+    if (k->hist) {
+        memcpy(k->hist + h * k->H, p, (size_t)k->H * sizeof(double));
+        p += k->H * sizeof(double);
+        memcpy(&k->hlen[h], p, sizeof(int64_t));
+        p += sizeof(int64_t);
+    }
+    if (k->pnow)
+        memcpy(&k->pnow[h], p, sizeof(double));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef kernel_methods[] = {
+    {"best", (PyCFunction)(void (*)(void))kernel_best, METH_FASTCALL,
+     "best(cand, start, excluded, vm, src, wake) -> pabfd_best over cand[start:] for this VM: (best host or -1, "
+     "feasible hosts), or None (a NaN)"},
+    {"choose", (PyCFunction)(void (*)(void))kernel_choose, METH_FASTCALL,
+     "choose(cand, start, excluded, vm, src, wake) -> pabfd_best with the IQR/MAD check: the host or -1, or None"},
+    {"move", (PyCFunction)(void (*)(void))kernel_move, METH_FASTCALL,
+     "move(vm, src, dst): the plan's arrays, the two host histories and their power now after the move"},
+    {"save", (PyCFunction)(void (*)(void))kernel_save, METH_FASTCALL, "save(host) -> bytes of its values"},
+    {"restore", (PyCFunction)(void (*)(void))kernel_restore, METH_FASTCALL, "restore(host, saved)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject KernelType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kumo.policies._pick.Kernel",
+    .tp_basicsize = sizeof(KernelObject),
+    .tp_dealloc = (destructor)kernel_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One decision's host choice, moves and trial saves over arrays held for the decision (Kernel(...) "
+              "through kernel()).",
+    .tp_methods = kernel_methods,
+};
+
 static PyMethodDef methods[] = {
+    {"kernel", kernel_new, METH_VARARGS,
+     "kernel(used_c, used_r, book_c, book_r, n_vms, on, touched, vm_cpu, vm_ram, vm_cpu_booked, vm_ram_booked, cap, "
+     "lim_d, lim_r, lim_c, slope, w0, w1, m, out_hosts, out_total, pnow, hist, hlen, vm_hist, filled, mode, safety, "
+     "fallback, min_history) -> Kernel (pnow, hist, hlen, vm_hist may be None; mode 0: no IQR/MAD check)"},
     {"power_now", power_now, METH_VARARGS,
      "power_now(pnow, used, cap, slope, w0, w1): pnow[h] = P(min(used[h] / cap[h], 1)) for every host"},
     {"adaptive_ranked", adaptive_ranked, METH_VARARGS,
@@ -675,5 +1184,16 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__pick(void)
 {
-    return PyModule_Create(&module);
+    if (PyType_Ready(&KernelType) < 0)
+        return NULL;
+    PyObject *mod = PyModule_Create(&module);
+    if (mod == NULL)
+        return NULL;
+    Py_INCREF(&KernelType);
+    if (PyModule_AddObject(mod, "Kernel", (PyObject *)&KernelType) < 0) {
+        Py_DECREF(&KernelType);
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
 }

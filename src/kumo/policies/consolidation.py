@@ -196,6 +196,7 @@ class Consolidation:
             pnow = mem.fused.track_power(plan)
             if pnow is not None:
                 mem.power_args = (pnow, plan.used_c, *mem.fused.lin)  # type: ignore[misc]
+        plan.kernel = self._kernel(view, plan, mem)
         cap = view.hosts.cpu_mhz
         # pinned VMs (passthrough, SR-IOV, containers without C/R) never move; a host holding one
         # cannot be drained either, since its VM count then exceeds its movable VMs
@@ -226,6 +227,7 @@ class Consolidation:
                               lambda vm, src, excluded, idx: self._find_host(view, plan, mem, vm, src, excluded,
                                                                               True, idx),
                               lambda vm, src, dst: self._move(view, plan, mem, vm, src, dst), mem.bound_parts)
+        plan.kernel = None  # its arrays' buffers go with it
         off: list[int] = []
         if self.switch_off:
             empty = plan.on & (view.host_n_vms == 0) & ~plan.touched
@@ -264,9 +266,32 @@ class Consolidation:
             return bool(det.overloaded_one(util, hist[:n]))
         return bool(np.asarray(det.overloaded(np.array([util]), hist[None, :], np.array([n])))[0])
 
+    def _kernel(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory) -> Any:
+        """This decision's compiled kernel (``_pick.Kernel``: the host choice, the IQR/MAD check and the moves
+        over arrays held for the decision), or None where the separate calls (or Python) do the work: no
+        compiled loop or history rows, a plan with a ceiling, extras of another kind, VM arrays not float64."""
+        fused = mem.fused
+        if fused is None or fused.kernel is None or mem.rows_args is None or plan.room is not None \
+                or not set(plan.extras) <= {"hist", "hlen", "pnow"}:
+            return None
+        vms = (plan.vm_c, plan.vm_r, view.vms.cpu_booked_mhz, view.vms.ram_booked_mb)
+        if not all(a.dtype == np.float64 and a.flags.c_contiguous for a in vms):
+            return None
+        cap, ld, lr, lc = fused.kernel
+        slope, w0, w1 = fused.lin  # type: ignore[misc]
+        check = (0, 0.0, 0.0, 0) if mem.adaptive is None else mem.adaptive[4:8]
+        pnow = plan.extras.get("pnow") if mem.power_args is not None else None
+        if pnow is None and "pnow" in plan.extras:
+            return None
+        return _pick.kernel(plan.used_c, plan.used_r, plan.book_c, plan.book_r, plan.n_vms, plan.on, plan.touched,
+                            *vms, cap, ld, lr, lc, slope, w0, w1, fused.m, fused.out_hosts, fused.out_total, pnow,
+                            plan.extras["hist"], plan.extras["hlen"], mem.vm_hist, mem.filled, *check)
+
     def _move(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, src: int,
               dst: int) -> None:
         plan.move(vm, src, dst)
+        if plan.kernel is not None:
+            return  # the kernel's move updated the two host rows and their power now too
         hist = plan.extras["hist"]
         hlen = plan.extras["hlen"]
         if mem.rows_args is not None:  # compiled: the same operations on the two rows
@@ -313,9 +338,24 @@ class Consolidation:
                    excluded: np.ndarray, wake: bool, index: TargetIndex) -> int:
         # the hosts not excluded (powered unless waking one is allowed) that pass the filters, best first;
         # the index's candidates hold every host that can pass, so the filters need only decide on them
-        cand = index.candidates(plan, vm)
+        k = plan.kernel
+        if k is not None:  # the same calls as below, through this decision's kernel
+            arr, start = index.candidates_at(plan, vm)
+            if mem.adaptive is not None:
+                chosen = k.choose(arr, start, excluded, vm, src, wake)
+                if chosen is not None:
+                    return int(chosen)
+            else:
+                got = k.best(arr, start, excluded, vm, src, wake)
+                if got is not None:
+                    return self._after_best(view, plan, mem, vm, got)
+            cand = arr[start:]
+        else:
+            cand = index.candidates(plan, vm)
         fused = mem.fused
-        if fused is not None and fused.kernel is not None and mem.adaptive is not None:
+        if k is not None:
+            pass  # handed back: the Python path decides
+        elif fused is not None and fused.kernel is not None and mem.adaptive is not None:
             # host choice and IQR/MAD check in one compiled call (None: handed back, the Python path decides)
             n_vms, _used, _cap, hist, mode, safety, fallback, min_history = mem.adaptive
             chosen = fused.choose(plan, vm, cand, excluded, src, wake,
@@ -328,20 +368,7 @@ class Consolidation:
             # only needed when the detector refuses the best host
             got = fused.best(plan, vm, cand, excluded, src, wake)
             if got is not None:
-                best, n_ok = got
-                if n_ok <= 1:
-                    return self._first_accepted(view, plan, mem, vm, np.array([best])) if n_ok else -1
-                if self._accepts(view, plan, mem, vm, best):
-                    return best
-                if mem.adaptive is not None:  # the rest, ranked and checked in the compiled loop
-                    n_vms, used, cap_a, hist, mode, safety, fallback, min_history = mem.adaptive
-                    ranked = _pick.adaptive_ranked(fused.out_hosts, fused.out_total, n_ok, best, n_vms, used, cap_a,
-                                                   hist, self._vm_row(view, mem, vm), float(view.vm_cpu_demand[vm]),
-                                                   mem.filled, mode, safety, fallback, min_history)
-                    if ranked is not None:
-                        return int(ranked)
-                ok_hosts, ok_total = fused.last(n_ok)
-                return self._first_accepted(view, plan, mem, vm, ok_hosts[np.lexsort((ok_hosts, -ok_total))][1:])
+                return self._after_best(view, plan, mem, vm, got)
         keep = ~excluded[cand]
         if not wake:
             keep &= plan.on[cand]
@@ -364,6 +391,28 @@ class Consolidation:
             return best
         order = hosts[np.lexsort((hosts, -total))]
         return self._first_accepted(view, plan, mem, vm, order[1:])
+
+    def _after_best(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int,
+                    got: tuple[int, int]) -> int:
+        """The host for ``vm`` from the compiled loop's ``(best, n_ok)`` (the hosts that pass and their totals
+        are in ``mem.fused.out_hosts``/``out_total``): the best if the detector accepts it, else the others,
+        best first."""
+        best, n_ok = got
+        if n_ok <= 1:
+            return self._first_accepted(view, plan, mem, vm, np.array([best])) if n_ok else -1
+        if self._accepts(view, plan, mem, vm, best):
+            return best
+        fused = mem.fused
+        assert fused is not None
+        if mem.adaptive is not None:  # the rest, ranked and checked in the compiled loop
+            n_vms, used, cap_a, hist, mode, safety, fallback, min_history = mem.adaptive
+            ranked = _pick.adaptive_ranked(fused.out_hosts, fused.out_total, n_ok, best, n_vms, used, cap_a,
+                                           hist, self._vm_row(view, mem, vm), float(view.vm_cpu_demand[vm]),
+                                           mem.filled, mode, safety, fallback, min_history)
+            if ranked is not None:
+                return int(ranked)
+        ok_hosts, ok_total = fused.last(n_ok)
+        return self._first_accepted(view, plan, mem, vm, ok_hosts[np.lexsort((ok_hosts, -ok_total))][1:])
 
     def _accepts(self, view: ClusterView, plan: PlannedCluster, mem: ConsolidationMemory, vm: int, h: int) -> bool:
         """Whether the detector accepts ``vm`` on host ``h``, as :meth:`_first_accepted` decides for a host, in

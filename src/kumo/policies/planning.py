@@ -66,6 +66,10 @@ class PlannedCluster:
     moves : [(vm, target)] in planning order; ``moved`` the set of their VMs.
     extras : per-host arrays of the controller's own (first axis = host); a move may change their rows
         ``src`` and ``dst`` only, and a rolled-back trial restores those rows too.
+    kernel : None, or a compiled stand-in for the array work of :meth:`move` and of a trial's saves and
+        rollbacks (``kumo.policies._pick.Kernel``), set by a controller whose kernel holds these very arrays
+        and every one of ``extras`` (the consolidation controller: its kernel's move also updates the host
+        histories). The same values, bit for bit; only the Python overhead per move goes.
     """
 
     def __init__(self, view: ClusterView, *, release_in_flight: bool = False,
@@ -112,6 +116,7 @@ class PlannedCluster:
                                   hosts.cpu_overcommit * hosts.cpu_mhz - view.host_cpu_booked,
                                   hosts.ram_overcommit * hosts.ram_mb - view.host_ram_booked])
             self.set_ceiling(ceiling)
+        self.kernel: Any = None
         self._log: list[bool] | None = None  # in a trial: per move, whether its VM had moved before it
         self._saved: dict[int, tuple[Any, ...]] = {}  # in a trial: each touched host's values before it
         self._ro = {name: _ro(getattr(self, attr)) for name, attr in (
@@ -128,13 +133,19 @@ class PlannedCluster:
 
     def move(self, vm: int, src: int, dst: int) -> None:
         """Plan ``vm``'s migration from ``src`` to ``dst``."""
+        k = self.kernel
         if self._log is not None:
             saved = self._saved
             if src not in saved:
-                saved[src] = self._save_host(src)
+                saved[src] = self._save_host(src) if k is None else k.save(src)
             if dst not in saved:
-                saved[dst] = self._save_host(dst)
+                saved[dst] = self._save_host(dst) if k is None else k.save(dst)
             self._log.append(vm in self.moved)
+        if k is not None:  # the same updates below (and of the extras' rows) in one compiled call
+            k.move(vm, src, dst)
+            self.moves.append((vm, dst))
+            self.moved.add(vm)
+            return
         vc, vr = self.vm_c[vm], self.vm_r[vm]
         self.used_c[src] -= vc
         self.used_r[src] -= vr
@@ -180,7 +191,12 @@ class PlannedCluster:
     def _rollback(self, n_moves: int) -> None:
         assert self._log is not None
         arrays = (self.used_c, self.used_r, self.book_c, self.book_r, self.n_vms, self.on, self.touched)
-        for h, (rows, extras, room) in self._saved.items():
+        k = self.kernel
+        for h, saved in self._saved.items():
+            if k is not None:
+                k.restore(h, saved)
+                continue
+            rows, extras, room = saved
             for a, v in zip(arrays, rows, strict=True):
                 a[h] = v
             for a, r in zip(self.extras.values(), extras, strict=True):

@@ -88,19 +88,25 @@ class TargetIndex:
     def candidates(self, view: Any, vm: int) -> np.ndarray:
         """(k,) host indices, in no order: every host of the decision whose room may still take ``vm`` under
         each separable filter (a superset of the hosts that pass them; the fewest of the filters' sets)."""
-        best: tuple[int, _Part] | None = None
+        hosts, start = self.candidates_at(view, vm)
+        return hosts[start:]
+
+    def candidates_at(self, view: Any, vm: int) -> tuple[np.ndarray, int]:
+        """:meth:`candidates` as ``(array, start)``: the candidates are ``array[start:]`` (the array is one of
+        the index's own, the same object from call to call: compiled callers keep its buffer)."""
+        best_i, best_p = -1, None
         for p in self.parts:
             need = float(p.filter.need(view, vm) if p.needs is None else p.needs[vm])
-            level = need - slack(p.scale, need)
+            level = need - (1e-6 + 1e-9 * (abs(p.scale) + abs(need)))  # need - slack(p.scale, need), inlined
             if p.room_list is not None and level == level:  # the same position as np.searchsorted(side="left"), without its overhead
                 i = bisect_left(p.room_list, level)
             else:
                 i = int(np.searchsorted(p.rooms, level, side="left"))
-            if best is None or i > best[0]:
-                best = (i, p)
-        if best is None:
-            return self.hosts
-        return best[1].order[best[0]:]
+            if best_p is None or i > best_i:
+                best_i, best_p = i, p
+        if best_p is None:
+            return self.hosts, 0
+        return best_p.order, best_i
 
     def rooms_at_least(self, part: int, level: float) -> np.ndarray:
         """Host indices (unsorted) whose room under separable filter ``part`` was at least ``level`` when the
