@@ -528,3 +528,117 @@ def test_underload_round_same_whichever_filters_check(monkeypatch, every):
     monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
     monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
     _same(fast, run(parse(sc), trace))
+
+
+def test_kernel_matches_the_separate_calls():
+    """_pick.Kernel (one decision's arrays held) against pabfd_best (plain and with the IQR/MAD check), the
+    plan's move plus move_rows, and save/restore: the same bits, on random hosts, VMs and histories."""
+    from kumo.policies import fused as F
+
+    if not F.compiled():
+        pytest.skip("the compiled kernel is not built (no C compiler at install, or KUMO_PURE_PYTHON)")
+    pick = F._pick
+    rng = np.random.default_rng(5)
+    n, nv, H = 50, 200, 12
+    for mode in (0, 1, 2):
+        cap = rng.choice([2600.0 * 32, 2000.0 * 16], n)
+        lim_d = cap[None, :].copy()
+        lim_r = (rng.choice([131072.0, 65536.0], n) * (1 + 1e-12))[None, :]
+        lim_c = (2.0 * cap * (1 + 1e-12))[None, :]
+        vm_c, vm_r = rng.random(nv) * 4000.0, rng.random(nv) * 8000.0
+        vm_bc, vm_br = vm_c + rng.random(nv) * 3000.0, vm_r + rng.random(nv) * 4000.0
+        vm_hist = rng.random((nv, H))
+        vm_hist[:, 9:] = 0.0
+
+        def state(cap=cap):
+            used_c, used_r = rng.random(n) * cap, rng.random(n) * 120000.0
+            book_c, book_r = rng.random(n) * 150000.0, rng.random(n) * 130000.0
+            nvm = rng.integers(0, 4, n).astype(np.int64)
+            on, touched = rng.random(n) < 0.8, np.zeros(n, bool)
+            hist = rng.random((n, H)) * 0.5
+            hist[:, 9:] = 0.0
+            hlen = np.array([max(1, int(np.flatnonzero(r)[-1]) + 1) if r.any() else 1 for r in hist], np.int64)
+            pnow = np.empty(n)
+            pick.power_now(pnow, used_c, cap, 250.0, 150.0, 400.0)
+            return [used_c, used_r, book_c, book_r, nvm, on, touched, hist, hlen, pnow]
+
+        mine = state()
+        ref = [a.copy() for a in mine]
+        out_h, out_t = np.empty(n, np.int64), np.empty(n)
+        ref_h, ref_t = np.empty(n, np.int64), np.empty(n)
+        used_c, used_r, book_c, book_r, nvm, on, touched, hist, hlen, pnow = mine
+        k = pick.kernel(used_c, used_r, book_c, book_r, nvm, on, touched, vm_c, vm_r, vm_bc, vm_br, cap, lim_d,
+                        lim_r, lim_c, 250.0, 150.0, 400.0, 1.0, out_h, out_t, pnow, hist, hlen, vm_hist, 10, mode,
+                        1.5 if mode == 1 else 2.5, 0.8, 4)
+        order = rng.permutation(n).astype(np.int64)
+        excluded = rng.random(n) < 0.2
+        saved: dict[int, bytes] = {}
+        for step in range(120):
+            vm, src, wake = int(rng.integers(nv)), int(rng.integers(n)), bool(rng.random() < 0.5)
+            start = int(rng.integers(0, n))
+            r_used_c, r_used_r, r_book_c, r_book_r, r_nvm, r_on, r_touched, r_hist, r_hlen, r_pnow = ref
+            args = (order[start:], excluded, src, wake, r_on, r_used_c, r_book_r, r_book_c, cap, lim_d, lim_r, lim_c,
+                    float(vm_c[vm]), float(vm_br[vm]), float(vm_bc[vm]), 250.0, 150.0, 400.0, 1.0, ref_h, ref_t, r_pnow)
+            want = pick.pabfd_best(*args)
+            assert k.best(order, start, excluded, vm, src, wake) == want
+            if want is not None and want[1]:
+                assert out_h[:want[1]].tobytes() == ref_h[:want[1]].tobytes()
+                assert out_t[:want[1]].tobytes() == ref_t[:want[1]].tobytes()
+            if mode:
+                want_c = pick.pabfd_best(*args, r_nvm, r_hist, vm_hist[vm], 10, mode, 1.5 if mode == 1 else 2.5, 0.8,
+                                         4, float(vm_bc[vm]))
+                assert k.choose(order, start, excluded, vm, src, wake) == want_c
+            # a move, with the host's values saved first (every third step rolls the saved hosts back)
+            dst = int(rng.integers(n))
+            if dst == src:
+                continue
+            if not saved:  # a trial starts: rolling it back must give this state again
+                trial_start = [a.copy() for a in mine]
+            for h in (src, dst):
+                if h not in saved:
+                    saved[h] = k.save(h)
+            k.move(vm, src, dst)
+            r_used_c[src] -= vm_c[vm]
+            r_used_r[src] -= vm_r[vm]
+            r_used_c[dst] += vm_c[vm]
+            r_used_r[dst] += vm_r[vm]
+            r_book_c[dst] += vm_bc[vm]
+            r_book_r[dst] += vm_br[vm]
+            r_nvm[src] -= 1
+            r_nvm[dst] += 1
+            r_on[dst] = True
+            r_touched[src] = r_touched[dst] = True
+            pick.move_rows(r_hist, r_hlen, cap, vm_hist[vm], src, dst, 10, r_pnow, r_used_c, 250.0, 150.0, 400.0,
+                           float(vm_bc[vm]))
+            for a, r in zip(mine, ref, strict=True):
+                assert a.tobytes() == r.tobytes()
+            if step % 3 == 2:  # roll the trial back: every array as it was when the trial started
+                for h, b in saved.items():
+                    k.restore(h, b)
+                saved = {}
+                assert all(a.tobytes() == t.tobytes() for a, t in zip(mine, trial_start, strict=True))
+                for a, r in zip(mine, ref, strict=True):
+                    r[...] = a
+    # restore brings back the values saved, bit for bit
+    before = [a.copy() for a in mine]
+    b0, b1 = k.save(0), k.save(1)
+    k.move(3, 0, 1)
+    assert any(a.tobytes() != s.tobytes() for a, s in zip(mine, before, strict=True))
+    k.restore(0, b0)
+    k.restore(1, b1)
+    assert all(a.tobytes() == s.tobytes() for a, s in zip(mine, before, strict=True))
+    # bad arguments are refused with a clear error
+    with pytest.raises(IndexError):
+        k.best(order, 0, excluded, nv, 0, True)
+    with pytest.raises(IndexError):
+        k.move(0, 0, n)
+    with pytest.raises(TypeError, match="cand"):
+        k.best(order.astype(np.float64), 0, excluded, 0, 0, True)
+    with pytest.raises(ValueError, match="saved"):
+        k.restore(0, b"x")
+    with pytest.raises(ValueError, match="mode"):
+        pick.kernel(used_c, used_r, book_c, book_r, nvm, on, touched, vm_c, vm_r, vm_bc, vm_br, cap, lim_d, lim_r,
+                    lim_c, 250.0, 150.0, 400.0, 1.0, out_h, out_t, pnow, hist, hlen, vm_hist, 10, 3, 1.5, 0.8, 4)
+    with pytest.raises(ValueError, match="one entry per host"):
+        pick.kernel(used_c[:-1], used_r, book_c, book_r, nvm, on, touched, vm_c, vm_r, vm_bc, vm_br, cap, lim_d,
+                    lim_r, lim_c, 250.0, 150.0, 400.0, 1.0, out_h, out_t, pnow, hist, hlen, vm_hist, 10, 0, 1.5, 0.8, 4)
