@@ -193,7 +193,7 @@ def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection
             h["power"] = {"kind": "linear", "idle_w": 90.0, "max_w": 200.0}
         if one_power_model == "linear-python":
             monkeypatch.setenv("KUMO_PURE_PYTHON", "1")
-        elif fused._pick is not None:  # count the compiled loop's calls
+        elif fused.compiled():  # count the compiled loop's calls
             from types import SimpleNamespace
 
             calls = []
@@ -211,7 +211,7 @@ def test_underload_round_gives_the_plain_round(monkeypatch, detection, selection
                                                             "placement": placement}}
     fast = run(parse(sc), trace)
     assert len(fast.migrations) > 20  # the rounds move VMs (and roll tries back)
-    if one_power_model == "linear" and fused._pick is not None and placement == "pabfd":
+    if one_power_model == "linear" and fused.compiled() and placement == "pabfd":
         assert len(calls) > 100
     monkeypatch.setattr(consolidation.Consolidation, "_find_host", _plain_find_host)
     monkeypatch.setattr(consolidation, "empty_underloaded", _plain_underload)
